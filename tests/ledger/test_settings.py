@@ -1,0 +1,51 @@
+"""Settings come from the environment: LEDGERLINE_* and DATABASE_URL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from ledger.settings import Environment, Settings
+
+
+def test_defaults_run_embedded_in_production_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    settings = Settings()
+    assert settings.database_url is None
+    assert settings.home == Path(".ledgerline")
+    assert settings.environment is Environment.PRODUCTION
+    assert not settings.is_test
+    assert (settings.host, settings.port) == ("127.0.0.1", 8000)
+
+
+def test_reads_database_url_and_prefixed_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://app:secret@db.internal:5433/ledger")
+    monkeypatch.setenv("LEDGERLINE_HOME", "/var/lib/ledgerline")
+    monkeypatch.setenv("LEDGERLINE_ENVIRONMENT", "test")
+    monkeypatch.setenv("LEDGERLINE_PORT", "9000")
+    settings = Settings()
+    assert settings.database_url == "postgresql://app:secret@db.internal:5433/ledger"
+    assert settings.home == Path("/var/lib/ledgerline")
+    assert settings.is_test
+    assert settings.port == 9000
+
+
+@pytest.mark.parametrize(
+    "url", ["mysql://app:hunter2@db/ledger", "postgresql://app:hunter2 @db:notaport/x y"]
+)
+def test_a_bad_database_url_is_refused_without_echoing_it(
+    monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", url)
+    with pytest.raises(ValidationError) as refused:
+        Settings()
+    assert "DATABASE_URL" in str(refused.value)
+    assert "hunter2" not in str(refused.value)
+
+
+def test_an_unknown_environment_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEDGERLINE_ENVIRONMENT", "staging-ish")
+    with pytest.raises(ValidationError):
+        Settings()
