@@ -1,0 +1,95 @@
+"""The `ledgerline` command line."""
+
+from __future__ import annotations
+
+import socket
+import sys
+from typing import Annotated
+
+import typer
+import uvicorn
+from pydantic import ValidationError
+from rich.console import Console
+
+from api.app import create_app
+from api.logs import configure_logging
+from api.runtime import Runtime
+from ledger.database import DatabaseError
+from ledger.settings import Settings
+
+EXIT_CONFIG = 2
+EXIT_DATABASE = 3
+
+cli = typer.Typer(
+    name="ledgerline",
+    help="Ledgerline: an event-sourced billing ledger for businesses that sell through partners.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console(stderr=True)
+
+
+@cli.callback()
+def _commands() -> None:
+    """Ledgerline: an event-sourced billing ledger for businesses that sell through partners."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings from the environment, or exit with a message naming what is wrong."""
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
+    except ValidationError as error:
+        for item in error.errors():
+            field = ".".join(str(part) for part in item["loc"]) or "settings"
+            console.print(f"[red]Invalid setting {field}:[/red] {item['msg']}")
+        raise typer.Exit(EXIT_CONFIG) from None
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, announcing the docs URL once the socket is listening."""
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started:
+            host, port = self.config.host, self.config.port
+            for server in self.servers:
+                for listening in server.sockets:
+                    host, port = listening.getsockname()[:2]
+            console.print(f"Ledgerline is serving: [bold]http://{host}:{port}/docs[/bold]")
+
+
+@cli.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+) -> None:
+    """Serve the HTTP API, with the projectors, until Ctrl-C."""
+    settings = load_settings(host=host, port=port)
+    configure_logging(settings.log_level, settings.log_format)
+    if settings.database_url is None:
+        console.print(f"Starting the embedded PostgreSQL in {settings.home.resolve()} ...")
+    try:
+        runtime = Runtime.start(settings)
+    except DatabaseError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(EXIT_DATABASE) from None
+    try:
+        runtime.start_projectors()
+        config = uvicorn.Config(
+            create_app(runtime),
+            host=settings.host,
+            port=settings.port,
+            log_config=None,
+            access_log=False,
+        )
+        _Server(config).run()
+    except KeyboardInterrupt:
+        pass  # uvicorn has shut down gracefully and re-raised the Ctrl-C it caught
+    finally:
+        runtime.close()
+        console.print("Stopped.")
+
+
+def main() -> None:
+    """Entry point of the `ledgerline` console script."""
+    sys.exit(cli())

@@ -1,0 +1,131 @@
+"""`ledgerline serve` as a user runs it: a real process, real signals, the embedded database."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ledger.database import Database
+
+LEDGERLINE = str(Path(sys.executable).parent / "ledgerline")
+START_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 30.0
+SERVING = re.compile(r"Ledgerline is serving: (http://[\d.]+:\d+)/docs")
+
+
+class Served:
+    """A `ledgerline serve` process and the lines it has written to stderr."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            [LEDGERLINE, "serve", "--port", "0"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+        self._pump_thread = threading.Thread(target=self._pump, daemon=True)
+        self._pump_thread.start()
+
+    def _pump(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.lines.put(line)
+
+    def url(self) -> str:
+        while True:
+            line = self.lines.get(timeout=START_TIMEOUT_S)
+            self.seen.append(line)
+            if match := SERVING.search(line):
+                return match.group(1)
+
+    def interrupt(self) -> int:
+        self.process.send_signal(signal.SIGINT)
+        code = self.process.wait(STOP_TIMEOUT_S)
+        self._pump_thread.join(STOP_TIMEOUT_S)
+        assert self.process.stderr is not None
+        self.process.stderr.close()
+        while not self.lines.empty():
+            self.seen.append(self.lines.get())
+        return code
+
+
+def cli_env(**values: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LEDGERLINE_", "DATABASE_URL"))}
+    env.update(values)
+    return env
+
+
+def run_cli(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [LEDGERLINE, "serve"], env=env, capture_output=True, text=True, timeout=START_TIMEOUT_S
+    )
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
+
+
+def test_serve_on_the_embedded_database_answers_and_stops_cleanly_on_ctrl_c(home: Path) -> None:
+    env = cli_env(LEDGERLINE_HOME=str(home), LEDGERLINE_LOG_FORMAT="json")
+    first = Served(env)
+    try:
+        url = first.url()
+        posted = httpx.post(
+            f"{url}/v1/partners",
+            json={"name": "Acme", "currency": "EUR", "time_zone": "Europe/Madrid"},
+        )
+        created = posted.json()
+        assert httpx.get(f"{url}/docs").status_code == 200
+    finally:
+        code = first.interrupt()
+    assert code == 0
+    logged = [json.loads(line) for line in first.seen if line.startswith("{")]
+    [request_log] = [entry for entry in logged if entry.get("method") == "POST"]
+    assert request_log["event"] == "request_completed"
+    assert request_log["request_id"] == posted.headers["x-request-id"]
+    assert request_log["status"] == 201
+    assert "Stopped." in first.seen[-1]
+    assert not (home / "pgdata" / "postmaster.pid").exists(), "the embedded database still runs"
+
+    second = Served(env)
+    try:
+        url = second.url()
+        response = httpx.get(
+            f"{url}/v1/partners/{created['id']}", params={"min_position": created["position"]}
+        )
+    finally:
+        assert second.interrupt() == 0
+    assert response.status_code == 200
+    assert response.json()["name"] == "Acme"
+
+
+def test_an_invalid_setting_exits_with_a_message(home: Path) -> None:
+    result = run_cli(cli_env(LEDGERLINE_HOME=str(home), LEDGERLINE_PORT="eighty"))
+    assert result.returncode == 2
+    assert "Invalid setting port" in result.stderr
+    assert not home.exists(), "nothing was started"
+
+
+def test_a_database_without_durable_commits_is_refused_at_start(database: Database) -> None:
+    with database.connect() as conn:
+        conn.execute(f'ALTER DATABASE "{database.params()["dbname"]}" SET synchronous_commit = off')
+
+    refused = run_cli(cli_env(DATABASE_URL=database.url, LEDGERLINE_ENVIRONMENT="production"))
+
+    assert refused.returncode == 3
+    assert "synchronous_commit" in refused.stderr
+    assert "LEDGERLINE_ENVIRONMENT=test" in refused.stderr

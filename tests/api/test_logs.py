@@ -1,0 +1,57 @@
+"""structlog is configured once: JSON lines for machines, readable lines for a terminal."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+import structlog
+
+from api.logs import configure_logging
+from ledger.settings import LogFormat
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    structlog.reset_defaults()
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_output_that_is_not_a_terminal_gets_json_lines_with_bound_context() -> None:
+    out = io.StringIO()
+    configure_logging("info", LogFormat.AUTO, stream=out)
+    structlog.contextvars.bind_contextvars(request_id="r-1")
+    try:
+        structlog.get_logger("test").info("invoice_issued", invoice_number="2026-000001")
+        logging.getLogger("uvicorn.error").warning("from the standard library")
+        structlog.get_logger("test").debug("not at info level")
+    finally:
+        structlog.contextvars.clear_contextvars()
+
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [line["event"] for line in lines] == ["invoice_issued", "from the standard library"]
+    assert lines[0]["request_id"] == "r-1"
+    assert lines[0]["invoice_number"] == "2026-000001"
+    assert lines[0]["level"] == "info"
+    assert lines[1]["level"] == "warning"
+    assert lines[0]["timestamp"].endswith("Z")
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_console_format_is_readable_not_json() -> None:
+    out = io.StringIO()
+    configure_logging("info", LogFormat.CONSOLE, stream=out)
+    structlog.get_logger("test").info("invoice_issued", invoice_number="2026-000001")
+    line = out.getvalue().strip()
+    assert "invoice_issued" in line
+    assert "invoice_number=2026-000001" in line
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(line)

@@ -1,0 +1,131 @@
+"""Fixtures: one throwaway PostgreSQL per test session, one fresh database per test.
+
+Without DATABASE_URL the session starts its own embedded cluster (pgserver) in a temporary
+folder and deletes it at the end; with DATABASE_URL the databases are created on that server
+(the role needs CREATEDB). Either way every test gets a database of its own, dropped after it,
+so two test runs at once never meet.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from psycopg import sql
+
+from api.app import create_app
+from api.runtime import Runtime
+from ledger.application import Ledger
+from ledger.clock import Clock
+from ledger.database import Database
+from ledger.settings import Environment, Settings
+from tests.support import FrozenClock, embedded_server
+
+SERVER_START_TIMEOUT_S = 10.0
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Database]:
+    """An administrative connection to the session's PostgreSQL server."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        yield Database(url)
+        return
+    folder = Path(tempfile.mkdtemp(prefix="ledgerline-tests-"))
+    server = embedded_server(folder / "pgdata", cleanup_mode="delete")
+    admin = Database(server.get_uri())
+    with admin.connect() as conn:
+        # A test run needs no crash safety: this is what LEDGERLINE_ENVIRONMENT=test permits.
+        for setting in ("fsync", "synchronous_commit", "full_page_writes"):
+            conn.execute(sql.SQL("ALTER SYSTEM SET {} = off").format(sql.Identifier(setting)))
+        conn.execute("SELECT pg_reload_conf()")
+    try:
+        yield admin
+    finally:
+        server.cleanup()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def database(postgres_server: Database) -> Iterator[Database]:
+    """A new, empty database for one test."""
+    name = f"ledgerline_test_{uuid.uuid4().hex[:16]}"
+    with postgres_server.connect() as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield postgres_server.with_dbname(name)
+    finally:
+        with postgres_server.connect() as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+@pytest.fixture
+def settings(database: Database) -> Settings:
+    return Settings(database_url=database.url, environment=Environment.TEST, db_pool_size=4)
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock()
+
+
+@pytest.fixture
+def ledger(database: Database, clock: Clock) -> Iterator[Ledger]:
+    """The ledger application alone, on the test's database."""
+    app = Ledger(database, clock, pool_size=2)
+    try:
+        yield app
+    finally:
+        app.close()
+
+
+@pytest.fixture
+def runtime(settings: Settings, clock: Clock) -> Iterator[Runtime]:
+    """A started Ledgerline with its projectors following the log."""
+    started = Runtime.start(settings, clock=clock)
+    started.start_projectors()
+    try:
+        yield started
+    finally:
+        started.close()
+
+
+@pytest.fixture
+def base_url(runtime: Runtime) -> Iterator[str]:
+    """The API served over real HTTP on a free loopback port."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(create_app(runtime), log_config=None, access_log=False)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the test API server did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(SERVER_START_TIMEOUT_S)
+        sock.close()
+
+
+@pytest.fixture
+def http(base_url: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=base_url, timeout=10.0) as client:
+        yield client
