@@ -57,6 +57,21 @@ def postgres_server() -> Iterator[Database]:
 
 
 @pytest.fixture
+def embedded_home() -> Iterator[Path]:
+    """A fresh LEDGERLINE_HOME for a test that starts its own embedded PostgreSQL.
+
+    Not under pytest's tmp_path: run as root, pgserver runs PostgreSQL as another user and
+    opens the folders above the data for it, while a concurrent pytest run closes its base
+    folder (0700) again.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="ledgerline-home-"))
+    try:
+        yield folder / "home"
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
 def database(postgres_server: Database) -> Iterator[Database]:
     """A new, empty database for one test."""
     name = f"ledgerline_test_{uuid.uuid4().hex[:16]}"

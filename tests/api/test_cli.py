@@ -10,10 +10,10 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import httpx
-import pytest
 
 from ledger.database import Database
 
@@ -45,11 +45,19 @@ class Served:
             self.lines.put(line)
 
     def url(self) -> str:
-        while True:
-            line = self.lines.get(timeout=START_TIMEOUT_S)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.1)
+            except queue.Empty:
+                if self.process.poll() is not None and self.lines.empty():
+                    break
+                continue
             self.seen.append(line)
             if match := SERVING.search(line):
                 return match.group(1)
+        self.process.kill()
+        raise AssertionError("ledgerline serve did not start:\n" + "".join(self.seen))
 
     def interrupt(self) -> int:
         self.process.send_signal(signal.SIGINT)
@@ -74,13 +82,10 @@ def run_cli(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    return tmp_path / "home"
-
-
-def test_serve_on_the_embedded_database_answers_and_stops_cleanly_on_ctrl_c(home: Path) -> None:
-    env = cli_env(LEDGERLINE_HOME=str(home), LEDGERLINE_LOG_FORMAT="json")
+def test_serve_on_the_embedded_database_answers_and_stops_cleanly_on_ctrl_c(
+    embedded_home: Path,
+) -> None:
+    env = cli_env(LEDGERLINE_HOME=str(embedded_home), LEDGERLINE_LOG_FORMAT="json")
     first = Served(env)
     try:
         url = first.url()
@@ -99,7 +104,9 @@ def test_serve_on_the_embedded_database_answers_and_stops_cleanly_on_ctrl_c(home
     assert request_log["request_id"] == posted.headers["x-request-id"]
     assert request_log["status"] == 201
     assert "Stopped." in first.seen[-1]
-    assert not (home / "pgdata" / "postmaster.pid").exists(), "the embedded database still runs"
+    assert not (embedded_home / "pgdata" / "postmaster.pid").exists(), (
+        "the embedded database still runs"
+    )
 
     second = Served(env)
     try:
@@ -113,11 +120,11 @@ def test_serve_on_the_embedded_database_answers_and_stops_cleanly_on_ctrl_c(home
     assert response.json()["name"] == "Acme"
 
 
-def test_an_invalid_setting_exits_with_a_message(home: Path) -> None:
-    result = run_cli(cli_env(LEDGERLINE_HOME=str(home), LEDGERLINE_PORT="eighty"))
+def test_an_invalid_setting_exits_with_a_message(embedded_home: Path) -> None:
+    result = run_cli(cli_env(LEDGERLINE_HOME=str(embedded_home), LEDGERLINE_PORT="eighty"))
     assert result.returncode == 2
     assert "Invalid setting port" in result.stderr
-    assert not home.exists(), "nothing was started"
+    assert not embedded_home.exists(), "nothing was started"
 
 
 def test_a_database_without_durable_commits_is_refused_at_start(database: Database) -> None:

@@ -30,8 +30,10 @@ def test_a_test_run_may_use_a_server_without_durable_commits(database: Database)
     assert "synchronous_commit" in check_durability(database, allow_unsafe=True)
 
 
-def test_embedded_postgres_is_durable_and_keeps_its_data_across_restarts(tmp_path: Path) -> None:
-    embedded = EmbeddedPostgres(tmp_path / "home")
+def test_embedded_postgres_is_durable_and_keeps_its_data_across_restarts(
+    embedded_home: Path,
+) -> None:
+    embedded = EmbeddedPostgres(embedded_home)
     database = embedded.start()
     try:
         assert check_durability(database, allow_unsafe=False) == []
@@ -40,11 +42,11 @@ def test_embedded_postgres_is_durable_and_keeps_its_data_across_restarts(tmp_pat
             conn.execute("INSERT INTO kept VALUES ('still here')")
     finally:
         embedded.stop()
-    assert (tmp_path / "home" / "pgdata" / "PG_VERSION").exists()
+    assert (embedded_home / "pgdata" / "PG_VERSION").exists()
     with pytest.raises(DatabaseError, match="Cannot connect"):
         database.connect().close()
 
-    again = EmbeddedPostgres(tmp_path / "home")
+    again = EmbeddedPostgres(embedded_home)
     database = again.start()
     try:
         with database.connect() as conn:
