@@ -18,7 +18,7 @@ lint: $(INSTALLED)
 	$(BIN)/ruff format --check .
 
 typecheck: $(INSTALLED)
-	$(BIN)/mypy --strict domain ledger projections
+	$(BIN)/mypy --strict domain ledger projections replay api
 
 contracts: $(INSTALLED)
 	$(BIN)/lint-imports

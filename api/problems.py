@@ -51,9 +51,9 @@ def problem_response(
     detail: str | None = None,
     *,
     headers: dict[str, str] | None = None,
-    **extra: Any,
+    extra: dict[str, Any] | None = None,
 ) -> JSONResponse:
-    """Build a problem response; `extra` becomes extension members."""
+    """Build a problem response; `extra` holds the extension members."""
     body: dict[str, Any] = {
         "type": f"urn:ledgerline:problem:{code}",
         "title": title,
@@ -62,7 +62,9 @@ def problem_response(
     }
     if detail is not None:
         body["detail"] = detail
-    body.update({key: value for key, value in extra.items() if value is not None})
+    for key, value in (extra or {}).items():
+        if value is not None and key not in body:
+            body[key] = value
     return JSONResponse(
         jsonable_encoder(body), status_code=status, headers=headers, media_type=PROBLEM_MEDIA_TYPE
     )
@@ -73,9 +75,12 @@ def _title(code: str) -> str:
 
 
 async def _billing_error(_: Request, error: BillingError) -> JSONResponse:
-    fields = {key: value for key, value in error.fields.items() if key not in ("type", "status")}
     return problem_response(
-        STATUS_OF_REFUSAL[error.refusal], error.code, _title(error.code), error.detail, **fields
+        STATUS_OF_REFUSAL[error.refusal],
+        error.code,
+        _title(error.code),
+        error.detail,
+        extra=error.fields,
     )
 
 
@@ -89,7 +94,7 @@ async def _validation_error(_: Request, error: RequestValidationError) -> JSONRe
         "validation_failed",
         "Validation failed",
         "The request has invalid fields.",
-        errors=errors,
+        extra={"errors": errors},
     )
 
 
@@ -108,9 +113,11 @@ async def _projection_behind(_: Request, error: ProjectionBehind) -> JSONRespons
         "Projection behind",
         str(error),
         headers={"Retry-After": str(RETRY_AFTER_BEHIND_S)},
-        projection=error.projection,
-        wanted_position=error.wanted,
-        reached_position=error.reached,
+        extra={
+            "projection": error.projection,
+            "wanted_position": error.wanted,
+            "reached_position": error.reached,
+        },
     )
 
 
