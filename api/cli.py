@@ -18,7 +18,11 @@ from ledger.database import DatabaseError
 from ledger.settings import Settings
 
 EXIT_CONFIG = 2
+"""A setting is invalid."""
 EXIT_DATABASE = 3
+"""The database cannot be used: unreachable, not durable, or the embedded one did not start."""
+EXIT_SERVER = 4
+"""The HTTP server could not start, for example because the port is taken."""
 
 cli = typer.Typer(
     name="ledgerline",
@@ -85,6 +89,13 @@ def serve(
         _Server(config).run()
     except KeyboardInterrupt:
         pass  # uvicorn has shut down gracefully and re-raised the Ctrl-C it caught
+    except SystemExit as exit_:
+        if exit_.code not in (None, 0):
+            console.print(
+                f"[red]The HTTP server could not start on {settings.host}:{settings.port}.[/red]"
+            )
+            raise typer.Exit(EXIT_SERVER) from None
+        raise
     finally:
         runtime.close()
         console.print("Stopped.")

@@ -7,6 +7,7 @@ import os
 import queue
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -136,3 +137,15 @@ def test_a_database_without_durable_commits_is_refused_at_start(database: Databa
     assert refused.returncode == 3
     assert "synchronous_commit" in refused.stderr
     assert "LEDGERLINE_ENVIRONMENT=test" in refused.stderr
+
+
+def test_a_taken_port_exits_with_a_message(database: Database) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        result = run_cli(
+            cli_env(DATABASE_URL=database.url, LEDGERLINE_ENVIRONMENT="test", LEDGERLINE_PORT=port)
+        )
+    assert result.returncode == 4
+    assert f"could not start on 127.0.0.1:{port}" in result.stderr
