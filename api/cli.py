@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import sys
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -49,6 +51,14 @@ def load_settings(**overrides: object) -> Settings:
         raise typer.Exit(EXIT_CONFIG) from None
 
 
+class _Terminated(Exception):
+    """SIGTERM arrived: stop as cleanly as on Ctrl-C."""
+
+
+def _raise_terminated(signum: int, frame: FrameType | None) -> None:
+    raise _Terminated
+
+
 class _Server(uvicorn.Server):
     """uvicorn, announcing the docs URL once the socket is listening."""
 
@@ -77,6 +87,9 @@ def serve(
     except DatabaseError as error:
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(EXIT_DATABASE) from None
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises it through the handler it
+    # found: with ours there, the runtime and the embedded database are closed too.
+    signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         runtime.start_projectors()
         config = uvicorn.Config(
@@ -87,8 +100,8 @@ def serve(
             access_log=False,
         )
         _Server(config).run()
-    except KeyboardInterrupt:
-        pass  # uvicorn has shut down gracefully and re-raised the Ctrl-C it caught
+    except (KeyboardInterrupt, _Terminated):
+        pass  # uvicorn has shut down gracefully and re-raised the signal it caught
     except SystemExit as exit_:
         if exit_.code not in (None, 0):
             console.print(

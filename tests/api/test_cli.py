@@ -60,8 +60,8 @@ class Served:
         self.process.kill()
         raise AssertionError("ledgerline serve did not start:\n" + "".join(self.seen))
 
-    def interrupt(self) -> int:
-        self.process.send_signal(signal.SIGINT)
+    def stop(self, signal_number: int = signal.SIGINT) -> int:
+        self.process.send_signal(signal_number)
         code = self.process.wait(STOP_TIMEOUT_S)
         self._pump_thread.join(STOP_TIMEOUT_S)
         assert self.process.stderr is not None
@@ -83,7 +83,7 @@ def run_cli(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_serve_on_the_embedded_database_answers_and_stops_cleanly_on_ctrl_c(
+def test_serve_on_the_embedded_database_answers_and_stops_cleanly_on_a_signal(
     embedded_home: Path,
 ) -> None:
     env = cli_env(LEDGERLINE_HOME=str(embedded_home), LEDGERLINE_LOG_FORMAT="json")
@@ -97,7 +97,7 @@ def test_serve_on_the_embedded_database_answers_and_stops_cleanly_on_ctrl_c(
         created = posted.json()
         assert httpx.get(f"{url}/docs").status_code == 200
     finally:
-        code = first.interrupt()
+        code = first.stop(signal.SIGINT)
     assert code == 0
     logged = [json.loads(line) for line in first.seen if line.startswith("{")]
     [request_log] = [entry for entry in logged if entry.get("method") == "POST"]
@@ -105,9 +105,8 @@ def test_serve_on_the_embedded_database_answers_and_stops_cleanly_on_ctrl_c(
     assert request_log["request_id"] == posted.headers["x-request-id"]
     assert request_log["status"] == 201
     assert "Stopped." in first.seen[-1]
-    assert not (embedded_home / "pgdata" / "postmaster.pid").exists(), (
-        "the embedded database still runs"
-    )
+    postmaster = embedded_home / "pgdata" / "postmaster.pid"
+    assert not postmaster.exists(), "Ctrl-C left the embedded database running"
 
     second = Served(env)
     try:
@@ -116,9 +115,11 @@ def test_serve_on_the_embedded_database_answers_and_stops_cleanly_on_ctrl_c(
             f"{url}/v1/partners/{created['id']}", params={"min_position": created["position"]}
         )
     finally:
-        assert second.interrupt() == 0
+        assert second.stop(signal.SIGTERM) == 0
     assert response.status_code == 200
     assert response.json()["name"] == "Acme"
+    assert "Stopped." in second.seen[-1]
+    assert not postmaster.exists(), "SIGTERM left the embedded database running"
 
 
 def test_an_invalid_setting_exits_with_a_message(embedded_home: Path) -> None:
