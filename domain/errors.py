@@ -1,4 +1,9 @@
-"""Business refusals: each has a stable snake_case code and structured fields."""
+"""Business refusals: each has a stable snake_case code and structured fields.
+
+A refused command changes nothing: every command validates and decides before it triggers
+any event. The edges map the `refusal` kind once to their own status codes (HTTP 422, 404,
+409; a non-zero exit on the command line).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,10 @@ from typing import ClassVar
 
 
 class Refusal(Enum):
-    """Why a command was refused, which the edges map once to their own status codes."""
+    """Why a command was refused."""
 
     INVALID = "invalid"
-    """The request itself is wrong: a bad value, an unknown currency."""
+    """The request itself is wrong: a bad value, an unknown currency, a card that fails Luhn."""
     NOT_FOUND = "not_found"
     """A thing the command names does not exist (or is not the caller's to see)."""
     CONFLICT = "conflict"
@@ -18,7 +23,7 @@ class Refusal(Enum):
 
 
 class BillingError(Exception):
-    """A command the business rules refuse; a refused command changes nothing."""
+    """A command the business rules refuse."""
 
     code: ClassVar[str] = "billing_error"
     refusal: ClassVar[Refusal] = Refusal.CONFLICT
@@ -32,10 +37,20 @@ class BillingError(Exception):
         return f"{type(self).__name__}(code={self.code!r}, detail={self.detail!r})"
 
 
+# --- The request is wrong (INVALID) -------------------------------------------------------
+
+
 class InvalidValue(BillingError):
     """A value in the command is not acceptable; `field` names it."""
 
     code = "invalid_value"
+    refusal = Refusal.INVALID
+
+
+class AmountNotPositive(BillingError):
+    """An amount that must be above zero is zero or negative."""
+
+    code = "amount_not_positive"
     refusal = Refusal.INVALID
 
 
@@ -46,11 +61,70 @@ class UnknownCurrency(BillingError):
     refusal = Refusal.INVALID
 
 
+class CurrencyMismatch(BillingError):
+    """Two amounts in different currencies were to be combined (R-X1)."""
+
+    code = "currency_mismatch"
+    refusal = Refusal.INVALID
+
+
 class UnknownTimeZone(BillingError):
-    """The time zone is not in the IANA time zone database."""
+    """The time zone is not in the IANA time zone database (R-X7)."""
 
     code = "time_zone_unknown"
     refusal = Refusal.INVALID
+
+
+class CardInvalid(BillingError):
+    """The card number is not a valid card number (length, digits or Luhn check; R-X4)."""
+
+    code = "card_invalid"
+    refusal = Refusal.INVALID
+
+
+class CardExpired(BillingError):
+    """The card's expiry month has passed (R-X4)."""
+
+    code = "card_expired"
+    refusal = Refusal.INVALID
+
+
+class CvvInvalid(BillingError):
+    """The card verification value has the wrong format for the card's brand."""
+
+    code = "cvv_invalid"
+    refusal = Refusal.INVALID
+
+
+class RoutingNumberInvalid(BillingError):
+    """The ABA routing number fails its format or checksum (R-X4)."""
+
+    code = "routing_number_invalid"
+    refusal = Refusal.INVALID
+
+
+class AccountNumberInvalid(BillingError):
+    """The bank account number has the wrong format."""
+
+    code = "account_number_invalid"
+    refusal = Refusal.INVALID
+
+
+class CardNumberInText(BillingError):
+    """A free-text field holds what looks like a card number, which must never be stored."""
+
+    code = "card_number_in_text"
+    refusal = Refusal.INVALID
+
+
+class UnknownProduct(BillingError):
+    """The product is not in the catalogue."""
+
+    code = "product_unknown"
+    refusal = Refusal.INVALID
+
+
+# --- Something named does not exist (NOT_FOUND) -------------------------------------------
 
 
 class PartnerNotFound(BillingError):
@@ -58,3 +132,174 @@ class PartnerNotFound(BillingError):
 
     code = "partner_not_found"
     refusal = Refusal.NOT_FOUND
+
+
+class ClientNotFound(BillingError):
+    """The partner has no client with this id."""
+
+    code = "client_not_found"
+    refusal = Refusal.NOT_FOUND
+
+
+class LineNotFound(BillingError):
+    """No subscription line has this id."""
+
+    code = "line_not_found"
+    refusal = Refusal.NOT_FOUND
+
+
+class InvoiceNotFound(BillingError):
+    """No invoice has this id."""
+
+    code = "invoice_not_found"
+    refusal = Refusal.NOT_FOUND
+
+
+class PaymentNotFound(BillingError):
+    """The invoice has no payment with this id."""
+
+    code = "payment_not_found"
+    refusal = Refusal.NOT_FOUND
+
+
+class PaymentMethodNotFound(BillingError):
+    """The account or line has no payment method with this id."""
+
+    code = "payment_method_not_found"
+    refusal = Refusal.NOT_FOUND
+
+
+class LocationNotFound(BillingError):
+    """The line has no location with this id."""
+
+    code = "location_not_found"
+    refusal = Refusal.NOT_FOUND
+
+
+# --- The state does not allow it (CONFLICT) -----------------------------------------------
+
+
+class InvalidTransition(BillingError):
+    """The thing is not in a status that allows this command (R-H1)."""
+
+    code = "invalid_transition"
+
+
+class LineNotActive(BillingError):
+    """The subscription line is not active, so it cannot be billed, renewed or changed."""
+
+    code = "line_not_active"
+
+
+class AccountPaused(BillingError):
+    """The partner account is paused (budget reached, or payment overdue; R-L3, R-L4)."""
+
+    code = "account_paused"
+
+
+class AccountClosed(BillingError):
+    """The partner account is closed."""
+
+    code = "account_closed"
+
+
+class BudgetExhausted(BillingError):
+    """The monthly budget has no room for this charge (R-L3)."""
+
+    code = "budget_exhausted"
+
+
+class InsufficientBalance(BillingError):
+    """The company balance is smaller than the amount to spend (R-C2)."""
+
+    code = "insufficient_balance"
+
+
+class InsufficientBonus(BillingError):
+    """The bonus wallet holds less than the amount to spend (R-C5)."""
+
+    code = "insufficient_bonus"
+
+
+class InvoiceNotSettled(BillingError):
+    """Invoices are still open; `unsettled` lists their numbers (R-E3)."""
+
+    code = "invoice_not_settled"
+
+
+class InvoiceSettled(BillingError):
+    """The invoice is already paid in full."""
+
+    code = "invoice_already_settled"
+
+
+class InvoiceVoided(BillingError):
+    """The invoice was voided; nothing more can happen to it (R-X6)."""
+
+    code = "invoice_voided"
+
+
+class Overpayment(BillingError):
+    """The payment is larger than what the invoice still owes."""
+
+    code = "overpayment"
+
+
+class VoidNotAllowed(BillingError):
+    """An invoice with payments cannot be voided; issue a credit note instead (R-X6)."""
+
+    code = "void_not_allowed"
+
+
+class CreditExceedsInvoice(BillingError):
+    """Credit notes would credit more than the invoice's total (R-X6)."""
+
+    code = "credit_exceeds_invoice"
+
+
+class RefundExceedsPayment(BillingError):
+    """The refund is larger than what was paid and not yet refunded (R-H6)."""
+
+    code = "refund_exceeds_payment"
+
+
+class OfflinePaymentNotRefundable(BillingError):
+    """Cash, cheque and other payments are not refunded through Ledgerline (R-H6)."""
+
+    code = "offline_payment_not_refundable"
+
+
+class BonusPaymentNotRefundable(BillingError):
+    """A payment made with bonuses is not refunded; credit the invoice instead."""
+
+    code = "bonus_payment_not_refundable"
+
+
+class ClosingDocumentNotAllowed(BillingError):
+    """No closing document for this invoice: unpaid, a top-up, or paid with bonuses (R-C7)."""
+
+    code = "closing_document_not_allowed"
+
+
+class ConsentMissing(BillingError):
+    """A transfer lacks the consent of the client or of a reseller; `missing` lists them (R-E2)."""
+
+    code = "consent_missing"
+
+
+class TransferNotAllowed(BillingError):
+    """The line cannot be transferred now (no request, already requested, or same reseller)."""
+
+    code = "transfer_not_allowed"
+
+
+class ClientNotInUnifiedBilling(BillingError):
+    """The client is not in the partner's unified billing (R-O4)."""
+
+    code = "client_not_in_unified_billing"
+
+
+class NothingOutstanding(BillingError):
+    """There is nothing pending to charge or mark as paid (R-H5)."""
+
+    code = "nothing_outstanding"

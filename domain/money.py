@@ -1,9 +1,24 @@
-"""Currencies: which ones Ledgerline accepts and how many minor units each has (R-X1)."""
+"""Money (R-X1): integer minor units with an ISO 4217 currency; rates meet money in one place."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import (
+    ROUND_CEILING,
+    ROUND_DOWN,
+    ROUND_FLOOR,
+    ROUND_HALF_DOWN,
+    ROUND_HALF_EVEN,
+    ROUND_HALF_UP,
+    ROUND_UP,
+    Decimal,
+    InvalidOperation,
+)
+from fractions import Fraction
+
 from domain.currencies import MINOR_UNIT_EXPONENTS
-from domain.errors import UnknownCurrency
+from domain.errors import CurrencyMismatch, InvalidValue, UnknownCurrency
 
 
 def minor_unit_exponent(currency: str) -> int:
@@ -20,3 +35,173 @@ def check_currency(currency: str) -> str:
     """Return the currency code if Ledgerline accepts it, or refuse it."""
     minor_unit_exponent(currency)
     return currency
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    """An amount in integer minor units of one currency: 1234 USD is $12.34."""
+
+    amount_minor: int
+    currency: str
+
+    def __post_init__(self) -> None:
+        if type(self.amount_minor) is not int:
+            raise TypeError(f"amount_minor must be an int, not {type(self.amount_minor).__name__}")
+        check_currency(self.currency)
+
+    @classmethod
+    def zero(cls, currency: str) -> Money:
+        return cls(0, currency)
+
+    @classmethod
+    def of(cls, major: str | Decimal, currency: str) -> Money:
+        """Money from a decimal amount in major units ("12.34" USD); refuses extra digits."""
+        try:
+            value = Decimal(major)
+        except InvalidOperation:
+            raise InvalidValue(f"{major!r} is not an amount.", field="amount") from None
+        exponent = minor_unit_exponent(currency)
+        scaled = value.scaleb(exponent)
+        if not value.is_finite() or scaled != scaled.to_integral_value():
+            raise InvalidValue(
+                f"{major} has more decimals than {currency} allows ({exponent}).", field="amount"
+            )
+        return cls(int(scaled), currency)
+
+    @property
+    def major(self) -> Decimal:
+        """The amount in major units, exactly (for display and documents only)."""
+        return Decimal(self.amount_minor).scaleb(-minor_unit_exponent(self.currency))
+
+    def is_zero(self) -> bool:
+        return self.amount_minor == 0
+
+    def is_positive(self) -> bool:
+        return self.amount_minor > 0
+
+    def is_negative(self) -> bool:
+        return self.amount_minor < 0
+
+    def _same_currency(self, other: Money) -> None:
+        if not isinstance(other, Money):
+            raise TypeError(f"cannot combine Money with {type(other).__name__}")
+        if other.currency != self.currency:
+            raise CurrencyMismatch(
+                f"Cannot combine {self.currency} with {other.currency}.",
+                expected=self.currency,
+                got=other.currency,
+            )
+
+    def __add__(self, other: Money) -> Money:
+        self._same_currency(other)
+        return Money(self.amount_minor + other.amount_minor, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        self._same_currency(other)
+        return Money(self.amount_minor - other.amount_minor, self.currency)
+
+    def __neg__(self) -> Money:
+        return Money(-self.amount_minor, self.currency)
+
+    def __abs__(self) -> Money:
+        return Money(abs(self.amount_minor), self.currency)
+
+    def __mul__(self, quantity: int) -> Money:
+        if type(quantity) is not int:
+            raise TypeError("Money multiplies by whole quantities only; use apply_rate for rates")
+        return Money(self.amount_minor * quantity, self.currency)
+
+    __rmul__ = __mul__
+
+    def __lt__(self, other: Money) -> bool:
+        self._same_currency(other)
+        return self.amount_minor < other.amount_minor
+
+    def __le__(self, other: Money) -> bool:
+        self._same_currency(other)
+        return self.amount_minor <= other.amount_minor
+
+    def __gt__(self, other: Money) -> bool:
+        self._same_currency(other)
+        return self.amount_minor > other.amount_minor
+
+    def __ge__(self, other: Money) -> bool:
+        self._same_currency(other)
+        return self.amount_minor >= other.amount_minor
+
+    def __str__(self) -> str:
+        return f"{self.major} {self.currency}"
+
+
+def total(amounts: Sequence[Money], currency: str) -> Money:
+    """The sum of amounts, all in `currency` (zero for none)."""
+    result = Money.zero(currency)
+    for amount in amounts:
+        result = result + amount
+    return result
+
+
+def apply_rate(money: Money, rate: Decimal | Fraction, rounding: str = ROUND_HALF_UP) -> Money:
+    """Money times a rate, rounded once to a whole minor unit: where rates meet money (R-X1).
+
+    The product is exact (a `Fraction` rate such as 15/31 days is never pre-rounded), then
+    rounded with one of the `decimal` modes: half-up by default (away from zero at exactly
+    half), as invoices and receipts expect.
+    """
+    if not isinstance(rate, Decimal | Fraction):
+        raise TypeError("rates are Decimal or Fraction, never float")
+    exact = Fraction(money.amount_minor) * Fraction(rate)
+    return Money(_round(exact, rounding), money.currency)
+
+
+def _round(exact: Fraction, rounding: str) -> int:
+    """Round an exact value to an integer with a `decimal` rounding mode."""
+    sign = -1 if exact < 0 else 1
+    whole, rest = divmod(abs(exact.numerator), exact.denominator)
+    twice_rest = 2 * rest
+    if rest == 0:
+        bump = False
+    elif rounding == ROUND_HALF_UP:
+        bump = twice_rest >= exact.denominator
+    elif rounding == ROUND_HALF_EVEN:
+        bump = twice_rest > exact.denominator or (
+            twice_rest == exact.denominator and whole % 2 == 1
+        )
+    elif rounding == ROUND_HALF_DOWN:
+        bump = twice_rest > exact.denominator
+    elif rounding == ROUND_UP:
+        bump = True
+    elif rounding == ROUND_DOWN:
+        bump = False
+    elif rounding == ROUND_CEILING:
+        bump = sign > 0
+    elif rounding == ROUND_FLOOR:
+        bump = sign < 0
+    else:
+        raise ValueError(f"unsupported rounding mode {rounding!r}")
+    return sign * (whole + (1 if bump else 0))
+
+
+def allocate(money: Money, weights: Sequence[int | Decimal]) -> list[Money]:
+    """Split money in proportion to weights by largest remainder: the parts sum to the whole.
+
+    Each part gets the floor of its exact share; the minor units left over go one each to the
+    parts with the largest remainders (earlier parts first on a tie). A negative amount is
+    split as its absolute value and negated, so no minor unit is lost or invented.
+    """
+    if not weights:
+        raise ValueError("allocate needs at least one weight")
+    if any(weight < 0 for weight in weights):
+        raise ValueError("weights must not be negative")
+    weight_sum = sum(Decimal(weight) for weight in weights)
+    if weight_sum == 0:
+        raise ValueError("weights must not all be zero")
+    sign = -1 if money.amount_minor < 0 else 1
+    whole = abs(money.amount_minor)
+    shares = [Decimal(whole) * Decimal(weight) / weight_sum for weight in weights]
+    floors = [int(share) for share in shares]
+    left = whole - sum(floors)
+    by_remainder = sorted(range(len(shares)), key=lambda i: (-(shares[i] - floors[i]), i))
+    for index in by_remainder[:left]:
+        floors[index] += 1
+    return [Money(sign * part, money.currency) for part in floors]

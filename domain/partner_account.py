@@ -2,33 +2,121 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain.errors import InvalidValue
-from domain.money import check_currency
+from domain.calendar import Anchor, BillingPeriod, budget_period, business_date
+from domain.errors import (
+    AccountClosed,
+    AccountPaused,
+    AmountNotPositive,
+    BudgetExhausted,
+    ClientNotFound,
+    ClientNotInUnifiedBilling,
+    CurrencyMismatch,
+    InsufficientBalance,
+    InvalidValue,
+    PaymentMethodNotFound,
+)
+from domain.money import Money, check_currency
+from domain.payment_methods import BankAccountToken, CardToken, PaymentSource
 from domain.time import zone
+from domain.values import Address, clean_email, clean_text
 
-NAME_MAX_LENGTH = 200
-"""Long enough for any registered company name; short enough to print on an invoice."""
+PaymentMethod = CardToken | BankAccountToken
+"""What an account keeps of a payment method: a gateway token and safe display data (R-X4)."""
+
+TOP_UP_SOURCES = frozenset(
+    {PaymentSource.CARD, PaymentSource.DIRECT_DEBIT, PaymentSource.BANK_TRANSFER}
+)
+"""R-C2: the company balance is topped up with real money, never with itself or bonuses."""
+ACCOUNT_AUTOPAY_SOURCES = frozenset(
+    {PaymentSource.CARD, PaymentSource.COMPANY_BALANCE, PaymentSource.BANK_TRANSFER}
+)
+"""R-C6: autopay from the company balance, by card, or by invoice."""
+PAYMENT_METHODS_MAX = 20
+"""Enough cards and bank accounts for any partner; bounds the account's state."""
+
+
+class AccountStatus(StrEnum):
+    """Whether the account receives service (R-L3, R-L4)."""
+
+    ACTIVE = "active"
+    IN_GRACE = "in_grace"
+    """A payment was missed; service continues until the grace period ends (R-L4)."""
+    PAUSED = "paused"
+    CLOSED = "closed"
+
+
+class PauseReason(StrEnum):
+    """Why an account is paused; it resumes when every reason is lifted."""
+
+    BUDGET_REACHED = "budget_reached"
+    """R-L3: the monthly budget is spent; lifted when the next budget period starts."""
+    PAYMENT_OVERDUE = "payment_overdue"
+    """R-L4: the grace period ended unpaid; lifted when the balance is settled."""
+
+
+@dataclass(frozen=True, slots=True)
+class Client:
+    """A partner's end customer (R-C8: its data and documents are its own)."""
+
+    client_id: UUID
+    name: str
+    email: str | None
+    unified_billing: bool
 
 
 class PartnerAccount(Aggregate):
-    """A partner's account with the vendor: who it is, its currency and its time zone."""
+    """A partner's account: billing profile, payment methods, clients, balance and status."""
 
-    class Opened(Aggregate.Created):
+    class Event(Aggregate.Event):
+        """An account event; its originator id is the partner's id."""
+
+    class Opened(Event, Aggregate.Created):
         """The vendor opened an account for a partner."""
 
         name: str
         currency: str
         time_zone: str
+        anchor: Anchor
+        anchor_day: int
+        opened_on: date
 
-    def __init__(self, name: str, currency: str, time_zone: str) -> None:
+    def __init__(
+        self,
+        name: str,
+        currency: str,
+        time_zone: str,
+        anchor: Anchor,
+        anchor_day: int,
+        opened_on: date,
+    ) -> None:
         self.name = name
         self.currency = currency
         self.time_zone = time_zone
+        self.anchor = anchor
+        self.anchor_day = anchor_day
+        self.opened_on = opened_on
+        self.entity: str | None = None
+        self.address: Address | None = None
+        self.billing_email: str | None = None
+        self.payment_methods: dict[str, PaymentMethod] = {}
+        self.default_method_id: UUID | None = None
+        self.clients: dict[str, Client] = {}
+        self.balance = Money.zero(currency)
+        self.budget: Money | None = None
+        self.budget_period: BillingPeriod | None = None
+        self.budget_spent = Money.zero(currency)
+        self.missed_invoices: dict[str, date] = {}
+        """Invoice id -> the day its grace period ends (R-L4)."""
+        self.pause_reasons: tuple[PauseReason, ...] = ()
+        self.autopay: PaymentSource | None = None
+        self.closed = False
 
     @classmethod
     def open(
@@ -39,22 +127,508 @@ class PartnerAccount(Aggregate):
         currency: str,
         time_zone: str,
         now: datetime,
+        anchor: Anchor = Anchor.ANNIVERSARY,
     ) -> PartnerAccount:
-        """Open an account in one currency, billed on business dates of one time zone."""
-        clean_name = " ".join(name.split())
-        if not clean_name:
-            raise InvalidValue("A partner needs a name.", field="name")
-        if len(clean_name) > NAME_MAX_LENGTH:
-            raise InvalidValue(
-                f"A partner name has at most {NAME_MAX_LENGTH} characters.", field="name"
-            )
+        """Open an account in one currency, billed on business dates of one time zone (R-O2)."""
+        clean_name = clean_text("name", name)
         check_currency(currency)
         zone(time_zone)
+        opened_on = business_date(now, time_zone)
         return cls._create(
             cls.Opened,
             id=partner_id,
             name=clean_name,
             currency=currency,
             time_zone=time_zone,
+            anchor=anchor,
+            anchor_day=1 if anchor is Anchor.CALENDAR else opened_on.day,
+            opened_on=opened_on,
             timestamp=now,
         )
+
+    @property
+    def status(self) -> AccountStatus:
+        if self.closed:
+            return AccountStatus.CLOSED
+        if self.pause_reasons:
+            return AccountStatus.PAUSED
+        if self.missed_invoices:
+            return AccountStatus.IN_GRACE
+        return AccountStatus.ACTIVE
+
+    def today(self, now: datetime) -> date:
+        """The partner's business date at this instant (R-X7)."""
+        return business_date(now, self.time_zone)
+
+    # --- billing profile and payment methods (R-O1, R-O6) ----------------------------
+
+    class BillingProfileRecorded(Event):
+        """Who invoices are addressed to, where, and where they are e-mailed (R-O1)."""
+
+        entity: str
+        address: Address
+        billing_email: str
+
+        def apply(self, account: PartnerAccount) -> None:
+            account.entity = self.entity
+            account.address = self.address
+            account.billing_email = self.billing_email
+
+    def record_billing_profile(
+        self, entity: str, address: Address, billing_email: str, now: datetime
+    ) -> None:
+        self._require_not_closed()
+        self.trigger_event(
+            self.BillingProfileRecorded,
+            entity=clean_text("entity", entity),
+            address=address,
+            billing_email=clean_email("billing_email", billing_email),
+            timestamp=now,
+        )
+
+    class PaymentMethodAdded(Event):
+        """A card or bank account was added, as a token with safe display data (R-O1, R-X4)."""
+
+        method_id: UUID
+        method: PaymentMethod
+        is_default: bool
+
+        def apply(self, account: PartnerAccount) -> None:
+            account.payment_methods[str(self.method_id)] = self.method
+            if self.is_default:
+                account.default_method_id = self.method_id
+
+    def add_payment_method(
+        self, method_id: UUID, method: PaymentMethod, make_default: bool, now: datetime
+    ) -> None:
+        self._require_not_closed()
+        if str(method_id) in self.payment_methods:
+            return
+        if len(self.payment_methods) >= PAYMENT_METHODS_MAX:
+            raise InvalidValue(
+                f"An account keeps at most {PAYMENT_METHODS_MAX} payment methods.",
+                field="payment_methods",
+            )
+        self._require_current(method, self.today(now))
+        self.trigger_event(
+            self.PaymentMethodAdded,
+            method_id=method_id,
+            method=method,
+            is_default=make_default or self.default_method_id is None,
+            timestamp=now,
+        )
+
+    class PaymentMethodReplaced(Event):
+        """The partner updated a payment method; the billing date does not move (R-O6, R-H5)."""
+
+        old_method_id: UUID
+        method_id: UUID
+        method: PaymentMethod
+
+        def apply(self, account: PartnerAccount) -> None:
+            del account.payment_methods[str(self.old_method_id)]
+            account.payment_methods[str(self.method_id)] = self.method
+            if account.default_method_id == self.old_method_id:
+                account.default_method_id = self.method_id
+
+    def replace_payment_method(
+        self, old_method_id: UUID, method_id: UUID, method: PaymentMethod, now: datetime
+    ) -> None:
+        self._require_not_closed()
+        self._method(old_method_id)
+        self._require_current(method, self.today(now))
+        self.trigger_event(
+            self.PaymentMethodReplaced,
+            old_method_id=old_method_id,
+            method_id=method_id,
+            method=method,
+            timestamp=now,
+        )
+
+    class DefaultPaymentMethodChosen(Event):
+        """Payments use this method unless told otherwise (R-O6)."""
+
+        method_id: UUID
+
+        def apply(self, account: PartnerAccount) -> None:
+            account.default_method_id = self.method_id
+
+    def make_default_payment_method(self, method_id: UUID, now: datetime) -> None:
+        self._method(method_id)
+        if self.default_method_id != method_id:
+            self.trigger_event(self.DefaultPaymentMethodChosen, method_id=method_id, timestamp=now)
+
+    @property
+    def default_method(self) -> PaymentMethod | None:
+        if self.default_method_id is None:
+            return None
+        return self.payment_methods.get(str(self.default_method_id))
+
+    def payment_method(self, method_id: UUID) -> PaymentMethod:
+        return self._method(method_id)
+
+    # --- clients (R-O4, R-C8) -------------------------------------------------------
+
+    class ClientRegistered(Event):
+        """A client of the partner was registered, in unified billing or paying itself."""
+
+        client_id: UUID
+        name: str
+        email: str | None
+        unified_billing: bool
+
+        def apply(self, account: PartnerAccount) -> None:
+            account.clients[str(self.client_id)] = Client(
+                self.client_id, self.name, self.email, self.unified_billing
+            )
+
+    def register_client(
+        self,
+        client_id: UUID,
+        name: str,
+        email: str | None,
+        unified_billing: bool,
+        now: datetime,
+    ) -> None:
+        self._require_not_closed()
+        if str(client_id) in self.clients:
+            return
+        self.trigger_event(
+            self.ClientRegistered,
+            client_id=client_id,
+            name=clean_text("client name", name),
+            email=None if email is None else clean_email("email", email),
+            unified_billing=unified_billing,
+            timestamp=now,
+        )
+
+    class ClientRemovedFromUnifiedBilling(Event):
+        """The partner stopped paying for this client (R-O4)."""
+
+        client_id: UUID
+        removed_on: date
+
+        def apply(self, account: PartnerAccount) -> None:
+            client = account.clients[str(self.client_id)]
+            account.clients[str(self.client_id)] = Client(
+                client.client_id, client.name, client.email, unified_billing=False
+            )
+
+    def remove_client_from_unified_billing(self, client_id: UUID, now: datetime) -> None:
+        client = self.client(client_id)
+        if not client.unified_billing:
+            raise ClientNotInUnifiedBilling(
+                f"Client {client.name} is not in unified billing.", client_id=client_id
+            )
+        self.trigger_event(
+            self.ClientRemovedFromUnifiedBilling,
+            client_id=client_id,
+            removed_on=self.today(now),
+            timestamp=now,
+        )
+
+    def client(self, client_id: UUID) -> Client:
+        try:
+            return self.clients[str(client_id)]
+        except KeyError:
+            raise ClientNotFound(f"No client {client_id}.", client_id=client_id) from None
+
+    # --- company balance (R-C2) -----------------------------------------------------------
+
+    class BalanceToppedUp(Event):
+        """The partner prepaid money onto its company balance (R-C2); no closing document."""
+
+        top_up_id: UUID
+        amount: Money
+        source: PaymentSource
+        reference: str | None
+
+        def apply(self, account: PartnerAccount) -> None:
+            account.balance = account.balance + self.amount
+
+    def top_up(
+        self,
+        top_up_id: UUID,
+        amount: Money,
+        source: PaymentSource,
+        now: datetime,
+        reference: str | None = None,
+    ) -> None:
+        self._require_not_closed()
+        self._require_amount(amount)
+        if source not in TOP_UP_SOURCES:
+            raise InvalidValue(f"A top-up cannot be paid with {source.value}.", field="source")
+        self.trigger_event(
+            self.BalanceToppedUp,
+            top_up_id=top_up_id,
+            amount=amount,
+            source=source,
+            reference=None if reference is None else clean_text("reference", reference),
+            timestamp=now,
+        )
+
+    class BalanceSpent(Event):
+        """Part of the company balance paid an invoice (R-C2)."""
+
+        spend_id: UUID
+        amount: Money
+        invoice_id: UUID
+
+        def apply(self, account: PartnerAccount) -> None:
+            account.balance = account.balance - self.amount
+
+    def spend_balance(self, spend_id: UUID, amount: Money, invoice_id: UUID, now: datetime) -> None:
+        self._require_amount(amount)
+        if amount > self.balance:
+            raise InsufficientBalance(
+                f"The company balance holds {self.balance}, not {amount}.",
+                available=self.balance.amount_minor,
+                needed=amount.amount_minor,
+            )
+        self.trigger_event(
+            self.BalanceSpent,
+            spend_id=spend_id,
+            amount=amount,
+            invoice_id=invoice_id,
+            timestamp=now,
+        )
+
+    class BalanceRestored(Event):
+        """A refund of a balance payment went back onto the company balance (R-H6)."""
+
+        refund_id: UUID
+        amount: Money
+        invoice_id: UUID
+
+        def apply(self, account: PartnerAccount) -> None:
+            account.balance = account.balance + self.amount
+
+    def restore_balance(
+        self, refund_id: UUID, amount: Money, invoice_id: UUID, now: datetime
+    ) -> None:
+        self._require_amount(amount)
+        self.trigger_event(
+            self.BalanceRestored,
+            refund_id=refund_id,
+            amount=amount,
+            invoice_id=invoice_id,
+            timestamp=now,
+        )
+
+    # --- autopay (R-C6) ---------------------------------------------------------------
+
+    class AutopayPreferenceSet(Event):
+        """New lines renew automatically from this source, or not when None (R-C6)."""
+
+        source: PaymentSource | None
+
+        def apply(self, account: PartnerAccount) -> None:
+            account.autopay = self.source
+
+    def set_autopay(self, source: PaymentSource | None, now: datetime) -> None:
+        if source is not None and source not in ACCOUNT_AUTOPAY_SOURCES:
+            raise InvalidValue(f"Autopay cannot use {source.value}.", field="source")
+        if source != self.autopay:
+            self.trigger_event(self.AutopayPreferenceSet, source=source, timestamp=now)
+
+    # --- budget (R-L3) ---------------------------------------------------------------
+
+    class BudgetSet(Event):
+        """A monthly budget, reset on the signup day of month (R-L3)."""
+
+        amount: Money | None
+        period: BillingPeriod
+
+        def apply(self, account: PartnerAccount) -> None:
+            account.budget = self.amount
+            if account.budget_period != self.period:
+                account.budget_spent = Money.zero(account.currency)
+            account.budget_period = self.period
+
+    def set_budget(self, amount: Money | None, now: datetime) -> None:
+        """Set (or remove, with None) the monthly budget; it applies to the current period."""
+        self._require_not_closed()
+        if amount is not None:
+            self._require_amount(amount)
+        period = budget_period(self.opened_on.day, self.today(now))
+        self.trigger_event(self.BudgetSet, amount=amount, period=period, timestamp=now)
+        self._lift_budget_pause_if_room(now)
+
+    class BudgetSpent(Event):
+        """A lead's price counted against this period's budget (R-L3)."""
+
+        lead_id: UUID
+        amount: Money
+
+        def apply(self, account: PartnerAccount) -> None:
+            account.budget_spent = account.budget_spent + self.amount
+
+    class BudgetReached(Event):
+        """This period's budget is spent (R-L3)."""
+
+        spent: Money
+
+    class BudgetPeriodStarted(Event):
+        """A new budget period began on the signup day of month (R-L3)."""
+
+        period: BillingPeriod
+
+        def apply(self, account: PartnerAccount) -> None:
+            account.budget_period = self.period
+            account.budget_spent = Money.zero(account.currency)
+
+    def charge_budget(self, lead_id: UUID, amount: Money, now: datetime) -> bool:
+        """Count a lead against the budget; pause when it is reached. True if now reached."""
+        self.ensure_can_receive_leads()
+        if self.budget is None:
+            return False
+        self._require_amount(amount)
+        if self.budget_spent >= self.budget:
+            raise BudgetExhausted(
+                f"This month's budget of {self.budget} is spent.",
+                budget=self.budget.amount_minor,
+            )
+        self.trigger_event(self.BudgetSpent, lead_id=lead_id, amount=amount, timestamp=now)
+        if self.budget_spent >= self.budget:
+            self.trigger_event(self.BudgetReached, spent=self.budget_spent, timestamp=now)
+            self._pause(PauseReason.BUDGET_REACHED, now)
+            return True
+        return False
+
+    def start_budget_period(self, now: datetime) -> bool:
+        """Begin the budget period that contains today, if it has not begun (R-L3)."""
+        if self.budget_period is None:
+            return False
+        today = self.today(now)
+        if today < self.budget_period.end:
+            return False
+        period = budget_period(self.opened_on.day, today)
+        self.trigger_event(self.BudgetPeriodStarted, period=period, timestamp=now)
+        self._lift_budget_pause_if_room(now)
+        return True
+
+    # --- missed payments, grace and pause (R-L4) -------------------------------------
+
+    class PaymentMissed(Event):
+        """A payment was missed; service continues until the grace period ends (R-L4)."""
+
+        invoice_id: UUID
+        grace_ends_on: date
+
+        def apply(self, account: PartnerAccount) -> None:
+            account.missed_invoices[str(self.invoice_id)] = self.grace_ends_on
+
+    def record_missed_payment(self, invoice_id: UUID, grace_days: int, now: datetime) -> None:
+        if str(invoice_id) in self.missed_invoices:
+            return
+        ends_on = self.today(now) + timedelta(days=grace_days)
+        self.trigger_event(
+            self.PaymentMissed, invoice_id=invoice_id, grace_ends_on=ends_on, timestamp=now
+        )
+
+    class MissedPaymentSettled(Event):
+        """A missed payment was paid (R-L4)."""
+
+        invoice_id: UUID
+
+        def apply(self, account: PartnerAccount) -> None:
+            account.missed_invoices.pop(str(self.invoice_id), None)
+
+    def record_missed_payment_settled(self, invoice_id: UUID, now: datetime) -> None:
+        """Clear a missed payment; with none left the account resumes by itself (R-L4)."""
+        if str(invoice_id) not in self.missed_invoices:
+            return
+        self.trigger_event(self.MissedPaymentSettled, invoice_id=invoice_id, timestamp=now)
+        if not self.missed_invoices and PauseReason.PAYMENT_OVERDUE in self.pause_reasons:
+            self._resume(PauseReason.PAYMENT_OVERDUE, now)
+
+    def expire_grace(self, now: datetime) -> bool:
+        """Pause the account once a grace period has ended unpaid (R-L4). True if paused."""
+        if PauseReason.PAYMENT_OVERDUE in self.pause_reasons or not self.missed_invoices:
+            return False
+        if self.today(now) < min(self.missed_invoices.values()):
+            return False
+        self._pause(PauseReason.PAYMENT_OVERDUE, now)
+        return True
+
+    @property
+    def grace_ends_on(self) -> date | None:
+        return min(self.missed_invoices.values()) if self.missed_invoices else None
+
+    class Paused(Event):
+        """The account stopped receiving service for this reason (R-L3, R-L4)."""
+
+        reason: PauseReason
+
+        def apply(self, account: PartnerAccount) -> None:
+            account.pause_reasons = tuple(
+                sorted({*account.pause_reasons, self.reason}, key=list(PauseReason).index)
+            )
+
+    class Resumed(Event):
+        """One reason to pause was lifted; the account is active once none is left."""
+
+        reason: PauseReason
+
+        def apply(self, account: PartnerAccount) -> None:
+            account.pause_reasons = tuple(r for r in account.pause_reasons if r != self.reason)
+
+    def ensure_can_receive_leads(self) -> None:
+        """Refuse service while paused or closed; a grace period still receives (R-L4)."""
+        self._require_not_closed()
+        if self.pause_reasons:
+            reasons = [reason.value for reason in self.pause_reasons]
+            raise AccountPaused(f"The account is paused: {', '.join(reasons)}.", reasons=reasons)
+
+    # --- closing ----------------------------------------------------------------------
+
+    class Closed(Event):
+        """The account was closed; its history stays."""
+
+        reason: str
+
+        def apply(self, account: PartnerAccount) -> None:
+            account.closed = True
+
+    def close(self, reason: str, now: datetime) -> None:
+        self._require_not_closed()
+        self.trigger_event(self.Closed, reason=clean_text("reason", reason), timestamp=now)
+
+    # --- helpers ----------------------------------------------------------------------
+
+    def _pause(self, reason: PauseReason, now: datetime) -> None:
+        if reason not in self.pause_reasons:
+            self.trigger_event(self.Paused, reason=reason, timestamp=now)
+
+    def _resume(self, reason: PauseReason, now: datetime) -> None:
+        if reason in self.pause_reasons:
+            self.trigger_event(self.Resumed, reason=reason, timestamp=now)
+
+    def _lift_budget_pause_if_room(self, now: datetime) -> None:
+        if self.budget is None or self.budget_spent < self.budget:
+            self._resume(PauseReason.BUDGET_REACHED, now)
+
+    def _require_not_closed(self) -> None:
+        if self.closed:
+            raise AccountClosed("The account is closed.")
+
+    def _require_amount(self, amount: Money) -> None:
+        if amount.currency != self.currency:
+            raise CurrencyMismatch(
+                f"The account is in {self.currency}.", expected=self.currency, got=amount.currency
+            )
+        if not amount.is_positive():
+            raise AmountNotPositive("The amount must be above zero.", field="amount")
+
+    def _method(self, method_id: UUID) -> PaymentMethod:
+        try:
+            return self.payment_methods[str(method_id)]
+        except KeyError:
+            raise PaymentMethodNotFound(
+                f"No payment method {method_id}.", method_id=method_id
+            ) from None
+
+    @staticmethod
+    def _require_current(method: PaymentMethod, today: date) -> None:
+        if isinstance(method, CardToken) and method.is_expired(today):
+            raise InvalidValue("The card has expired.", field="card")

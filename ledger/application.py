@@ -6,7 +6,12 @@ from dataclasses import dataclass
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import InfrastructureFactory, Recording, TrackingRecorder
+from eventsourcing.persistence import (
+    InfrastructureFactory,
+    Recording,
+    TrackingRecorder,
+    Transcoder,
+)
 from eventsourcing.postgres import PostgresFactory
 from eventsourcing.utils import Environment, EnvType
 
@@ -14,6 +19,7 @@ from domain.errors import PartnerNotFound
 from domain.partner_account import PartnerAccount
 from ledger.clock import Clock
 from ledger.database import CONNECT_TIMEOUT_S, Database
+from ledger.transcodings import LedgerTranscoder
 
 EVENTS_TABLE = "ledger_events"
 """The events table: the library names it after the application (`ledger`)."""
@@ -83,6 +89,9 @@ class Ledger(Application[UUID]):
         ):
             pool_kwargs.update(self._extra_params)
         return factory
+
+    def construct_transcoder(self) -> Transcoder:
+        return LedgerTranscoder()
 
     def open_partner_account(
         self, *, name: str, currency: str, time_zone: str, partner_id: UUID | None = None

@@ -7,7 +7,8 @@ from uuid import uuid4
 import pytest
 
 from domain.errors import InvalidValue, Refusal, UnknownCurrency, UnknownTimeZone
-from domain.partner_account import NAME_MAX_LENGTH, PartnerAccount
+from domain.partner_account import PartnerAccount
+from domain.values import TEXT_MAX_LENGTH as NAME_MAX_LENGTH
 from tests.support import START
 
 

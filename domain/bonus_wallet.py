@@ -1,0 +1,193 @@
+"""The bonus wallet: a partner's bonuses, earned as cashback and spent on any line."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from domain.errors import AmountNotPositive, CurrencyMismatch, InsufficientBonus
+from domain.money import Money, check_currency
+from domain.values import bonus_wallet_id
+
+
+class CreditReason(StrEnum):
+    """Why bonuses were credited."""
+
+    CASHBACK = "cashback"
+    """A client paid its own line (R-C4)."""
+    PROMOTION = "promotion"
+    """Granted by the vendor."""
+
+
+class BonusWallet(Aggregate):
+    """A partner's one bonus wallet: bonuses belong to the partner, not a client (R-C5)."""
+
+    class Event(Aggregate.Event):
+        """Every wallet event names its partner (the future partition key)."""
+
+        partner_id: UUID
+
+    class Opened(Event, Aggregate.Created):
+        """The partner's wallet was opened, empty, in the account's currency."""
+
+        currency: str
+
+    def __init__(self, partner_id: UUID, currency: str) -> None:
+        self.partner_id = partner_id
+        self.currency = currency
+        self.balance = Money.zero(currency)
+        self.earned = Money.zero(currency)
+        self.spent = Money.zero(currency)
+        self.clawed_back = Money.zero(currency)
+        self.earned_by_payment: dict[str, Money] = {}
+        """Cashback earned per client payment, so a refund claws back at most that (R-C4)."""
+
+    @classmethod
+    def open(cls, partner_id: UUID, currency: str, now: datetime) -> BonusWallet:
+        check_currency(currency)
+        return cls._create(
+            cls.Opened,
+            id=bonus_wallet_id(partner_id),
+            partner_id=partner_id,
+            currency=currency,
+            timestamp=now,
+        )
+
+    class Credited(Event):
+        """Bonuses were added: cashback on a client's own payment, or a promotion (R-C4)."""
+
+        credit_id: UUID
+        amount: Money
+        reason: CreditReason
+        payment_id: UUID | None
+        client_id: UUID | None
+        credited_on: date
+
+        def apply(self, wallet: BonusWallet) -> None:
+            wallet.balance = wallet.balance + self.amount
+            wallet.earned = wallet.earned + self.amount
+            if self.payment_id is not None:
+                key = str(self.payment_id)
+                before = wallet.earned_by_payment.get(key, Money.zero(wallet.currency))
+                wallet.earned_by_payment[key] = before + self.amount
+
+    def credit(
+        self,
+        *,
+        credit_id: UUID,
+        amount: Money,
+        reason: CreditReason,
+        on: date,
+        now: datetime,
+        payment_id: UUID | None = None,
+        client_id: UUID | None = None,
+    ) -> None:
+        """Add bonuses; cashback names the client payment that earned it (R-C4)."""
+        self._require_amount(amount)
+        self._trigger(
+            self.Credited,
+            now,
+            credit_id=credit_id,
+            amount=amount,
+            reason=reason,
+            payment_id=payment_id,
+            client_id=client_id,
+            credited_on=on,
+        )
+
+    class Spent(Event):
+        """Bonuses paid (part of) an invoice for any of the partner's lines (R-C5)."""
+
+        spend_id: UUID
+        amount: Money
+        invoice_id: UUID
+        spent_on: date
+
+        def apply(self, wallet: BonusWallet) -> None:
+            wallet.balance = wallet.balance - self.amount
+            wallet.spent = wallet.spent + self.amount
+
+    def spend(
+        self, spend_id: UUID, amount: Money, invoice_id: UUID, on: date, now: datetime
+    ) -> None:
+        """Spend bonuses on an invoice; never more than the wallet holds (R-C5)."""
+        self._require_amount(amount)
+        if amount > self.balance:
+            raise InsufficientBonus(
+                f"The wallet holds {self.balance}, not {amount}.",
+                available=self.balance.amount_minor,
+                needed=amount.amount_minor,
+            )
+        self._trigger(
+            self.Spent, now, spend_id=spend_id, amount=amount, invoice_id=invoice_id, spent_on=on
+        )
+
+    class ClawedBack(Event):
+        """Cashback was taken back because the payment that earned it was refunded.
+
+        `shortfall` is what could not be taken because the bonuses were already spent: the
+        wallet never goes below zero.
+        """
+
+        clawback_id: UUID
+        payment_id: UUID
+        amount: Money
+        shortfall: Money
+        clawed_on: date
+
+        def apply(self, wallet: BonusWallet) -> None:
+            wallet.balance = wallet.balance - self.amount
+            wallet.clawed_back = wallet.clawed_back + self.amount + self.shortfall
+            key = str(self.payment_id)
+            left = wallet.earned_by_payment[key] - self.amount - self.shortfall
+            wallet.earned_by_payment[key] = left
+
+    def claw_back(
+        self,
+        *,
+        clawback_id: UUID,
+        payment_id: UUID,
+        due: Money,
+        on: date,
+        now: datetime,
+    ) -> Money:
+        """Take back up to `due` of a payment's cashback; return what was taken (never < 0)."""
+        if due.currency != self.currency:
+            raise CurrencyMismatch(
+                f"The wallet is in {self.currency}.", expected=self.currency, got=due.currency
+            )
+        earned = self.earned_by_payment.get(str(payment_id), Money.zero(self.currency))
+        owed = min(due, earned, key=lambda money: money.amount_minor)
+        if not owed.is_positive():
+            return Money.zero(self.currency)
+        taken = min(owed, self.balance, key=lambda money: money.amount_minor)
+        taken = max(taken, Money.zero(self.currency), key=lambda money: money.amount_minor)
+        self._trigger(
+            self.ClawedBack,
+            now,
+            clawback_id=clawback_id,
+            payment_id=payment_id,
+            amount=taken,
+            shortfall=owed - taken,
+            clawed_on=on,
+        )
+        return taken
+
+    def cashback_earned_on(self, payment_id: UUID) -> Money:
+        """Cashback a payment earned and has not had clawed back."""
+        return self.earned_by_payment.get(str(payment_id), Money.zero(self.currency))
+
+    def _trigger(self, event_class: type[Any], now: datetime, **fields: Any) -> None:
+        self.trigger_event(event_class, partner_id=self.partner_id, timestamp=now, **fields)
+
+    def _require_amount(self, amount: Money) -> None:
+        if amount.currency != self.currency:
+            raise CurrencyMismatch(
+                f"The wallet is in {self.currency}.", expected=self.currency, got=amount.currency
+            )
+        if not amount.is_positive():
+            raise AmountNotPositive("The amount must be above zero.", field="amount")

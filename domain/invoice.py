@@ -1,0 +1,582 @@
+"""The invoice: what a payer owes for a period or for leads, and how it was paid."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from domain.errors import (
+    AmountNotPositive,
+    BonusPaymentNotRefundable,
+    ClosingDocumentNotAllowed,
+    CreditExceedsInvoice,
+    CurrencyMismatch,
+    InvalidValue,
+    InvoiceSettled,
+    InvoiceVoided,
+    NothingOutstanding,
+    OfflinePaymentNotRefundable,
+    Overpayment,
+    PaymentNotFound,
+    RefundExceedsPayment,
+    VoidNotAllowed,
+)
+from domain.money import Money, total
+from domain.payment_methods import PaymentSource
+from domain.pricing import BillingPolicy, card_fee_line
+from domain.values import InvoiceLine, InvoiceLineKind, Payer, clean_text
+
+LINES_MAX = 10_000
+"""An invoice's lines: one per location or lead; bounded so a document stays printable."""
+MARKED_PAID_NOTE = "marked as paid when the card was updated"
+
+
+class InvoiceKind(StrEnum):
+    """What an invoice bills. (Top-ups are not invoiced: they credit the balance directly.)"""
+
+    SUBSCRIPTION = "subscription"
+    LEADS = "leads"
+
+
+class InvoiceStatus(StrEnum):
+    """Open until paid in full or credited (settled), or voided (R-X6)."""
+
+    OPEN = "open"
+    SETTLED = "settled"
+    VOID = "void"
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    """A payment on an invoice, as the invoice keeps track of it."""
+
+    source: PaymentSource
+    amount: Money
+    fee: Money
+    """The part of `amount` that paid the card fee line (R-O7); zero for other sources."""
+    refunded: Money
+
+    @property
+    def refundable(self) -> Money:
+        return self.amount - self.refunded
+
+
+class Invoice(Aggregate):
+    """An invoice to a partner or a client, with its payments, refunds and credit notes."""
+
+    class Event(Aggregate.Event):
+        """Every invoice event names its partner (the partition key) and its payer.
+
+        With both on every event, each event's postings follow from the event alone (R-X2).
+        """
+
+        partner_id: UUID
+        payer_id: UUID
+        """The partner, or the client when the client pays for itself."""
+
+    class Issued(Event, Aggregate.Created):
+        """The invoice was issued with its number from a gapless series (R-O3, R-X3)."""
+
+        number: str
+        kind: InvoiceKind
+        payer: Payer
+        client_id: UUID | None
+        """The client the invoice is for; the payer too when `payer` is client (R-C8)."""
+        lines: tuple[InvoiceLine, ...]
+        total: Money
+        issued_on: date
+        due_on: date
+        expected_source: PaymentSource | None
+        """How it is expected to be paid: an offline source makes it overdue after due_on."""
+        line_ids: tuple[UUID, ...]
+
+    def __init__(
+        self,
+        partner_id: UUID,
+        payer_id: UUID,
+        number: str,
+        kind: InvoiceKind,
+        payer: Payer,
+        client_id: UUID | None,
+        lines: tuple[InvoiceLine, ...],
+        total: Money,
+        issued_on: date,
+        due_on: date,
+        expected_source: PaymentSource | None,
+        line_ids: tuple[UUID, ...],
+    ) -> None:
+        self.partner_id = partner_id
+        self.payer_id = payer_id
+        self.number = number
+        self.kind = kind
+        self.payer = payer
+        self.client_id = client_id
+        self.lines = list(lines)
+        self.total = total
+        self.issued_on = issued_on
+        self.due_on = due_on
+        self.expected_source = expected_source
+        self.line_ids = tuple(line_ids)
+        self.status = InvoiceStatus.OPEN
+        self.payments: dict[str, Payment] = {}
+        self.credited = Money.zero(total.currency)
+        self.overdue = False
+        self.failed_attempts = 0
+        self.last_decline: str | None = None
+        self.closing_document_number: str | None = None
+
+    @classmethod
+    def issue(
+        cls,
+        *,
+        invoice_id: UUID,
+        partner_id: UUID,
+        number: str,
+        kind: InvoiceKind,
+        payer: Payer,
+        client_id: UUID | None,
+        lines: Sequence[InvoiceLine],
+        issued_on: date,
+        due_on: date,
+        expected_source: PaymentSource | None,
+        line_ids: Sequence[UUID] = (),
+        now: datetime,
+    ) -> Invoice:
+        """Issue an invoice whose total is the sum of its lines, in one currency."""
+        if not lines:
+            raise InvalidValue("An invoice needs at least one line.", field="lines")
+        if len(lines) > LINES_MAX:
+            raise InvalidValue(f"An invoice has at most {LINES_MAX} lines.", field="lines")
+        if payer is Payer.CLIENT and client_id is None:
+            raise InvalidValue("A client-paid invoice names its client.", field="client_id")
+        if due_on < issued_on:
+            raise InvalidValue("An invoice is due on or after its issue date.", field="due_on")
+        currency = lines[0].amount.currency
+        amount = total([line.amount for line in lines], currency)
+        if not amount.is_positive():
+            raise AmountNotPositive("An invoice's total must be above zero.", field="lines")
+        return cls._create(
+            cls.Issued,
+            id=invoice_id,
+            partner_id=partner_id,
+            payer_id=client_id if payer is Payer.CLIENT else partner_id,
+            number=clean_text("number", number),
+            kind=kind,
+            payer=payer,
+            client_id=client_id,
+            lines=tuple(lines),
+            total=amount,
+            issued_on=issued_on,
+            due_on=due_on,
+            expected_source=expected_source,
+            line_ids=tuple(dict.fromkeys(line_ids)),
+            timestamp=now,
+        )
+
+    # --- what is owed --------------------------------------------------------------------
+
+    @property
+    def currency(self) -> str:
+        return self.total.currency
+
+    @property
+    def paid(self) -> Money:
+        return total([payment.amount for payment in self.payments.values()], self.currency)
+
+    @property
+    def refunded(self) -> Money:
+        return total([payment.refunded for payment in self.payments.values()], self.currency)
+
+    @property
+    def outstanding(self) -> Money:
+        """What the payer still owes: the total less credit notes and payments."""
+        if self.status is InvoiceStatus.VOID:
+            return Money.zero(self.currency)
+        return self.total - self.credited - self.paid
+
+    @property
+    def is_outstanding(self) -> bool:
+        """Failed (a declined card) or overdue (not collected by its due date): R-H2."""
+        return self.status is InvoiceStatus.OPEN and (self.overdue or self.failed_attempts > 0)
+
+    # --- paying ----------------------------------------------------------------------------
+
+    class CardFeeAdded(Event):
+        """The card processing fee became its own line when a card paid (R-O7)."""
+
+        line: InvoiceLine
+
+        def apply(self, invoice: Invoice) -> None:
+            invoice.lines.append(self.line)
+            invoice.total = invoice.total + self.line.amount
+
+    class PaymentReceived(Event):
+        """Money arrived for the invoice from one source (R-C2)."""
+
+        payment_id: UUID
+        source: PaymentSource
+        amount: Money
+        fee: Money
+        received_on: date
+        reference: str | None
+        """The gateway's charge id, a cheque number; never card data."""
+        note: str | None
+
+        def apply(self, invoice: Invoice) -> None:
+            invoice.payments[str(self.payment_id)] = Payment(
+                source=self.source,
+                amount=self.amount,
+                fee=self.fee,
+                refunded=Money.zero(self.amount.currency),
+            )
+
+    class Settled(Event):
+        """Nothing is owed any more: paid in full, or credited (R-H3: the banner goes)."""
+
+        settled_on: date
+
+        def apply(self, invoice: Invoice) -> None:
+            invoice.status = InvoiceStatus.SETTLED
+
+    def card_charge(self, policy: BillingPolicy) -> tuple[Money, InvoiceLine | None]:
+        """What a card is charged to pay the outstanding amount, and the fee line it adds."""
+        outstanding = self.outstanding
+        fee = card_fee_line(outstanding, policy)
+        return (outstanding + fee.amount if fee else outstanding), fee
+
+    def record_payment(
+        self,
+        *,
+        payment_id: UUID,
+        source: PaymentSource,
+        amount: Money,
+        on: date,
+        now: datetime,
+        fee_line: InvoiceLine | None = None,
+        reference: str | None = None,
+        note: str | None = None,
+    ) -> None:
+        """Record a payment of up to what is owed; a card payment adds its fee line first."""
+        self._require_open()
+        if amount.currency != self.currency:
+            raise CurrencyMismatch(
+                f"The invoice is in {self.currency}.", expected=self.currency, got=amount.currency
+            )
+        if not amount.is_positive():
+            raise AmountNotPositive("A payment must be above zero.", field="amount")
+        fee = Money.zero(self.currency)
+        if fee_line is not None:
+            if source is not PaymentSource.CARD or fee_line.kind is not InvoiceLineKind.CARD_FEE:
+                raise InvalidValue("Only a card payment adds a card fee line.", field="fee")
+            fee = fee_line.amount
+        if amount > self.outstanding + fee:
+            raise Overpayment(
+                f"The invoice owes {self.outstanding + fee}.",
+                outstanding=(self.outstanding + fee).amount_minor,
+            )
+        if fee_line is not None:
+            self._trigger(self.CardFeeAdded, now, line=fee_line)
+        self._trigger(
+            self.PaymentReceived,
+            now,
+            payment_id=payment_id,
+            source=source,
+            amount=amount,
+            fee=fee,
+            received_on=on,
+            reference=None if reference is None else clean_text("reference", reference),
+            note=note,
+        )
+        self._settle_if_paid(on, now)
+
+    class PaymentFailed(Event):
+        """A card or debit was declined; the payer is told why (R-H2, R-H4)."""
+
+        payment_id: UUID
+        source: PaymentSource
+        amount: Money
+        decline_code: str
+        reason: str
+        attempted_on: date
+
+        def apply(self, invoice: Invoice) -> None:
+            invoice.failed_attempts += 1
+            invoice.last_decline = self.decline_code
+
+    def record_failed_payment(
+        self,
+        *,
+        payment_id: UUID,
+        source: PaymentSource,
+        amount: Money,
+        decline_code: str,
+        reason: str,
+        on: date,
+        now: datetime,
+    ) -> None:
+        """Record a declined charge with the gateway's reason (R-H2, R-H4)."""
+        self._require_open()
+        if not source.is_gateway:
+            raise InvalidValue("Only card and debit payments can fail.", field="source")
+        self._trigger(
+            self.PaymentFailed,
+            now,
+            payment_id=payment_id,
+            source=source,
+            amount=amount,
+            decline_code=clean_text("decline_code", decline_code),
+            reason=clean_text("reason", reason),
+            attempted_on=on,
+        )
+
+    class MarkedOverdue(Event):
+        """An offline payment was not collected by the due date (R-H2)."""
+
+        overdue_on: date
+
+        def apply(self, invoice: Invoice) -> None:
+            invoice.overdue = True
+
+    def mark_overdue(self, today: date, now: datetime) -> bool:
+        """Mark the invoice overdue once its due date has passed unpaid; say whether it did."""
+        if (
+            self.status is not InvoiceStatus.OPEN
+            or self.overdue
+            or today <= self.due_on
+            or (self.expected_source is not None and self.expected_source.is_gateway)
+        ):
+            return False
+        self._trigger(self.MarkedOverdue, now, overdue_on=today)
+        return True
+
+    def mark_paid(self, payment_id: UUID, on: date, now: datetime) -> None:
+        """Mark a failed or overdue invoice as paid outside Ledgerline (R-H5)."""
+        if not self.is_outstanding:
+            raise NothingOutstanding(
+                f"Invoice {self.number} has no failed or overdue payment.", number=self.number
+            )
+        self.record_payment(
+            payment_id=payment_id,
+            source=PaymentSource.OTHER,
+            amount=self.outstanding,
+            on=on,
+            now=now,
+            note=MARKED_PAID_NOTE,
+        )
+
+    # --- refunds and corrections (R-H6, R-X6) ------------------------------------------
+
+    class PaymentRefunded(Event):
+        """Part or all of a payment went back to the payer, with a receipt (R-H6)."""
+
+        refund_id: UUID
+        payment_id: UUID
+        source: PaymentSource
+        amount: Money
+        reason: str
+        refunded_on: date
+
+        def apply(self, invoice: Invoice) -> None:
+            key = str(self.payment_id)
+            payment = invoice.payments[key]
+            invoice.payments[key] = replace(payment, refunded=payment.refunded + self.amount)
+
+    def refund(
+        self,
+        *,
+        refund_id: UUID,
+        payment_id: UUID,
+        amount: Money,
+        reason: str,
+        on: date,
+        now: datetime,
+    ) -> Payment:
+        """Refund up to what a payment paid and was not yet refunded (R-H6)."""
+        payment = self.payments.get(str(payment_id))
+        if payment is None:
+            raise PaymentNotFound(
+                f"No payment {payment_id} on this invoice.", payment_id=payment_id
+            )
+        if payment.source.is_offline:
+            raise OfflinePaymentNotRefundable(
+                f"A {payment.source.value} payment is not refunded here; cancel the line instead.",
+                source=payment.source.value,
+            )
+        if payment.source is PaymentSource.BONUS:
+            raise BonusPaymentNotRefundable(
+                "Bonus payments are not refunded; issue a credit note instead.",
+                source=payment.source.value,
+            )
+        if amount.currency != self.currency:
+            raise CurrencyMismatch(
+                f"The invoice is in {self.currency}.", expected=self.currency, got=amount.currency
+            )
+        if not amount.is_positive():
+            raise AmountNotPositive("A refund must be above zero.", field="amount")
+        if amount > payment.refundable:
+            raise RefundExceedsPayment(
+                f"At most {payment.refundable} of this payment can be refunded.",
+                refundable=payment.refundable.amount_minor,
+            )
+        self._trigger(
+            self.PaymentRefunded,
+            now,
+            refund_id=refund_id,
+            payment_id=payment_id,
+            source=payment.source,
+            amount=amount,
+            reason=clean_text("reason", reason),
+            refunded_on=on,
+        )
+        return payment
+
+    class Voided(Event):
+        """The invoice was cancelled before anything was paid; its history stays (R-X6)."""
+
+        amount: Money
+        """What the invoice charged, now no longer owed."""
+        reason: str
+        voided_on: date
+
+        def apply(self, invoice: Invoice) -> None:
+            invoice.status = InvoiceStatus.VOID
+
+    def void(self, reason: str, on: date, now: datetime) -> None:
+        if self.status is InvoiceStatus.VOID:
+            raise InvoiceVoided(f"Invoice {self.number} is already void.", number=self.number)
+        if self.payments or self.credited.is_positive():
+            raise VoidNotAllowed(
+                f"Invoice {self.number} has payments or credits; issue a credit note instead.",
+                number=self.number,
+            )
+        self._trigger(
+            self.Voided, now, amount=self.total, reason=clean_text("reason", reason), voided_on=on
+        )
+
+    class CreditNoteIssued(Event):
+        """Part or all of the invoice was credited by a numbered credit note (R-X6)."""
+
+        credit_note_id: UUID
+        credit_note_number: str
+        amount: Money
+        reason: str
+        issued_on: date
+
+        def apply(self, invoice: Invoice) -> None:
+            invoice.credited = invoice.credited + self.amount
+
+    def issue_credit_note(
+        self,
+        *,
+        credit_note_id: UUID,
+        number: str,
+        amount: Money,
+        reason: str,
+        on: date,
+        now: datetime,
+    ) -> None:
+        """Credit part or all of the invoice; never more than its total (R-X6)."""
+        if self.status is InvoiceStatus.VOID:
+            raise InvoiceVoided(f"Invoice {self.number} is void.", number=self.number)
+        if amount.currency != self.currency:
+            raise CurrencyMismatch(
+                f"The invoice is in {self.currency}.", expected=self.currency, got=amount.currency
+            )
+        if not amount.is_positive():
+            raise AmountNotPositive("A credit note must be above zero.", field="amount")
+        creditable = self.total - self.credited
+        if amount > creditable:
+            raise CreditExceedsInvoice(
+                f"At most {creditable} of invoice {self.number} can still be credited.",
+                creditable=creditable.amount_minor,
+            )
+        self._trigger(
+            self.CreditNoteIssued,
+            now,
+            credit_note_id=credit_note_id,
+            credit_note_number=clean_text("number", number),
+            amount=amount,
+            reason=clean_text("reason", reason),
+            issued_on=on,
+        )
+        self._settle_if_paid(on, now)
+
+    # --- closing documents (R-C7) -----------------------------------------------------
+
+    @property
+    def documentable_amount(self) -> Money:
+        """What a closing document may cover: payments by card, bank or company balance."""
+        return total(
+            [
+                payment.amount - payment.fee - payment.refunded
+                for payment in self.payments.values()
+                if payment.source.allows_closing_document
+            ],
+            self.currency,
+        )
+
+    class ClosingDocumentRequested(Event):
+        """The partner asked for a closing document (act of completed work) for the client."""
+
+        document_id: UUID
+        document_number: str
+        client_id: UUID | None
+        amount: Money
+        requested_on: date
+
+        def apply(self, invoice: Invoice) -> None:
+            invoice.closing_document_number = self.document_number
+
+    def request_closing_document(
+        self, document_id: UUID, number: str, on: date, now: datetime
+    ) -> Money:
+        """A closing document for a paid invoice; none for bonus payments (R-C7).
+
+        Top-ups never get one: they are not invoiced, they credit the balance directly.
+        """
+        reason = self._closing_document_refusal()
+        if reason is not None:
+            raise ClosingDocumentNotAllowed(reason[1], reason=reason[0], number=self.number)
+        amount = self.documentable_amount
+        self._trigger(
+            self.ClosingDocumentRequested,
+            now,
+            document_id=document_id,
+            document_number=clean_text("number", number),
+            client_id=self.client_id,
+            amount=amount,
+            requested_on=on,
+        )
+        return amount
+
+    def _closing_document_refusal(self) -> tuple[str, str] | None:
+        if self.status is not InvoiceStatus.SETTLED:
+            return "not_paid", f"Invoice {self.number} is not paid."
+        if self.closing_document_number is not None:
+            return "already_requested", f"Invoice {self.number} already has a closing document."
+        if not self.documentable_amount.is_positive():
+            return "paid_with_bonuses", "Purchases paid with bonuses get no closing document."
+        return None
+
+    # --- helpers ----------------------------------------------------------------------
+
+    def _trigger(self, event_class: type[Any], now: datetime, **fields: Any) -> None:
+        self.trigger_event(
+            event_class, partner_id=self.partner_id, payer_id=self.payer_id, timestamp=now, **fields
+        )
+
+    def _require_open(self) -> None:
+        if self.status is InvoiceStatus.VOID:
+            raise InvoiceVoided(f"Invoice {self.number} is void.", number=self.number)
+        if self.status is InvoiceStatus.SETTLED:
+            raise InvoiceSettled(f"Invoice {self.number} is already paid.", number=self.number)
+
+    def _settle_if_paid(self, on: date, now: datetime) -> None:
+        if self.status is InvoiceStatus.OPEN and not self.outstanding.is_positive():
+            self._trigger(self.Settled, now, settled_on=on)

@@ -1,0 +1,120 @@
+"""Value objects shared by the aggregates: who pays, locations, addresses, invoice lines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from uuid import UUID, uuid5
+
+from domain.calendar import BillingPeriod
+from domain.errors import InvalidValue
+from domain.money import Money
+from domain.payment_methods import refuse_card_numbers
+
+LEDGERLINE_NAMESPACE = UUID("5b1f3c1e-8a52-4c59-9d7e-6f0b2f4a7c10")
+"""Namespace of the ids Ledgerline derives from other ids (one bonus wallet per partner)."""
+
+TEXT_MAX_LENGTH = 200
+"""Names, descriptions and address lines: enough for any real one, bounded for documents."""
+
+
+def clean_text(field: str, value: str, *, required: bool = True) -> str:
+    """Collapse whitespace, bound the length, and refuse text that holds a card number (R-X4)."""
+    text = " ".join(value.split())
+    if required and not text:
+        raise InvalidValue(f"{field} must not be empty.", field=field)
+    if len(text) > TEXT_MAX_LENGTH:
+        raise InvalidValue(f"{field} has at most {TEXT_MAX_LENGTH} characters.", field=field)
+    return refuse_card_numbers(field, text)
+
+
+def clean_email(field: str, value: str) -> str:
+    """A plausible e-mail address (one @, a dot in the domain, no spaces), lower-cased domain."""
+    text = value.strip()
+    local, at, domain = text.rpartition("@")
+    if not at or not local or "." not in domain or any(c.isspace() for c in text):
+        raise InvalidValue(f"{field} is not an e-mail address.", field=field)
+    if len(text) > TEXT_MAX_LENGTH:
+        raise InvalidValue(f"{field} has at most {TEXT_MAX_LENGTH} characters.", field=field)
+    return f"{local}@{domain.lower()}"
+
+
+class Payer(StrEnum):
+    """Who is invoiced for a line (R-O3, R-O4, R-C4)."""
+
+    PARTNER = "partner"
+    CLIENT = "client"
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """One of a client's places of business; per-location products bill one line each (R-O3)."""
+
+    location_id: UUID
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """A postal address for invoices (R-O1)."""
+
+    lines: tuple[str, ...]
+    city: str
+    postal_code: str
+    country: str
+    """ISO 3166-1 alpha-2 code, upper case."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "lines", tuple(self.lines))
+
+    @classmethod
+    def of(
+        cls, lines: list[str] | tuple[str, ...], city: str, postal_code: str, country: str
+    ) -> Address:
+        """A validated address."""
+        cleaned = tuple(clean_text("address", line) for line in lines if line.strip())
+        if not cleaned:
+            raise InvalidValue("An address needs at least one line.", field="address")
+        code = country.strip().upper()
+        if len(code) != 2 or not code.isalpha() or not code.isascii():
+            raise InvalidValue("country is an ISO 3166 two-letter code.", field="country")
+        return cls(
+            lines=cleaned,
+            city=clean_text("city", city),
+            postal_code=clean_text("postal_code", postal_code),
+            country=code,
+        )
+
+
+class InvoiceLineKind(StrEnum):
+    """What an invoice line charges for."""
+
+    PRODUCT = "product"
+    """A subscription product for a period: one line per location, or one per plan (R-O3)."""
+    DISCOUNT = "discount"
+    """The duration discount of a 12-month purchase, negative (R-C3)."""
+    CARD_FEE = "card_fee"
+    """The card processing fee passed on to the payer, as its own line (R-O7)."""
+    LEAD = "lead"
+    """One delivered lead at its price (R-L1)."""
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceLine:
+    """One line of an invoice, with the amount already decided."""
+
+    kind: InvoiceLineKind
+    description: str
+    amount: Money
+    quantity: int = 1
+    product_code: str | None = None
+    line_id: UUID | None = None
+    """The subscription line this charge is for."""
+    location: Location | None = None
+    period: BillingPeriod | None = None
+    lead_id: UUID | None = None
+
+
+def bonus_wallet_id(partner_id: UUID) -> UUID:
+    """The id of a partner's one bonus wallet, derived so it needs no lookup (R-C5)."""
+    return uuid5(LEDGERLINE_NAMESPACE, f"bonus-wallet/{partner_id}")
