@@ -9,7 +9,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain.errors import AmountNotPositive, CurrencyMismatch, InsufficientBonus
+from domain.errors import AmountNotPositive, CurrencyMismatch, InsufficientBonus, InvalidValue
 from domain.money import Money, check_currency
 from domain.values import bonus_wallet_id
 
@@ -43,6 +43,9 @@ class BonusWallet(Aggregate):
         self.earned = Money.zero(currency)
         self.spent = Money.zero(currency)
         self.clawed_back = Money.zero(currency)
+        """Cashback actually taken back from the wallet (R-C4)."""
+        self.clawback_shortfall = Money.zero(currency)
+        """Cashback owed back but not taken, because the bonuses were already spent."""
         self.earned_by_payment: dict[str, Money] = {}
         """Cashback earned per client payment, so a refund claws back at most that (R-C4)."""
 
@@ -88,6 +91,9 @@ class BonusWallet(Aggregate):
     ) -> None:
         """Add bonuses; cashback names the client payment that earned it (R-C4)."""
         self._require_amount(amount)
+        if reason is CreditReason.CASHBACK and payment_id is None:
+            # Without it a refund of that payment could not claw the cashback back.
+            raise InvalidValue("Cashback names the payment that earned it.", field="payment_id")
         self._trigger(
             self.Credited,
             now,
@@ -141,7 +147,8 @@ class BonusWallet(Aggregate):
 
         def apply(self, wallet: BonusWallet) -> None:
             wallet.balance = wallet.balance - self.amount
-            wallet.clawed_back = wallet.clawed_back + self.amount + self.shortfall
+            wallet.clawed_back = wallet.clawed_back + self.amount
+            wallet.clawback_shortfall = wallet.clawback_shortfall + self.shortfall
             key = str(self.payment_id)
             left = wallet.earned_by_payment[key] - self.amount - self.shortfall
             wallet.earned_by_payment[key] = left

@@ -276,7 +276,9 @@ class BonusPaymentNotRefundable(BillingError):
 
 
 class ClosingDocumentNotAllowed(BillingError):
-    """No closing document for this invoice: unpaid, a top-up, or paid with bonuses (R-C7)."""
+    """No closing document for this invoice (R-C7); `reason` says why: `not_paid`,
+    `already_requested`, `paid_with_bonuses`, or `nothing_documentable` (paid only in cash,
+    cheque or other, or refunded in full)."""
 
     code = "closing_document_not_allowed"
 

@@ -93,7 +93,8 @@ class Invoice(Aggregate):
         issued_on: date
         due_on: date
         expected_source: PaymentSource | None
-        """How it is expected to be paid: an offline source makes it overdue after due_on."""
+        """How it is expected to be paid. Unless that is a card or a debit (which fail instead),
+        the invoice is overdue once its due date passes unpaid (R-H2)."""
         line_ids: tuple[UUID, ...]
 
     def __init__(
@@ -264,22 +265,23 @@ class Invoice(Aggregate):
     ) -> None:
         """Record a payment of up to what is owed; a card payment adds its fee line first."""
         self._require_open()
-        if amount.currency != self.currency:
-            raise CurrencyMismatch(
-                f"The invoice is in {self.currency}.", expected=self.currency, got=amount.currency
-            )
-        if not amount.is_positive():
-            raise AmountNotPositive("A payment must be above zero.", field="amount")
+        self._require_amount(amount, "A payment must be above zero.")
+        if str(payment_id) in self.payments:
+            raise InvalidValue(f"Payment {payment_id} is already recorded.", field="payment_id")
         fee = Money.zero(self.currency)
         if fee_line is not None:
             if source is not PaymentSource.CARD or fee_line.kind is not InvoiceLineKind.CARD_FEE:
                 raise InvalidValue("Only a card payment adds a card fee line.", field="fee")
+            self._require_amount(fee_line.amount, "A card fee must be above zero.", field="fee")
             fee = fee_line.amount
         if amount > self.outstanding + fee:
             raise Overpayment(
                 f"The invoice owes {self.outstanding + fee}.",
                 outstanding=(self.outstanding + fee).amount_minor,
             )
+        # Free text is checked before the fee line is added: a refusal changes nothing.
+        reference = None if reference is None else clean_text("reference", reference)
+        note = None if note is None else clean_text("note", note)
         if fee_line is not None:
             self._trigger(self.CardFeeAdded, now, line=fee_line)
         self._trigger(
@@ -290,7 +292,7 @@ class Invoice(Aggregate):
             amount=amount,
             fee=fee,
             received_on=on,
-            reference=None if reference is None else clean_text("reference", reference),
+            reference=reference,
             note=note,
         )
         self._settle_if_paid(on, now)
@@ -324,6 +326,7 @@ class Invoice(Aggregate):
         self._require_open()
         if not source.is_gateway:
             raise InvalidValue("Only card and debit payments can fail.", field="source")
+        self._require_amount(amount, "A charge must be above zero.")
         self._trigger(
             self.PaymentFailed,
             now,
@@ -512,9 +515,11 @@ class Invoice(Aggregate):
     @property
     def documentable_amount(self) -> Money:
         """What a closing document may cover: payments by card, bank or company balance."""
+        zero = Money.zero(self.currency)
+        # Per payment, never below zero: refunding a card fee does not un-document another payment.
         return total(
             [
-                payment.amount - payment.fee - payment.refunded
+                max(payment.amount - payment.fee - payment.refunded, zero)
                 for payment in self.payments.values()
                 if payment.source.allows_closing_document
             ],
@@ -561,7 +566,12 @@ class Invoice(Aggregate):
         if self.closing_document_number is not None:
             return "already_requested", f"Invoice {self.number} already has a closing document."
         if not self.documentable_amount.is_positive():
-            return "paid_with_bonuses", "Purchases paid with bonuses get no closing document."
+            if any(payment.source is PaymentSource.BONUS for payment in self.payments.values()):
+                return "paid_with_bonuses", "Purchases paid with bonuses get no closing document."
+            return (
+                "nothing_documentable",
+                f"Nothing on invoice {self.number} was paid by card, bank or company balance.",
+            )
         return None
 
     # --- helpers ----------------------------------------------------------------------
@@ -570,6 +580,14 @@ class Invoice(Aggregate):
         self.trigger_event(
             event_class, partner_id=self.partner_id, payer_id=self.payer_id, timestamp=now, **fields
         )
+
+    def _require_amount(self, amount: Money, detail: str, field: str = "amount") -> None:
+        if amount.currency != self.currency:
+            raise CurrencyMismatch(
+                f"The invoice is in {self.currency}.", expected=self.currency, got=amount.currency
+            )
+        if not amount.is_positive():
+            raise AmountNotPositive(detail, field=field)
 
     def _require_open(self) -> None:
         if self.status is InvoiceStatus.VOID:

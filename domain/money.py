@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import (
+    MAX_PREC,
     ROUND_CEILING,
     ROUND_DOWN,
     ROUND_FLOOR,
@@ -12,8 +13,10 @@ from decimal import (
     ROUND_HALF_EVEN,
     ROUND_HALF_UP,
     ROUND_UP,
+    Context,
     Decimal,
     InvalidOperation,
+    Overflow,
 )
 from fractions import Fraction
 
@@ -29,6 +32,15 @@ def minor_unit_exponent(currency: str) -> int:
         raise UnknownCurrency(
             f"{currency!r} is not an ISO 4217 currency in use today.", currency=currency
         ) from None
+
+
+def _exact() -> Context:
+    """A decimal context that never rounds: shifting a decimal point is exact at any length.
+
+    The exponent limits stay the default (about a million digits), so an absurd exponent is an
+    overflow, not a huge integer.
+    """
+    return Context(prec=MAX_PREC, traps=[InvalidOperation, Overflow])
 
 
 def check_currency(currency: str) -> str:
@@ -56,13 +68,20 @@ class Money:
     @classmethod
     def of(cls, major: str | Decimal, currency: str) -> Money:
         """Money from a decimal amount in major units ("12.34" USD); refuses extra digits."""
+        if not isinstance(major, str | Decimal):
+            raise TypeError(f"major amounts are str or Decimal, not {type(major).__name__}")
         try:
             value = Decimal(major)
         except InvalidOperation:
             raise InvalidValue(f"{major!r} is not an amount.", field="amount") from None
         exponent = minor_unit_exponent(currency)
-        scaled = value.scaleb(exponent)
-        if not value.is_finite() or scaled != scaled.to_integral_value():
+        if not value.is_finite():
+            raise InvalidValue(f"{major!r} is not an amount.", field="amount")
+        try:
+            scaled = value.scaleb(exponent, _exact())
+        except Overflow:
+            raise InvalidValue(f"{major!r} is too large an amount.", field="amount") from None
+        if scaled != scaled.to_integral_value(context=_exact()):
             raise InvalidValue(
                 f"{major} has more decimals than {currency} allows ({exponent}).", field="amount"
             )
@@ -71,7 +90,7 @@ class Money:
     @property
     def major(self) -> Decimal:
         """The amount in major units, exactly (for display and documents only)."""
-        return Decimal(self.amount_minor).scaleb(-minor_unit_exponent(self.currency))
+        return Decimal(self.amount_minor).scaleb(-minor_unit_exponent(self.currency), _exact())
 
     def is_zero(self) -> bool:
         return self.amount_minor == 0
@@ -191,17 +210,28 @@ def allocate(money: Money, weights: Sequence[int | Decimal]) -> list[Money]:
     """
     if not weights:
         raise ValueError("allocate needs at least one weight")
-    if any(weight < 0 for weight in weights):
+    exact_weights = [_exact_weight(weight) for weight in weights]
+    if any(weight < 0 for weight in exact_weights):
         raise ValueError("weights must not be negative")
-    weight_sum = sum(Decimal(weight) for weight in weights)
+    weight_sum = sum(exact_weights, Fraction(0))
     if weight_sum == 0:
         raise ValueError("weights must not all be zero")
     sign = -1 if money.amount_minor < 0 else 1
     whole = abs(money.amount_minor)
-    shares = [Decimal(whole) * Decimal(weight) / weight_sum for weight in weights]
-    floors = [int(share) for share in shares]
+    # Exact shares: a Decimal quotient would round at 28 digits and could lose or invent units.
+    shares = [whole * weight / weight_sum for weight in exact_weights]
+    floors = [share.numerator // share.denominator for share in shares]
     left = whole - sum(floors)
     by_remainder = sorted(range(len(shares)), key=lambda i: (-(shares[i] - floors[i]), i))
     for index in by_remainder[:left]:
         floors[index] += 1
     return [Money(sign * part, money.currency) for part in floors]
+
+
+def _exact_weight(weight: int | Decimal) -> Fraction:
+    """A weight as an exact fraction; floats (and bools) are refused like float rates."""
+    if isinstance(weight, bool) or not isinstance(weight, int | Decimal):
+        raise TypeError(f"weights are int or Decimal, not {type(weight).__name__}")
+    if isinstance(weight, Decimal) and not weight.is_finite():
+        raise ValueError(f"weights must be finite, not {weight}")
+    return Fraction(weight)

@@ -23,7 +23,13 @@ from domain.errors import (
     PaymentMethodNotFound,
 )
 from domain.money import Money, check_currency
-from domain.payment_methods import BankAccountToken, CardToken, PaymentSource
+from domain.payment_methods import (
+    AUTOPAY_SOURCES,
+    BankAccountToken,
+    CardToken,
+    PaymentSource,
+    refuse_expired,
+)
 from domain.time import zone
 from domain.values import Address, clean_email, clean_text
 
@@ -34,10 +40,6 @@ TOP_UP_SOURCES = frozenset(
     {PaymentSource.CARD, PaymentSource.DIRECT_DEBIT, PaymentSource.BANK_TRANSFER}
 )
 """R-C2: the company balance is topped up with real money, never with itself or bonuses."""
-ACCOUNT_AUTOPAY_SOURCES = frozenset(
-    {PaymentSource.CARD, PaymentSource.COMPANY_BALANCE, PaymentSource.BANK_TRANSFER}
-)
-"""R-C6: autopay from the company balance, by card, or by invoice."""
 PAYMENT_METHODS_MAX = 20
 """Enough cards and bank accounts for any partner; bounds the account's state."""
 
@@ -178,10 +180,12 @@ class PartnerAccount(Aggregate):
         self, entity: str, address: Address, billing_email: str, now: datetime
     ) -> None:
         self._require_not_closed()
+        # An Address built without `Address.of` is checked too: no bad country, no card number.
+        checked = Address.of(address.lines, address.city, address.postal_code, address.country)
         self.trigger_event(
             self.BillingProfileRecorded,
             entity=clean_text("entity", entity),
-            address=address,
+            address=checked,
             billing_email=clean_email("billing_email", billing_email),
             timestamp=now,
         )
@@ -236,6 +240,11 @@ class PartnerAccount(Aggregate):
     ) -> None:
         self._require_not_closed()
         self._method(old_method_id)
+        if method_id != old_method_id and str(method_id) in self.payment_methods:
+            raise InvalidValue(
+                f"Payment method {method_id} is another method of this account.",
+                field="method_id",
+            )
         self._require_current(method, self.today(now))
         self.trigger_event(
             self.PaymentMethodReplaced,
@@ -254,6 +263,7 @@ class PartnerAccount(Aggregate):
             account.default_method_id = self.method_id
 
     def make_default_payment_method(self, method_id: UUID, now: datetime) -> None:
+        self._require_not_closed()
         self._method(method_id)
         if self.default_method_id != method_id:
             self.trigger_event(self.DefaultPaymentMethodChosen, method_id=method_id, timestamp=now)
@@ -315,6 +325,7 @@ class PartnerAccount(Aggregate):
             )
 
     def remove_client_from_unified_billing(self, client_id: UUID, now: datetime) -> None:
+        self._require_not_closed()
         client = self.client(client_id)
         if not client.unified_billing:
             raise ClientNotInUnifiedBilling(
@@ -426,7 +437,8 @@ class PartnerAccount(Aggregate):
             account.autopay = self.source
 
     def set_autopay(self, source: PaymentSource | None, now: datetime) -> None:
-        if source is not None and source not in ACCOUNT_AUTOPAY_SOURCES:
+        self._require_not_closed()
+        if source is not None and source not in AUTOPAY_SOURCES:
             raise InvalidValue(f"Autopay cannot use {source.value}.", field="source")
         if source != self.autopay:
             self.trigger_event(self.AutopayPreferenceSet, source=source, timestamp=now)
@@ -452,7 +464,11 @@ class PartnerAccount(Aggregate):
             self._require_amount(amount)
         period = budget_period(self.opened_on.day, self.today(now))
         self.trigger_event(self.BudgetSet, amount=amount, period=period, timestamp=now)
-        self._lift_budget_pause_if_room(now)
+        if self.budget is not None and self.budget_spent >= self.budget:
+            # Lowered to what this period has already spent: that is reaching it (R-L3).
+            self._reach_budget(now)
+        else:
+            self._lift_budget_pause_if_room(now)
 
     class BudgetSpent(Event):
         """A lead's price counted against this period's budget (R-L3)."""
@@ -479,10 +495,19 @@ class PartnerAccount(Aggregate):
 
     def charge_budget(self, lead_id: UUID, amount: Money, now: datetime) -> bool:
         """Count a lead against the budget; pause when it is reached. True if now reached."""
-        self.ensure_can_receive_leads()
+        self._require_amount(amount)
+        # The clock starts each budget period on the signup day; a lead that arrives first
+        # starts it here, so it never counts against (or is refused by) the period before.
+        # Decide first: a refused lead must not start the period either.
+        new_period = self._budget_period_due(now)
+        reasons = set(self.pause_reasons)
+        if new_period:
+            reasons.discard(PauseReason.BUDGET_REACHED)
+        self._refuse_service(reasons)
+        if new_period:
+            self.start_budget_period(now)
         if self.budget is None:
             return False
-        self._require_amount(amount)
         if self.budget_spent >= self.budget:
             raise BudgetExhausted(
                 f"This month's budget of {self.budget} is spent.",
@@ -490,22 +515,25 @@ class PartnerAccount(Aggregate):
             )
         self.trigger_event(self.BudgetSpent, lead_id=lead_id, amount=amount, timestamp=now)
         if self.budget_spent >= self.budget:
-            self.trigger_event(self.BudgetReached, spent=self.budget_spent, timestamp=now)
-            self._pause(PauseReason.BUDGET_REACHED, now)
+            self._reach_budget(now)
             return True
         return False
 
     def start_budget_period(self, now: datetime) -> bool:
         """Begin the budget period that contains today, if it has not begun (R-L3)."""
-        if self.budget_period is None:
+        if not self._budget_period_due(now):
             return False
-        today = self.today(now)
-        if today < self.budget_period.end:
-            return False
-        period = budget_period(self.opened_on.day, today)
+        period = budget_period(self.opened_on.day, self.today(now))
         self.trigger_event(self.BudgetPeriodStarted, period=period, timestamp=now)
         self._lift_budget_pause_if_room(now)
         return True
+
+    def _budget_period_due(self, now: datetime) -> bool:
+        return (
+            self.budget is not None
+            and self.budget_period is not None
+            and self.today(now) >= self.budget_period.end
+        )
 
     # --- missed payments, grace and pause (R-L4) -------------------------------------
 
@@ -575,9 +603,12 @@ class PartnerAccount(Aggregate):
 
     def ensure_can_receive_leads(self) -> None:
         """Refuse service while paused or closed; a grace period still receives (R-L4)."""
+        self._refuse_service(set(self.pause_reasons))
+
+    def _refuse_service(self, pause_reasons: set[PauseReason]) -> None:
         self._require_not_closed()
-        if self.pause_reasons:
-            reasons = [reason.value for reason in self.pause_reasons]
+        if pause_reasons:
+            reasons = [reason.value for reason in PauseReason if reason in pause_reasons]
             raise AccountPaused(f"The account is paused: {', '.join(reasons)}.", reasons=reasons)
 
     # --- closing ----------------------------------------------------------------------
@@ -603,6 +634,11 @@ class PartnerAccount(Aggregate):
     def _resume(self, reason: PauseReason, now: datetime) -> None:
         if reason in self.pause_reasons:
             self.trigger_event(self.Resumed, reason=reason, timestamp=now)
+
+    def _reach_budget(self, now: datetime) -> None:
+        if PauseReason.BUDGET_REACHED not in self.pause_reasons:
+            self.trigger_event(self.BudgetReached, spent=self.budget_spent, timestamp=now)
+            self._pause(PauseReason.BUDGET_REACHED, now)
 
     def _lift_budget_pause_if_room(self, now: datetime) -> None:
         if self.budget is None or self.budget_spent < self.budget:
@@ -630,5 +666,5 @@ class PartnerAccount(Aggregate):
 
     @staticmethod
     def _require_current(method: PaymentMethod, today: date) -> None:
-        if isinstance(method, CardToken) and method.is_expired(today):
-            raise InvalidValue("The card has expired.", field="card")
+        if isinstance(method, CardToken):
+            refuse_expired(method, today)

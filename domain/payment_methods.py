@@ -103,6 +103,17 @@ _REFUNDABLE = _BANK_OR_CARD
 _CLOSING_DOCUMENT = _BANK_OR_CARD
 _GATEWAY = frozenset({PaymentSource.CARD, PaymentSource.DIRECT_DEBIT})
 
+AUTOPAY_SOURCES = frozenset(
+    {
+        PaymentSource.CARD,
+        PaymentSource.DIRECT_DEBIT,
+        PaymentSource.COMPANY_BALANCE,
+        PaymentSource.BANK_TRANSFER,
+    }
+)
+"""R-C6: autopay from the company balance, by card (or its ACH sibling), or by invoice; the
+article offers no autopay with bonuses."""
+
 
 class CardBrand(StrEnum):
     """The card network, known from the number's first digits (its IIN)."""
@@ -340,6 +351,18 @@ class CardToken:
     def is_expired(self, today: date) -> bool:
         """Whether today is after the last day of the card's expiry month."""
         return _expired(self.expiry_month, self.expiry_year, today)
+
+
+def refuse_expired(card: CardToken, today: date) -> None:
+    """Refuse a stored card whose expiry month has passed (R-X4, R-L5)."""
+    if card.is_expired(today):
+        raise CardExpired(
+            f"The card ending {card.last4} expired at the end of "
+            f"{card.expiry_month:02d}/{card.expiry_year}.",
+            last4=card.last4,
+            expiry_month=card.expiry_month,
+            expiry_year=card.expiry_year,
+        )
 
 
 @dataclass(frozen=True, slots=True, repr=False)

@@ -124,6 +124,11 @@ class BillingPolicy:
         return None if minor is None else Money(minor, currency)
 
 
+def percent(rate: Decimal) -> str:
+    """A rate as a percentage without trailing zeros: 0.03 -> "3", 0.125 -> "12.5"."""
+    return format((rate * 100).normalize(), "f")
+
+
 def subscription_lines(
     product: Product,
     line_id: UUID,
@@ -179,7 +184,7 @@ def subscription_lines(
             lines.append(
                 InvoiceLine(
                     kind=InvoiceLineKind.DISCOUNT,
-                    description=f"{term.months}-month discount ({rate * 100:g} %)",
+                    description=f"{term.months}-month discount ({percent(rate)} %)",
                     amount=-discount,
                     line_id=line_id,
                     period=period,
@@ -195,7 +200,7 @@ def card_fee_line(charged: Money, policy: BillingPolicy) -> InvoiceLine | None:
         return None
     return InvoiceLine(
         kind=InvoiceLineKind.CARD_FEE,
-        description=f"Card processing fee ({policy.card_fee_rate * 100:g} %)",
+        description=f"Card processing fee ({percent(policy.card_fee_rate)} %)",
         amount=fee,
     )
 

@@ -31,20 +31,10 @@ from domain.errors import (
     TransferNotAllowed,
 )
 from domain.money import Money, total
-from domain.payment_methods import CardToken, PaymentSource
+from domain.payment_methods import AUTOPAY_SOURCES, CardToken, PaymentSource, refuse_expired
 from domain.pricing import BillingPolicy, PriceUnit, Product
 from domain.values import Location, Payer, clean_email, clean_text
 
-AUTOPAY_SOURCES = frozenset(
-    {
-        PaymentSource.CARD,
-        PaymentSource.DIRECT_DEBIT,
-        PaymentSource.COMPANY_BALANCE,
-        PaymentSource.BANK_TRANSFER,
-        PaymentSource.BONUS,
-    }
-)
-"""R-C6: autopay from the card, the company balance, by invoice, or with bonuses."""
 TRANSFER_PAYMENT_SOURCES = frozenset(
     {PaymentSource.CARD, PaymentSource.DIRECT_DEBIT, PaymentSource.BANK_TRANSFER}
 )
@@ -170,6 +160,8 @@ class SubscriptionLine(Aggregate):
         self.autopay: PaymentSource | None = None
         self.card: CardToken | None = None
         self.unbilled_leads: dict[str, Money] = {}
+        self.invoiced_leads: dict[str, UUID] = {}
+        """Lead id -> the invoice that billed it, so a lead delivered again is not billed twice."""
         self.open_invoices: dict[str, str] = {}
         """Invoice id -> number, for every invoice of this line not yet settled (R-E3)."""
         self.transfer: TransferRequest | None = None
@@ -427,8 +419,7 @@ class SubscriptionLine(Aggregate):
     def attach_card(self, card: CardToken, today: date, now: datetime) -> None:
         """Put a card on the line (a client-paid plan's card); never moves the billing date."""
         self._require_open("attach a card")
-        if card.is_expired(today):
-            raise InvalidValue("The card has expired.", field="card")
+        refuse_expired(card, today)
         self._trigger(self.CardAttached, now, card=card)
 
     # --- invoices of this line (R-E3) ------------------------------------------------------
@@ -512,7 +503,7 @@ class SubscriptionLine(Aggregate):
                 expected=self.unit_price.currency,
                 got=price.currency,
             )
-        if str(lead_id) in self.unbilled_leads:
+        if str(lead_id) in self.unbilled_leads or str(lead_id) in self.invoiced_leads:
             return
         self._trigger(
             self.LeadRecorded, now, lead_id=lead_id, price=price, delivered_on=delivered_on
@@ -538,6 +529,7 @@ class SubscriptionLine(Aggregate):
         def apply(self, line: SubscriptionLine) -> None:
             for lead_id in self.lead_ids:
                 line.unbilled_leads.pop(str(lead_id), None)
+                line.invoiced_leads[str(lead_id)] = self.invoice_id
 
     def record_leads_invoiced(
         self, invoice_id: UUID, lead_ids: Iterable[UUID], now: datetime

@@ -1,0 +1,137 @@
+"""Every event and snapshot survives the event store's JSON unchanged, in a frozen shape.
+
+Each event class has a specimen (tests/specimens.py) and a frozen fixture of its stored JSON
+(tests/fixtures/events). A changed shape fails here: bump `class_version`, add an upcaster,
+keep the old fixture (see scripts/freeze_event_fixtures.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import pytest
+from eventsourcing.domain import Aggregate, Snapshot
+from eventsourcing.persistence import Mapper, StoredEvent, TranscodingNotRegisteredError
+
+from domain.partner_account import PartnerAccount
+from domain.payment_methods import BankAccountDetails, CardDetails
+from ledger.transcodings import LedgerTranscoder
+from tests.specimens import NOW, PARTNER, event_classes, specimens
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "events"
+EVENT_CLASSES = event_classes()
+
+
+@cache
+def mapper() -> Mapper[Any]:
+    return Mapper(transcoder=LedgerTranscoder())
+
+
+@cache
+def all_specimens() -> dict[type[Any], Any]:
+    return specimens()
+
+
+def field_types(event: Any) -> dict[str, type]:
+    return {name: type(value) for name, value in vars(event).items()}
+
+
+def test_every_event_class_has_a_specimen() -> None:
+    missing = [cls.__qualname__ for cls in EVENT_CLASSES if cls not in all_specimens()]
+    assert missing == []
+
+
+@pytest.mark.parametrize("event_class", EVENT_CLASSES, ids=lambda cls: cls.__qualname__)
+def test_events_round_trip_with_every_type_kept(event_class: type[Any]) -> None:
+    event = all_specimens()[event_class]
+    back = mapper().to_domain_event(mapper().to_stored_event(event))
+    assert back == event
+    assert field_types(back) == field_types(event)
+
+
+@pytest.mark.parametrize("event_class", EVENT_CLASSES, ids=lambda cls: cls.__qualname__)
+def test_events_keep_their_frozen_shape(event_class: type[Any]) -> None:
+    event = all_specimens()[event_class]
+    fixture = FIXTURES / f"{event_class.__qualname__}.json"
+    assert fixture.exists(), f"no fixture: run scripts/freeze_event_fixtures.py for {fixture.name}"
+    stored = mapper().to_stored_event(event)
+    assert json.loads(stored.state) == json.loads(fixture.read_text())
+
+    old = StoredEvent(
+        originator_id=stored.originator_id,
+        originator_version=stored.originator_version,
+        topic=stored.topic,
+        state=fixture.read_bytes(),
+    )
+    assert mapper().to_domain_event(old) == event
+
+
+def aggregates() -> list[Aggregate]:
+    """Each aggregate as its specimen events leave it."""
+    rebuilt: dict[Any, Any] = {}
+    for event in sorted(all_specimens().values(), key=lambda e: e.originator_version):
+        if event.originator_version == 1:
+            rebuilt[event.originator_id] = event.mutate(None)
+    return list(rebuilt.values())
+
+
+@pytest.mark.parametrize("aggregate", aggregates(), ids=lambda agg: type(agg).__name__)
+def test_snapshots_round_trip(aggregate: Aggregate) -> None:
+    snapshot = Snapshot.take(aggregate)
+    back = mapper().to_domain_event(mapper().to_stored_event(snapshot))
+    assert isinstance(back, Snapshot)
+    assert back.mutate(None) == aggregate
+
+
+def test_r_x4_raw_card_data_cannot_be_stored() -> None:
+    card = CardDetails(
+        number="4242424242424242",
+        expiry_month=12,
+        expiry_year=2030,
+        holder="Ada",
+        cvv="123",
+        postal_code="12345",
+    )
+    bank = BankAccountDetails(
+        routing_number="011000015", account_number="000123456789", name_on_account="Acme"
+    )
+    for raw in (card, bank):
+        event = PartnerAccount.Closed(
+            originator_id=PARTNER,
+            originator_version=2,
+            timestamp=NOW,
+            reason=raw,  # type: ignore[arg-type]
+        )
+        with pytest.raises(TranscodingNotRegisteredError) as refused:
+            mapper().to_stored_event(event)
+        assert "4242424242424242" not in str(refused.value)
+        assert "000123456789" not in str(refused.value)
+
+
+def test_floats_and_unregistered_values_are_refused() -> None:
+    for value in (1.5, object(), {uuid4(): 1}):
+        event = PartnerAccount.Closed(
+            originator_id=PARTNER,
+            originator_version=2,
+            timestamp=NOW,
+            reason=value,  # type: ignore[arg-type]
+        )
+        with pytest.raises(TranscodingNotRegisteredError):
+            mapper().to_stored_event(event)
+
+
+def test_decimals_keep_every_digit() -> None:
+    event = PartnerAccount.Closed(
+        originator_id=PARTNER,
+        originator_version=2,
+        timestamp=NOW,
+        reason=Decimal("0.1000000000000000000000000001"),  # type: ignore[arg-type]
+    )
+    back = mapper().to_domain_event(mapper().to_stored_event(event))
+    assert dataclasses.asdict(back) == dataclasses.asdict(event)  # type: ignore[call-overload]
