@@ -130,6 +130,9 @@ class Invoice(Aggregate):
         self.overdue = False
         self.failed_attempts = 0
         self.last_decline: str | None = None
+        self.last_attempt_failed = False
+        self.pending: dict[str, Money] = {}
+        """Debits submitted and not yet settled or bounced, by payment id."""
         self.closing_document_number: str | None = None
 
     @classmethod
@@ -202,9 +205,20 @@ class Invoice(Aggregate):
         return self.total - self.credited - self.paid
 
     @property
+    def pending_total(self) -> Money:
+        return total(list(self.pending.values()), self.currency)
+
+    @property
     def is_outstanding(self) -> bool:
-        """Failed (a declined card) or overdue (not collected by its due date): R-H2."""
-        return self.status is InvoiceStatus.OPEN and (self.overdue or self.failed_attempts > 0)
+        """Failed (its last charge declined) or overdue (not collected by its due date): R-H2.
+
+        A debit on its way is neither, until it settles or bounces.
+        """
+        return (
+            self.status is InvoiceStatus.OPEN
+            and not self.pending
+            and (self.overdue or self.last_attempt_failed)
+        )
 
     # --- paying ----------------------------------------------------------------------------
 
@@ -236,6 +250,8 @@ class Invoice(Aggregate):
                 fee=self.fee,
                 refunded=Money.zero(self.amount.currency),
             )
+            invoice.pending.pop(str(self.payment_id), None)
+            invoice.last_attempt_failed = False
 
     class Settled(Event):
         """Nothing is owed any more: paid in full, or credited (R-H3: the banner goes)."""
@@ -268,17 +284,27 @@ class Invoice(Aggregate):
         self._require_amount(amount, "A payment must be above zero.")
         if str(payment_id) in self.payments:
             raise InvalidValue(f"Payment {payment_id} is already recorded.", field="payment_id")
+        settling = self.pending.get(str(payment_id))
+        if settling is not None and (
+            source is not PaymentSource.DIRECT_DEBIT or amount != settling
+        ):
+            raise InvalidValue(
+                "A debit settles for the amount it was submitted for.", field="amount"
+            )
         fee = Money.zero(self.currency)
         if fee_line is not None:
             if source is not PaymentSource.CARD or fee_line.kind is not InvoiceLineKind.CARD_FEE:
                 raise InvalidValue("Only a card payment adds a card fee line.", field="fee")
             self._require_amount(fee_line.amount, "A card fee must be above zero.", field="fee")
             fee = fee_line.amount
-        if amount > self.outstanding + fee:
-            raise Overpayment(
-                f"The invoice owes {self.outstanding + fee}.",
-                outstanding=(self.outstanding + fee).amount_minor,
-            )
+        # Debits on their way are owed to no one else: a new payment may cover the rest only.
+        room = (
+            self.outstanding
+            + fee
+            - (self.pending_total if settling is None else Money.zero(self.currency))
+        )
+        if amount > room:
+            raise Overpayment(f"The invoice owes {room}.", outstanding=room.amount_minor)
         # Free text is checked before the fee line is added: a refusal changes nothing.
         reference = None if reference is None else clean_text("reference", reference)
         note = None if note is None else clean_text("note", note)
@@ -310,6 +336,8 @@ class Invoice(Aggregate):
         def apply(self, invoice: Invoice) -> None:
             invoice.failed_attempts += 1
             invoice.last_decline = self.decline_code
+            invoice.last_attempt_failed = True
+            invoice.pending.pop(str(self.payment_id), None)
 
     def record_failed_payment(
         self,
@@ -338,6 +366,40 @@ class Invoice(Aggregate):
             attempted_on=on,
         )
 
+    class PaymentPending(Event):
+        """A direct debit was submitted; it settles or bounces a few business days later."""
+
+        payment_id: UUID
+        amount: Money
+        reference: str
+        """The processor's id for the debit."""
+        submitted_on: date
+
+        def apply(self, invoice: Invoice) -> None:
+            invoice.pending[str(self.payment_id)] = self.amount
+            invoice.last_attempt_failed = False
+
+    def record_pending_debit(
+        self, *, payment_id: UUID, amount: Money, reference: str, on: date, now: datetime
+    ) -> None:
+        """Record a debit the processor accepted for collection (ACH; R-C2)."""
+        self._require_open()
+        self._require_amount(amount, "A debit must be above zero.")
+        key = str(payment_id)
+        if key in self.payments or key in self.pending:
+            raise InvalidValue(f"Payment {payment_id} is already recorded.", field="payment_id")
+        room = self.outstanding - self.pending_total
+        if amount > room:
+            raise Overpayment(f"The invoice owes {room}.", outstanding=room.amount_minor)
+        self._trigger(
+            self.PaymentPending,
+            now,
+            payment_id=payment_id,
+            amount=amount,
+            reference=clean_text("reference", reference),
+            submitted_on=on,
+        )
+
     class MarkedOverdue(Event):
         """An offline payment was not collected by the due date (R-H2)."""
 
@@ -351,6 +413,7 @@ class Invoice(Aggregate):
         if (
             self.status is not InvoiceStatus.OPEN
             or self.overdue
+            or self.pending
             or today <= self.due_on
             or (self.expected_source is not None and self.expected_source.is_gateway)
         ):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -9,7 +10,14 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain.calendar import Anchor, BillingPeriod, budget_period, business_date
+from domain.calendar import (
+    Anchor,
+    BillingPeriod,
+    add_months,
+    budget_period,
+    business_date,
+    month_day,
+)
 from domain.errors import (
     AccountClosed,
     AccountPaused,
@@ -31,7 +39,7 @@ from domain.payment_methods import (
     refuse_expired,
 )
 from domain.time import zone
-from domain.values import Address, clean_email, clean_text
+from domain.values import Address, InvoiceLine, clean_email, clean_text
 
 PaymentMethod = CardToken | BankAccountToken
 """What an account keeps of a payment method: a gateway token and safe display data (R-X4)."""
@@ -119,6 +127,9 @@ class PartnerAccount(Aggregate):
         self.pause_reasons: tuple[PauseReason, ...] = ()
         self.autopay: PaymentSource | None = None
         self.closed = False
+        self.deferred_charges: list[InvoiceLine] = []
+        """Charges of unified-billing lines waiting for the partner's next invoice (R-O3)."""
+        self.deferred_since: date | None = None
 
     @classmethod
     def open(
@@ -442,6 +453,64 @@ class PartnerAccount(Aggregate):
             raise InvalidValue(f"Autopay cannot use {source.value}.", field="source")
         if source != self.autopay:
             self.trigger_event(self.AutopayPreferenceSet, source=source, timestamp=now)
+
+    # --- unified billing (R-O2, R-O3) ------------------------------------------------------
+
+    class ChargeDeferred(Event):
+        """A unified-billing line's charge waits for the partner's next invoice (R-O3)."""
+
+        line_id: UUID
+        lines: tuple[InvoiceLine, ...]
+        deferred_on: date
+
+        def apply(self, account: PartnerAccount) -> None:
+            account.deferred_charges.extend(self.lines)
+            if account.deferred_since is None:
+                account.deferred_since = self.deferred_on
+
+    def defer_charge(
+        self, line_id: UUID, lines: Sequence[InvoiceLine], on: date, now: datetime
+    ) -> None:
+        """Put a line's charge on the partner's next consolidated invoice."""
+        self._require_not_closed()
+        if not lines:
+            raise InvalidValue("A charge has at least one line.", field="lines")
+        for line in lines:
+            if line.amount.currency != self.currency:
+                raise CurrencyMismatch(
+                    f"The account is in {self.currency}.",
+                    expected=self.currency,
+                    got=line.amount.currency,
+                )
+        self.trigger_event(
+            self.ChargeDeferred, line_id=line_id, lines=tuple(lines), deferred_on=on, timestamp=now
+        )
+
+    @property
+    def next_billing_date(self) -> date | None:
+        """The partner's billing day on or after its oldest deferred charge (R-O2)."""
+        if self.deferred_since is None:
+            return None
+        since = self.deferred_since
+        on_anchor = month_day(since.year, since.month, self.anchor_day)
+        return on_anchor if on_anchor >= since else add_months(since, 1, self.anchor_day)
+
+    class UnifiedInvoiceIssued(Event):
+        """The deferred charges went out on one invoice to the partner (R-O3)."""
+
+        invoice_id: UUID
+        billed_on: date
+
+        def apply(self, account: PartnerAccount) -> None:
+            account.deferred_charges = []
+            account.deferred_since = None
+
+    def record_unified_invoice(self, invoice_id: UUID, on: date, now: datetime) -> None:
+        if not self.deferred_charges:
+            raise InvalidValue("Nothing is waiting to be invoiced.", field="deferred_charges")
+        self.trigger_event(
+            self.UnifiedInvoiceIssued, invoice_id=invoice_id, billed_on=on, timestamp=now
+        )
 
     # --- budget (R-L3) ---------------------------------------------------------------
 

@@ -164,6 +164,10 @@ class SubscriptionLine(Aggregate):
         """Lead id -> the invoice that billed it, so a lead delivered again is not billed twice."""
         self.open_invoices: dict[str, str] = {}
         """Invoice id -> number, for every invoice of this line not yet settled (R-E3)."""
+        self.invoiced_through: date | None = None
+        """The end of the last period invoiced (an invoice may come before its period: R-C6)."""
+        self.unbilled_since: date | None = None
+        """When the oldest lead still to invoice was delivered (R-L2: invoiced on Fridays)."""
         self.transfer: TransferRequest | None = None
         self.consents: tuple[TransferParty, ...] = ()
         self.transfer_effective_on: date | None = None
@@ -434,6 +438,10 @@ class SubscriptionLine(Aggregate):
 
         def apply(self, line: SubscriptionLine) -> None:
             line.open_invoices[str(self.invoice_id)] = self.invoice_number
+            if self.period is not None and (
+                line.invoiced_through is None or self.period.end > line.invoiced_through
+            ):
+                line.invoiced_through = self.period.end
 
     def record_invoice(
         self,
@@ -489,6 +497,8 @@ class SubscriptionLine(Aggregate):
 
         def apply(self, line: SubscriptionLine) -> None:
             line.unbilled_leads[str(self.lead_id)] = self.price
+            if line.unbilled_since is None or self.delivered_on < line.unbilled_since:
+                line.unbilled_since = self.delivered_on
 
     def record_lead(self, lead_id: UUID, price: Money, delivered_on: date, now: datetime) -> None:
         """Record a delivered lead at its price; it waits for the next lead invoice."""
@@ -530,6 +540,8 @@ class SubscriptionLine(Aggregate):
             for lead_id in self.lead_ids:
                 line.unbilled_leads.pop(str(lead_id), None)
                 line.invoiced_leads[str(lead_id)] = self.invoice_id
+            if not line.unbilled_leads:
+                line.unbilled_since = None
 
     def record_leads_invoiced(
         self, invoice_id: UUID, lead_ids: Iterable[UUID], now: datetime

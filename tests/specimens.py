@@ -90,6 +90,16 @@ def _account() -> list[Any]:
     account.spend_balance(uid(21), Money(10_000, "USD"), uid(40), NOW)
     account.restore_balance(uid(22), Money(2_000, "USD"), uid(40), NOW)
     account.set_autopay(PaymentSource.COMPANY_BALANCE, NOW)
+    seat = InvoiceLine(
+        kind=InvoiceLineKind.PRODUCT,
+        description="POS seat: Main St",
+        amount=Money(3000, "USD"),
+        product_code="pos-seat",
+        line_id=LINE,
+        location=Location(uid(50), "Main St"),
+    )
+    account.defer_charge(LINE, [seat], TODAY, NOW)
+    account.record_unified_invoice(uid(44), date(2026, 2, 15), NOW)
     account.set_budget(Money(5_000, "USD"), NOW)
     account.charge_budget(uid(30), Money(5_000, "USD"), NOW)
     account.start_budget_period(NOW + timedelta(days=31))
@@ -259,7 +269,33 @@ def _invoices() -> list[Any]:
         now=NOW,
     )
     void.void("issued twice", TODAY, NOW)
-    return [*paid.collect_events(), *cash.collect_events(), *void.collect_events()]
+
+    debit = Invoice.issue(
+        invoice_id=uid(45),
+        partner_id=PARTNER,
+        number="INV-000004",
+        kind=InvoiceKind.SUBSCRIPTION,
+        payer=Payer.PARTNER,
+        client_id=None,
+        lines=seats,
+        issued_on=TODAY,
+        due_on=TODAY,
+        expected_source=PaymentSource.DIRECT_DEBIT,
+        now=NOW,
+    )
+    debit.record_pending_debit(
+        payment_id=uid(75),
+        amount=debit.total,
+        reference="sim_ach_ok_20260119_0a",
+        on=TODAY,
+        now=NOW,
+    )
+    return [
+        *paid.collect_events(),
+        *cash.collect_events(),
+        *void.collect_events(),
+        *debit.collect_events(),
+    ]
 
 
 def _wallet() -> list[Any]:

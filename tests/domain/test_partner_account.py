@@ -27,7 +27,7 @@ from domain.partner_account import TOP_UP_SOURCES, AccountStatus, PartnerAccount
 from domain.payment_methods import PaymentSource
 from domain.postings import AccountKind, LedgerAccount, Side, entries_for
 from domain.values import TEXT_MAX_LENGTH as NAME_MAX_LENGTH
-from domain.values import Address
+from domain.values import Address, InvoiceLine, InvoiceLineKind
 from tests.domain.accounts import (
     ADDRESS,
     BANK,
@@ -513,3 +513,45 @@ class AccountMachine(RuleBasedStateMachine):
 
 TestAccountMachine = AccountMachine.TestCase
 TestAccountMachine.settings = settings(max_examples=50, stateful_step_count=30, deadline=None)
+
+
+# --- R-O2, R-O3: unified billing gathers line charges onto the partner's invoice -------------
+
+
+def test_r_o3_unified_charges_wait_for_the_partners_billing_day() -> None:
+    partner = PartnerAccount.open(
+        partner_id=uuid4(), name="Acme", currency="USD", time_zone="UTC", now=START
+    )
+    partner.collect_events()
+    seat = InvoiceLine(InvoiceLineKind.PRODUCT, "Seat: Main St", usd(3_000))
+    line_id = uuid4()
+    partner.defer_charge(line_id, [seat], date(2026, 2, 1), START)
+    [deferred] = then(partner, A.ChargeDeferred)
+    assert (deferred.line_id, deferred.lines) == (line_id, (seat,))
+    # Opened on Jan 31 (anniversary): a charge of Feb 1 waits for Feb 28, the month's last day
+    # standing in for the 31st (R-O2); a charge made on a billing day goes out that day.
+    assert partner.next_billing_date == date(2026, 2, 28)
+    invoice_id = uuid4()
+    partner.record_unified_invoice(invoice_id, date(2026, 2, 28), START)
+    [issued] = then(partner, A.UnifiedInvoiceIssued)
+    assert (issued.invoice_id, partner.deferred_charges, partner.next_billing_date) == (
+        invoice_id,
+        [],
+        None,
+    )
+
+
+def test_r_o3_a_charge_in_another_currency_or_with_no_lines_is_refused() -> None:
+    partner = PartnerAccount.open(
+        partner_id=uuid4(), name="Acme", currency="USD", time_zone="UTC", now=START
+    )
+    partner.collect_events()
+    euro = InvoiceLine(InvoiceLineKind.PRODUCT, "Seat", Money(3_000, "EUR"))
+    assert (
+        refused(partner, lambda: partner.defer_charge(uuid4(), [euro], START.date(), START))[0]
+        == "currency_mismatch"
+    )
+    assert refused(partner, lambda: partner.defer_charge(uuid4(), [], START.date(), START)) == (
+        "invalid_value",
+        {"field": "lines"},
+    )

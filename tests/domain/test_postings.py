@@ -75,6 +75,8 @@ MOVES_NO_MONEY: dict[type[Any], str] = {
     SubscriptionLine.LeadRecorded: "revenue is recognised when the lead is invoiced",
     SubscriptionLine.LeadsInvoiced: "the line's note of a lead invoice; Invoice.Issued posts it",
     Invoice.PaymentFailed: "a declined charge: no money arrived (R-H2)",
+    Invoice.PaymentPending: "a debit on its way: money arrives when it settles",
+    PartnerAccount.ChargeDeferred: "waits for the partner's invoice, whose Issued posts it",
     Invoice.ClosingDocumentRequested: "a document about payments already posted (R-C7)",
 }
 """Monetary event classes that post nothing, each with why."""

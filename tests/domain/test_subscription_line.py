@@ -517,3 +517,25 @@ class LineMachine(RuleBasedStateMachine):
 
 TestLineMachine = LineMachine.TestCase
 TestLineMachine.settings = settings(max_examples=50, stateful_step_count=30, deadline=None)
+
+
+def test_r_c6_the_line_knows_how_far_it_has_been_invoiced() -> None:
+    line = active()
+    assert line.invoiced_through is None
+    assert line.current_period is not None
+    following = line.next_period
+    line.record_invoice(uuid4(), "INV-1", usd(3_000), following, NOW)
+    line.record_invoice(uuid4(), "INV-2", usd(3_000), line.current_period, NOW)
+    assert line.invoiced_through == following.end
+
+
+def test_r_l2_the_oldest_unbilled_lead_dates_the_next_friday_run() -> None:
+    line = active(LEADS)
+    first, second = uuid4(), uuid4()
+    line.record_lead(first, usd(2_500), date(2026, 1, 13), NOW)
+    line.record_lead(second, usd(2_500), date(2026, 1, 12), NOW)
+    assert line.unbilled_since == date(2026, 1, 12)
+    line.record_leads_invoiced(uuid4(), [first], NOW)
+    assert line.unbilled_since == date(2026, 1, 12)
+    line.record_leads_invoiced(uuid4(), [second], NOW)
+    assert line.unbilled_since is None
