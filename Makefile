@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint typecheck contracts pytest install clean
+.PHONY: run test lint typecheck contracts pytest install docs clean
 
 run: $(INSTALLED)
 	$(BIN)/ledgerline serve
@@ -27,6 +27,11 @@ pytest: $(INSTALLED)
 	$(BIN)/pytest
 
 install: $(INSTALLED)
+
+# Regenerate the pages made from the code (tests fail when they are stale).
+docs: $(INSTALLED)
+	$(BIN)/python scripts/document_events.py
+	$(BIN)/python scripts/document_rules.py
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \

@@ -61,6 +61,8 @@ class Payment:
     fee: Money
     """The part of `amount` that paid the card fee line (R-O7); zero for other sources."""
     refunded: Money
+    reference: str | None = None
+    """The processor's charge id, for refunds through the gateway."""
 
     @property
     def refundable(self) -> Money:
@@ -133,6 +135,8 @@ class Invoice(Aggregate):
         self.last_attempt_failed = False
         self.pending: dict[str, Money] = {}
         """Debits submitted and not yet settled or bounced, by payment id."""
+        self.pending_references: dict[str, str] = {}
+        """The processor's id of each pending debit, to ask how it went."""
         self.closing_document_number: str | None = None
 
     @classmethod
@@ -249,8 +253,10 @@ class Invoice(Aggregate):
                 amount=self.amount,
                 fee=self.fee,
                 refunded=Money.zero(self.amount.currency),
+                reference=self.reference,
             )
             invoice.pending.pop(str(self.payment_id), None)
+            invoice.pending_references.pop(str(self.payment_id), None)
             invoice.last_attempt_failed = False
 
     class Settled(Event):
@@ -338,6 +344,7 @@ class Invoice(Aggregate):
             invoice.last_decline = self.decline_code
             invoice.last_attempt_failed = True
             invoice.pending.pop(str(self.payment_id), None)
+            invoice.pending_references.pop(str(self.payment_id), None)
 
     def record_failed_payment(
         self,
@@ -377,6 +384,7 @@ class Invoice(Aggregate):
 
         def apply(self, invoice: Invoice) -> None:
             invoice.pending[str(self.payment_id)] = self.amount
+            invoice.pending_references[str(self.payment_id)] = self.reference
             invoice.last_attempt_failed = False
 
     def record_pending_debit(

@@ -562,19 +562,25 @@ class PartnerAccount(Aggregate):
             account.budget_period = self.period
             account.budget_spent = Money.zero(account.currency)
 
-    def charge_budget(self, lead_id: UUID, amount: Money, now: datetime) -> bool:
-        """Count a lead against the budget; pause when it is reached. True if now reached."""
+    def charge_budget(
+        self, lead_id: UUID, amount: Money, now: datetime, today: date | None = None
+    ) -> bool:
+        """Count a lead against the budget; pause when it is reached. True if now reached.
+
+        `today` is the lead's business date (by default the partner's date at `now`).
+        """
         self._require_amount(amount)
+        day = today or self.today(now)
         # The clock starts each budget period on the signup day; a lead that arrives first
         # starts it here, so it never counts against (or is refused by) the period before.
         # Decide first: a refused lead must not start the period either.
-        new_period = self._budget_period_due(now)
+        new_period = self._budget_period_due(day)
         reasons = set(self.pause_reasons)
         if new_period:
             reasons.discard(PauseReason.BUDGET_REACHED)
         self._refuse_service(reasons)
         if new_period:
-            self.start_budget_period(now)
+            self.start_budget_period(now, day)
         if self.budget is None:
             return False
         if self.budget_spent >= self.budget:
@@ -588,20 +594,21 @@ class PartnerAccount(Aggregate):
             return True
         return False
 
-    def start_budget_period(self, now: datetime) -> bool:
-        """Begin the budget period that contains today, if it has not begun (R-L3)."""
-        if not self._budget_period_due(now):
+    def start_budget_period(self, now: datetime, today: date | None = None) -> bool:
+        """Begin the budget period that contains `today`, if it has not begun (R-L3)."""
+        day = today or self.today(now)
+        if not self._budget_period_due(day):
             return False
-        period = budget_period(self.opened_on.day, self.today(now))
+        period = budget_period(self.opened_on.day, day)
         self.trigger_event(self.BudgetPeriodStarted, period=period, timestamp=now)
         self._lift_budget_pause_if_room(now)
         return True
 
-    def _budget_period_due(self, now: datetime) -> bool:
+    def _budget_period_due(self, today: date) -> bool:
         return (
             self.budget is not None
             and self.budget_period is not None
-            and self.today(now) >= self.budget_period.end
+            and today >= self.budget_period.end
         )
 
     # --- missed payments, grace and pause (R-L4) -------------------------------------
@@ -615,10 +622,13 @@ class PartnerAccount(Aggregate):
         def apply(self, account: PartnerAccount) -> None:
             account.missed_invoices[str(self.invoice_id)] = self.grace_ends_on
 
-    def record_missed_payment(self, invoice_id: UUID, grace_days: int, now: datetime) -> None:
+    def record_missed_payment(
+        self, invoice_id: UUID, grace_days: int, now: datetime, on: date | None = None
+    ) -> None:
+        """A payment was missed on `on` (by default the partner's date at `now`) (R-L4)."""
         if str(invoice_id) in self.missed_invoices:
             return
-        ends_on = self.today(now) + timedelta(days=grace_days)
+        ends_on = (on or self.today(now)) + timedelta(days=grace_days)
         self.trigger_event(
             self.PaymentMissed, invoice_id=invoice_id, grace_ends_on=ends_on, timestamp=now
         )
@@ -639,11 +649,11 @@ class PartnerAccount(Aggregate):
         if not self.missed_invoices and PauseReason.PAYMENT_OVERDUE in self.pause_reasons:
             self._resume(PauseReason.PAYMENT_OVERDUE, now)
 
-    def expire_grace(self, now: datetime) -> bool:
+    def expire_grace(self, now: datetime, today: date | None = None) -> bool:
         """Pause the account once a grace period has ended unpaid (R-L4). True if paused."""
         if PauseReason.PAYMENT_OVERDUE in self.pause_reasons or not self.missed_invoices:
             return False
-        if self.today(now) < min(self.missed_invoices.values()):
+        if (today or self.today(now)) < min(self.missed_invoices.values()):
             return False
         self._pause(PauseReason.PAYMENT_OVERDUE, now)
         return True

@@ -63,19 +63,36 @@ class Product:
 
 @dataclass(frozen=True)
 class Catalogue:
-    """The products on sale, by code."""
+    """The products on sale, by code and currency (one price per currency)."""
 
-    products: Mapping[str, Product]
+    products: Mapping[tuple[str, str], Product]
 
     @classmethod
     def of(cls, *products: Product) -> Catalogue:
-        return cls(MappingProxyType({product.code: product for product in products}))
+        return cls(
+            MappingProxyType(
+                {(product.code, product.unit_price.currency): product for product in products}
+            )
+        )
 
-    def product(self, code: str) -> Product:
-        try:
-            return self.products[code]
-        except KeyError:
-            raise UnknownProduct(f"No product {code!r} in the catalogue.", product=code) from None
+    def product(self, code: str, currency: str | None = None) -> Product:
+        """The product of this code priced in `currency` (or in its only currency)."""
+        matches = [
+            product
+            for (product_code, product_currency), product in self.products.items()
+            if product_code == code and currency in (None, product_currency)
+        ]
+        if len(matches) != 1:
+            fields: dict[str, object] = {"product": code}
+            if currency is not None:
+                fields["currency"] = currency
+            where = f" in {currency}" if currency else ""
+            raise UnknownProduct(f"No product {code!r}{where} in the catalogue.", **fields)
+        return matches[0]
+
+    @property
+    def codes(self) -> list[str]:
+        return sorted({code for code, _ in self.products})
 
 
 def _default_discounts() -> Mapping[Term, Decimal]:

@@ -1,43 +1,77 @@
-"""The ledger: one event-sourced application over PostgreSQL with a method per command."""
+"""The ledger: Ledgerline's write side, one method per command.
+
+Every method takes an idempotency key (R-X5): the same key returns the first answer and
+writes nothing more. Commands that reach the payment processor (card charges, debits,
+refunds, tokenising a card) talk to it before the command is written, with keys derived from
+the command's, so a retry never charges twice; raw card data stops at the gateway (R-X4).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from uuid import UUID, uuid4
+from datetime import date, datetime
+from typing import Any, TypeVar
+from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
-from eventsourcing.application import AggregateNotFoundError, Application
+import psycopg
+from eventsourcing.application import Application
 from eventsourcing.persistence import (
     InfrastructureFactory,
-    Recording,
+    Mapper,
     TrackingRecorder,
     Transcoder,
 )
 from eventsourcing.postgres import PostgresFactory
 from eventsourcing.utils import Environment, EnvType
+from psycopg_pool import ConnectionPool
 
-from domain.errors import PartnerNotFound
-from domain.partner_account import PartnerAccount
+from domain.bonus_wallet import BonusWallet
+from domain.calendar import Anchor, Term
+from domain.errors import (
+    BillingError,
+    InvalidValue,
+    InvoiceNotFound,
+    LineNotFound,
+    NothingOutstanding,
+    PartnerNotFound,
+    PaymentMethodNotFound,
+)
+from domain.invoice import Invoice
+from domain.money import Money
+from domain.partner_account import PartnerAccount, PaymentMethod
+from domain.payment_methods import (
+    BankAccountDetails,
+    CardDetails,
+    CardToken,
+    PaymentSource,
+)
+from domain.pricing import BillingPolicy, Catalogue
+from domain.subscription_line import SubscriptionLine, TransferParty, TransferRequest
+from domain.values import Address, Location, Payer
+from ledger import schema, store
 from ledger.clock import Clock
+from ledger.commands import clock as clock_commands
+from ledger.commands import invoices as invoice_commands
+from ledger.commands import lines as line_commands
+from ledger.commands import partners as partner_commands
+from ledger.commands.base import Context
+from ledger.commands.lines import Outstanding
 from ledger.database import CONNECT_TIMEOUT_S, Database
+from ledger.errors import PaymentDeclined
+from ledger.payments.gateway import ChargeResult, ChargeStatus, PaymentGateway
+from ledger.payments.simulator import SimulatedGateway
+from ledger.schedule import LineIndex, OpenInvoices, ScheduleProjection
 from ledger.transcodings import LedgerTranscoder
+from ledger.writer import Command, CommandResult, Writer
 
-EVENTS_TABLE = "ledger_events"
-"""The events table: the library names it after the application (`ledger`)."""
-
+EVENTS_TABLE = store.EVENTS_TABLE
 LOCK_TIMEOUT_S = 10
-"""How long a save waits for the events-table lock before it gives up and reports an error."""
-
-
-@dataclass(frozen=True)
-class CommandResult:
-    """What a command recorded: the aggregate it concerned and the log position it reached."""
-
-    aggregate_id: UUID
-    position: int
-
-
+"""How long a write waits for the events-table lock before it gives up and reports an error."""
 EVENT_STORE_PARAMS = ("dbname", "host", "port", "user", "password")
 """The connection parameters the library takes; any others (sslmode, …) are passed on apart."""
+KEY_NAMESPACE = uuid5(NAMESPACE_URL, "https://ledgerline.invalid/idempotency")
+"""Ids derived from idempotency keys, so a repeated command names the same payment or method."""
+
+A = TypeVar("A")
 
 
 def event_store_env(database: Database, *, pool_size: int) -> dict[str, str]:
@@ -58,17 +92,17 @@ def event_store_env(database: Database, *, pool_size: int) -> dict[str, str]:
         # Never: it skips the table lock, so readers could miss events (commit order must
         # equal notification order), and it mixes up tables of two applications in one schema.
         "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
+        "IS_SNAPSHOTTING_ENABLED": "y",
         "CREATE_TABLE": "y",
     }
 
 
-class Ledger(Application[UUID]):
-    """Ledgerline's write side: every command validates in the domain, then saves its events."""
+class EventStore(Application[UUID]):
+    """The eventsourcing library's application: it owns the tables and the mapper."""
 
     name = "ledger"
 
-    def __init__(self, database: Database, clock: Clock, *, pool_size: int = 5) -> None:
-        self.clock = clock
+    def __init__(self, database: Database, *, pool_size: int = 2) -> None:
         # The library takes five connection parameters; the rest of the URL (sslmode,
         # connect_timeout, …) is handed to its pool before it first connects.
         self._extra_params: dict[str, str] = {
@@ -93,30 +127,709 @@ class Ledger(Application[UUID]):
     def construct_transcoder(self) -> Transcoder:
         return LedgerTranscoder()
 
-    def open_partner_account(
-        self, *, name: str, currency: str, time_zone: str, partner_id: UUID | None = None
-    ) -> CommandResult:
-        """Open an account for a partner who will pay for its clients."""
-        account = PartnerAccount.open(
-            partner_id=partner_id or uuid4(),
-            name=name,
-            currency=currency,
-            time_zone=time_zone,
-            now=self.clock.now(),
+
+class Ledger:
+    """Ledgerline's write side: every command validates in the domain, then is written."""
+
+    def __init__(
+        self,
+        database: Database,
+        clock: Clock,
+        gateway: PaymentGateway | None = None,
+        *,
+        policy: BillingPolicy | None = None,
+        catalogue: Catalogue | None = None,
+        public_url: str = "http://127.0.0.1:8000",
+        pool_size: int = 4,
+    ) -> None:
+        self.database = database
+        self.clock = clock
+        self.gateway: PaymentGateway = gateway or SimulatedGateway()
+        self.policy = policy or BillingPolicy()
+        self.catalogue = catalogue or Catalogue.of()
+        self.store = EventStore(database)
+        self.mapper: Mapper[UUID] = self.store.mapper
+        with database.connect() as conn:
+            schema.create_tables(conn)
+        self.reads: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
+            database.conninfo(),
+            min_size=1,
+            max_size=pool_size,
+            kwargs={"autocommit": True},
+            open=True,
         )
-        return self._saved(account.id, self.save(account))
+        self.writer = Writer(
+            lambda: database.connect(autocommit=True),
+            self.mapper,
+            clock,
+            snapshot_types=(PartnerAccount, BonusWallet, SubscriptionLine),
+            inline=(ScheduleProjection(self.policy), LineIndex(), OpenInvoices()),
+            context=Context(self.policy, self.catalogue, public_url.rstrip("/")),
+        )
+        self.writer.start()
+
+    def close(self) -> None:
+        self.writer.stop()
+        self.reads.close()
+        self.store.close()
+
+    # --- running commands ----------------------------------------------------------
+
+    def execute(self, command: Command, key: str | None = None) -> CommandResult:
+        """Run a command under an idempotency key (a fresh one when none is given)."""
+        return self.writer.submit(command, key or f"anonymous/{uuid4()}")
+
+    def replayed(self, key: str) -> CommandResult | None:
+        """The first answer to a key, if a command was already recorded under it (R-X5)."""
+        with self.reads.connection() as conn:
+            row = conn.execute(
+                "SELECT response, position FROM command_log WHERE key = %s", (key,)
+            ).fetchone()
+        if row is None:
+            return None
+        response, position = row
+        aggregate_id = response.pop("aggregate_id", None)
+        return CommandResult(
+            UUID(aggregate_id) if aggregate_id else None, int(position), response, replayed=True
+        )
+
+    def load(self, cls: type[A], aggregate_id: UUID) -> A | None:
+        """An aggregate as its events make it now (read only, straight from the store)."""
+        with self.reads.connection() as conn:
+            aggregate = store.load(conn, self.mapper, aggregate_id, snapshots=True)
+        return aggregate if isinstance(aggregate, cls) else None
 
     def partner_account(self, partner_id: UUID) -> PartnerAccount:
-        """The partner account as its events make it now."""
-        try:
-            account: object = self.repository.get(partner_id)
-        except AggregateNotFoundError:
-            account = None
-        if not isinstance(account, PartnerAccount):
+        account = self.load(PartnerAccount, partner_id)
+        if account is None:
             raise PartnerNotFound(f"No partner account {partner_id}.", partner_id=partner_id)
         return account
 
-    @staticmethod
-    def _saved(aggregate_id: UUID, recordings: list[Recording[UUID]]) -> CommandResult:
-        position = max(recording.notification.id for recording in recordings)
-        return CommandResult(aggregate_id=aggregate_id, position=position)
+    def line(self, line_id: UUID) -> SubscriptionLine:
+        found = self.load(SubscriptionLine, line_id)
+        if found is None:
+            raise LineNotFound(f"No subscription line {line_id}.", line_id=line_id)
+        return found
+
+    def invoice(self, invoice_id: UUID) -> Invoice:
+        found = self.load(Invoice, invoice_id)
+        if found is None:
+            raise InvoiceNotFound(f"No invoice {invoice_id}.", invoice_id=invoice_id)
+        return found
+
+    # --- partner accounts ------------------------------------------------------------
+
+    def open_partner_account(
+        self,
+        *,
+        name: str,
+        currency: str,
+        time_zone: str,
+        anchor: Anchor = Anchor.ANNIVERSARY,
+        partner_id: UUID | None = None,
+        key: str | None = None,
+    ) -> CommandResult:
+        command = partner_commands.OpenPartnerAccount(
+            partner_id=partner_id or _derived(key),
+            name=name,
+            currency=currency,
+            time_zone=time_zone,
+            anchor=anchor,
+        )
+        return self.execute(command, key)
+
+    def record_billing_profile(
+        self,
+        partner_id: UUID,
+        entity: str,
+        address: Address,
+        billing_email: str,
+        *,
+        key: str | None = None,
+    ) -> CommandResult:
+        return self.execute(
+            partner_commands.RecordBillingProfile(
+                partner_id=partner_id, entity=entity, address=address, billing_email=billing_email
+            ),
+            key,
+        )
+
+    def add_payment_method(
+        self,
+        partner_id: UUID,
+        details: CardDetails | BankAccountDetails,
+        *,
+        make_default: bool = False,
+        key: str | None = None,
+    ) -> CommandResult:
+        """Validate raw card or bank data, tokenise it at the gateway, keep the token (R-X4)."""
+        key = key or f"anonymous/{uuid4()}"
+        if (first := self.replayed(key)) is not None:
+            return first
+        account = self.partner_account(partner_id)
+        token = self._tokenise(details, account.today(self.clock.now()))
+        command = partner_commands.AddPaymentMethod(
+            partner_id=partner_id, method_id=_derived(key), method=token, make_default=make_default
+        )
+        return self.execute(command, key)
+
+    def replace_payment_method(
+        self,
+        partner_id: UUID,
+        old_method_id: UUID,
+        details: CardDetails | BankAccountDetails,
+        *,
+        key: str | None = None,
+    ) -> CommandResult:
+        """Update a payment method; what is overdue is charged to the new one at once (R-L5)."""
+        key = key or f"anonymous/{uuid4()}"
+        if (first := self.replayed(key)) is not None:
+            return first
+        account = self.partner_account(partner_id)
+        token = self._tokenise(details, account.today(self.clock.now()))
+        result = self.execute(
+            partner_commands.ReplacePaymentMethod(
+                partner_id=partner_id,
+                old_method_id=old_method_id,
+                method_id=_derived(key),
+                method=token,
+            ),
+            key,
+        )
+        charged = [
+            self._charge_outstanding(invoice_id, token, None, f"{key}/charge/{invoice_id}")
+            for invoice_id in self._outstanding_of(partner_id)
+        ]
+        return _with(result, charges=charged)
+
+    def make_default_payment_method(
+        self, partner_id: UUID, method_id: UUID, *, key: str | None = None
+    ) -> CommandResult:
+        return self.execute(
+            partner_commands.MakeDefaultPaymentMethod(partner_id=partner_id, method_id=method_id),
+            key,
+        )
+
+    def top_up(
+        self,
+        partner_id: UUID,
+        amount: Money,
+        source: PaymentSource,
+        *,
+        method_id: UUID | None = None,
+        reference: str | None = None,
+        key: str | None = None,
+    ) -> CommandResult:
+        """Put money on the company balance (R-C2): charged to a card now, or arrived by bank."""
+        key = key or f"anonymous/{uuid4()}"
+        if (first := self.replayed(key)) is not None:
+            return first
+        if source is PaymentSource.CARD:
+            account = self.partner_account(partner_id)
+            method = self._partner_method(account, method_id)
+            if not isinstance(method, CardToken):
+                raise InvalidValue("A card top-up needs a card.", field="method_id")
+            charge = self.gateway.charge(method, amount, f"{key}/charge", self.clock.now())
+            if charge.status is not ChargeStatus.SUCCEEDED:
+                raise PaymentDeclined(
+                    charge.reason or "The card was declined.",
+                    decline_code=charge.decline_code,
+                )
+            reference = charge.charge_id
+        elif source is not PaymentSource.BANK_TRANSFER:
+            raise InvalidValue("Top up by card or by bank transfer.", field="source")
+        command = partner_commands.RecordTopUp(
+            partner_id=partner_id,
+            top_up_id=_derived(key),
+            amount=amount,
+            source=source,
+            reference=reference,
+        )
+        return self.execute(command, key)
+
+    def register_client(
+        self,
+        partner_id: UUID,
+        *,
+        name: str,
+        email: str | None = None,
+        unified_billing: bool = True,
+        client_id: UUID | None = None,
+        key: str | None = None,
+    ) -> CommandResult:
+        return self.execute(
+            partner_commands.RegisterClient(
+                partner_id=partner_id,
+                client_id=client_id or _derived(key),
+                name=name,
+                email=email,
+                unified_billing=unified_billing,
+            ),
+            key,
+        )
+
+    def remove_client_from_unified_billing(
+        self, partner_id: UUID, client_id: UUID, *, key: str | None = None
+    ) -> CommandResult:
+        with self.reads.connection() as conn:
+            rows = conn.execute(
+                "SELECT line_id FROM line_index WHERE partner_id = %s AND client_id = %s "
+                "AND unified_billing ORDER BY line_id",
+                (partner_id, client_id),
+            ).fetchall()
+        command = partner_commands.RemoveClientFromUnifiedBilling(
+            partner_id=partner_id, client_id=client_id, line_ids=tuple(row[0] for row in rows)
+        )
+        return self.execute(command, key)
+
+    def set_budget(
+        self, partner_id: UUID, amount: Money | None, *, key: str | None = None
+    ) -> CommandResult:
+        return self.execute(partner_commands.SetBudget(partner_id=partner_id, amount=amount), key)
+
+    def set_account_autopay(
+        self, partner_id: UUID, source: PaymentSource | None, *, key: str | None = None
+    ) -> CommandResult:
+        return self.execute(
+            partner_commands.SetAccountAutopay(partner_id=partner_id, source=source), key
+        )
+
+    # --- subscription lines ----------------------------------------------------------
+
+    def create_line(
+        self,
+        partner_id: UUID,
+        client_id: UUID,
+        product_code: str,
+        *,
+        term: Term = Term.MONTHLY,
+        payer: Payer = Payer.PARTNER,
+        unified_billing: bool = False,
+        locations: tuple[Location, ...] = (),
+        anchor: Anchor | None = None,
+        line_id: UUID | None = None,
+        key: str | None = None,
+    ) -> CommandResult:
+        return self.execute(
+            line_commands.CreateLine(
+                line_id=line_id or _derived(key),
+                partner_id=partner_id,
+                client_id=client_id,
+                product_code=product_code,
+                term=term,
+                payer=payer,
+                unified_billing=unified_billing,
+                locations=locations,
+                anchor=anchor,
+            ),
+            key,
+        )
+
+    def send_line(self, line_id: UUID, *, key: str | None = None) -> CommandResult:
+        return self.execute(line_commands.SendLine(line_id=line_id), key)
+
+    def accept_line(self, line_id: UUID, *, key: str | None = None) -> CommandResult:
+        return self.execute(line_commands.AcceptLine(line_id=line_id), key)
+
+    def activate_line(
+        self, line_id: UUID, start_on: date | None = None, *, key: str | None = None
+    ) -> CommandResult:
+        """Start a line and bill its first period; autopay by card or debit follows at once."""
+        key = key or f"anonymous/{uuid4()}"
+        result = self.execute(line_commands.ActivateLine(line_id=line_id, start_on=start_on), key)
+        return self._autopay_follow_up(result, key)
+
+    def renew_line(self, line_id: UUID, on: date, *, key: str | None = None) -> CommandResult:
+        key = key or f"anonymous/{uuid4()}"
+        result = self.execute(line_commands.RenewLine(line_id=line_id, on=on), key)
+        return self._autopay_follow_up(result, key)
+
+    def cancel_line(self, line_id: UUID, reason: str, *, key: str | None = None) -> CommandResult:
+        return self.execute(line_commands.CancelLine(line_id=line_id, reason=reason), key)
+
+    def pause_line(self, line_id: UUID, reason: str, *, key: str | None = None) -> CommandResult:
+        return self.execute(line_commands.PauseLine(line_id=line_id, reason=reason), key)
+
+    def resume_line(self, line_id: UUID, *, key: str | None = None) -> CommandResult:
+        return self.execute(line_commands.ResumeLine(line_id=line_id), key)
+
+    def add_location(
+        self, line_id: UUID, location: Location, *, key: str | None = None
+    ) -> CommandResult:
+        return self.execute(line_commands.AddLocation(line_id=line_id, location=location), key)
+
+    def remove_location(
+        self, line_id: UUID, location_id: UUID, *, key: str | None = None
+    ) -> CommandResult:
+        return self.execute(
+            line_commands.RemoveLocation(line_id=line_id, location_id=location_id), key
+        )
+
+    def set_line_autopay(
+        self, line_id: UUID, source: PaymentSource | None, *, key: str | None = None
+    ) -> CommandResult:
+        return self.execute(line_commands.SetLineAutopay(line_id=line_id, source=source), key)
+
+    def attach_line_card(
+        self,
+        line_id: UUID,
+        card: CardDetails,
+        outstanding: Outstanding | None = None,
+        *,
+        key: str | None = None,
+    ) -> CommandResult:
+        """Put a new card on a client-paid line; with payments pending, charge or mark (R-H5)."""
+        key = key or f"anonymous/{uuid4()}"
+        if (first := self.replayed(key)) is not None:
+            return first
+        subscription = self.line(line_id)
+        account = self.partner_account(subscription.partner_id)
+        token = self._tokenise(card, account.today(self.clock.now()))
+        if not isinstance(token, CardToken):  # pragma: no cover - a card tokenises to a card
+            raise InvalidValue("A line's card must be a card.", field="card")
+        result = self.execute(
+            line_commands.AttachLineCard(line_id=line_id, card=token, outstanding=outstanding), key
+        )
+        charged = [
+            self._charge_outstanding(UUID(invoice_id), token, line_id, f"{key}/charge/{invoice_id}")
+            for invoice_id in result.data.get("to_charge", [])
+        ]
+        return _with(result, charges=charged)
+
+    def record_lead(
+        self,
+        line_id: UUID,
+        lead_id: UUID,
+        delivered_at: datetime,
+        price: Money | None = None,
+        *,
+        key: str | None = None,
+    ) -> CommandResult:
+        """A delivered lead (R-L1); at $200 unbilled it is invoiced and charged at once (R-L2)."""
+        key = key or f"lead/{lead_id}"
+        result = self.execute(
+            line_commands.RecordLead(
+                line_id=line_id, lead_id=lead_id, delivered_at=delivered_at, price=price
+            ),
+            key,
+        )
+        return self._autopay_follow_up(result, key)
+
+    def request_transfer(
+        self,
+        line_id: UUID,
+        request: TransferRequest,
+        consents: tuple[TransferParty, ...] = (),
+        *,
+        key: str | None = None,
+    ) -> CommandResult:
+        return self.execute(
+            line_commands.RequestTransfer(line_id=line_id, request=request, consents=consents),
+            key,
+        )
+
+    def give_consent(
+        self, line_id: UUID, party: TransferParty, *, key: str | None = None
+    ) -> CommandResult:
+        return self.execute(line_commands.GiveConsent(line_id=line_id, party=party), key)
+
+    # --- invoices and payments ------------------------------------------------------
+
+    def pay_invoice(
+        self,
+        invoice_id: UUID,
+        source: PaymentSource,
+        *,
+        amount: Money | None = None,
+        method_id: UUID | None = None,
+        reference: str | None = None,
+        key: str | None = None,
+    ) -> CommandResult:
+        """Pay an invoice from any source of R-C2 (and record offline money: R-H2)."""
+        key = key or f"anonymous/{uuid4()}"
+        if source.is_gateway:
+            return self.charge_invoice(invoice_id, method_id=method_id, key=key)
+        if source in (PaymentSource.COMPANY_BALANCE, PaymentSource.BONUS):
+            return self.execute(
+                invoice_commands.PayInternally(invoice_id=invoice_id, source=source, amount=amount),
+                key,
+            )
+        return self.execute(
+            invoice_commands.RecordPayment(
+                invoice_id=invoice_id,
+                payment_id=_derived(key),
+                source=source,
+                amount=amount,
+                reference=reference,
+            ),
+            key,
+        )
+
+    def charge_invoice(
+        self, invoice_id: UUID, *, method_id: UUID | None = None, key: str | None = None
+    ) -> CommandResult:
+        """Charge what an invoice owes to a card or bank account (and retry a failed one)."""
+        key = key or f"anonymous/{uuid4()}"
+        if (first := self.replayed(key)) is not None:
+            return first
+        found = self.invoice(invoice_id)
+        account = self.partner_account(found.partner_id)
+        try:
+            method, line_id = self._paying_method(account, found, method_id)
+        except PaymentMethodNotFound:
+            if method_id is not None:
+                raise
+            return self._record_no_method(found, key)
+        return self._charge(found, method, line_id, key)
+
+    def _record_no_method(self, found: Invoice, key: str) -> CommandResult:
+        """Autopay found nothing to charge: a failed payment the payer is told about (R-H4)."""
+        amount, fee_line = found.card_charge(self.policy)
+        declined = ChargeResult(
+            charge_id=f"none/{found.id}",
+            status=ChargeStatus.DECLINED,
+            amount=amount,
+            decline_code="no_payment_method",
+            reason="There is no card or bank account to charge.",
+        )
+        command = invoice_commands.RecordCharge(
+            invoice_id=found.id,
+            payment_id=_derived(key),
+            source=PaymentSource.CARD,
+            amount=amount,
+            fee_line=fee_line,
+            charge=declined,
+        )
+        return self.execute(command, key)
+
+    def mark_pending_paid(self, invoice_id: UUID, *, key: str | None = None) -> CommandResult:
+        return self.execute(invoice_commands.MarkPendingPaid(invoice_id=invoice_id), key)
+
+    def refund(
+        self,
+        invoice_id: UUID,
+        payment_id: UUID,
+        amount: Money,
+        reason: str,
+        *,
+        key: str | None = None,
+    ) -> CommandResult:
+        """Refund part or all of a payment, through the processor when it came through it."""
+        key = key or f"anonymous/{uuid4()}"
+        if (first := self.replayed(key)) is not None:
+            return first
+        found = self.invoice(invoice_id)
+        refund_id = _derived(key)
+        payment = found.refund(  # checks the refund on a copy read for the purpose
+            refund_id=refund_id,
+            payment_id=payment_id,
+            amount=amount,
+            reason=reason,
+            on=self.clock.now().date(),
+            now=self.clock.now(),
+        )
+        gateway_refund_id = None
+        if payment.source.is_gateway and payment.reference:
+            gateway_refund_id = self.gateway.refund(
+                payment.reference, amount, f"{key}/refund", self.clock.now()
+            ).refund_id
+        return self.execute(
+            invoice_commands.RecordRefund(
+                invoice_id=invoice_id,
+                payment_id=payment_id,
+                refund_id=refund_id,
+                amount=amount,
+                reason=reason,
+                gateway_refund_id=gateway_refund_id,
+            ),
+            key,
+        )
+
+    def void_invoice(
+        self, invoice_id: UUID, reason: str, *, key: str | None = None
+    ) -> CommandResult:
+        return self.execute(invoice_commands.VoidInvoice(invoice_id=invoice_id, reason=reason), key)
+
+    def issue_credit_note(
+        self, invoice_id: UUID, amount: Money, reason: str, *, key: str | None = None
+    ) -> CommandResult:
+        return self.execute(
+            invoice_commands.IssueCreditNote(
+                invoice_id=invoice_id, credit_note_id=_derived(key), amount=amount, reason=reason
+            ),
+            key,
+        )
+
+    def request_closing_document(
+        self, invoice_id: UUID, *, key: str | None = None
+    ) -> CommandResult:
+        return self.execute(
+            invoice_commands.RequestClosingDocument(
+                invoice_id=invoice_id, document_id=_derived(key)
+            ),
+            key,
+        )
+
+    # --- the billing clock's work (see ledger/billing_clock.py) ---------------------
+
+    def do_work(self, kind: str, subject_id: UUID, on: date) -> CommandResult | None:
+        """Do one piece of scheduled work, under a key naming it, so it is done once."""
+        key = f"clock/{kind}/{subject_id}/{on.isoformat()}"
+        if kind == "settle_debit":
+            return self._settle_debits(subject_id, on, key)
+        if kind == "charge":
+            return self.charge_invoice(subject_id, key=key)
+        command = _clock_command(kind, subject_id, on)
+        result = self.execute(command, key)
+        if kind in ("renew", "invoice_ahead", "invoice_leads", "unified_invoice"):
+            return self._autopay_follow_up(result, key)
+        return result
+
+    # --- helpers ----------------------------------------------------------------------
+
+    def _tokenise(self, details: CardDetails | BankAccountDetails, today: date) -> PaymentMethod:
+        if isinstance(details, CardDetails):
+            return self.gateway.tokenize_card(details.validated(today))
+        return self.gateway.tokenize_bank_account(details.validated())
+
+    def _partner_method(self, account: PartnerAccount, method_id: UUID | None) -> PaymentMethod:
+        if method_id is not None:
+            return account.payment_method(method_id)
+        method = account.default_method
+        if method is None:
+            raise PaymentMethodNotFound("The partner has no payment method.", method_id=None)
+        return method
+
+    def _paying_method(
+        self, account: PartnerAccount, found: Invoice, method_id: UUID | None
+    ) -> tuple[PaymentMethod, UUID | None]:
+        """A client pays with the card on its line (R-H5); a partner with its own method."""
+        if found.payer is Payer.CLIENT and method_id is None:
+            for line_id in found.line_ids:
+                subscription = self.load(SubscriptionLine, line_id)
+                if subscription is not None and subscription.card is not None:
+                    return subscription.card, line_id
+            raise PaymentMethodNotFound("The client's line has no card.", method_id=None)
+        return self._partner_method(account, method_id), None
+
+    def _charge(
+        self, found: Invoice, method: PaymentMethod, line_id: UUID | None, key: str
+    ) -> CommandResult:
+        source = PaymentSource.CARD if isinstance(method, CardToken) else PaymentSource.DIRECT_DEBIT
+        if source is PaymentSource.CARD:
+            amount, fee_line = found.card_charge(self.policy)
+        else:
+            amount, fee_line = found.outstanding - found.pending_total, None
+        if not amount.is_positive():
+            raise NothingOutstanding(
+                f"Invoice {found.number} has nothing left to charge.", number=found.number
+            )
+        now = self.clock.now()
+        charge = self.gateway.charge(method, amount, f"{key}/charge", now)
+        command = invoice_commands.RecordCharge(
+            invoice_id=found.id,
+            payment_id=_derived(key),
+            source=source,
+            amount=amount,
+            fee_line=fee_line,
+            charge=charge,
+            line_id=line_id,
+        )
+        try:
+            return self.execute(command, key)
+        except BillingError:
+            if charge.status is ChargeStatus.SUCCEEDED:
+                # The invoice moved on while it was charged: give the money back.
+                self.gateway.refund(charge.charge_id, amount, f"{key}/compensate", now)
+            raise
+
+    def _charge_outstanding(
+        self, invoice_id: UUID, method: PaymentMethod, line_id: UUID | None, key: str
+    ) -> dict[str, Any]:
+        try:
+            result = self._charge(self.invoice(invoice_id), method, line_id, key)
+        except BillingError as refusal:
+            return {"invoice_id": str(invoice_id), "error": refusal.code}
+        return {"invoice_id": str(invoice_id), **result.data}
+
+    def _outstanding_of(self, partner_id: UUID) -> list[UUID]:
+        with self.reads.connection() as conn:
+            rows = conn.execute(
+                "SELECT invoice_id FROM open_invoices WHERE payer_id = %s AND outstanding "
+                "ORDER BY due_on, invoice_id",
+                (partner_id,),
+            ).fetchall()
+        return [row[0] for row in rows]
+
+    def _autopay_follow_up(self, result: CommandResult, key: str) -> CommandResult:
+        """An invoice a card or debit pays by autopay is charged straight after it is issued."""
+        invoice_id = result.data.get("invoice_id")
+        if invoice_id is None:
+            return result
+        found = self.load(Invoice, UUID(invoice_id))
+        if (
+            found is None
+            or found.expected_source is None
+            or not found.expected_source.is_gateway
+            or found.payments
+            or found.failed_attempts
+            or found.pending
+        ):
+            return result
+        try:
+            charged = self.charge_invoice(
+                found.id, key=f"clock/charge/{found.id}/{found.issued_on}"
+            )
+        except BillingError as refusal:
+            return _with(result, charge={"error": refusal.code})
+        return _with(result, charge=charged.data)
+
+    def _settle_debits(self, invoice_id: UUID, on: date, key: str) -> CommandResult | None:
+        found = self.load(Invoice, invoice_id)
+        if found is None:
+            return None
+        result = None
+        for payment_id, reference in list(found.pending_references.items()):
+            settlement = self.gateway.settlement(reference, self.clock.now())
+            if settlement is None:
+                continue
+            result = self.execute(
+                invoice_commands.SettleDebit(
+                    invoice_id=invoice_id,
+                    payment_id=UUID(payment_id),
+                    succeeded=settlement.succeeded,
+                    decline_code=settlement.decline_code,
+                    reason=settlement.reason,
+                    on=on,
+                ),
+                f"{key}/{payment_id}",
+            )
+        return result
+
+
+def _derived(key: str | None) -> UUID:
+    """An id derived from the idempotency key: a repeat names the same thing."""
+    return uuid5(KEY_NAMESPACE, key) if key else uuid4()
+
+
+def _with(result: CommandResult, **data: Any) -> CommandResult:
+    return CommandResult(
+        result.aggregate_id, result.position, {**result.data, **data}, result.replayed
+    )
+
+
+def _clock_command(kind: str, subject_id: UUID, on: date) -> Command:
+    commands: dict[str, Command] = {
+        "renew": line_commands.RenewLine(line_id=subject_id, on=on),
+        "invoice_ahead": line_commands.InvoiceAhead(line_id=subject_id, on=on),
+        "invoice_leads": line_commands.InvoiceLeads(line_id=subject_id, on=on),
+        "complete_transfer": line_commands.CompleteTransfer(line_id=subject_id, on=on),
+        "mark_overdue": invoice_commands.MarkOverdue(invoice_id=subject_id, on=on),
+        "unified_invoice": clock_commands.IssueUnifiedInvoice(partner_id=subject_id, on=on),
+        "expire_grace": clock_commands.ExpireGrace(partner_id=subject_id, on=on),
+        "start_budget_period": clock_commands.StartBudgetPeriod(partner_id=subject_id, on=on),
+    }
+    try:
+        return commands[kind]
+    except KeyError:
+        raise ValueError(f"unknown scheduled work {kind!r}") from None

@@ -26,10 +26,12 @@ from psycopg import sql
 from api.app import create_app
 from api.runtime import Runtime
 from ledger.application import Ledger
-from ledger.clock import Clock
+from ledger.catalogue import load_catalogue
+from ledger.clock import Clock, SimulatedClock
 from ledger.database import Database
+from ledger.payments.simulator import SimulatedGateway
 from ledger.settings import Environment, Settings
-from tests.support import FrozenClock, embedded_server
+from tests.support import START, embedded_server
 
 SERVER_START_TIMEOUT_S = 10.0
 
@@ -92,14 +94,26 @@ def settings(database: Database) -> Settings:
 
 
 @pytest.fixture
-def clock() -> FrozenClock:
-    return FrozenClock()
+def clock() -> SimulatedClock:
+    return SimulatedClock(START)
 
 
 @pytest.fixture
-def ledger(database: Database, clock: Clock) -> Iterator[Ledger]:
-    """The ledger application alone, on the test's database."""
-    app = Ledger(database, clock, pool_size=2)
+def gateway() -> SimulatedGateway:
+    return SimulatedGateway()
+
+
+@pytest.fixture
+def ledger(database: Database, clock: Clock, gateway: SimulatedGateway) -> Iterator[Ledger]:
+    """The ledger alone on the test's database, with the shipped catalogue and the simulator."""
+    app = Ledger(
+        database,
+        clock,
+        gateway,
+        catalogue=load_catalogue(),
+        public_url="https://billing.example",
+        pool_size=2,
+    )
     try:
         yield app
     finally:

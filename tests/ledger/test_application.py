@@ -9,8 +9,9 @@ import pytest
 from domain.errors import PartnerNotFound, UnknownCurrency
 from domain.partner_account import PartnerAccount
 from ledger.application import EVENTS_TABLE, Ledger
+from ledger.clock import SimulatedClock
 from ledger.database import Database
-from tests.support import START, FrozenClock
+from tests.support import START
 
 
 def count_events(database: Database) -> int:
@@ -35,11 +36,11 @@ def test_opening_a_partner_account_stores_opened_in_postgres(
 
 
 def test_a_new_process_reads_the_account_back_from_the_store(database: Database) -> None:
-    writer = Ledger(database, FrozenClock(), pool_size=1)
+    writer = Ledger(database, SimulatedClock(START), pool_size=1)
     result = writer.open_partner_account(name="Acme", currency="JPY", time_zone="Asia/Tokyo")
     writer.close()
 
-    reader = Ledger(database, FrozenClock(), pool_size=1)
+    reader = Ledger(database, SimulatedClock(START), pool_size=1)
     try:
         account = reader.partner_account(result.aggregate_id)
     finally:
@@ -74,10 +75,10 @@ def test_stray_postgres_variables_in_the_environment_are_ignored(
     monkeypatch.setenv("POSTGRES_ENABLE_DB_FUNCTIONS", "y")
     monkeypatch.setenv("POSTGRES_DBNAME", "someone_elses_database")
     monkeypatch.setenv("LEDGER_POSTGRES_HOST", "nowhere.invalid")
-    app = Ledger(database, FrozenClock(), pool_size=1)
+    app = Ledger(database, SimulatedClock(START), pool_size=1)
     try:
         app.open_partner_account(name="Acme", currency="USD", time_zone="UTC")
-        assert app.env.get("POSTGRES_ENABLE_DB_FUNCTIONS") == "n"
+        assert app.store.env.get("POSTGRES_ENABLE_DB_FUNCTIONS") == "n"
     finally:
         app.close()
     assert count_events(database) == 1

@@ -1,0 +1,91 @@
+"""What every command shares: its fingerprint, the context it runs in, and lookups."""
+
+from __future__ import annotations
+
+import dataclasses
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, ClassVar
+from uuid import UUID
+
+from domain.bonus_wallet import BonusWallet
+from domain.errors import InvoiceNotFound, LineNotFound, PartnerNotFound
+from domain.invoice import Invoice
+from domain.partner_account import PartnerAccount
+from domain.pricing import BillingPolicy, Catalogue
+from domain.subscription_line import SubscriptionLine
+from domain.values import bonus_wallet_id
+from ledger.writer import UnitOfWork, fingerprint_of
+
+
+@dataclass(frozen=True)
+class Context:
+    """What commands need besides the store."""
+
+    policy: BillingPolicy
+    catalogue: Catalogue
+    public_url: str
+    """Where people reach Ledgerline (links in e-mails, such as the update-card link: R-H4)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class LedgerCommand(ABC):
+    """Base of every command: a frozen record of what was asked, with a stable fingerprint."""
+
+    command_name: ClassVar[str] = "command"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.command_name = _snake(cls.__name__)
+
+    def fingerprint(self) -> str:
+        return fingerprint_of(dataclasses.asdict(self))
+
+    @abstractmethod
+    def handle(self, uow: UnitOfWork) -> tuple[UUID | None, dict[str, Any]]:
+        """Decide, through the unit of work; return the aggregate id and the answer's data."""
+
+
+def _snake(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+
+
+def context(uow: UnitOfWork) -> Context:
+    ctx: Context = uow.context
+    return ctx
+
+
+def partner(uow: UnitOfWork, partner_id: UUID) -> PartnerAccount:
+    account = uow.get(PartnerAccount, partner_id)
+    if account is None:
+        raise PartnerNotFound(f"No partner account {partner_id}.", partner_id=partner_id)
+    return account
+
+
+def line(uow: UnitOfWork, line_id: UUID) -> SubscriptionLine:
+    found = uow.get(SubscriptionLine, line_id)
+    if found is None:
+        raise LineNotFound(f"No subscription line {line_id}.", line_id=line_id)
+    return found
+
+
+def invoice(uow: UnitOfWork, invoice_id: UUID) -> Invoice:
+    found = uow.get(Invoice, invoice_id)
+    if found is None:
+        raise InvoiceNotFound(f"No invoice {invoice_id}.", invoice_id=invoice_id)
+    return found
+
+
+def wallet(uow: UnitOfWork, account: PartnerAccount) -> BonusWallet:
+    """The partner's bonus wallet, opened on first use (R-C5)."""
+    found = uow.get(BonusWallet, bonus_wallet_id(account.id))
+    if found is None:
+        found = BonusWallet.open(account.id, account.currency, uow.now)
+        uow.add(found)
+    return found
+
+
+def today(uow: UnitOfWork, account: PartnerAccount) -> date:
+    """The partner's business date now (R-X7)."""
+    return account.today(uow.now)

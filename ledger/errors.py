@@ -1,0 +1,24 @@
+"""Refusals that belong to the write side rather than to the business rules."""
+
+from __future__ import annotations
+
+from domain.errors import BillingError, Refusal
+
+
+class IdempotencyKeyReused(BillingError):
+    """The idempotency key was already used for a different command (R-X5)."""
+
+    code = "idempotency_key_reused"
+    refusal = Refusal.INVALID
+
+
+class Conflict(BillingError):
+    """What the command decided on changed before it was recorded; nothing was recorded."""
+
+    code = "conflict"
+
+
+class PaymentDeclined(BillingError):
+    """The processor declined the charge; nothing was recorded. `decline_code` says why."""
+
+    code = "payment_declined"

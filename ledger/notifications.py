@@ -1,0 +1,84 @@
+"""The e-mails Ledgerline sends, written to the outbox with the events that cause them.
+
+Each message has a dedup key naming what it is about, so it is queued once however often the
+command is retried, and a receiver can drop a copy delivered twice. Bodies hold amounts,
+numbers and links, never card data (R-X4): a card shows as its brand and last 4 at most.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from domain.invoice import Invoice
+from domain.money import Money
+from domain.partner_account import PartnerAccount
+from domain.payment_methods import PaymentSource
+from domain.subscription_line import SubscriptionLine
+from ledger.writer import Message
+
+
+def invoice_issued(invoice: Invoice, account: PartnerAccount, to: str, public_url: str) -> Message:
+    """The invoice, e-mailed to whoever pays it (R-O5)."""
+    lines = "\n".join(f"  {line.description}: {line.amount}" for line in invoice.lines)
+    return Message(
+        dedup_key=f"invoice-issued/{invoice.id}/{to}",
+        kind="invoice_issued",
+        recipient=to,
+        subject=f"Invoice {invoice.number} from {account.name}: {invoice.total}",
+        body=(
+            f"Invoice {invoice.number}, issued {invoice.issued_on}, due {invoice.due_on}.\n\n"
+            f"{lines}\n\nTotal: {invoice.total}\n\n"
+            f"See it and every past invoice: {public_url}/invoices/{invoice.id}\n"
+        ),
+    )
+
+
+def payment_failed(
+    invoice: Invoice,
+    account: PartnerAccount,
+    to: str,
+    decline_code: str,
+    reason: str,
+    public_url: str,
+    subscription: SubscriptionLine | None,
+    *,
+    attempt: int,
+) -> Message:
+    """A declined payment: why, and where to update the card (R-H4)."""
+    target = (
+        f"{public_url}/lines/{subscription.id}/card"
+        if subscription is not None
+        else f"{public_url}/partners/{account.id}/payment-methods"
+    )
+    return Message(
+        dedup_key=f"payment-failed/{invoice.id}/{attempt}/{to}",
+        kind="payment_failed",
+        recipient=to,
+        subject=f"Payment failed for invoice {invoice.number}",
+        body=(
+            f"The payment of {invoice.outstanding} for invoice {invoice.number} failed: "
+            f"{reason} ({decline_code}).\n\n"
+            f"Update the card here, and what is owed will be charged to it: {target}\n"
+        ),
+    )
+
+
+def refund_receipt(
+    invoice: Invoice,
+    account: PartnerAccount,
+    to: str,
+    refund_id: UUID,
+    amount: Money,
+    source: PaymentSource,
+) -> Message:
+    """The receipt of a refund (R-H6)."""
+    return Message(
+        dedup_key=f"refund-receipt/{refund_id}",
+        kind="refund_receipt",
+        recipient=to,
+        subject=f"Refund of {amount} for invoice {invoice.number}",
+        body=(
+            f"{account.name} refunded {amount} of your {source.value.replace('_', ' ')} payment "
+            f"for invoice {invoice.number}. Refund reference: {refund_id}.\n"
+        ),
+    )

@@ -1,0 +1,209 @@
+"""What the billing clock must do and when, kept beside the events (inline projections).
+
+After each batch, every aggregate it changed is asked what work it now has due, and its rows
+in `schedule` are replaced: `due_work` is a pure function of the aggregate's state, so the
+schedule can always be rebuilt from the events. The same goes for `line_index` (a partner's
+lines) and `open_invoices` (what is still owed), which commands use to find their work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, timedelta
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+import psycopg
+
+from domain.calendar import add_business_days, next_friday
+from domain.invoice import Invoice, InvoiceStatus
+from domain.partner_account import PartnerAccount, PauseReason
+from domain.payment_methods import PaymentSource
+from domain.pricing import BillingPolicy, PriceUnit
+from domain.subscription_line import LineStatus, SubscriptionLine
+from ledger.writer import Lookup
+
+ACH_SETTLEMENT_CHECK_BUSINESS_DAYS = 2
+"""A direct debit is looked at again this many business days after it was last touched."""
+
+
+class Work(StrEnum):
+    """Kinds of scheduled work, in the order the clock does them on the same day."""
+
+    SETTLE_DEBIT = "settle_debit"
+    COMPLETE_TRANSFER = "complete_transfer"
+    START_BUDGET_PERIOD = "start_budget_period"
+    RENEW = "renew"
+    INVOICE_AHEAD = "invoice_ahead"
+    INVOICE_LEADS = "invoice_leads"
+    UNIFIED_INVOICE = "unified_invoice"
+    CHARGE = "charge"
+    MARK_OVERDUE = "mark_overdue"
+    EXPIRE_GRACE = "expire_grace"
+
+
+ORDER = {work.value: index for index, work in enumerate(Work)}
+
+
+def due_work(aggregate: Any, policy: BillingPolicy) -> list[tuple[Work, date]]:
+    """The work an aggregate has due, by kind, on the business day it is due."""
+    if isinstance(aggregate, SubscriptionLine):
+        return _line(aggregate, policy)
+    if isinstance(aggregate, Invoice):
+        return _invoice(aggregate)
+    if isinstance(aggregate, PartnerAccount):
+        return _account(aggregate)
+    return []
+
+
+def _line(line: SubscriptionLine, policy: BillingPolicy) -> list[tuple[Work, date]]:
+    work: list[tuple[Work, date]] = []
+    if line.transfer_effective_on is not None:
+        work.append((Work.COMPLETE_TRANSFER, line.transfer_effective_on))
+    if line.status is not LineStatus.ACTIVE or line.current_period is None:
+        return work
+    if line.unit is PriceUnit.PER_LEAD:
+        if line.unbilled_since is not None:
+            # Leads delivered up to Thursday go out on Friday's invoice (R-L2).
+            work.append((Work.INVOICE_LEADS, next_friday(line.unbilled_since + timedelta(days=1))))
+        return work
+    end = line.current_period.end
+    work.append((Work.RENEW, end))
+    if line.autopay is PaymentSource.BANK_TRANSFER and (
+        line.invoiced_through is None or line.invoiced_through <= end
+    ):
+        # Invoice autopay: the next period's invoice goes out 5 days early (R-C6).
+        ahead = max(
+            end - timedelta(days=policy.invoice_autopay_lead_days), line.current_period.start
+        )
+        work.append((Work.INVOICE_AHEAD, ahead))
+    return work
+
+
+def _invoice(invoice: Invoice) -> list[tuple[Work, date]]:
+    if invoice.status is not InvoiceStatus.OPEN:
+        return []
+    work: list[tuple[Work, date]] = []
+    source = invoice.expected_source
+    if invoice.pending:
+        touched = invoice.modified_on.date()
+        work.append(
+            (Work.SETTLE_DEBIT, add_business_days(touched, ACH_SETTLEMENT_CHECK_BUSINESS_DAYS))
+        )
+    elif source is not None and source.is_gateway:
+        if invoice.failed_attempts == 0 and not invoice.payments:
+            work.append((Work.CHARGE, invoice.issued_on))
+    elif not invoice.overdue:
+        work.append((Work.MARK_OVERDUE, invoice.due_on + timedelta(days=1)))
+    return work
+
+
+def _account(account: PartnerAccount) -> list[tuple[Work, date]]:
+    work: list[tuple[Work, date]] = []
+    if account.closed:
+        return work
+    grace_ends_on = account.grace_ends_on
+    if grace_ends_on is not None and PauseReason.PAYMENT_OVERDUE not in account.pause_reasons:
+        work.append((Work.EXPIRE_GRACE, grace_ends_on))
+    if account.budget is not None and account.budget_period is not None:
+        work.append((Work.START_BUDGET_PERIOD, account.budget_period.end))
+    billing_day = account.next_billing_date
+    if billing_day is not None:
+        work.append((Work.UNIFIED_INVOICE, billing_day))
+    return work
+
+
+def _partner_of(aggregate: Any) -> UUID | None:
+    if isinstance(aggregate, PartnerAccount):
+        return UUID(str(aggregate.id))
+    partner_id = getattr(aggregate, "partner_id", None)
+    return partner_id if isinstance(partner_id, UUID) else None
+
+
+def _touched(events: Iterable[Any]) -> list[UUID]:
+    return list(dict.fromkeys(event.originator_id for event in events))
+
+
+class ScheduleProjection:
+    """Keeps `schedule` true to the state of every aggregate a batch changed."""
+
+    def __init__(self, policy: BillingPolicy) -> None:
+        self.policy = policy
+
+    def apply(self, conn: psycopg.Connection[Any], events: list[Any], lookup: Lookup) -> None:
+        ids = _touched(events)
+        if not ids:
+            return
+        rows = []
+        for aggregate_id in ids:
+            aggregate = lookup(aggregate_id)
+            partner_id = _partner_of(aggregate)
+            if partner_id is None:
+                continue
+            account = aggregate if isinstance(aggregate, PartnerAccount) else lookup(partner_id)
+            for work, due_on in due_work(aggregate, self.policy):
+                rows.append((work.value, aggregate_id, due_on, account.time_zone, partner_id))
+        conn.execute("DELETE FROM schedule WHERE subject_id = ANY(%s)", (ids,))
+        if rows:
+            with conn.cursor() as cur:
+                cur.executemany(
+                    "INSERT INTO schedule (kind, subject_id, due_on, time_zone, partner_id) "
+                    "VALUES (%s, %s, %s, %s, %s)",
+                    rows,
+                )
+
+
+class LineIndex:
+    """Keeps `line_index`: each line's partner, client, unified billing and status."""
+
+    def apply(self, conn: psycopg.Connection[Any], events: list[Any], lookup: Lookup) -> None:
+        rows = []
+        for line_id in _touched(e for e in events if isinstance(e, SubscriptionLine.Event)):
+            line = lookup(line_id)
+            rows.append(
+                (line.id, line.partner_id, line.client_id, line.unified_billing, line.status.value)
+            )
+        if rows:
+            with conn.cursor() as cur:
+                cur.executemany(
+                    "INSERT INTO line_index "
+                    "(line_id, partner_id, client_id, unified_billing, status) "
+                    "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (line_id) DO UPDATE SET "
+                    "partner_id = excluded.partner_id, client_id = excluded.client_id, "
+                    "unified_billing = excluded.unified_billing, status = excluded.status",
+                    rows,
+                )
+
+
+class OpenInvoices:
+    """Keeps `open_invoices`: every invoice still owed, and whether it is failed or overdue."""
+
+    def apply(self, conn: psycopg.Connection[Any], events: list[Any], lookup: Lookup) -> None:
+        upserts, closed = [], []
+        for invoice_id in _touched(e for e in events if isinstance(e, Invoice.Event)):
+            invoice = lookup(invoice_id)
+            if invoice.status is InvoiceStatus.OPEN:
+                upserts.append(
+                    (
+                        invoice.id,
+                        invoice.partner_id,
+                        invoice.payer_id,
+                        list(invoice.line_ids),
+                        invoice.due_on,
+                        invoice.is_outstanding,
+                    )
+                )
+            else:
+                closed.append(invoice.id)
+        if closed:
+            conn.execute("DELETE FROM open_invoices WHERE invoice_id = ANY(%s)", (closed,))
+        if upserts:
+            with conn.cursor() as cur:
+                cur.executemany(
+                    "INSERT INTO open_invoices "
+                    "(invoice_id, partner_id, payer_id, line_ids, due_on, outstanding) "
+                    "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (invoice_id) DO UPDATE SET "
+                    "outstanding = excluded.outstanding",
+                    upserts,
+                )

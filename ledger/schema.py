@@ -1,0 +1,92 @@
+"""The write side's own tables, beside the library's events and snapshots tables.
+
+All of them are written in the same transaction as the events that cause them:
+
+- `command_log`: every accepted command under its idempotency key, with its answer (R-X5).
+- `number_series`: the last number issued per series: invoices, credit notes and closing
+  documents are numbered without gaps (R-X3).
+- `outbox`: e-mails to send because of what happened (R-H4, R-H6, R-O5), sent at least once.
+- `schedule`, `line_index`, `open_invoices`: inline projections the ledger itself needs to find
+  work: what the billing clock must do and when, which lines a partner has, which invoices are
+  still open. Each row follows from the events (see ledger/inline.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+DDL = [
+    """
+    CREATE TABLE IF NOT EXISTS command_log (
+        key text PRIMARY KEY,
+        command text NOT NULL,
+        fingerprint text NOT NULL,
+        response jsonb NOT NULL,
+        position bigint NOT NULL,
+        recorded_at timestamptz NOT NULL DEFAULT now()
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS number_series (
+        series text PRIMARY KEY,
+        last bigint NOT NULL CHECK (last >= 0)
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS outbox (
+        id bigserial PRIMARY KEY,
+        dedup_key text NOT NULL UNIQUE,
+        kind text NOT NULL,
+        recipient text NOT NULL,
+        subject text NOT NULL,
+        body text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        next_attempt_at timestamptz NOT NULL DEFAULT now(),
+        attempts integer NOT NULL DEFAULT 0,
+        sent_at timestamptz,
+        last_error text
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS outbox_unsent ON outbox (next_attempt_at) WHERE sent_at IS NULL",
+    """
+    CREATE TABLE IF NOT EXISTS schedule (
+        kind text NOT NULL,
+        subject_id uuid NOT NULL,
+        due_on date NOT NULL,
+        time_zone text NOT NULL,
+        partner_id uuid NOT NULL,
+        PRIMARY KEY (kind, subject_id)
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS schedule_due ON schedule (due_on)",
+    """
+    CREATE TABLE IF NOT EXISTS line_index (
+        line_id uuid PRIMARY KEY,
+        partner_id uuid NOT NULL,
+        client_id uuid NOT NULL,
+        unified_billing boolean NOT NULL,
+        status text NOT NULL
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS line_index_partner ON line_index (partner_id)",
+    """
+    CREATE TABLE IF NOT EXISTS open_invoices (
+        invoice_id uuid PRIMARY KEY,
+        partner_id uuid NOT NULL,
+        payer_id uuid NOT NULL,
+        line_ids uuid[] NOT NULL,
+        due_on date NOT NULL,
+        outstanding boolean NOT NULL DEFAULT false
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS open_invoices_payer ON open_invoices (payer_id)",
+]
+
+
+def create_tables(conn: psycopg.Connection[Any]) -> None:
+    """Create the write side's tables if they do not exist (idempotent)."""
+    with conn.transaction():
+        for statement in DDL:
+            conn.execute(statement)

@@ -1,0 +1,212 @@
+"""The writer: commands in batches, each atomic, idempotent (R-X5) and numbered without gaps
+(R-X3); a refused command writes nothing; a stale cache never causes a wrong write."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from uuid import uuid4
+
+import pytest
+
+from domain.errors import BillingError, LineNotFound, UnknownCurrency
+from domain.money import Money
+from domain.partner_account import PartnerAccount
+from domain.payment_methods import PaymentSource
+from ledger.application import Ledger
+from ledger.catalogue import load_catalogue
+from ledger.clock import SimulatedClock
+from ledger.commands.partners import RemoveClientFromUnifiedBilling
+from ledger.database import Database
+from ledger.errors import IdempotencyKeyReused
+from tests.support import START
+
+THREADS = 8
+
+
+def count(database: Database, sql: str) -> int:
+    with database.connect() as conn:
+        row = conn.execute(sql).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def events(database: Database) -> int:
+    return count(database, "SELECT count(*) FROM ledger_events")
+
+
+def open_partner(ledger: Ledger, key: str | None = None, name: str = "Acme") -> PartnerAccount:
+    result = ledger.open_partner_account(
+        name=name, currency="USD", time_zone="America/New_York", key=key
+    )
+    assert result.aggregate_id is not None
+    return ledger.partner_account(result.aggregate_id)
+
+
+def test_r_x5_a_repeated_key_returns_the_first_answer_and_writes_nothing(
+    ledger: Ledger, database: Database
+) -> None:
+    first = ledger.open_partner_account(
+        name="Acme", currency="USD", time_zone="UTC", key="open-acme"
+    )
+    written = events(database)
+    again = ledger.open_partner_account(
+        name="Acme", currency="USD", time_zone="UTC", key="open-acme"
+    )
+    assert (again.aggregate_id, again.position, again.replayed) == (
+        first.aggregate_id,
+        first.position,
+        True,
+    )
+    assert events(database) == written
+    assert count(database, "SELECT count(*) FROM command_log") == 1
+
+
+def test_r_x5_a_key_reused_for_another_command_is_refused(ledger: Ledger) -> None:
+    ledger.open_partner_account(name="Acme", currency="USD", time_zone="UTC", key="k-1")
+    with pytest.raises(IdempotencyKeyReused) as refused:
+        ledger.open_partner_account(name="Other", currency="USD", time_zone="UTC", key="k-1")
+    assert refused.value.code == "idempotency_key_reused"
+
+
+def test_r_x5_two_copies_at_the_same_moment_write_once(ledger: Ledger, database: Database) -> None:
+    results: list[object] = []
+    barrier = threading.Barrier(THREADS)
+
+    def send() -> None:
+        barrier.wait()
+        results.append(
+            ledger.open_partner_account(
+                name="Acme", currency="USD", time_zone="UTC", key="same-moment"
+            )
+        )
+
+    threads = [threading.Thread(target=send) for _ in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len({result.aggregate_id for result in results}) == 1  # type: ignore[attr-defined]
+    assert events(database) == 1
+    assert sum(not result.replayed for result in results) == 1  # type: ignore[attr-defined]
+
+
+def test_a_refused_command_writes_nothing_and_its_batch_neighbours_land(
+    ledger: Ledger, database: Database
+) -> None:
+    good, bad = [], []
+    barrier = threading.Barrier(THREADS)
+
+    def send(n: int) -> None:
+        barrier.wait()
+        try:
+            good.append(
+                ledger.open_partner_account(
+                    name=f"P{n}", currency="XYZ" if n % 2 else "USD", time_zone="UTC"
+                )
+            )
+        except UnknownCurrency as refusal:
+            bad.append(refusal)
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert (len(good), len(bad)) == (THREADS // 2, THREADS // 2)
+    assert events(database) == THREADS // 2
+    assert count(database, "SELECT count(*) FROM command_log") == THREADS // 2
+
+
+def test_a_command_failing_halfway_leaves_no_trace_in_memory_or_store(
+    ledger: Ledger, database: Database
+) -> None:
+    account = open_partner(ledger)
+    client = ledger.register_client(account.id, name="Bistro").aggregate_id
+    assert client is not None
+    written = events(database)
+    # The account changes first; then one of the named lines does not exist.
+    halfway = RemoveClientFromUnifiedBilling(
+        partner_id=account.id, client_id=client, line_ids=(uuid4(),)
+    )
+    with pytest.raises(LineNotFound):
+        ledger.execute(halfway)
+    assert events(database) == written
+    # The writer forgot the half-changed account: to it, the client is still in unified
+    # billing, so removing it properly now succeeds instead of being refused as done.
+    ledger.remove_client_from_unified_billing(account.id, client)
+    assert not ledger.partner_account(account.id).client(client).unified_billing
+
+
+@pytest.fixture
+def second_process(database: Database) -> Iterator[Ledger]:
+    """Another Ledgerline process on the same database, with its own cache."""
+    other = Ledger(database, SimulatedClock(START), catalogue=load_catalogue(), pool_size=1)
+    try:
+        yield other
+    finally:
+        other.close()
+
+
+def test_a_cache_made_stale_by_another_process_is_reloaded(
+    ledger: Ledger, second_process: Ledger
+) -> None:
+    account = open_partner(ledger)
+    usd = Money(5_000, "USD")
+    ledger.top_up(account.id, usd, PaymentSource.BANK_TRANSFER, reference="a")  # cached here
+    second_process.top_up(account.id, usd, PaymentSource.BANK_TRANSFER, reference="b")
+    ledger.top_up(account.id, usd, PaymentSource.BANK_TRANSFER, reference="c")
+    reloaded = ledger.partner_account(account.id)
+    assert (reloaded.balance, reloaded.version) == (Money(15_000, "USD"), 4)
+
+
+def test_r_x3_invoice_numbers_stay_gapless_with_many_issuers(
+    ledger: Ledger, second_process: Ledger, database: Database
+) -> None:
+    account = open_partner(ledger)
+    client = ledger.register_client(account.id, name="Bistro", unified_billing=False)
+    assert client.aggregate_id is not None
+    lines = [
+        ledger.create_line(account.id, client.aggregate_id, "service-plan").aggregate_id
+        for _ in range(2 * THREADS)
+    ]
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(2 * THREADS)
+
+    def activate(target: Ledger, line_id: object) -> None:
+        barrier.wait()
+        try:
+            target.activate_line(line_id)  # type: ignore[arg-type]
+        except BillingError as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [
+        threading.Thread(target=activate, args=(ledger if n % 2 else second_process, line_id))
+        for n, line_id in enumerate(lines)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with database.connect() as conn:
+        issued = sorted(
+            int(number.rsplit("-", 1)[1])
+            for (number,) in conn.execute(
+                "SELECT convert_from(state, 'UTF8')::jsonb->>'number' FROM ledger_events "
+                "WHERE topic LIKE %s",
+                ("%Invoice.Issued",),
+            )
+        )
+    assert issued == list(range(1, 2 * THREADS + 1))
+
+
+def test_partner_accounts_are_snapshotted_and_load_the_same(
+    ledger: Ledger, database: Database
+) -> None:
+    account = open_partner(ledger)
+    for n in range(210):
+        ledger.top_up(account.id, Money(100, "USD"), PaymentSource.BANK_TRANSFER, reference=f"w{n}")
+    assert count(database, "SELECT count(*) FROM ledger_snapshots") == 1
+    loaded = ledger.partner_account(account.id)
+    assert (loaded.version, loaded.balance) == (211, Money(21_000, "USD"))
