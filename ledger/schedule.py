@@ -22,6 +22,7 @@ from domain.partner_account import PartnerAccount, PauseReason
 from domain.payment_methods import PaymentSource
 from domain.pricing import BillingPolicy, PriceUnit
 from domain.subscription_line import LineStatus, SubscriptionLine
+from domain.values import Payer
 from ledger.writer import Lookup
 
 ACH_SETTLEMENT_CHECK_BUSINESS_DAYS = 2
@@ -46,10 +47,12 @@ class Work(StrEnum):
 ORDER = {work.value: index for index, work in enumerate(Work)}
 
 
-def due_work(aggregate: Any, policy: BillingPolicy) -> list[tuple[Work, date]]:
+def due_work(
+    aggregate: Any, policy: BillingPolicy, account: PartnerAccount | None = None
+) -> list[tuple[Work, date]]:
     """The work an aggregate has due, by kind, on the business day it is due."""
     if isinstance(aggregate, SubscriptionLine):
-        return _line(aggregate, policy)
+        return _line(aggregate, policy, account)
     if isinstance(aggregate, Invoice):
         return _invoice(aggregate)
     if isinstance(aggregate, PartnerAccount):
@@ -57,7 +60,9 @@ def due_work(aggregate: Any, policy: BillingPolicy) -> list[tuple[Work, date]]:
     return []
 
 
-def _line(line: SubscriptionLine, policy: BillingPolicy) -> list[tuple[Work, date]]:
+def _line(
+    line: SubscriptionLine, policy: BillingPolicy, account: PartnerAccount | None
+) -> list[tuple[Work, date]]:
     work: list[tuple[Work, date]] = []
     if line.transfer_effective_on is not None:
         work.append((Work.COMPLETE_TRANSFER, line.transfer_effective_on))
@@ -70,7 +75,10 @@ def _line(line: SubscriptionLine, policy: BillingPolicy) -> list[tuple[Work, dat
         return work
     end = line.current_period.end
     work.append((Work.RENEW, end))
-    if line.autopay is PaymentSource.BANK_TRANSFER and (
+    autopay = line.autopay
+    if autopay is None and line.payer is Payer.PARTNER and account is not None:
+        autopay = account.autopay
+    if autopay is PaymentSource.BANK_TRANSFER and (
         line.invoiced_through is None or line.invoiced_through <= end
     ):
         # Invoice autopay: the next period's invoice goes out 5 days early (R-C6).
@@ -125,26 +133,67 @@ def _touched(events: Iterable[Any]) -> list[UUID]:
     return list(dict.fromkeys(event.originator_id for event in events))
 
 
+ScheduleRow = tuple[str, UUID, date, str, UUID]
+
+
 class ScheduleProjection:
-    """Keeps `schedule` true to the state of every aggregate a batch changed."""
+    """Keeps `schedule` true to the state of every aggregate a batch changed.
+
+    It remembers the rows it last committed for each aggregate and writes only those that
+    changed: most commands (a top-up, a lead) change nothing the clock must do.
+    """
 
     def __init__(self, policy: BillingPolicy) -> None:
         self.policy = policy
+        self._written: dict[UUID, list[ScheduleRow]] = {}
+        self._pending: dict[UUID, list[ScheduleRow]] = {}
+
+    def settle(self, committed: bool) -> None:
+        if committed:
+            self._written.update(self._pending)
+        self._pending = {}
+
+    def forget(self, aggregate_ids: list[UUID] | None) -> None:
+        if aggregate_ids is None:
+            self._written.clear()
+        else:
+            for aggregate_id in aggregate_ids:
+                self._written.pop(aggregate_id, None)
 
     def apply(self, conn: psycopg.Connection[Any], events: list[Any], lookup: Lookup) -> None:
         ids = _touched(events)
         if not ids:
             return
-        rows = []
+        # A partner's autopay choice moves its lines' invoice dates too (R-C6).
+        autopay_changed = [
+            event.originator_id
+            for event in events
+            if isinstance(event, PartnerAccount.AutopayPreferenceSet)
+        ]
+        if autopay_changed:
+            lines = conn.execute(
+                "SELECT line_id FROM line_index WHERE partner_id = ANY(%s)", (autopay_changed,)
+            ).fetchall()
+            ids = list(dict.fromkeys([*ids, *(UUID(str(row[0])) for row in lines)]))
+        changed: list[UUID] = []
+        rows: list[ScheduleRow] = []
         for aggregate_id in ids:
             aggregate = lookup(aggregate_id)
             partner_id = _partner_of(aggregate)
             if partner_id is None:
                 continue
             account = aggregate if isinstance(aggregate, PartnerAccount) else lookup(partner_id)
-            for work, due_on in due_work(aggregate, self.policy):
-                rows.append((work.value, aggregate_id, due_on, account.time_zone, partner_id))
-        conn.execute("DELETE FROM schedule WHERE subject_id = ANY(%s)", (ids,))
+            due = [
+                (work.value, aggregate_id, due_on, account.time_zone, partner_id)
+                for work, due_on in due_work(aggregate, self.policy, account)
+            ]
+            if self._written.get(aggregate_id) == due:
+                continue
+            changed.append(aggregate_id)
+            rows.extend(due)
+            self._pending[aggregate_id] = due
+        if changed:
+            conn.execute("DELETE FROM schedule WHERE subject_id = ANY(%s)", (changed,))
         if rows:
             with conn.cursor() as cur:
                 cur.executemany(
@@ -154,7 +203,17 @@ class ScheduleProjection:
                 )
 
 
-class LineIndex:
+class _Stateless:
+    """An inline projection that remembers nothing between batches."""
+
+    def settle(self, committed: bool) -> None:
+        """Nothing to settle."""
+
+    def forget(self, aggregate_ids: list[UUID] | None) -> None:
+        """Nothing to forget."""
+
+
+class LineIndex(_Stateless):
     """Keeps `line_index`: each line's partner, client, unified billing and status."""
 
     def apply(self, conn: psycopg.Connection[Any], events: list[Any], lookup: Lookup) -> None:
@@ -176,7 +235,7 @@ class LineIndex:
                 )
 
 
-class OpenInvoices:
+class OpenInvoices(_Stateless):
     """Keeps `open_invoices`: every invoice still owed, and whether it is failed or overdue."""
 
     def apply(self, conn: psycopg.Connection[Any], events: list[Any], lookup: Lookup) -> None:

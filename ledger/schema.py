@@ -61,6 +61,7 @@ DDL = [
     )
     """,
     "CREATE INDEX IF NOT EXISTS schedule_due ON schedule (due_on)",
+    "CREATE INDEX IF NOT EXISTS schedule_subject ON schedule (subject_id)",
     """
     CREATE TABLE IF NOT EXISTS line_index (
         line_id uuid PRIMARY KEY,

@@ -28,7 +28,7 @@ WRITTEN_SINCE = (
 )
 INSERT_EVENTS = (
     f"INSERT INTO {EVENTS_TABLE} (originator_id, originator_version, topic, state) "
-    "SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[]) "
+    "SELECT * FROM unnest(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[]) "
     "RETURNING originator_id, originator_version, notification_id"
 )
 SELECT_EVENTS = (
@@ -41,7 +41,7 @@ SELECT_SNAPSHOT = (
 )
 INSERT_SNAPSHOTS = (
     f"INSERT INTO {SNAPSHOTS_TABLE} (originator_id, originator_version, topic, state) "
-    "SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[]) "
+    "SELECT * FROM unnest(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[]) "
     "ON CONFLICT DO NOTHING"
 )
 
@@ -70,20 +70,24 @@ def insert_events(
     """Insert events in one statement; return each one's notification id (its log position)."""
     if not stored:
         return {}
-    rows = conn.execute(INSERT_EVENTS, _columns(stored)).fetchall()
+    return positions(conn.execute(INSERT_EVENTS, columns(stored)).fetchall())
+
+
+def positions(rows: Sequence[tuple[Any, ...]]) -> dict[tuple[UUID, int], int]:
+    """Notification ids by (originator id, version), from the rows INSERT_EVENTS returned."""
     return {(UUID(str(row[0])), int(row[1])): int(row[2]) for row in rows}
 
 
 def insert_snapshots(conn: psycopg.Connection[Any], snapshots: Sequence[StoredEvent]) -> None:
     if snapshots:
-        conn.execute(INSERT_SNAPSHOTS, _columns(snapshots))
+        conn.execute(INSERT_SNAPSHOTS, columns(snapshots))
 
 
 def take_snapshot(mapper: Mapper[UUID], aggregate: Any) -> StoredEvent:
     return mapper.to_stored_event(Snapshot.take(aggregate))
 
 
-def _columns(stored: Sequence[StoredEvent]) -> tuple[list[Any], ...]:
+def columns(stored: Sequence[StoredEvent]) -> tuple[list[Any], ...]:
     return (
         [event.originator_id for event in stored],
         [event.originator_version for event in stored],

@@ -92,6 +92,17 @@ def _enum_decoder(cls: type[Enum]) -> Callable[[Any], Any]:
     return cls
 
 
+def _enum_encoder(tag: str) -> Callable[[Any], Any]:
+    def encode(o: Any) -> Any:
+        return {TAG: tag, DATA: o.value}
+
+    return encode
+
+
+def _same(o: Any) -> Any:
+    return o
+
+
 class LedgerTranscoder(JSONTranscoder):
     """JSON for Ledgerline's events and snapshots, with every type kept (see the module)."""
 
@@ -112,41 +123,51 @@ class LedgerTranscoder(JSONTranscoder):
         for name, decode in decodings.items():
             self.names[name] = _Decoding(name, decode)
 
+        # One encoder per stored type, found with one dictionary lookup.
+        self._encoders: dict[type, Callable[[Any], Any]] = {
+            type(None): _same,
+            str: _same,
+            int: _same,
+            bool: _same,
+            dict: self._dict,
+            list: self._list,
+            tuple: lambda o: {TAG: "tuple", DATA: self._list(o)},
+            frozenset: lambda o: {TAG: "frozenset", DATA: self._list(sorted(o))},
+            UUID: lambda o: {TAG: "uuid_hex", DATA: o.hex},
+            datetime: lambda o: {TAG: "datetime_iso", DATA: o.isoformat()},
+            date: lambda o: {TAG: "date_iso", DATA: o.isoformat()},
+            Decimal: lambda o: {TAG: "decimal_str", DATA: str(o)},
+        }
+        for name, cls in VALUE_OBJECTS.items():
+            self._encoders[cls] = self._value_object_encoder(name, cls)
+        for name, enum in ENUMS.items():
+            self._encoders[enum] = _enum_encoder(f"enum:{name}")
+
     def encode(self, obj: Any) -> bytes:
         return self.encoder.encode(self._walk(obj)).encode("utf8")
 
     def _walk(self, o: Any) -> Any:
-        kind = type(o)
-        if o is None or kind in (str, int, bool):
-            return o
-        if isinstance(o, Enum):
-            name = self._enum_names.get(kind)
-            if name is None:
-                raise TranscodingNotRegisteredError(f"enum {kind.__qualname__} is not registered")
-            return {TAG: f"enum:{name}", DATA: o.value}
-        if kind is dict:
-            return {self._key(key): self._walk(value) for key, value in o.items()}
-        if kind is list:
-            return [self._walk(value) for value in o]
-        if kind is tuple:
-            return {TAG: "tuple", DATA: [self._walk(value) for value in o]}
-        if kind is frozenset:
-            return {TAG: "frozenset", DATA: [self._walk(value) for value in sorted(o)]}
-        if kind is UUID:
-            return {TAG: "uuid_hex", DATA: o.hex}
-        if kind is datetime:
-            return {TAG: "datetime_iso", DATA: o.isoformat()}
-        if kind is date:
-            return {TAG: "date_iso", DATA: o.isoformat()}
-        if kind is Decimal:
-            return {TAG: "decimal_str", DATA: str(o)}
-        name = self._value_object_names.get(kind)
-        if name is not None:
-            fields = {f.name: self._walk(getattr(o, f.name)) for f in dataclasses.fields(o)}
-            return {TAG: name, DATA: fields}
-        raise TranscodingNotRegisteredError(
-            f"{kind.__qualname__} cannot be stored: it is not a registered value"
-        )
+        try:
+            encode = self._encoders[type(o)]
+        except KeyError:
+            raise TranscodingNotRegisteredError(
+                f"{type(o).__qualname__} cannot be stored: it is not a registered value"
+            ) from None
+        return encode(o)
+
+    def _dict(self, o: dict[Any, Any]) -> dict[str, Any]:
+        return {self._key(key): self._walk(value) for key, value in o.items()}
+
+    def _list(self, o: Any) -> list[Any]:
+        return [self._walk(value) for value in o]
+
+    def _value_object_encoder(self, name: str, cls: type[Any]) -> Callable[[Any], Any]:
+        names = tuple(field.name for field in dataclasses.fields(cls))
+
+        def encode(o: Any) -> Any:
+            return {TAG: name, DATA: {field: self._walk(getattr(o, field)) for field in names}}
+
+        return encode
 
     @staticmethod
     def _key(key: object) -> str:

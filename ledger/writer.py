@@ -1,12 +1,15 @@
 """The writer: runs commands one batch per transaction (group commit), each command atomic.
 
-Callers submit commands from any thread and wait for their result. One writer thread takes
-every command waiting at that moment as one batch, opens one transaction, takes the events
-table lock, and for each command in turn: replays the first answer if its idempotency key is
-known (R-X5), or loads the aggregates it needs, lets it decide, and collects its events.
-Then it inserts all the batch's events in one statement, with the command log, the numbers
-issued (R-X3), the outbox and the inline projections, and commits once. Each caller is
-answered only after that commit.
+Callers submit commands from any thread and wait for their result. The first caller to find
+no batch being written becomes the leader: it takes every command waiting at that moment
+(waiting up to a millisecond for the callers of the last batch to send again), opens one
+transaction, takes the events-table lock, and for each command in turn: replays the first
+answer if its idempotency key is known (R-X5), or loads the aggregates it needs, lets it
+decide, and collects its events. Then it inserts all the batch's events and logs all its
+commands in one statement, writes the numbers issued (R-X3), the outbox and the inline
+projections, and commits once; each caller is answered only after that commit. When its own
+command is answered the leader hands over to the oldest caller still waiting, so a caller
+alone pays no hand-over between threads.
 
 Deciding under the lock means every decision sees the current state: the aggregate cache is
 brought up to date at the start of each batch (aggregates another process wrote since are
@@ -19,9 +22,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import queue
 import threading
-from collections import OrderedDict
+import time
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -45,8 +48,40 @@ CACHE_MAX = 100_000
 """Aggregates kept in memory between commands (least recently used are dropped)."""
 SNAPSHOT_EVERY = 200
 """Events between snapshots of the aggregates that live long (accounts, wallets, lines)."""
+GATHER_S = 0.001
+"""How long a batch waits for the callers of the previous one to send again: a millisecond
+turns many small transactions (each with its own fsync) into one."""
+GATHER_MEMORY = 16
+"""Batches remembered to judge how many callers are sending."""
 SUBMIT_TIMEOUT_S = 30.0
+HANDOVER_CHECK_S = 0.05
+"""A waiting caller also looks this often whether nobody leads (a safety net: the leader
+hands over explicitly)."""
 """How long a caller waits for its command before it gives up (the command may still land)."""
+
+WRITE_EVENTS_AND_LOG = (
+    # One statement inserts the batch's events and logs its commands: each command's position
+    # is its last event's (found among the rows just inserted, never by searching the table),
+    # or the position it already had, or for a command without events the batch's last one.
+    "WITH inserted AS ("
+    f" INSERT INTO {store.EVENTS_TABLE} (originator_id, originator_version, topic, state)"
+    " SELECT * FROM unnest(%(oid)b::uuid[], %(ver)b::bigint[], %(topic)b::text[],"
+    " %(state)b::bytea[])"
+    " RETURNING originator_id, originator_version, notification_id"
+    "), logged AS ("
+    " INSERT INTO command_log (key, command, fingerprint, response, position)"
+    " SELECT u.key, u.command, u.fingerprint, u.response,"
+    " coalesce(u.known, i.notification_id, (SELECT max(notification_id) FROM inserted), %(head)s)"
+    " FROM unnest(%(key)b::text[], %(command)b::text[], %(fingerprint)b::text[],"
+    " %(response)b::jsonb[], %(known)b::bigint[], %(last_oid)b::uuid[], %(last_ver)b::bigint[])"
+    " AS u(key, command, fingerprint, response, known, last_oid, last_ver)"
+    " LEFT JOIN inserted i ON i.originator_id = u.last_oid AND i.originator_version = u.last_ver"
+    ")"
+    " SELECT originator_id, originator_version, notification_id FROM inserted"
+)
+KNOWN_KEYS = (
+    "SELECT key, command, fingerprint, response, position FROM command_log WHERE key = ANY(%s)"
+)
 
 T = TypeVar("T")
 log = structlog.get_logger(__name__)
@@ -92,9 +127,18 @@ Lookup = Callable[[UUID], Any]
 
 
 class InlineProjection(Protocol):
-    """A table kept in step with the events, in the same transaction (schedule, indexes)."""
+    """A table kept in step with the events, in the same transaction (schedule, indexes).
+
+    A projection may remember what it last wrote for an aggregate, to skip writing the same
+    again; `settle(committed)` tells it whether the batch committed, and `forget` that another
+    process may have changed an aggregate, so its rows must be written afresh.
+    """
 
     def apply(self, conn: psycopg.Connection[Any], events: list[Any], lookup: Lookup) -> None: ...
+
+    def settle(self, committed: bool) -> None: ...
+
+    def forget(self, aggregate_ids: list[UUID] | None) -> None: ...
 
 
 @dataclass
@@ -102,6 +146,8 @@ class _Envelope:
     command: Command
     key: str
     future: Future[CommandResult] = field(default_factory=Future)
+    wake: threading.Event = field(default_factory=threading.Event)
+    """Set when the command is answered, or when its caller is to lead next."""
 
 
 @dataclass
@@ -112,6 +158,9 @@ class _Accepted:
     aggregate_id: UUID | None
     data: dict[str, Any]
     events: list[tuple[UUID, int]]
+
+    def response(self) -> dict[str, Any]:
+        return CommandResult(self.aggregate_id, 0, self.data).response()
 
 
 class AggregateCache:
@@ -234,8 +283,13 @@ class Writer:
         self.inline = inline
         self.batch_max = batch_max
         self.cache = AggregateCache()
-        self._queue: queue.SimpleQueue[_Envelope | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
+        self._waiting: deque[_Envelope] = deque()
+        self._arrivals = threading.Condition()
+        """Guards `_waiting`; notified whenever a command arrives."""
+        self._leadership = threading.Lock()
+        """Held by the caller writing a batch; the writer's connection and cache are its."""
+        self._started = False
+        self._recent: deque[int] = deque([1], maxlen=GATHER_MEMORY)
         self._conn: psycopg.Connection[Any] | None = None
         self.batches = 0
         self.commands = 0
@@ -243,45 +297,72 @@ class Writer:
     # --- life cycle -------------------------------------------------------------------
 
     def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="ledger-writer", daemon=True)
-            self._thread.start()
+        self._started = True
 
     def stop(self) -> None:
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join(SUBMIT_TIMEOUT_S)
-            self._thread = None
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        with self._leadership:  # let a batch being written finish
+            self._started = False
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
     def submit(self, command: Command, key: str) -> CommandResult:
-        """Run a command under an idempotency key and wait for its committed result."""
-        if self._thread is None:
+        """Run a command under an idempotency key and wait for its committed result.
+
+        Leader and followers: a caller who finds no batch being written writes one itself,
+        with every command waiting (its own among them); the others wait. When its own command
+        is answered, the leader hands over to the oldest waiting caller. A caller alone never
+        hands its command to another thread.
+        """
+        if not self._started:
             raise RuntimeError("the writer is not started")
         envelope = _Envelope(command, key)
-        self._queue.put(envelope)
-        return envelope.future.result(timeout=SUBMIT_TIMEOUT_S)
-
-    # --- the loop ---------------------------------------------------------------------
-
-    def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            batch = [first]
-            while len(batch) < self.batch_max:
+        with self._arrivals:
+            self._waiting.append(envelope)
+            self._arrivals.notify()
+        deadline = time.monotonic() + SUBMIT_TIMEOUT_S
+        while not envelope.future.done():
+            if self._leadership.acquire(blocking=False):
                 try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    self._queue.put(None)
-                    break
-                batch.append(item)
+                    self._lead(envelope)
+                finally:
+                    self._leadership.release()
+                continue
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("the command was not written in time; it may still land")
+            # Woken when answered, or when the leader hands over to this caller.
+            envelope.wake.wait(min(remaining, HANDOVER_CHECK_S))
+            envelope.wake.clear()
+        return envelope.future.result()
+
+    # --- writing batches ---------------------------------------------------------------
+
+    def _lead(self, mine: _Envelope) -> None:
+        """Write batches until this caller's command is answered; then hand over."""
+        while not mine.future.done():
+            # Expect as many commands as the busiest recent batch: callers split into groups
+            # that take turns would otherwise settle into batches half as large.
+            batch = self._gather(max(self._recent))
+            if not batch:
+                break
             self._write(batch)
+            self._recent.append(len(batch))
+        with self._arrivals:
+            if self._waiting:
+                self._waiting[0].wake.set()
+
+    def _gather(self, expected: int) -> list[_Envelope]:
+        """The next batch: every command waiting, and, when recent batches were larger, the
+        callers they answered, who are about to send their next command (up to GATHER_S)."""
+        deadline = time.monotonic() + GATHER_S
+        with self._arrivals:
+            while len(self._waiting) < min(expected, self.batch_max):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not self._arrivals.wait(remaining):
+                    break
+            count = min(len(self._waiting), self.batch_max)
+            return [self._waiting.popleft() for _ in range(count)]
 
     def _write(self, envelopes: list[_Envelope]) -> None:
         try:
@@ -289,10 +370,14 @@ class Writer:
         except Exception as error:  # the transaction failed as a whole: nothing was written
             log.error("batch_failed", commands=len(envelopes), error=repr(error))
             self.cache.clear()
+            for projection in self.inline:
+                projection.settle(committed=False)
+                projection.forget(None)
             if self._conn is not None and self._conn.broken:
                 self._conn = None
             for envelope in envelopes:
                 envelope.future.set_exception(error)
+                envelope.wake.set()
             return
         self.batches += 1
         self.commands += len(envelopes)
@@ -301,6 +386,7 @@ class Writer:
                 envelope.future.set_exception(answer)
             else:
                 envelope.future.set_result(answer)
+            envelope.wake.set()
 
     def _connection(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed:
@@ -311,35 +397,41 @@ class Writer:
         self, envelopes: list[_Envelope]
     ) -> list[tuple[_Envelope, CommandResult | BaseException]]:
         conn = self._connection()
-        with conn.transaction():
+        # Pipeline mode: statements whose results are not needed at once travel together, so
+        # a batch costs three round trips (lock and read, insert, write the rest and commit).
+        with conn.pipeline(), conn.transaction():
             conn.execute(store.LOCK_EVENTS)
-            head_row = conn.execute(store.HEAD).fetchone()
+            head_cursor = conn.execute(store.HEAD)
+            keys_cursor = conn.execute(KNOWN_KEYS, ([envelope.key for envelope in envelopes],))
+            head_row = head_cursor.fetchone()
             head = int(head_row[0]) if head_row else 0
             self._catch_up(conn, head)
             batch = _Batch(conn, head)
-            self._load_keys(batch, [envelope.key for envelope in envelopes])
+            self._load_keys(batch, keys_cursor.fetchall())
             for envelope in envelopes:
                 self._decide(batch, envelope)
-            self.flush(batch)
-            answers = self._finish(batch)
+            inserted = self._finish(batch)
+        # Committed: the inserted events' positions arrived with the commit's answer.
+        for projection in self.inline:
+            projection.settle(committed=True)
+        if inserted is not None:
+            batch.positions.update(store.positions(inserted.fetchall()))
         if batch.positions:
             self.cache.seen = max(batch.positions.values())
-        return answers
+        return self._answers(batch)
 
     def _catch_up(self, conn: psycopg.Connection[Any], head: int) -> None:
         """Evict every cached aggregate another process wrote since this one last looked."""
         if head > self.cache.seen:
             written = conn.execute(store.WRITTEN_SINCE, (self.cache.seen, head)).fetchall()
-            for (aggregate_id,) in written:
-                self.cache.evict(UUID(str(aggregate_id)))
+            ids = [UUID(str(aggregate_id)) for (aggregate_id,) in written]
+            for aggregate_id in ids:
+                self.cache.evict(aggregate_id)
+            for projection in self.inline:
+                projection.forget(ids)
         self.cache.seen = head
 
-    def _load_keys(self, batch: _Batch, keys: list[str]) -> None:
-        rows = batch.conn.execute(
-            "SELECT key, command, fingerprint, response, position "
-            "FROM command_log WHERE key = ANY(%s)",
-            (keys,),
-        ).fetchall()
+    def _load_keys(self, batch: _Batch, rows: list[tuple[Any, ...]]) -> None:
         for key, command, fingerprint, response, position in rows:
             aggregate_id = response.pop("aggregate_id", None)
             result = CommandResult(
@@ -421,64 +513,82 @@ class Writer:
             batch.positions.update(store.insert_events(batch.conn, batch.pending))
             batch.pending = []
 
-    def _finish(self, batch: _Batch) -> list[tuple[_Envelope, CommandResult | BaseException]]:
+    def _finish(self, batch: _Batch) -> psycopg.Cursor[Any] | None:
+        """Queue every write of the batch (no waiting: they travel with the commit)."""
         conn = batch.conn
         lookup = self._lookup(batch)
         for projection in self.inline:
             projection.apply(conn, batch.events, lookup)
-        self.flush(batch)
+        accepted = [answer for _, answer in batch.answers if isinstance(answer, _Accepted)]
+        oid, ver, topic, state = store.columns(batch.pending)
+        last = [answer.events[-1] if answer.events else (None, None) for answer in accepted]
+        inserted = conn.cursor()
+        inserted.execute(
+            WRITE_EVENTS_AND_LOG,
+            {
+                "oid": oid,
+                "ver": ver,
+                "topic": topic,
+                "state": state,
+                "head": max(batch.positions.values(), default=batch.head),
+                "key": [answer.envelope.key for answer in accepted],
+                "command": [answer.envelope.command.command_name for answer in accepted],
+                "fingerprint": [answer.envelope.command.fingerprint() for answer in accepted],
+                "response": [json.dumps(answer.response()) for answer in accepted],
+                "known": [batch.positions.get(key) if key[0] else None for key in last],
+                "last_oid": [key[0] for key in last],
+                "last_ver": [key[1] for key in last],
+            },
+        )
+        batch.pending = []
+        with conn.cursor() as cur:
+            changed = [
+                (last_number, series)
+                for series, last_number in batch.numbers.items()
+                if batch.numbers_loaded[series] != last_number
+            ]
+            if changed:
+                cur.executemany("UPDATE number_series SET last = %s WHERE series = %s", changed)
+            if batch.messages:
+                now = self.clock.now()
+                cur.executemany(
+                    "INSERT INTO outbox "
+                    "(dedup_key, kind, recipient, subject, body, created_at, next_attempt_at) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (dedup_key) DO NOTHING",
+                    [
+                        (m.dedup_key, m.kind, m.recipient, m.subject, m.body, now, now)
+                        for m in batch.messages
+                    ],
+                )
+        versions: dict[UUID, int] = {}
+        for event in batch.events:
+            versions.setdefault(event.originator_id, event.originator_version)
+        snapshots = [
+            store.take_snapshot(self.mapper, aggregate)
+            for aggregate_id, first in versions.items()
+            if isinstance(aggregate := batch.touched.get(aggregate_id), self.snapshot_types)
+            and aggregate.version // SNAPSHOT_EVERY > (first - 1) // SNAPSHOT_EVERY
+        ]
+        store.insert_snapshots(conn, snapshots)
+        if batch.events:
+            conn.execute(store.NOTIFY_EVENTS)
+        return inserted
+
+    def _answers(self, batch: _Batch) -> list[tuple[_Envelope, CommandResult | BaseException]]:
         head = max(batch.positions.values(), default=batch.head)
         answers: list[tuple[_Envelope, CommandResult | BaseException]] = []
         results: dict[str, CommandResult] = {}
-        log_rows = []
         for envelope, answer in batch.answers:
             if isinstance(answer, _Accepted):
                 position = max((batch.positions[key] for key in answer.events), default=head)
                 result = CommandResult(answer.aggregate_id, position, answer.data)
                 results[envelope.key] = result
-                log_rows.append(
-                    (
-                        envelope.key,
-                        envelope.command.command_name,
-                        envelope.command.fingerprint(),
-                        json.dumps(result.response()),
-                        position,
-                    )
-                )
                 answers.append((envelope, result))
             elif isinstance(answer, _Repeat):
                 first = results[answer.key]
                 answers.append((envelope, CommandResult(**{**vars(first), "replayed": True})))
             else:
                 answers.append((envelope, answer))
-        with conn.cursor() as cur:
-            if log_rows:
-                cur.executemany(
-                    "INSERT INTO command_log (key, command, fingerprint, response, position) "
-                    "VALUES (%s, %s, %s, %s, %s)",
-                    log_rows,
-                )
-            changed = [
-                (last, series)
-                for series, last in batch.numbers.items()
-                if batch.numbers_loaded[series] != last
-            ]
-            if changed:
-                cur.executemany("UPDATE number_series SET last = %s WHERE series = %s", changed)
-            if batch.messages:
-                cur.executemany(
-                    "INSERT INTO outbox (dedup_key, kind, recipient, subject, body) "
-                    "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (dedup_key) DO NOTHING",
-                    [(m.dedup_key, m.kind, m.recipient, m.subject, m.body) for m in batch.messages],
-                )
-        snapshots = [
-            store.take_snapshot(self.mapper, aggregate)
-            for aggregate in batch.touched.values()
-            if isinstance(aggregate, self.snapshot_types) and _crossed(aggregate, batch.events)
-        ]
-        store.insert_snapshots(conn, snapshots)
-        if batch.positions:
-            conn.execute(store.NOTIFY_EVENTS)
         return answers
 
     def _lookup(self, batch: _Batch) -> Lookup:
@@ -493,15 +603,6 @@ class _Repeat:
     """The same command under the same key twice in one batch: answer the first's result."""
 
     key: str
-
-
-def _crossed(aggregate: Any, events: list[Any]) -> bool:
-    """Whether this batch took the aggregate across a multiple of SNAPSHOT_EVERY events."""
-    versions = [e.originator_version for e in events if e.originator_id == aggregate.id]
-    if not versions:
-        return False
-    before = min(versions) - 1
-    return bool(aggregate.version // SNAPSHOT_EVERY > before // SNAPSHOT_EVERY)
 
 
 def fingerprint_of(values: dict[str, Any]) -> str:
