@@ -166,8 +166,8 @@ class SubscriptionLine(Aggregate):
         """Invoice id -> number, for every invoice of this line not yet settled (R-E3)."""
         self.invoiced_through: date | None = None
         """The end of the last period invoiced (an invoice may come before its period: R-C6)."""
-        self.unbilled_since: date | None = None
-        """When the oldest lead still to invoice was delivered (R-L2: invoiced on Fridays)."""
+        self.unbilled_delivered: dict[str, date] = {}
+        """When each lead still to invoice was delivered (R-L2: invoiced on Fridays)."""
         self.transfer: TransferRequest | None = None
         self.consents: tuple[TransferParty, ...] = ()
         self.transfer_effective_on: date | None = None
@@ -335,6 +335,8 @@ class SubscriptionLine(Aggregate):
         def apply(self, line: SubscriptionLine) -> None:
             line.status = LineStatus.CANCELLED
             line.transfer = None
+            line.consents = ()
+            line.transfer_effective_on = None
 
     def cancel(self, reason: str, on: date, now: datetime) -> None:
         if self.status is LineStatus.CANCELLED:
@@ -497,8 +499,7 @@ class SubscriptionLine(Aggregate):
 
         def apply(self, line: SubscriptionLine) -> None:
             line.unbilled_leads[str(self.lead_id)] = self.price
-            if line.unbilled_since is None or self.delivered_on < line.unbilled_since:
-                line.unbilled_since = self.delivered_on
+            line.unbilled_delivered[str(self.lead_id)] = self.delivered_on
 
     def record_lead(self, lead_id: UUID, price: Money, delivered_on: date, now: datetime) -> None:
         """Record a delivered lead at its price; it waits for the next lead invoice."""
@@ -520,6 +521,19 @@ class SubscriptionLine(Aggregate):
         )
 
     @property
+    def unbilled_since(self) -> date | None:
+        """When the oldest lead still to invoice was delivered."""
+        return min(self.unbilled_delivered.values(), default=None)
+
+    def leads_delivered_before(self, day: date) -> list[UUID]:
+        """The unbilled leads delivered before `day`: what a Friday run on `day` bills (R-L2)."""
+        return [
+            UUID(lead_id)
+            for lead_id, delivered_on in self.unbilled_delivered.items()
+            if delivered_on < day
+        ]
+
+    @property
     def unbilled_total(self) -> Money:
         """What the delivered, not yet invoiced, leads add up to (R-L2)."""
         return total(list(self.unbilled_leads.values()), self.unit_price.currency)
@@ -539,9 +553,8 @@ class SubscriptionLine(Aggregate):
         def apply(self, line: SubscriptionLine) -> None:
             for lead_id in self.lead_ids:
                 line.unbilled_leads.pop(str(lead_id), None)
+                line.unbilled_delivered.pop(str(lead_id), None)
                 line.invoiced_leads[str(lead_id)] = self.invoice_id
-            if not line.unbilled_leads:
-                line.unbilled_since = None
 
     def record_leads_invoiced(
         self, invoice_id: UUID, lead_ids: Iterable[UUID], now: datetime

@@ -322,9 +322,9 @@ class Ledger:
     ) -> CommandResult:
         """Put money on the company balance (R-C2): charged to a card now, or arrived by bank."""
         key = key or f"anonymous/{uuid4()}"
-        if (first := self.replayed(key)) is not None:
-            return first
         if source is PaymentSource.CARD:
+            if (first := self.replayed(key)) is not None:
+                return first
             account = self.partner_account(partner_id)
             method = self._partner_method(account, method_id)
             if not isinstance(method, CardToken):
@@ -374,7 +374,7 @@ class Ledger:
         with self.reads.connection() as conn:
             rows = conn.execute(
                 "SELECT line_id FROM line_index WHERE partner_id = %s AND client_id = %s "
-                "AND unified_billing ORDER BY line_id",
+                "AND unified_billing AND status <> 'cancelled' ORDER BY line_id",
                 (partner_id, client_id),
             ).fetchall()
         command = partner_commands.RemoveClientFromUnifiedBilling(

@@ -35,6 +35,10 @@ PAID_ON_ISSUE = frozenset(
 """Autopay from these is due the day the invoice is issued; other invoices get payment terms."""
 
 
+PARTNERS_OWN_MONEY = frozenset({PaymentSource.COMPANY_BALANCE, PaymentSource.BONUS})
+"""A client invoice paid with these was paid by the partner: no cashback for it (R-C4)."""
+
+
 def number(uow: UnitOfWork, series: str, on: date) -> str:
     """The next number of a yearly series, gapless (R-X3): INV-2026-000042."""
     return f"{series}-{on.year}-{uow.next_number(f'{series}-{on.year}'):06d}"
@@ -161,20 +165,31 @@ def bill_period(
 
 
 def invoice_leads(
-    uow: UnitOfWork, account: PartnerAccount, subscription: SubscriptionLine, on: date
+    uow: UnitOfWork,
+    account: PartnerAccount,
+    subscription: SubscriptionLine,
+    on: date,
+    *,
+    delivered_before: date | None = None,
 ) -> Invoice | None:
-    """Put every unbilled lead of a line on one invoice (R-L1, R-L2)."""
-    if not subscription.unbilled_leads:
+    """Put a line's unbilled leads on one invoice (R-L1, R-L2): all of them, or (the Friday
+    run) those delivered before that Friday, so a late run bills what an on-time one would."""
+    lead_ids = (
+        subscription.leads_delivered_before(delivered_before)
+        if delivered_before is not None
+        else [UUID(lead_id) for lead_id in subscription.unbilled_leads]
+    )
+    if not lead_ids:
         return None
     lines = [
         InvoiceLine(
             kind=InvoiceLineKind.LEAD,
-            description=f"{subscription.product_name}: lead {lead_id[:8]}",
-            amount=price,
+            description=f"{subscription.product_name}: lead {str(lead_id)[:8]}",
+            amount=subscription.unbilled_leads[str(lead_id)],
             line_id=subscription.id,
-            lead_id=UUID(lead_id),
+            lead_id=lead_id,
         )
-        for lead_id, price in subscription.unbilled_leads.items()
+        for lead_id in lead_ids
     ]
     invoice = issue_invoice(
         uow,
@@ -186,9 +201,7 @@ def invoice_leads(
         issued_on=on,
         source=expected_source(account, subscription),
     )
-    subscription.record_leads_invoiced(
-        invoice.id, [UUID(lead_id) for lead_id in subscription.unbilled_leads], uow.now
-    )
+    subscription.record_leads_invoiced(invoice.id, lead_ids, uow.now)
     return invoice
 
 
@@ -220,7 +233,7 @@ def after_payment(
     payment = invoice.payments[str(payment_id)]
     if invoice.status is InvoiceStatus.SETTLED:
         after_settled(uow, account, invoice)
-    if invoice.payer is Payer.CLIENT and payment.source is not PaymentSource.BONUS:
+    if invoice.payer is Payer.CLIENT and payment.source not in PARTNERS_OWN_MONEY:
         earned = cashback_for(payment.amount - payment.fee, context(uow).policy)
         if earned.is_positive():
             wallet(uow, account).credit(
@@ -252,6 +265,7 @@ def after_failure(
     uow: UnitOfWork,
     account: PartnerAccount,
     invoice: Invoice,
+    attempted: Money,
     decline_code: str,
     reason: str,
     on: date,
@@ -267,6 +281,7 @@ def after_failure(
                 invoice,
                 account,
                 to,
+                attempted,
                 decline_code,
                 reason,
                 context(uow).public_url,

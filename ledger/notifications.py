@@ -16,6 +16,8 @@ from domain.payment_methods import PaymentSource
 from domain.subscription_line import SubscriptionLine
 from ledger.writer import Message
 
+CARD_FEE_NOTE = "Paid by card, the card processing fee is added as its own line (R-O7).\n"
+
 
 def invoice_issued(invoice: Invoice, account: PartnerAccount, to: str, public_url: str) -> Message:
     """The invoice, e-mailed to whoever pays it (R-O5)."""
@@ -27,8 +29,9 @@ def invoice_issued(invoice: Invoice, account: PartnerAccount, to: str, public_ur
         subject=f"Invoice {invoice.number} from {account.name}: {invoice.total}",
         body=(
             f"Invoice {invoice.number}, issued {invoice.issued_on}, due {invoice.due_on}.\n\n"
-            f"{lines}\n\nTotal: {invoice.total}\n\n"
-            f"See it and every past invoice: {public_url}/invoices/{invoice.id}\n"
+            f"{lines}\n\nTotal: {invoice.total}\n"
+            + (CARD_FEE_NOTE if invoice.expected_source is PaymentSource.CARD else "")
+            + f"\nSee it and every past invoice: {public_url}/invoices/{invoice.id}\n"
         ),
     )
 
@@ -37,6 +40,7 @@ def payment_failed(
     invoice: Invoice,
     account: PartnerAccount,
     to: str,
+    attempted: Money,
     decline_code: str,
     reason: str,
     public_url: str,
@@ -56,7 +60,7 @@ def payment_failed(
         recipient=to,
         subject=f"Payment failed for invoice {invoice.number}",
         body=(
-            f"The payment of {invoice.outstanding} for invoice {invoice.number} failed: "
+            f"The payment of {attempted} for invoice {invoice.number} failed: "
             f"{reason} ({decline_code}).\n\n"
             f"Update the card here, and what is owed will be charged to it: {target}\n"
         ),

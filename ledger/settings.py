@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 
 from psycopg.conninfo import conninfo_to_dict
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ledger.mail import DEFAULT_MAIL_FROM, SmtpTarget
 
 DB_POOL_SIZE_MAX = 100
 """PostgreSQL's default max_connections; a bigger pool could never be filled."""
@@ -19,6 +22,14 @@ class Environment(StrEnum):
     PRODUCTION = "production"
     DEVELOPMENT = "development"
     TEST = "test"
+
+
+class ClockKind(StrEnum):
+    """Where time comes from."""
+
+    SYSTEM = "system"
+    SIMULATED = "simulated"
+    """Stands still until moved (the demo and tests); never allowed in production."""
 
 
 class LogFormat(StrEnum):
@@ -59,6 +70,33 @@ class Settings(BaseSettings):
     log_level: str = Field(default="info", pattern="^(debug|info|warning|error)$")
     log_format: LogFormat = LogFormat.AUTO
     db_pool_size: int = Field(default=10, ge=1, le=DB_POOL_SIZE_MAX)
+    clock: ClockKind = Field(
+        default=ClockKind.SYSTEM,
+        description="`simulated` for the demo and tests; refused when the environment is "
+        "production.",
+    )
+    clock_start: datetime | None = Field(
+        default=None, description="Where a simulated clock starts (an ISO 8601 instant)."
+    )
+    catalogue: Path | None = Field(
+        default=None, description="A TOML file of the products on sale; by default the shipped one."
+    )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Where people reach Ledgerline: links in e-mails start with it.",
+    )
+    tick_interval_s: float = Field(
+        default=60.0, gt=0, le=3600, description="How often `serve` runs the billing clock."
+    )
+    smtp_url: str | None = Field(
+        default=None,
+        description="Mail server for the outbox (smtp:// or smtps://); without it no e-mail "
+        "leaves, it waits in the outbox.",
+    )
+    mail_from: str = Field(
+        default=DEFAULT_MAIL_FROM,
+        description="Sender address of Ledgerline's e-mails, unless the SMTP URL has `from=`.",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -76,6 +114,29 @@ class Settings(BaseSettings):
                 "database, with special characters percent-encoded)"
             ) from None
         return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _parse_smtp_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        SmtpTarget.from_url(value)  # its messages never quote the URL, which may hold a password
+        return value
+
+    def smtp_target(self) -> SmtpTarget | None:
+        """The mail server to deliver the outbox to, or None when none is configured."""
+        if self.smtp_url is None:
+            return None
+        return SmtpTarget.from_url(self.smtp_url, default_from=self.mail_from)
+
+    @model_validator(mode="after")
+    def _no_simulated_time_in_production(self) -> Settings:
+        if self.clock is ClockKind.SIMULATED and self.environment is Environment.PRODUCTION:
+            raise ValueError(
+                "LEDGERLINE_CLOCK=simulated is for the demo and tests; it is refused when "
+                "LEDGERLINE_ENVIRONMENT is production"
+            )
+        return self
 
     @property
     def is_test(self) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
+import hashlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import date
@@ -16,7 +16,7 @@ from domain.partner_account import PartnerAccount
 from domain.pricing import BillingPolicy, Catalogue
 from domain.subscription_line import SubscriptionLine
 from domain.values import bonus_wallet_id
-from ledger.writer import UnitOfWork, fingerprint_of
+from ledger.writer import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,13 @@ class LedgerCommand(ABC):
         cls.command_name = _snake(cls.__name__)
 
     def fingerprint(self) -> str:
-        return fingerprint_of(dataclasses.asdict(self))
+        """A digest of every field: the same command repeated has the same fingerprint."""
+        cached: str | None = self.__dict__.get("_fingerprint")
+        if cached is None:
+            # A frozen dataclass's repr names every field, nested values included, in order.
+            cached = hashlib.sha256(repr(self).encode()).hexdigest()
+            object.__setattr__(self, "_fingerprint", cached)
+        return cached
 
     @abstractmethod
     def handle(self, uow: UnitOfWork) -> tuple[UUID | None, dict[str, Any]]:

@@ -163,7 +163,7 @@ class RecordCharge(LedgerCommand):
                 now=uow.now,
             )
             paying_line = uow.get(SubscriptionLine, self.line_id) if self.line_id else None
-            after_failure(uow, account, found, code, reason, day, paying_line)
+            after_failure(uow, account, found, self.amount, code, reason, day, paying_line)
         return found.id, {
             "payment_id": str(self.payment_id),
             "charge_status": status.value,
@@ -211,7 +211,7 @@ class SettleDebit(LedgerCommand):
                 on=self.on,
                 now=uow.now,
             )
-            after_failure(uow, account, found, code, reason, self.on, None)
+            after_failure(uow, account, found, amount, code, reason, self.on, None)
         return found.id, _status(found)
 
 

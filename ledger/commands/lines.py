@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from domain.calendar import Anchor, Term, business_date
-from domain.errors import InvalidValue
+from domain.errors import ClientNotInUnifiedBilling, CurrencyMismatch
 from domain.invoice import Invoice
 from domain.money import Money
 from domain.payment_methods import CardToken, PaymentSource
@@ -49,13 +49,14 @@ class CreateLine(LedgerCommand):
 
     def handle(self, uow: UnitOfWork) -> Answer:
         account = partner(uow, self.partner_id)
-        account.client(self.client_id)
-        product = context(uow).catalogue.product(self.product_code)
-        if (
-            product.unit is not PriceUnit.PER_LEAD
-            and product.unit_price.currency != account.currency
-        ):
-            raise InvalidValue("The product is sold in another currency.", field="product_code")
+        client = account.client(self.client_id)
+        if self.unified_billing and not client.unified_billing:
+            raise ClientNotInUnifiedBilling(
+                f"Client {client.name} is not in unified billing (R-O4).",
+                client_id=client.client_id,
+            )
+        # One price per currency: the line is sold in the partner's currency (R-X1).
+        product = context(uow).catalogue.product(self.product_code, account.currency)
         anchor, anchor_day = self.anchor or Anchor.ANNIVERSARY, None
         if self.unified_billing:
             anchor, anchor_day = account.anchor, account.anchor_day
@@ -300,7 +301,8 @@ class InvoiceLeads(LedgerCommand):
     def handle(self, uow: UnitOfWork) -> Answer:
         subscription = line(uow, self.line_id)
         account = partner(uow, subscription.partner_id)
-        return _billed(subscription, invoice_leads(uow, account, subscription, self.on))
+        issued = invoice_leads(uow, account, subscription, self.on, delivered_before=self.on)
+        return _billed(subscription, issued)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -314,7 +316,14 @@ class RequestTransfer(LedgerCommand):
     def handle(self, uow: UnitOfWork) -> Answer:
         subscription = line(uow, self.line_id)
         account = partner(uow, subscription.partner_id)
-        partner(uow, self.request.new_reseller_id)
+        receiving = partner(uow, self.request.new_reseller_id)
+        currency = subscription.unit_price.currency
+        if receiving.currency != currency:
+            raise CurrencyMismatch(
+                f"The new reseller bills in {receiving.currency}; this line is in {currency}.",
+                expected=currency,
+                got=receiving.currency,
+            )
         subscription.request_transfer(
             self.request, self.consents, today(uow, account), context(uow).policy, uow.now
         )

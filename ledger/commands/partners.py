@@ -10,6 +10,7 @@ from domain.calendar import Anchor
 from domain.money import Money
 from domain.partner_account import PartnerAccount, PaymentMethod
 from domain.payment_methods import PaymentSource
+from domain.subscription_line import LineStatus
 from domain.values import Address
 from ledger.commands.base import LedgerCommand, line, partner
 from ledger.writer import UnitOfWork
@@ -150,7 +151,11 @@ class RemoveClientFromUnifiedBilling(LedgerCommand):
         account.remove_client_from_unified_billing(self.client_id, uow.now)
         for line_id in self.line_ids:
             subscription = line(uow, line_id)
-            if subscription.client_id == self.client_id and subscription.partner_id == account.id:
+            if (
+                subscription.client_id == self.client_id
+                and subscription.partner_id == account.id
+                and subscription.status is not LineStatus.CANCELLED
+            ):
                 subscription.remove_from_unified_billing(uow.now)
         return self.client_id, {}
 
