@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import socket
 import sys
+from datetime import datetime
 from types import FrameType
 from typing import Annotated
 
@@ -16,6 +17,7 @@ from rich.console import Console
 from api.app import create_app
 from api.logs import configure_logging
 from api.runtime import Runtime
+from ledger.billing_clock import tick
 from ledger.database import DatabaseError
 from ledger.settings import Settings
 
@@ -82,16 +84,12 @@ def serve(
     configure_logging(settings.log_level, settings.log_format)
     if settings.database_url is None:
         console.print(f"Starting the embedded PostgreSQL in {settings.home.resolve()} ...")
-    try:
-        runtime = Runtime.start(settings)
-    except DatabaseError as error:
-        console.print(f"[red]{error}[/red]")
-        raise typer.Exit(EXIT_DATABASE) from None
+    runtime = _start(settings)
     # uvicorn shuts down gracefully on SIGTERM, then re-raises it through the handler it
     # found: with ours there, the runtime and the embedded database are closed too.
     signal.signal(signal.SIGTERM, _raise_terminated)
     try:
-        runtime.start_projectors()
+        runtime.start_background()
         config = uvicorn.Config(
             create_app(runtime),
             host=settings.host,
@@ -112,6 +110,46 @@ def serve(
     finally:
         runtime.close()
         console.print("Stopped.")
+
+
+@cli.command("tick")
+def tick_command(
+    until: Annotated[
+        datetime | None,
+        typer.Option(
+            help="Do the work due up to this instant (ISO 8601, with its offset); default now.",
+            formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z"],
+        ),
+    ] = None,
+) -> None:
+    """Run the billing clock once: renewals, invoices, overdue marks, grace, budgets, transfers."""
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    runtime = _start(settings)
+    try:
+        instant = runtime.ledger.clock.now() if until is None else _aware(until)
+        report = tick(runtime.ledger, instant)
+    finally:
+        runtime.close()
+    done = ", ".join(f"{kind} {count}" for kind, count in sorted(report.done.items())) or "nothing"
+    console.print(f"Billing clock at {instant.isoformat()}: {done} done.")
+    if report.refused:
+        refused = ", ".join(f"{kind} {count}" for kind, count in sorted(report.refused.items()))
+        console.print(f"[yellow]Refused: {refused} (see the log).[/yellow]")
+
+
+def _aware(instant: datetime) -> datetime:
+    if instant.tzinfo is None:
+        raise typer.BadParameter("give the instant with its offset, e.g. 2026-03-01T00:00+00:00")
+    return instant
+
+
+def _start(settings: Settings) -> Runtime:
+    try:
+        return Runtime.start(settings)
+    except DatabaseError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(EXIT_DATABASE) from None
 
 
 def main() -> None:

@@ -3,32 +3,41 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
 import structlog
 from psycopg_pool import ConnectionPool
 
+from domain.pricing import BillingPolicy
 from ledger.application import EVENTS_TABLE, Ledger
-from ledger.clock import Clock, SystemClock
-from ledger.database import (
-    Database,
-    EmbeddedPostgres,
-    check_durability,
-    schema_lock,
-)
-from ledger.settings import Settings
+from ledger.billing_clock import tick
+from ledger.catalogue import load_catalogue
+from ledger.clock import Clock, SimulatedClock, SystemClock
+from ledger.database import Database, EmbeddedPostgres, check_durability, schema_lock
+from ledger.mail import OutboxSender
+from ledger.payments.simulator import SimulatedGateway
+from ledger.settings import ClockKind, Settings
 from projections.partners import PartnerDirectory
 from projections.projector import Projector
 
 STOP_TIMEOUT_S = 10.0
-"""How long closing waits for a projector to finish its batch."""
+"""How long closing waits for a background thread to finish what it is doing."""
 
 log = structlog.get_logger(__name__)
 
 
+def clock_for(settings: Settings) -> Clock:
+    """The system clock, or in a demo or test run a simulated one (refused in production)."""
+    if settings.clock is ClockKind.SIMULATED:
+        return SimulatedClock(settings.clock_start or datetime.now(UTC))
+    return SystemClock()
+
+
 class Runtime:
-    """A running Ledgerline: its database, the ledger, the read pool and the projectors."""
+    """A running Ledgerline: its database, the ledger, the read pool and the background work."""
 
     def __init__(
         self,
@@ -62,7 +71,15 @@ class Runtime:
             if settings_off:
                 log.warning("durability_relaxed_for_test", settings_off=settings_off)
             with schema_lock(database):
-                ledger = Ledger(database, clock or SystemClock(), pool_size=settings.db_pool_size)
+                ledger = Ledger(
+                    database,
+                    clock or clock_for(settings),
+                    SimulatedGateway(),
+                    policy=BillingPolicy(),
+                    catalogue=load_catalogue(settings.catalogue),
+                    public_url=settings.public_url,
+                    pool_size=settings.db_pool_size,
+                )
                 projectors = [
                     Projector(
                         database.connect,
@@ -84,25 +101,63 @@ class Runtime:
             if embedded is not None:
                 embedded.stop()
             raise
-        log.info("runtime_started", database=database.safe_description, embedded=bool(embedded))
+        log.info(
+            "runtime_started",
+            database=database.safe_description,
+            embedded=bool(embedded),
+            clock=settings.clock.value,
+            payment_gateway="simulator",
+        )
         return cls(settings, database, ledger, read_pool, projectors, embedded)
 
     def start_projectors(self) -> None:
         """Run each projector in a background thread, following the log live."""
         for projector in self.projectors:
-            thread = threading.Thread(
-                target=projector.run,
-                args=(self._stop,),
-                name=f"projector-{projector.name}",
-                daemon=True,
-            )
-            thread.start()
-            self._threads.append(thread)
+            self._background(f"projector-{projector.name}", projector.run)
+
+    def start_billing_clock(self) -> None:
+        """Run the billing clock every `tick_interval_s` (R-C6, R-O2, R-H2, R-L2, R-L3, R-L4)."""
+
+        def run(stop: threading.Event) -> None:
+            while not stop.is_set():
+                try:
+                    report = tick(self.ledger, self.ledger.clock.now())
+                    if report.total or report.refused:
+                        log.info(
+                            "billing_clock_ticked",
+                            done=dict(report.done),
+                            refused=dict(report.refused),
+                        )
+                except Exception:
+                    log.exception("billing_clock_failed")
+                stop.wait(self.settings.tick_interval_s)
+
+        self._background("billing-clock", run)
+
+    def start_mail(self) -> None:
+        """Deliver the outbox over SMTP, when a mail server is configured."""
+        target = self.settings.smtp_target()
+        if target is None:
+            log.info("mail_not_configured", hint="set LEDGERLINE_SMTP_URL to send e-mail")
+            return
+        sender = OutboxSender(self.database.connect, target, clock=self.ledger.clock)
+        self._background("mail", lambda stop: sender.run(stop, interval_s=5.0))
+
+    def start_background(self) -> None:
+        """Everything `ledgerline serve` runs besides the HTTP API."""
+        self.start_projectors()
+        self.start_billing_clock()
+        self.start_mail()
+
+    def _background(self, name: str, target: Callable[[threading.Event], None]) -> None:
+        thread = threading.Thread(target=target, args=(self._stop,), name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
 
     def close(self) -> None:
-        """Stop the projectors, close the pools, and stop the embedded PostgreSQL if ours."""
+        """Stop the background work, close the pools, and stop our embedded PostgreSQL."""
         self._stop.set()
-        if self._threads:
+        if self.projectors and self._threads:
             self.projectors[0].wake()  # they all listen on the events table's channel
         for thread in self._threads:
             thread.join(STOP_TIMEOUT_S)

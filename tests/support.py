@@ -13,8 +13,6 @@ if TYPE_CHECKING:
 START = datetime(2026, 1, 31, 9, 30, tzinfo=UTC)
 
 
-
-
 def embedded_server(
     data_dir: Path, cleanup_mode: Literal["stop", "delete"] = "delete"
 ) -> PostgresServer:
