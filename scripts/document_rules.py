@@ -119,11 +119,16 @@ def code_references() -> dict[str, set[str]]:
 
 def test_references() -> dict[str, set[str]]:
     found: dict[str, set[str]] = defaultdict(set)
-    name = re.compile(r"def (test_r_([a-z])(\d+)_\w+)")
+    name = re.compile(r"def (test_(?:r_[a-z]\d+_)+\w*)")
+    rule = re.compile(r"(?:^|_)r_([a-z])(\d+)(?=_)")
     for path in sorted((ROOT / "tests").rglob("test_*.py")):
         module = path.relative_to(ROOT).as_posix()
         for match in name.finditer(path.read_text(encoding="utf-8")):
-            found[f"R-{match.group(2).upper()}{match.group(3)}"].add(f"{module}::{match.group(1)}")
+            test = match.group(1)
+            # Every rule the name leads with: test_r_h1_r_h7_... proves R-H1 and R-H7.
+            prefix = re.match(r"test_((?:r_[a-z]\d+_)+)", test)
+            for letter, digits in rule.findall("_" + (prefix.group(1) if prefix else "")):
+                found[f"R-{letter.upper()}{digits}"].add(f"{module}::{test}")
     return found
 
 
