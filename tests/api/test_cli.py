@@ -12,10 +12,12 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import date
 from pathlib import Path
 
 import httpx
 
+from ledger.application import Ledger
 from ledger.database import Database
 
 LEDGERLINE = str(Path(sys.executable).parent / "ledgerline")
@@ -150,3 +152,49 @@ def test_a_taken_port_exits_with_a_message(database: Database) -> None:
         )
     assert result.returncode == 4
     assert f"could not start on 127.0.0.1:{port}" in result.stderr
+
+
+def test_tick_does_the_work_due_up_to_an_instant_once(database: Database, ledger: Ledger) -> None:
+    partner = ledger.open_partner_account(
+        name="Acme", currency="USD", time_zone="UTC", key="open"
+    ).aggregate_id
+    assert partner is not None
+    client = ledger.register_client(partner, name="Bistro", key="client").aggregate_id
+    assert client is not None
+    line = ledger.create_line(partner, client, "service-plan", key="line").aggregate_id
+    assert line is not None
+    ledger.activate_line(line, date(2026, 1, 31), key="activate")
+    env = cli_env(DATABASE_URL=database.url, LEDGERLINE_ENVIRONMENT="test")
+
+    def run_tick() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [LEDGERLINE, "tick", "--until", "2026-03-01T00:00+00:00"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=START_TIMEOUT_S,
+        )
+
+    first = run_tick()
+    assert first.returncode == 0, first.stderr
+    assert "renew 1" in first.stderr
+    assert "mark_overdue 1" in first.stderr  # the first invoice, unpaid by bank transfer
+    again = run_tick()
+    assert "nothing done" in again.stderr
+    with database.connect() as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM ledger_events WHERE topic LIKE '%Invoice.Issued'"
+        ).fetchone()
+    assert row == (2,)
+
+
+def test_tick_refuses_an_instant_without_its_offset(database: Database) -> None:
+    result = subprocess.run(
+        [LEDGERLINE, "tick", "--until", "2026-03-01T00:00"],
+        env=cli_env(DATABASE_URL=database.url, LEDGERLINE_ENVIRONMENT="test"),
+        capture_output=True,
+        text=True,
+        timeout=START_TIMEOUT_S,
+    )
+    assert result.returncode == 2
+    assert "--until" in result.stderr

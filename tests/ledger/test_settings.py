@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
-from ledger.settings import Environment, Settings
+from ledger.settings import ClockKind, Environment, Settings
 
 
 def test_defaults_run_embedded_in_production_mode(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -49,3 +50,25 @@ def test_an_unknown_environment_is_refused(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("LEDGERLINE_ENVIRONMENT", "staging-ish")
     with pytest.raises(ValidationError):
         Settings()
+
+
+@pytest.mark.parametrize("environment", ["development", "test"])
+def test_a_simulated_clock_is_for_the_demo_and_tests(
+    monkeypatch: pytest.MonkeyPatch, environment: str
+) -> None:
+    monkeypatch.setenv("LEDGERLINE_ENVIRONMENT", environment)
+    monkeypatch.setenv("LEDGERLINE_CLOCK", "simulated")
+    monkeypatch.setenv("LEDGERLINE_CLOCK_START", "2026-01-31T09:30:00+00:00")
+    settings = Settings()
+    assert settings.clock is ClockKind.SIMULATED
+    assert settings.clock_start == datetime(2026, 1, 31, 9, 30, tzinfo=UTC)
+
+
+def test_a_simulated_clock_can_never_be_switched_on_in_production(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("LEDGERLINE_ENVIRONMENT", raising=False)
+    monkeypatch.setenv("LEDGERLINE_CLOCK", "simulated")
+    with pytest.raises(ValidationError) as refused:
+        Settings()
+    assert "refused when LEDGERLINE_ENVIRONMENT is production" in str(refused.value)
