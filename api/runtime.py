@@ -20,8 +20,10 @@ from ledger.database import Database, EmbeddedPostgres, check_durability, schema
 from ledger.mail import OutboxSender
 from ledger.payments.simulator import SimulatedGateway
 from ledger.settings import ClockKind, Settings
-from projections.partners import PartnerDirectory
-from projections.projector import Projector
+from projections import generations
+from projections.base import install_functions
+from projections.registry import all_projections
+from projections.runner import Runner, Target
 
 STOP_TIMEOUT_S = 10.0
 """How long closing waits for a background thread to finish what it is doing."""
@@ -36,6 +38,30 @@ def clock_for(settings: Settings) -> Clock:
     return SystemClock()
 
 
+LIVE_LOCK = "projections/live"
+"""One process at a time applies the log to the live read models (an advisory lock)."""
+
+
+def live_runner(database: Database) -> Runner:
+    """The runner of every live read model whose generation matches its code's version."""
+    targets = []
+    with database.connect() as conn:
+        install_functions(conn)
+        for projection in all_projections():
+            current = generations.ensure_live(conn, projection)
+            if current.version != projection.version:
+                log.error(
+                    "projection_needs_rebuild",
+                    projection=projection.name,
+                    live_version=current.version,
+                    code_version=projection.version,
+                    hint=f"ledgerline projections rebuild {projection.name}",
+                )
+                continue
+            targets.append(Target(projection, current.generation))
+    return Runner(database.connect, targets, events_table=EVENTS_TABLE, lock_key=LIVE_LOCK)
+
+
 class Runtime:
     """A running Ledgerline: its database, the ledger, the read pool and the background work."""
 
@@ -45,7 +71,7 @@ class Runtime:
         database: Database,
         ledger: Ledger,
         read_pool: ConnectionPool[psycopg.Connection[Any]],
-        projectors: list[Projector],
+        projectors: list[Runner],
         embedded: EmbeddedPostgres | None,
     ) -> None:
         self.settings = settings
@@ -80,16 +106,7 @@ class Runtime:
                     public_url=settings.public_url,
                     pool_size=settings.db_pool_size,
                 )
-                projectors = [
-                    Projector(
-                        database.connect,
-                        PartnerDirectory(),
-                        ledger.mapper.to_domain_event,
-                        events_table=EVENTS_TABLE,
-                    )
-                ]
-                for projector in projectors:
-                    projector.create_tables()
+                projectors = [live_runner(database)]
             read_pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
                 database.conninfo(),
                 min_size=1,
@@ -111,9 +128,9 @@ class Runtime:
         return cls(settings, database, ledger, read_pool, projectors, embedded)
 
     def start_projectors(self) -> None:
-        """Run each projector in a background thread, following the log live."""
-        for projector in self.projectors:
-            self._background(f"projector-{projector.name}", projector.run)
+        """Run the read models' runner in a background thread, following the log live."""
+        for runner in self.projectors:
+            self._background("projections", runner.run)
 
     def start_billing_clock(self) -> None:
         """Run the billing clock every `tick_interval_s` (R-C6, R-O2, R-H2, R-L2, R-L3, R-L4)."""
@@ -158,10 +175,12 @@ class Runtime:
         """Stop the background work, close the pools, and stop our embedded PostgreSQL."""
         self._stop.set()
         if self.projectors and self._threads:
-            self.projectors[0].wake()  # they all listen on the events table's channel
+            self.projectors[0].wake()  # runners listen on the events table's channel
         for thread in self._threads:
             thread.join(STOP_TIMEOUT_S)
         self._threads.clear()
+        for runner in self.projectors:
+            runner.close()
         self.read_pool.close()
         self.ledger.close()
         if self.embedded is not None:

@@ -18,11 +18,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from projections.projector import Projector
+
 from ledger.application import EVENTS_TABLE, Ledger
 from ledger.clock import SystemClock
 from ledger.database import EmbeddedPostgres, check_durability
 from projections.partners import PartnerDirectory
-from projections.projector import Projector
 
 
 def open_partners(ledger: Ledger, count: int, threads: int) -> tuple[float, list[float]]:

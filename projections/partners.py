@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,8 +9,7 @@ from uuid import UUID
 
 import psycopg
 
-from domain.partner_account import PartnerAccount
-from projections.projector import Projected, Projection
+from projections.base import Projection
 
 
 @dataclass(frozen=True)
@@ -30,34 +28,36 @@ class PartnerDirectory(Projection):
     """Every partner account, by id."""
 
     name = "partners"
-    event_classes = (PartnerAccount.Opened,)
-
-    def create_tables(self, conn: psycopg.Connection[Any]) -> None:
-        conn.execute(
-            """
-            CREATE TABLE IF NOT EXISTS partners (
-                partner_id uuid PRIMARY KEY,
-                name text NOT NULL,
-                currency char(3) NOT NULL,
-                time_zone text NOT NULL,
-                opened_at timestamptz NOT NULL,
-                position bigint NOT NULL
-            )
-            """
+    reads = ("PartnerAccount.Opened", "PartnerAccount.Closed")
+    tables = ("partners",)
+    ddl = (
+        """
+        CREATE TABLE {schema}.partners (
+            partner_id uuid PRIMARY KEY,
+            name text NOT NULL,
+            currency char(3) NOT NULL,
+            time_zone text NOT NULL,
+            opened_at timestamptz NOT NULL,
+            closed boolean NOT NULL DEFAULT false,
+            position bigint NOT NULL
         )
-
-    def apply(self, conn: psycopg.Connection[Any], batch: Sequence[Projected]) -> None:
-        rows = [
-            (e.originator_id, e.name, e.currency, e.time_zone, e.timestamp, item.position)
-            for item in batch
-            if isinstance(e := item.event, PartnerAccount.Opened)
-        ]
-        with conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO partners (partner_id, name, currency, time_zone, opened_at, position)"
-                " VALUES (%s, %s, %s, %s, %s, %s)",
-                rows,
-            )
+        """,
+    )
+    statements = (
+        """
+        INSERT INTO {schema}.partners (partner_id, name, currency, time_zone, opened_at, position)
+        SELECT originator_id, event ->> 'name', event ->> 'currency', event ->> 'time_zone',
+               recorded_at, position
+        FROM batch_events
+        WHERE topic = {t_PartnerAccount_Opened} AND position > %(lo)s
+        """,
+        """
+        UPDATE {schema}.partners p SET closed = true, position = b.position
+        FROM batch_events b
+        WHERE b.topic = {t_PartnerAccount_Closed} AND b.position > %(lo)s
+          AND p.partner_id = b.originator_id
+        """,
+    )
 
     @staticmethod
     def get(conn: psycopg.Connection[Any], partner_id: UUID) -> PartnerView | None:

@@ -1,4 +1,4 @@
-"""How far each projection has read the log, stored beside its rows (exactly once)."""
+"""Read-your-writes: wait, boundedly, for a read model to reach a log position."""
 
 from __future__ import annotations
 
@@ -7,13 +7,7 @@ from typing import Any
 
 import psycopg
 
-POSITIONS_DDL = """
-CREATE TABLE IF NOT EXISTS projection_positions (
-    projection text PRIMARY KEY,
-    position bigint NOT NULL CHECK (position >= 0),
-    updated_at timestamptz NOT NULL DEFAULT now()
-)
-"""
+from projections.generations import live_position
 
 READ_WAIT_MAX_S = 10.0
 """The longest a reader may wait for a projection to reach a position (read-your-writes)."""
@@ -32,32 +26,14 @@ class ProjectionBehind(Exception):
         self.reached = reached
 
 
-def create_positions_table(conn: psycopg.Connection[Any], projection: str) -> None:
-    """Create the positions table and this projection's row at position 0."""
-    conn.execute(POSITIONS_DDL)
-    conn.execute(
-        "INSERT INTO projection_positions (projection, position) VALUES (%s, 0) "
-        "ON CONFLICT (projection) DO NOTHING",
-        (projection,),
-    )
-
-
-def read_position(conn: psycopg.Connection[Any], projection: str) -> int:
-    """The last log position the projection has applied (0 before any)."""
-    row = conn.execute(
-        "SELECT position FROM projection_positions WHERE projection = %s", (projection,)
-    ).fetchone()
-    return int(row[0]) if row else 0
-
-
 def wait_for_position(
     conn: psycopg.Connection[Any], projection: str, position: int, timeout_s: float
 ) -> int:
-    """Wait until the projection has applied `position`; return the position it reached."""
+    """Wait until the live read model has applied `position`; return the position it reached."""
     deadline = time.monotonic() + min(timeout_s, READ_WAIT_MAX_S)
     pause = POLL_FIRST_S
     while True:
-        reached = read_position(conn, projection)
+        reached = live_position(conn, projection)
         if reached >= position:
             return reached
         remaining = deadline - time.monotonic()

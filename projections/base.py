@@ -1,0 +1,103 @@
+"""Read models computed in SQL from the log, each in a versioned schema of its own.
+
+A projection names its tables and the statements that bring them up to date with a batch of
+events (parsed once into `batch_events`). Its rows live in a schema per generation,
+`rm_<name>_<generation>`; readers query public views that point at the live generation, so a
+rebuilt generation replaces the live one in one transaction and no reader ever sees a
+half-built model.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC
+from functools import cache
+from typing import Any, ClassVar
+
+import psycopg
+from eventsourcing.domain import Aggregate
+from eventsourcing.utils import get_topic
+from psycopg import sql
+
+from domain.bonus_wallet import BonusWallet
+from domain.invoice import Invoice
+from domain.partner_account import PartnerAccount
+from domain.subscription_line import SubscriptionLine
+from projections.sql import FUNCTIONS, STAGE_DDL
+
+AGGREGATES: tuple[type[Aggregate], ...] = (PartnerAccount, SubscriptionLine, Invoice, BonusWallet)
+PLACEHOLDER = re.compile(r"\{t_(\w+?)_(\w+)\}")
+
+GENERATIONS_DDL = [
+    """
+    CREATE TABLE IF NOT EXISTS projection_generations (
+        projection text NOT NULL,
+        generation integer NOT NULL,
+        version integer NOT NULL,
+        position bigint NOT NULL DEFAULT 0 CHECK (position >= 0),
+        live boolean NOT NULL DEFAULT false,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        promoted_at timestamptz,
+        PRIMARY KEY (projection, generation)
+    )
+    """,
+    """
+    CREATE UNIQUE INDEX IF NOT EXISTS projection_generations_live
+    ON projection_generations (projection) WHERE live
+    """,
+]
+
+
+@cache
+def event_topics() -> dict[str, str]:
+    """Every domain event's topic by its short name (`Invoice.Issued`)."""
+    topics: dict[str, str] = {}
+    for aggregate in AGGREGATES:
+        for name, value in vars(aggregate).items():
+            if isinstance(value, type) and issubclass(value, Aggregate.Event) and name != "Event":
+                topics[f"{aggregate.__name__}.{name}"] = get_topic(value)
+    return topics
+
+
+class Projection(ABC):
+    """A read model: its version, the events it reads, its tables and how a batch changes them.
+
+    Statements use `{schema}` for the generation's schema and `{t_Invoice_Issued}` for an
+    event's topic, and the parameters `%(lo)s` and `%(hi)s`: the batch holds the events with
+    positions in (lo, hi] that this projection has not applied yet.
+    """
+
+    name: ClassVar[str]
+    version: ClassVar[int] = 1
+    """Bump it when the rules or the shape change: the live generation then needs a rebuild."""
+    reads: ClassVar[tuple[str, ...]]
+    """Short names of the events it reads (`Invoice.Issued`)."""
+    tables: ClassVar[tuple[str, ...]]
+    """Its tables, each exposed as a public view of the same name."""
+    ddl: ClassVar[tuple[str, ...]]
+    statements: ClassVar[tuple[str, ...]]
+
+    def schema(self, generation: int) -> str:
+        return f"rm_{self.name}_{generation}"
+
+    def topics(self) -> list[str]:
+        known = event_topics()
+        return [known[short] for short in self.reads]
+
+    def render(self, text: str, generation: int) -> sql.Composed:
+        """A statement with its schema and event topics filled in."""
+        known = event_topics()
+        topics: dict[str, Any] = {}
+        for aggregate, event in PLACEHOLDER.findall(text):
+            topics[f"t_{aggregate}_{event}"] = sql.Literal(known[f"{aggregate}.{event}"])
+        return sql.SQL(text).format(schema=sql.Identifier(self.schema(generation)), **topics)
+
+
+def install_functions(conn: psycopg.Connection[Any]) -> None:
+    """The SQL helpers and the generations table (idempotent)."""
+    for statement in (*FUNCTIONS, *GENERATIONS_DDL):
+        conn.execute(statement)
+
+
+def stage(conn: psycopg.Connection[Any]) -> None:
+    conn.execute(STAGE_DDL)

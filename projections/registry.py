@@ -1,0 +1,20 @@
+"""Every read model Ledgerline keeps, by name."""
+
+from __future__ import annotations
+
+from projections.balances import Balances
+from projections.base import Projection
+from projections.partners import PartnerDirectory
+
+
+def all_projections() -> list[Projection]:
+    """The read models, in the order they are applied within a batch."""
+    return [PartnerDirectory(), Balances()]
+
+
+def by_name(name: str) -> Projection:
+    for projection in all_projections():
+        if projection.name == name:
+            return projection
+    known = ", ".join(p.name for p in all_projections())
+    raise KeyError(f"no read model {name!r}; the read models are {known}")

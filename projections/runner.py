@@ -1,0 +1,229 @@
+"""Applies the log to read models, a batch per transaction, exactly once.
+
+Each batch: lock the generations' position rows, take the events after the lowest position
+up to `batch_size` further (or the head of the log), parse them once into `batch_events`,
+run every projection's statements, and move the positions, all in one transaction. A crash
+at any point leaves either the whole batch or none of it. An event whose kind the runner does
+not know stops it before anything of that batch is applied: it never skips.
+
+Live, it follows the log through LISTEN/NOTIFY on the events table's channel, and runs in one
+process at a time: it holds a session advisory lock, so when the process holding it dies,
+another takes over as soon as PostgreSQL notices the lost session.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+import structlog
+from psycopg import sql
+
+from projections.base import Projection, event_topics, stage
+
+BATCH_SIZE = 5_000
+"""Log positions per transaction: large enough to amortise a commit, short enough to hold."""
+IDLE_WAKEUP_S = 0.5
+"""Without a notification the runner still looks at the log this often (and sees a stop)."""
+LOCK_RETRY_S = 1.0
+"""How often a runner that does not hold the lock tries again (takeover within seconds)."""
+RECONNECT_PAUSE_S = 1.0
+
+log = structlog.get_logger(__name__)
+
+
+class ProjectionFailed(Exception):
+    """A batch could not be applied; the runner stopped before it and skipped nothing."""
+
+    def __init__(self, projections: str, position: int, cause: BaseException | str) -> None:
+        super().__init__(f"{projections} stopped after log position {position}: {cause}")
+        self.projections = projections
+        self.position = position
+
+
+@dataclass(frozen=True)
+class Target:
+    """One generation of one read model."""
+
+    projection: Projection
+    generation: int
+
+    @property
+    def schema(self) -> str:
+        return self.projection.schema(self.generation)
+
+
+class Runner:
+    """Keeps some generations of read models up to date with the log."""
+
+    def __init__(
+        self,
+        connect: Callable[[], psycopg.Connection[Any]],
+        targets: list[Target],
+        *,
+        events_table: str,
+        batch_size: int = BATCH_SIZE,
+        lock_key: str | None = None,
+    ) -> None:
+        self.connect = connect
+        self.targets = targets
+        self.events_table = events_table
+        self.batch_size = batch_size
+        self.lock_key = lock_key
+        self.failure: ProjectionFailed | None = None
+        self.holds_lock = False
+        self.applied = 0
+        self._relevant = sorted({topic for t in targets for topic in t.projection.topics()})
+        self._known = sorted(event_topics().values())
+        self._rendered = [
+            [target.projection.render(s, target.generation) for s in target.projection.statements]
+            for target in targets
+        ]
+        self._conn: psycopg.Connection[Any] | None = None
+
+    @property
+    def name(self) -> str:
+        return ", ".join(f"{t.projection.name}#{t.generation}" for t in self.targets)
+
+    # --- one batch ----------------------------------------------------------------------
+
+    def run_once(self, conn: psycopg.Connection[Any], until: int | None = None) -> tuple[int, bool]:
+        """Apply the next batch; return how far the positions moved and whether the log is done."""
+        with conn.transaction():
+            keys = [(t.projection.name, t.generation) for t in self.targets]
+            rows = conn.execute(
+                "SELECT projection, generation, position FROM projection_generations "
+                "WHERE (projection, generation) IN (SELECT * FROM unnest(%s::text[], %s::int[])) "
+                "ORDER BY projection, generation FOR UPDATE",
+                ([k[0] for k in keys], [k[1] for k in keys]),
+            ).fetchall()
+            positions = {(row[0], row[1]): int(row[2]) for row in rows}
+            if len(positions) != len(keys):
+                raise RuntimeError(f"{self.name}: a generation is missing")
+            low = min(positions.values())
+            head_row = conn.execute(
+                sql.SQL("SELECT coalesce(max(notification_id), 0) FROM {}").format(
+                    sql.Identifier(self.events_table)
+                )
+            ).fetchone()
+            head = int(head_row[0]) if head_row else 0
+            if until is not None:
+                head = min(head, until)
+            # The events-table lock makes commit order equal id order, so every event up to
+            # `head` is visible now, and none below it can appear later.
+            high = min(head, low + self.batch_size)
+            if high <= low:
+                return 0, True
+            conn.execute(
+                sql.SQL(
+                    "INSERT INTO batch_events (position, originator_id, version, topic, event,"
+                    " recorded_at)"
+                    " SELECT position, originator_id, version, topic, event,"
+                    " ll_instant(event -> 'timestamp')"
+                    " FROM (SELECT notification_id AS position, originator_id,"
+                    " originator_version AS version, topic,"
+                    " CASE WHEN topic = ANY(%(relevant)s) THEN convert_from(state, 'UTF8')::jsonb"
+                    " END AS event"
+                    " FROM {} WHERE notification_id > %(low)s AND notification_id <= %(high)s) e"
+                ).format(sql.Identifier(self.events_table)),
+                {"relevant": self._relevant, "low": low, "high": high},
+            )
+            unknown = conn.execute(
+                "SELECT position, topic FROM batch_events WHERE topic <> ALL(%s) "
+                "ORDER BY position LIMIT 1",
+                (self._known,),
+            ).fetchone()
+            if unknown is not None:
+                raise ProjectionFailed(
+                    self.name, int(unknown[0]) - 1, f"an event of unknown kind {unknown[1]!r}"
+                )
+            try:
+                for target, statements in zip(self.targets, self._rendered, strict=True):
+                    since = positions[(target.projection.name, target.generation)]
+                    for statement in statements:
+                        conn.execute(statement, {"lo": since, "hi": high})
+            except psycopg.Error as error:
+                raise ProjectionFailed(self.name, low, error) from error
+            conn.execute(
+                "UPDATE projection_generations SET position = %s "
+                "WHERE (projection, generation) IN (SELECT * FROM unnest(%s::text[], %s::int[]))",
+                (high, [k[0] for k in keys], [k[1] for k in keys]),
+            )
+            conn.execute(sql.SQL("NOTIFY {}").format(sql.Identifier("projection_positions")))
+        return high - low, high >= head
+
+    def catch_up(
+        self, until: int | None = None, progress: Callable[[int], None] | None = None
+    ) -> int:
+        """Apply batches until the log (or `until`) is reached; return positions moved."""
+        conn = self._connection()
+        moved = 0
+        while True:
+            step, done = self.run_once(conn, until)
+            moved += step
+            self.applied += step
+            if progress is not None and step:
+                progress(step)
+            if done:
+                return moved
+
+    # --- live -----------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        """Follow the log until `stop`, in one process at a time (see the module docstring)."""
+        while not stop.is_set():
+            try:
+                conn = self._connection()
+                if not self._lock(conn):
+                    stop.wait(LOCK_RETRY_S)
+                    continue
+                conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.events_table)))
+                while not stop.is_set():
+                    self.catch_up()
+                    # Notifications that arrived while catching up wait in psycopg's backlog,
+                    # so this returns at once for them: none is lost.
+                    for _ in conn.notifies(timeout=IDLE_WAKEUP_S, stop_after=1):
+                        pass
+            except ProjectionFailed as failure:
+                self.failure = failure
+                log.error("projection_failed", projections=self.name, error=str(failure))
+                return
+            except psycopg.OperationalError as error:
+                log.warning("projection_reconnecting", projections=self.name, error=str(error))
+                self._drop_connection()
+                stop.wait(RECONNECT_PAUSE_S)
+        self._drop_connection()
+
+    def wake(self) -> None:
+        """Make a waiting runner look at the log now (and see a stop)."""
+        with self.connect() as conn:
+            conn.execute(sql.SQL("NOTIFY {}").format(sql.Identifier(self.events_table)))
+
+    def close(self) -> None:
+        self._drop_connection()
+
+    def _lock(self, conn: psycopg.Connection[Any]) -> bool:
+        if self.lock_key is None or self.holds_lock:
+            return True
+        row = conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (self.lock_key,)).fetchone()
+        self.holds_lock = bool(row and row[0])
+        if self.holds_lock:
+            log.info("projection_lock_taken", projections=self.name)
+        return self.holds_lock
+
+    def _connection(self) -> psycopg.Connection[Any]:
+        if self._conn is None or self._conn.closed:
+            conn = self.connect()
+            stage(conn)
+            self._conn = conn
+            self.holds_lock = False
+        return self._conn
+
+    def _drop_connection(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+            self.holds_lock = False

@@ -1,0 +1,223 @@
+"""Random but valid business histories, driven through the ledger.
+
+Each step picks something a partner, a client or the billing clock could do next, and does it
+through the `Ledger` facade; refusals are part of life (a payment larger than the balance, a
+refund of cash) and are simply skipped. The same seed makes the same history.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import timedelta
+from uuid import UUID
+
+from domain.calendar import Term
+from domain.errors import BillingError
+from domain.invoice import InvoiceStatus
+from domain.money import Money
+from domain.payment_methods import CardDetails, PaymentSource
+from domain.values import Location, Payer
+from ledger.application import Ledger
+from ledger.billing_clock import tick
+from ledger.clock import SimulatedClock
+
+CARDS = ["4242424242424242", "5555555555554444", "4000000000000002"]
+ZONES = ["America/New_York", "Europe/Madrid", "Europe/Warsaw", "UTC"]
+
+
+@dataclass
+class History:
+    """What a random history made, for tests to look at."""
+
+    partners: list[UUID] = field(default_factory=list)
+    clients: dict[UUID, list[UUID]] = field(default_factory=dict)
+    lines: list[UUID] = field(default_factory=list)
+    invoices: list[UUID] = field(default_factory=list)
+    steps: int = 0
+    refused: int = 0
+
+
+def make_history(ledger: Ledger, clock: SimulatedClock, seed: int, steps: int) -> History:
+    """Run `steps` random steps through the ledger."""
+    rng = random.Random(seed)
+    history = History()
+    actions = [
+        (3, _open_partner),
+        (3, _register_client),
+        (2, _top_up),
+        (5, _create_and_activate_line),
+        (6, _pay),
+        (2, _refund),
+        (1, _credit_or_void),
+        (2, _lead),
+        (3, _time_passes),
+    ]
+    weights = [weight for weight, _ in actions]
+    for _ in range(steps):
+        _, action = rng.choices(actions, weights)[0]
+        history.steps += 1
+        try:
+            action(ledger, clock, rng, history)
+        except BillingError:
+            history.refused += 1
+    return history
+
+
+def _open_partner(ledger: Ledger, clock: SimulatedClock, rng: random.Random, h: History) -> None:
+    currency = rng.choice(["USD", "USD", "EUR"])
+    result = ledger.open_partner_account(
+        name=f"Partner {len(h.partners)}", currency=currency, time_zone=rng.choice(ZONES)
+    )
+    assert result.aggregate_id is not None
+    h.partners.append(result.aggregate_id)
+    h.clients[result.aggregate_id] = []
+    ledger.add_payment_method(
+        result.aggregate_id,
+        CardDetails(rng.choice(CARDS), 12, 2030, "Ada Lovelace", "123", "10001"),
+        make_default=True,
+    )
+    if rng.random() < 0.5:
+        ledger.set_account_autopay(result.aggregate_id, PaymentSource.CARD)
+
+
+def _partner(rng: random.Random, h: History) -> UUID:
+    if not h.partners:
+        raise BillingError("no partner yet")
+    return rng.choice(h.partners)
+
+
+def _register_client(ledger: Ledger, clock: SimulatedClock, rng: random.Random, h: History) -> None:
+    partner = _partner(rng, h)
+    result = ledger.register_client(
+        partner,
+        name=f"Client {sum(len(c) for c in h.clients.values())}",
+        email="client@example.com",
+        unified_billing=rng.random() < 0.5,
+    )
+    assert result.aggregate_id is not None
+    h.clients[partner].append(result.aggregate_id)
+
+
+def _top_up(ledger: Ledger, clock: SimulatedClock, rng: random.Random, h: History) -> None:
+    partner = _partner(rng, h)
+    currency = ledger.partner_account(partner).currency
+    ledger.top_up(
+        partner,
+        Money(rng.randrange(1_000, 50_000), currency),
+        PaymentSource.BANK_TRANSFER,
+        reference=f"wire-{rng.randrange(10**6)}",
+    )
+
+
+def _create_and_activate_line(
+    ledger: Ledger, clock: SimulatedClock, rng: random.Random, h: History
+) -> None:
+    partner = _partner(rng, h)
+    if not h.clients[partner]:
+        raise BillingError("no client yet")
+    client = rng.choice(h.clients[partner])
+    account = ledger.partner_account(partner)
+    unified = account.client(client).unified_billing and rng.random() < 0.7
+    product = rng.choice(["pos-location", "email-signatures", "email-signatures"])
+    locations = tuple(
+        Location(UUID(int=rng.getrandbits(128)), f"Site {n}") for n in range(rng.randint(1, 3))
+    )
+    result = ledger.create_line(
+        partner,
+        client,
+        product,
+        term=rng.choice([Term.MONTHLY, Term.MONTHLY, Term.TWELVE_MONTHS]),
+        payer=Payer.PARTNER if unified or rng.random() < 0.6 else Payer.CLIENT,
+        unified_billing=unified,
+        locations=locations if product == "pos-location" else (),
+    )
+    assert result.aggregate_id is not None
+    h.lines.append(result.aggregate_id)
+    activated = ledger.activate_line(result.aggregate_id)
+    if "invoice_id" in activated.data:
+        h.invoices.append(UUID(activated.data["invoice_id"]))
+
+
+def _open_invoice(ledger: Ledger, rng: random.Random, h: History) -> UUID:
+    candidates = [i for i in h.invoices if ledger.invoice(i).status is InvoiceStatus.OPEN]
+    if not candidates:
+        raise BillingError("nothing open")
+    return rng.choice(candidates)
+
+
+def _pay(ledger: Ledger, clock: SimulatedClock, rng: random.Random, h: History) -> None:
+    invoice = ledger.invoice(_open_invoice(ledger, rng, h))
+    source = rng.choice(
+        [
+            PaymentSource.BANK_TRANSFER,
+            PaymentSource.CASH,
+            PaymentSource.COMPANY_BALANCE,
+            PaymentSource.BONUS,
+            PaymentSource.CARD,
+        ]
+    )
+    amount = None
+    if source is not PaymentSource.CARD and rng.random() < 0.3:
+        amount = Money(max(1, invoice.outstanding.amount_minor // 2), invoice.currency)
+    ledger.pay_invoice(invoice.id, source, amount=amount, reference="ref")
+
+
+def _refund(ledger: Ledger, clock: SimulatedClock, rng: random.Random, h: History) -> None:
+    if not h.invoices:
+        raise BillingError("no invoice")
+    invoice = ledger.invoice(rng.choice(h.invoices))
+    if not invoice.payments:
+        raise BillingError("nothing paid")
+    payment_id, payment = rng.choice(sorted(invoice.payments.items()))
+    if not payment.refundable.is_positive():
+        raise BillingError("nothing to refund")
+    amount = Money(rng.randint(1, payment.refundable.amount_minor), invoice.currency)
+    ledger.refund(invoice.id, UUID(payment_id), amount, "goodwill")
+
+
+def _credit_or_void(ledger: Ledger, clock: SimulatedClock, rng: random.Random, h: History) -> None:
+    invoice = ledger.invoice(_open_invoice(ledger, rng, h))
+    if invoice.payments or rng.random() < 0.5:
+        amount = Money(max(1, invoice.outstanding.amount_minor // 3), invoice.currency)
+        ledger.issue_credit_note(invoice.id, amount, "price adjusted")
+    else:
+        ledger.void_invoice(invoice.id, "issued by mistake")
+
+
+def _lead(ledger: Ledger, clock: SimulatedClock, rng: random.Random, h: History) -> None:
+    usd = [p for p in h.partners if ledger.partner_account(p).currency == "USD"]
+    if not usd:
+        raise BillingError("no USD partner")
+    partner = rng.choice(usd)
+    if not h.clients[partner]:
+        raise BillingError("no client yet")
+    leads = [
+        line
+        for line in h.lines
+        if ledger.line(line).partner_id == partner and ledger.line(line).product_code == "lead"
+    ]
+    if not leads:
+        created = ledger.create_line(partner, rng.choice(h.clients[partner]), "lead")
+        assert created.aggregate_id is not None
+        ledger.activate_line(created.aggregate_id)
+        h.lines.append(created.aggregate_id)
+        leads = [created.aggregate_id]
+    result = ledger.record_lead(rng.choice(leads), UUID(int=rng.getrandbits(128)), clock.now())
+    if "invoice_id" in result.data:
+        h.invoices.append(UUID(result.data["invoice_id"]))
+
+
+def _time_passes(ledger: Ledger, clock: SimulatedClock, rng: random.Random, h: History) -> None:
+    clock.advance(timedelta(days=rng.randint(1, 20), hours=rng.randint(0, 23)))
+    tick(ledger, clock.now())
+    h.invoices = _all_invoices(ledger)
+
+
+def _all_invoices(ledger: Ledger) -> list[UUID]:
+    with ledger.reads.connection() as conn:
+        rows = conn.execute(
+            "SELECT originator_id FROM ledger_events WHERE topic LIKE %s ORDER BY notification_id",
+            ("%Invoice.Issued",),
+        ).fetchall()
+    return [UUID(str(row[0])) for row in rows]
