@@ -111,6 +111,8 @@ class InvoiceMachine(RuleBasedStateMachine):
         self.attempt(
             accepted, lambda: pay(self.invoice, source, amount, fee_line, reference, payment_id)
         )
+        # Failed means the last charge was declined (R-H2): a payment since then clears it.
+        self.failed &= not accepted
 
     @precondition(lambda self: not self.is_open)
     @rule(source=st.sampled_from(PaymentSource))
