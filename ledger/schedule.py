@@ -9,7 +9,8 @@ lines) and `open_invoices` (what is still owed), which commands use to find thei
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
@@ -45,6 +46,48 @@ class Work(StrEnum):
 
 
 ORDER = {work.value: index for index, work in enumerate(Work)}
+
+
+@dataclass(frozen=True)
+class Due:
+    """A piece of work the billing clock will do: on a business day in the partner's zone,
+    which begins at the instant `due_at`."""
+
+    kind: str
+    subject_id: UUID
+    partner_id: UUID
+    due_on: date
+    due_at: datetime
+
+
+def upcoming(
+    conn: psycopg.Connection[Any],
+    *,
+    partner_id: UUID | None = None,
+    subject_id: UUID | None = None,
+    limit: int = 100,
+) -> list[Due]:
+    """The next work due (of one partner, or of one line, invoice or account), soonest first."""
+    rows = conn.execute(
+        "SELECT kind, subject_id, partner_id, due_on, "
+        "(due_on::timestamp AT TIME ZONE time_zone) AS due_at FROM schedule "
+        "WHERE (%(partner)s::uuid IS NULL OR partner_id = %(partner)s) "
+        "AND (%(subject)s::uuid IS NULL OR subject_id = %(subject)s) "
+        "ORDER BY due_at, array_position(%(order)s::text[], kind), subject_id LIMIT %(limit)s",
+        {"partner": partner_id, "subject": subject_id, "order": list(ORDER), "limit": limit},
+    ).fetchall()
+    return [
+        Due(str(kind), UUID(str(subject)), UUID(str(partner)), due_on, due_at)
+        for kind, subject, partner, due_on, due_at in rows
+    ]
+
+
+def next_due_at(conn: psycopg.Connection[Any]) -> datetime | None:
+    """The instant the billing clock next has something to do, if anything is scheduled."""
+    row = conn.execute(
+        "SELECT min(due_on::timestamp AT TIME ZONE time_zone) FROM schedule"
+    ).fetchone()
+    return row[0] if row else None
 
 
 def due_work(

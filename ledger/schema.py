@@ -17,6 +17,8 @@ from typing import Any
 
 import psycopg
 
+from ledger.store import EVENTS_TABLE
+
 DDL = [
     """
     CREATE TABLE IF NOT EXISTS command_log (
@@ -86,8 +88,35 @@ DDL = [
 ]
 
 
+EVENT_FUNCTION = """
+CREATE OR REPLACE FUNCTION ll_event(state bytea) RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT convert_from(state, 'UTF8')::jsonb $$
+"""
+"""An event's stored JSON as `jsonb` (the mapper writes UTF-8 JSON, uncompressed, unencrypted)."""
+
+EVENT_COLUMN = f"""
+ALTER TABLE {EVENTS_TABLE}
+ADD COLUMN event jsonb GENERATED ALWAYS AS (ll_event(state)) STORED
+"""
+"""Every event parsed once, when it is written, for the read side: read models are computed
+in SQL from it, and parsing JSON is most of what a rebuild would otherwise spend its time on
+(docs/performance.md)."""
+
+
 def create_tables(conn: psycopg.Connection[Any]) -> None:
-    """Create the write side's tables if they do not exist (idempotent)."""
+    """Create the write side's tables if they do not exist (idempotent, safe to race)."""
     with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('ledgerline/schema'))")
         for statement in DDL:
             conn.execute(statement)
+        conn.execute(EVENT_FUNCTION)
+        table = conn.execute("SELECT to_regclass(%s)", (EVENTS_TABLE,)).fetchone()
+        if table is None or table[0] is None:
+            return  # the library creates the events table; the column follows on next start
+        has_column = conn.execute(
+            "SELECT 1 FROM pg_attribute WHERE attrelid = %s::regclass AND attname = 'event' "
+            "AND NOT attisdropped",
+            (EVENTS_TABLE,),
+        ).fetchone()
+        if has_column is None:
+            conn.execute(EVENT_COLUMN)

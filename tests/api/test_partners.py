@@ -53,6 +53,11 @@ def test_a_position_not_reached_in_time_answers_503_projection_behind(
     http: httpx.Client,
 ) -> None:
     created = http.post("/v1/partners", json=ACME).json()
+    seen = http.get(
+        f"/v1/partners/{created['id']}",
+        params={"min_position": created["position"], "wait_ms": 5000},
+    )
+    assert seen.status_code == 200
     response = http.get(
         f"/v1/partners/{created['id']}",
         params={"min_position": created["position"] + 1000, "wait_ms": 50},

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from domain.invoice import Invoice, InvoiceStatus
 from domain.money import Money
 from domain.payment_methods import CardDetails, PaymentSource
 from domain.values import Payer
+from ledger import schedule
 from ledger.application import Ledger
 from ledger.billing_clock import due, tick
 from ledger.clock import SimulatedClock
@@ -125,3 +127,41 @@ def test_the_schedule_names_the_next_work_of_each_aggregate(
     assert ("mark_overdue", invoice) in kinds
     assert ledger.invoice(invoice).expected_source is PaymentSource.BANK_TRANSFER
     assert isinstance(ledger.load(Invoice, invoice), Invoice)
+
+
+def test_the_schedule_answers_when_each_piece_of_work_is_due_in_the_partners_zone(
+    ledger: Ledger, database: Database
+) -> None:
+    """The next due instants: a business day begins at midnight where the partner is."""
+    due_on: dict[str, date] = {}
+    lines: dict[str, UUID] = {}
+    for zone in ("Asia/Tokyo", "America/New_York"):
+        partner = ledger.open_partner_account(
+            name=zone, currency="USD", time_zone=zone, key=f"open/{zone}"
+        ).aggregate_id
+        assert partner is not None
+        client = ledger.register_client(
+            partner, name="Bistro", unified_billing=False, key=f"client/{zone}"
+        ).aggregate_id
+        assert client is not None
+        line = ledger.create_line(partner, client, "service-plan", key=f"line/{zone}").aggregate_id
+        assert line is not None
+        ledger.activate_line(line, date(2026, 2, 2), key=f"activate/{zone}")
+        lines[zone] = line
+        due_on[zone] = ledger.line(line).current_period.end  # type: ignore[union-attr]
+
+    with database.connect() as conn:
+        upcoming = schedule.upcoming(conn)
+        tokyo = schedule.upcoming(conn, subject_id=lines["Asia/Tokyo"])
+        first = schedule.next_due_at(conn)
+    renewals = [d for d in upcoming if d.kind == "renew"]
+    assert [d.subject_id for d in renewals] == [lines["Asia/Tokyo"], lines["America/New_York"]]
+    assert renewals[0].due_on == renewals[1].due_on == due_on["Asia/Tokyo"]
+    midnight = datetime.combine(due_on["Asia/Tokyo"], datetime.min.time())
+    assert renewals[0].due_at == midnight.replace(tzinfo=ZoneInfo("Asia/Tokyo"))
+    assert renewals[1].due_at == midnight.replace(tzinfo=ZoneInfo("America/New_York"))
+    assert renewals[1].due_at - renewals[0].due_at == timedelta(hours=14)
+    assert [d.due_at for d in upcoming] == sorted(d.due_at for d in upcoming)
+    assert first == upcoming[0].due_at
+    assert {d.subject_id for d in tokyo} == {lines["Asia/Tokyo"]}
+    assert all(d.partner_id == tokyo[0].partner_id for d in tokyo)
