@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
 import sys
@@ -13,13 +14,29 @@ import typer
 import uvicorn
 from pydantic import ValidationError
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.prompt import Confirm
+from rich.table import Table
+from rich.text import Text
 
 from api.app import create_app
 from api.logs import configure_logging
 from api.runtime import Runtime
 from ledger.billing_clock import tick
-from ledger.database import DatabaseError
+from ledger.database import Database, DatabaseError
 from ledger.settings import Settings
+from projections.base import Projection
+from projections.registry import all_projections, by_name
+from projections.runner import BATCH_SIZE, ProjectionFailed
+from replay import rebuild as rebuilding
 
 EXIT_CONFIG = 2
 """A setting is invalid."""
@@ -27,6 +44,12 @@ EXIT_DATABASE = 3
 """The database cannot be used: unreachable, not durable, or the embedded one did not start."""
 EXIT_SERVER = 4
 """The HTTP server could not start, for example because the port is taken."""
+EXIT_USAGE = 2
+"""The command line names something that does not exist (as for click's usage errors)."""
+EXIT_PROJECTION = 5
+"""A read model's rules failed on the log: the rebuild stopped and nothing was swapped."""
+BATCH_SIZE_MAX = 100_000
+"""The most log positions a rebuild applies per transaction: a batch must stay short to hold."""
 
 cli = typer.Typer(
     name="ledgerline",
@@ -35,6 +58,12 @@ cli = typer.Typer(
     add_completion=False,
 )
 console = Console(stderr=True)
+projections_cli = typer.Typer(
+    name="projections",
+    help="Read models: how far each is, and rebuilding one beside the live one.",
+    no_args_is_help=True,
+)
+cli.add_typer(projections_cli, name="projections")
 
 
 @cli.callback()
@@ -136,6 +165,162 @@ def tick_command(
     if report.refused:
         refused = ", ".join(f"{kind} {count}" for kind, count in sorted(report.refused.items()))
         console.print(f"[yellow]Refused: {refused} (see the log).[/yellow]")
+
+
+@projections_cli.command("status")
+def projections_status() -> None:
+    """Each read model: its live generation, version, position, lag, and rebuilds under way."""
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    runtime = _start(settings)
+    try:
+        with runtime.database.connect() as conn:
+            models = rebuilding.status(conn)
+    finally:
+        runtime.close()
+    table = Table(title="Read models")
+    for column in ("read model", "live", "version", "position", "lag", "other generations"):
+        table.add_column(column, justify="right" if column in ("position", "lag") else "left")
+    for model in models:
+        version = "-" if model.live is None else str(model.live.version)
+        if model.needs_rebuild:
+            version = f"[yellow]{version} (code {model.code_version}): needs rebuild[/yellow]"
+        elif model.code_version is None:
+            version += " (not in this code)"
+        lag = f"{model.lag:,}" + ("+" if model.lag >= rebuilding.LAG_COUNT_MAX else "")
+        building = ", ".join(
+            f"#{g.generation} v{g.version} at {g.position:,}" for g in model.building
+        )
+        live = "-" if model.live is None else f"#{model.live.generation}"
+        table.add_row(model.name, live, version, f"{model.position:,}", lag, building or "-")
+    console.print(table)
+
+
+@projections_cli.command("rebuild")
+def projections_rebuild(
+    name: Annotated[str, typer.Argument(help="The read model to rebuild (see status).")],
+    yes: Annotated[bool, typer.Option("--yes", help="Swap without asking.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the diff, then drop the new generation.")
+    ] = False,
+    batch_size: Annotated[
+        int, typer.Option(min=1, max=BATCH_SIZE_MAX, help="Log positions per transaction.")
+    ] = BATCH_SIZE,
+    keep_old: Annotated[
+        bool, typer.Option("--keep-old", help="Keep the old generation after the swap.")
+    ] = False,
+) -> None:
+    """Rebuild a read model beside the live one, show the diff, then swap atomically."""
+    projection = _read_model(name)
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    runtime = _start(settings)
+    try:
+        database = runtime.database
+        rebuilt = _rebuild_with_progress(database, projection, batch_size)
+        console.print(
+            f"Generation #{rebuilt.generation} of {projection.name} applied "
+            f"{rebuilt.applied:,} log positions in {rebuilt.seconds:.1f} s."
+        )
+        try:
+            _print_diff(rebuilding.compare(database, projection, rebuilt.generation))
+            swapped = None
+            if not dry_run and (yes or _confirm(projection)):
+                swapped = rebuilding.swap(
+                    database, projection, rebuilt.generation, keep_old=keep_old
+                )
+        except BaseException:
+            rebuilding.discard(database, projection, rebuilt.generation)
+            raise
+        if swapped is None:
+            rebuilding.discard(database, projection, rebuilt.generation)
+            console.print(
+                f"{'Dry run: ' if dry_run else ''}generation #{rebuilt.generation} dropped; "
+                "the live read model is unchanged."
+            )
+            return
+        old = "none" if swapped.old_generation is None else f"#{swapped.old_generation}"
+        fate = "dropped" if swapped.old_dropped else "kept"
+        console.print(
+            f"Generation #{swapped.generation} of {projection.name} is live at position "
+            f"{swapped.position:,} ({swapped.caught_up:,} caught up during the swap); "
+            f"the old one ({old}) was {fate}."
+        )
+    except ProjectionFailed as failure:
+        console.print(f"[red]The rebuild stopped, and nothing was swapped:[/red] {failure}")
+        raise typer.Exit(EXIT_PROJECTION) from None
+    finally:
+        runtime.close()
+
+
+def _read_model(name: str) -> Projection:
+    try:
+        return by_name(name)
+    except KeyError:
+        known = ", ".join(p.name for p in all_projections())
+        console.print(f"[red]There is no read model {name!r}.[/red] The read models are: {known}.")
+        raise typer.Exit(EXIT_USAGE) from None
+
+
+class _RateColumn(ProgressColumn):
+    """Events applied per second."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text("" if speed is None else f"{speed:,.0f} events/s")
+
+
+def _rebuild_with_progress(
+    database: Database, projection: Projection, batch_size: int
+) -> rebuilding.Rebuilt:
+    with Progress(
+        TextColumn(f"Rebuilding {projection.name}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        _RateColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task("rebuild", total=None)
+
+        def advance(reached: int, head: int) -> None:
+            progress.update(task, completed=reached, total=max(head, reached))
+
+        return rebuilding.rebuild(database, projection, advance, batch_size=batch_size)
+
+
+def _print_diff(difference: rebuilding.Diff) -> None:
+    positions = f"live at {difference.old_position:,}, new at {difference.new_position:,}"
+    if difference.empty:
+        console.print(f"No difference from the live generation ({positions}).")
+        return
+    console.print(f"Differences from the live generation ({positions}):")
+    table = Table()
+    for column in ("table", "key", "added", "removed", "changed"):
+        table.add_column(column, justify="left" if column in ("table", "key") else "right")
+    for t in difference.tables:
+        table.add_row(t.table, ", ".join(t.key), f"{t.added:,}", f"{t.removed:,}", f"{t.changed:,}")
+    console.print(table)
+    for t in difference.tables:
+        if t.columns_added or t.columns_removed:
+            added, removed = ", ".join(t.columns_added), ", ".join(t.columns_removed)
+            console.print(f"{t.table}: columns added: {added or '-'}; removed: {removed or '-'}")
+        for label, rows in (("added", t.added_examples), ("removed", t.removed_examples)):
+            for row in rows:
+                console.print(f"{t.table} {label}: {json.dumps(row, default=str)}", markup=False)
+        for before, after in t.changed_examples:
+            console.print(f"{t.table} changed: {json.dumps(before, default=str)}", markup=False)
+            console.print(
+                f"{' ' * len(t.table)}      to: {json.dumps(after, default=str)}", markup=False
+            )
+
+
+def _confirm(projection: Projection) -> bool:
+    try:
+        return Confirm.ask(f"Swap the new {projection.name} in?", console=console, default=False)
+    except EOFError:  # no one at the terminal to answer: the safe answer
+        console.print()
+        return False
 
 
 def _aware(instant: datetime) -> datetime:

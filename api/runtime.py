@@ -23,7 +23,7 @@ from ledger.settings import ClockKind, Settings
 from projections import generations
 from projections.base import install_functions
 from projections.registry import all_projections
-from projections.runner import Runner, Target
+from projections.runner import Runner
 
 STOP_TIMEOUT_S = 10.0
 """How long closing waits for a background thread to finish what it is doing."""
@@ -43,11 +43,16 @@ LIVE_LOCK = "projections/live"
 
 
 def live_runner(database: Database) -> Runner:
-    """The runner of every live read model whose generation matches its code's version."""
-    targets = []
+    """The runner of every live read model whose generation matches its code's version.
+
+    It follows promotions: once `ledgerline projections rebuild` swaps in a new generation
+    (from any process), the next batch goes to it, and a read model that needed a rebuild is
+    maintained again from then on.
+    """
+    projections = all_projections()
     with database.connect() as conn:
         install_functions(conn)
-        for projection in all_projections():
+        for projection in projections:
             current = generations.ensure_live(conn, projection)
             if current.version != projection.version:
                 log.error(
@@ -57,9 +62,9 @@ def live_runner(database: Database) -> Runner:
                     code_version=projection.version,
                     hint=f"ledgerline projections rebuild {projection.name}",
                 )
-                continue
-            targets.append(Target(projection, current.generation))
-    return Runner(database.connect, targets, events_table=EVENTS_TABLE, lock_key=LIVE_LOCK)
+    return Runner.following_live(
+        database.connect, projections, events_table=EVENTS_TABLE, lock_key=LIVE_LOCK
+    )
 
 
 class Runtime:

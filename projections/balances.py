@@ -30,7 +30,7 @@ ACCOUNT_KIND_OF_LINE = """
 """
 
 TRANSFERS = f"""
-    SELECT b.position, 1 AS seq, l.ordinality AS item,
+    SELECT b.position, b.recorded_at, b.topic, l.ordinality AS item,
            ll_uuid(b.event -> 'partner_id') AS partner_id,
            ll_date(b.event -> 'issued_on') AS business_date,
            'receivable' AS debit_kind, ll_uuid(b.event -> 'payer_id') AS debit_owner,
@@ -41,62 +41,72 @@ TRANSFERS = f"""
          WITH ORDINALITY AS l(item, ordinality)
     WHERE b.topic = {{t_Invoice_Issued}} AND b.position > %(lo)s
   UNION ALL
-    SELECT b.position, 1, 1, ll_uuid(b.event -> 'partner_id'), NULL,
+    SELECT b.position, b.recorded_at, b.topic, 1,
+           ll_uuid(b.event -> 'partner_id'), NULL,
            'receivable', ll_uuid(b.event -> 'payer_id'),
            'card_fee_revenue', NULL, ll_minor(b.event -> 'line' -> '_data_' -> 'amount'),
            ll_currency(b.event -> 'line' -> '_data_' -> 'amount')
     FROM batch_events b WHERE b.topic = {{t_Invoice_CardFeeAdded}} AND b.position > %(lo)s
   UNION ALL
-    SELECT b.position, 1, 1, ll_uuid(b.event -> 'partner_id'), ll_date(b.event -> 'received_on'),
+    SELECT b.position, b.recorded_at, b.topic, 1,
+           ll_uuid(b.event -> 'partner_id'), ll_date(b.event -> 'received_on'),
            CASE WHEN ll_text(b.event -> 'source') IN ('company_balance', 'bonus')
                 THEN 'internal_transfers' ELSE 'cash_clearing' END, NULL,
            'receivable', ll_uuid(b.event -> 'payer_id'),
            ll_minor(b.event -> 'amount'), ll_currency(b.event -> 'amount')
     FROM batch_events b WHERE b.topic = {{t_Invoice_PaymentReceived}} AND b.position > %(lo)s
   UNION ALL
-    SELECT b.position, 1, 1, ll_uuid(b.event -> 'partner_id'), ll_date(b.event -> 'refunded_on'),
+    SELECT b.position, b.recorded_at, b.topic, 1,
+           ll_uuid(b.event -> 'partner_id'), ll_date(b.event -> 'refunded_on'),
            'refunds', NULL,
            CASE WHEN ll_text(b.event -> 'source') IN ('company_balance', 'bonus')
                 THEN 'internal_transfers' ELSE 'cash_clearing' END, NULL,
            ll_minor(b.event -> 'amount'), ll_currency(b.event -> 'amount')
     FROM batch_events b WHERE b.topic = {{t_Invoice_PaymentRefunded}} AND b.position > %(lo)s
   UNION ALL
-    SELECT b.position, 1, 1, ll_uuid(b.event -> 'partner_id'),
+    SELECT b.position, b.recorded_at, b.topic, 1,
+           ll_uuid(b.event -> 'partner_id'),
            coalesce(ll_date(b.event -> 'voided_on'), ll_date(b.event -> 'issued_on')),
            'revenue_adjustments', NULL, 'receivable', ll_uuid(b.event -> 'payer_id'),
            ll_minor(b.event -> 'amount'), ll_currency(b.event -> 'amount')
     FROM batch_events b
     WHERE b.topic IN ({{t_Invoice_Voided}}, {{t_Invoice_CreditNoteIssued}}) AND b.position > %(lo)s
   UNION ALL
-    SELECT b.position, 1, 1, b.originator_id, NULL, 'cash_clearing', NULL,
+    SELECT b.position, b.recorded_at, b.topic, 1,
+           b.originator_id, NULL, 'cash_clearing', NULL,
            'prepaid_balance', b.originator_id,
            ll_minor(b.event -> 'amount'), ll_currency(b.event -> 'amount')
     FROM batch_events b WHERE b.topic = {{t_PartnerAccount_BalanceToppedUp}} AND b.position > %(lo)s
   UNION ALL
-    SELECT b.position, 1, 1, b.originator_id, NULL, 'prepaid_balance', b.originator_id,
+    SELECT b.position, b.recorded_at, b.topic, 1,
+           b.originator_id, NULL, 'prepaid_balance', b.originator_id,
            'internal_transfers', NULL,
            ll_minor(b.event -> 'amount'), ll_currency(b.event -> 'amount')
     FROM batch_events b WHERE b.topic = {{t_PartnerAccount_BalanceSpent}} AND b.position > %(lo)s
   UNION ALL
-    SELECT b.position, 1, 1, b.originator_id, NULL, 'internal_transfers', NULL,
+    SELECT b.position, b.recorded_at, b.topic, 1,
+           b.originator_id, NULL, 'internal_transfers', NULL,
            'prepaid_balance', b.originator_id,
            ll_minor(b.event -> 'amount'), ll_currency(b.event -> 'amount')
     FROM batch_events b
     WHERE b.topic = {{t_PartnerAccount_BalanceRestored}} AND b.position > %(lo)s
   UNION ALL
-    SELECT b.position, 1, 1, ll_uuid(b.event -> 'partner_id'), ll_date(b.event -> 'credited_on'),
+    SELECT b.position, b.recorded_at, b.topic, 1,
+           ll_uuid(b.event -> 'partner_id'), ll_date(b.event -> 'credited_on'),
            CASE ll_text(b.event -> 'reason') WHEN 'cashback' THEN 'cashback_expense'
                 ELSE 'promotion_expense' END, NULL,
            'bonus_liability', ll_uuid(b.event -> 'partner_id'),
            ll_minor(b.event -> 'amount'), ll_currency(b.event -> 'amount')
     FROM batch_events b WHERE b.topic = {{t_BonusWallet_Credited}} AND b.position > %(lo)s
   UNION ALL
-    SELECT b.position, 1, 1, ll_uuid(b.event -> 'partner_id'), ll_date(b.event -> 'spent_on'),
+    SELECT b.position, b.recorded_at, b.topic, 1,
+           ll_uuid(b.event -> 'partner_id'), ll_date(b.event -> 'spent_on'),
            'bonus_liability', ll_uuid(b.event -> 'partner_id'), 'internal_transfers', NULL,
            ll_minor(b.event -> 'amount'), ll_currency(b.event -> 'amount')
     FROM batch_events b WHERE b.topic = {{t_BonusWallet_Spent}} AND b.position > %(lo)s
   UNION ALL
-    SELECT b.position, 1, 1, ll_uuid(b.event -> 'partner_id'), ll_date(b.event -> 'clawed_on'),
+    SELECT b.position, b.recorded_at, b.topic, 1,
+           ll_uuid(b.event -> 'partner_id'), ll_date(b.event -> 'clawed_on'),
            'bonus_liability', ll_uuid(b.event -> 'partner_id'), 'cashback_expense', NULL,
            ll_minor(b.event -> 'amount'), ll_currency(b.event -> 'amount')
     FROM batch_events b WHERE b.topic = {{t_BonusWallet_ClawedBack}} AND b.position > %(lo)s
@@ -135,7 +145,7 @@ class Balances(Projection):
         """
         CREATE TABLE {schema}.journal (
             position bigint NOT NULL,
-            entry integer NOT NULL,
+            entry integer NOT NULL,  -- order within the event: debit, credit per item
             partner_id uuid NOT NULL,
             account_kind text NOT NULL,
             owner_id uuid NOT NULL,
@@ -171,28 +181,25 @@ class Balances(Projection):
         """,
         f"""
         INSERT INTO {{schema}}.journal
-        SELECT legs.position,
-               row_number() OVER (
-                   PARTITION BY legs.position
-                   ORDER BY legs.item, CASE legs.side WHEN 'debit' THEN 1 ELSE 2 END
-               ),
+        SELECT legs.position, (legs.item - 1) * 2 + legs.leg,
                legs.partner_id, legs.kind, coalesce(legs.owner, '{VENDOR}'::uuid), legs.side,
-               legs.amount, legs.currency, b.recorded_at,
-               coalesce(legs.business_date, (b.recorded_at AT TIME ZONE p.time_zone)::date),
-               substring(b.topic from ':(.*)$')
+               legs.amount, legs.currency, legs.recorded_at,
+               coalesce(legs.business_date, (legs.recorded_at AT TIME ZONE p.time_zone)::date),
+               substring(legs.topic from ':(.*)$')
         FROM (
-            SELECT t.position, t.item, t.partner_id, t.business_date, t.currency, leg.*,
-                   abs(t.amount) AS amount
+            SELECT t.position, t.recorded_at, t.topic, t.item, t.partner_id, t.business_date,
+                   t.currency, leg.*, abs(t.amount) AS amount
             FROM ({TRANSFERS}) t
             CROSS JOIN LATERAL (VALUES
-                (1, CASE WHEN t.amount > 0 THEN 'debit' ELSE 'credit' END,
+                (CASE WHEN t.amount > 0 THEN 1 ELSE 2 END,
+                 CASE WHEN t.amount > 0 THEN 'debit' ELSE 'credit' END,
                  t.debit_kind, t.debit_owner),
-                (2, CASE WHEN t.amount > 0 THEN 'credit' ELSE 'debit' END,
+                (CASE WHEN t.amount > 0 THEN 2 ELSE 1 END,
+                 CASE WHEN t.amount > 0 THEN 'credit' ELSE 'debit' END,
                  t.credit_kind, t.credit_owner)
             ) AS leg(leg, side, kind, owner)
             WHERE t.amount <> 0
         ) legs
-        JOIN batch_events b ON b.position = legs.position
         LEFT JOIN {{schema}}.balance_partners p ON p.partner_id = legs.partner_id
         """,
         """

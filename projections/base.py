@@ -1,7 +1,7 @@
 """Read models computed in SQL from the log, each in a versioned schema of its own.
 
 A projection names its tables and the statements that bring them up to date with a batch of
-events (parsed once into `batch_events`). Its rows live in a schema per generation,
+events (staged in `batch_events`). Its rows live in a schema per generation,
 `rm_<name>_<generation>`; readers query public views that point at the live generation, so a
 rebuilt generation replaces the live one in one transaction and no reader ever sees a
 half-built model.
@@ -23,7 +23,7 @@ from domain.bonus_wallet import BonusWallet
 from domain.invoice import Invoice
 from domain.partner_account import PartnerAccount
 from domain.subscription_line import SubscriptionLine
-from projections.sql import FUNCTIONS, STAGE_DDL
+from projections.sql import FUNCTIONS, SESSION_SETTINGS, STAGE_DDL
 
 AGGREGATES: tuple[type[Aggregate], ...] = (PartnerAccount, SubscriptionLine, Invoice, BonusWallet)
 PLACEHOLDER = re.compile(r"\{t_(\w+?)_(\w+)\}")
@@ -100,4 +100,7 @@ def install_functions(conn: psycopg.Connection[Any]) -> None:
 
 
 def stage(conn: psycopg.Connection[Any]) -> None:
+    """Prepare a session to apply batches: its settings and its `batch_events` table."""
+    for setting in SESSION_SETTINGS:
+        conn.execute(setting)
     conn.execute(STAGE_DDL)

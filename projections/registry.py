@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+from projections.activity import ActivityFeed
 from projections.balances import Balances
+from projections.banners import Banners
 from projections.base import Projection
+from projections.cashback import Cashback
+from projections.documents import ClosingDocuments
+from projections.invoices import InvoiceHistory
 from projections.partners import PartnerDirectory
 
 
 def all_projections() -> list[Projection]:
     """The read models, in the order they are applied within a batch."""
-    return [PartnerDirectory(), Balances()]
+    return [
+        PartnerDirectory(),
+        Balances(),
+        InvoiceHistory(),
+        Banners(),
+        ClosingDocuments(),
+        Cashback(),
+        ActivityFeed(),
+    ]
 
 
 def by_name(name: str) -> Projection:

@@ -9,6 +9,11 @@ not know stops it before anything of that batch is applied: it never skips.
 Live, it follows the log through LISTEN/NOTIFY on the events table's channel, and runs in one
 process at a time: it holds a session advisory lock, so when the process holding it dies,
 another takes over as soon as PostgreSQL notices the lost session.
+
+The live runner (`Runner.following_live`) also follows the generations: each batch applies to
+whichever generation of each read model is live at that moment (read under the same row lock
+that guards its position), so a generation promoted by a rebuild, in this process or another,
+is maintained from the next batch on, and never one built by another version of the code.
 """
 
 from __future__ import annotations
@@ -78,11 +83,38 @@ class Runner:
         self.applied = 0
         self._relevant = sorted({topic for t in targets for topic in t.projection.topics()})
         self._known = sorted(event_topics().values())
-        self._rendered = [
+        self._rendered = self._render(targets)
+        self._following: tuple[Projection, ...] = ()
+        self._conn: psycopg.Connection[Any] | None = None
+
+    @classmethod
+    def following_live(
+        cls,
+        connect: Callable[[], psycopg.Connection[Any]],
+        projections: list[Projection],
+        *,
+        events_table: str,
+        batch_size: int = BATCH_SIZE,
+        lock_key: str | None = None,
+    ) -> Runner:
+        """A runner of whichever generation of each read model is live when a batch starts.
+
+        A read model whose live generation was built by another version of its code is left
+        alone until a generation of this version is promoted (`ledgerline projections rebuild`).
+        """
+        runner = cls(
+            connect, [], events_table=events_table, batch_size=batch_size, lock_key=lock_key
+        )
+        runner._following = tuple(projections)
+        runner._relevant = sorted({topic for p in projections for topic in p.topics()})
+        return runner
+
+    @staticmethod
+    def _render(targets: list[Target]) -> list[list[sql.Composed]]:
+        return [
             [target.projection.render(s, target.generation) for s in target.projection.statements]
             for target in targets
         ]
-        self._conn: psycopg.Connection[Any] | None = None
 
     @property
     def name(self) -> str:
@@ -93,6 +125,10 @@ class Runner:
     def run_once(self, conn: psycopg.Connection[Any], until: int | None = None) -> tuple[int, bool]:
         """Apply the next batch; return how far the positions moved and whether the log is done."""
         with conn.transaction():
+            if self._following:
+                self._follow_live(conn)
+                if not self.targets:
+                    return 0, True
             keys = [(t.projection.name, t.generation) for t in self.targets]
             rows = conn.execute(
                 "SELECT projection, generation, position FROM projection_generations "
@@ -125,8 +161,7 @@ class Runner:
                     " ll_instant(event -> 'timestamp')"
                     " FROM (SELECT notification_id AS position, originator_id,"
                     " originator_version AS version, topic,"
-                    " CASE WHEN topic = ANY(%(relevant)s) THEN convert_from(state, 'UTF8')::jsonb"
-                    " END AS event"
+                    " CASE WHEN topic = ANY(%(relevant)s) THEN event END AS event"
                     " FROM {} WHERE notification_id > %(low)s AND notification_id <= %(high)s) e"
                 ).format(sql.Identifier(self.events_table)),
                 {"relevant": self._relevant, "low": low, "high": high},
@@ -154,6 +189,32 @@ class Runner:
             )
             conn.execute(sql.SQL("NOTIFY {}").format(sql.Identifier("projection_positions")))
         return high - low, high >= head
+
+    def _follow_live(self, conn: psycopg.Connection[Any]) -> None:
+        """Target the live generations, locking their rows until the batch commits.
+
+        A promotion waits for this lock, and a batch that waited for a promotion finds the
+        generation it waited on no longer live: it leaves that read model for the next batch.
+        """
+        rows = conn.execute(
+            "SELECT projection, generation, version FROM projection_generations "
+            "WHERE projection = ANY(%s) AND live ORDER BY projection, generation FOR UPDATE",
+            ([p.name for p in self._following],),
+        ).fetchall()
+        live = {str(name): (int(generation), int(version)) for name, generation, version in rows}
+        targets = [
+            Target(p, live[p.name][0])
+            for p in self._following
+            if p.name in live and live[p.name][1] == p.version
+        ]
+        if [t.schema for t in targets] != [t.schema for t in self.targets]:
+            log.info(
+                "projection_generations_followed",
+                live=[t.schema for t in targets],
+                left_alone=sorted(set(live) - {t.projection.name for t in targets}),
+            )
+            self.targets = targets
+            self._rendered = self._render(targets)
 
     def catch_up(
         self, until: int | None = None, progress: Callable[[int], None] | None = None

@@ -2,7 +2,8 @@
 
 Events are stored as JSON in which every typed value is tagged:
 `{"_type_": "money", "_data_": {"amount_minor": 1234, "currency": "USD"}}`. Read models are
-computed in set-based SQL from those documents (parsed once per batch into `batch_events`),
+computed in set-based SQL from those documents (parsed once, when written, into the events
+table's `event` column; see ledger/schema.py), staged per batch in `batch_events`,
 so a rebuild runs at the speed of PostgreSQL rather than of Python. These functions unwrap
 the tags; they are IMMUTABLE so PostgreSQL can inline them.
 """
@@ -55,9 +56,19 @@ CREATE TEMP TABLE IF NOT EXISTS batch_events (
     topic text NOT NULL,
     event jsonb,
     recorded_at timestamptz
-) ON COMMIT DELETE ROWS
+) WITH (toast_tuple_target = 8160) ON COMMIT DELETE ROWS
 """
-"""The batch being applied, parsed once, visible only to the session applying it."""
+"""The batch being applied, visible only to the session applying it. Events are kept inline and
+uncompressed (`toast_tuple_target`): a compressed document would be decompressed again for
+every field a statement reads."""
+
+SESSION_SETTINGS = (
+    # Before the session's first temporary table: a batch's events stay in memory.
+    "SET temp_buffers = '256MB'",
+    # Read-model rows and their position commit together, so a crash can lose only whole
+    # batches, which are applied again: exactly once holds without waiting for the disk.
+    "SET synchronous_commit = off",
+)
 
 
 def kind(topic: str) -> str:

@@ -1,0 +1,306 @@
+"""Rebuilding a read model beside the live one, comparing the two, and swapping them safely.
+
+After a rule change (a read model's `version` bumped) or to prove a model sound, a developer
+rebuilds it: a new generation is created in a schema of its own and the whole log is applied
+to it in batches, while commands keep arriving and readers keep reading the live one. Then:
+
+- `compare` brings both generations to one log position and diffs them table by table in one
+  consistent snapshot (replay/diff.py), without holding up the live runner while it compares;
+- `swap`, in one transaction, locks the live generation's row (the live runner, in any process,
+  waits on it), applies to the new generation whatever the log gained since, up to the head,
+  and promotes it: readers see the old views or the new ones, never a half-built model. The live
+  runner (`Runner.following_live`) continues with the new generation from its next batch. The
+  old generation is dropped afterwards unless kept;
+- `discard` drops a new generation that is not wanted (a dry run, or a "no").
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from ledger.application import EVENTS_TABLE
+from ledger.database import Database
+from projections import generations
+from projections.base import Projection, install_functions, stage
+from projections.generations import Generation
+from projections.registry import all_projections
+from projections.runner import BATCH_SIZE, Runner, Target
+from replay.diff import Diff, TableDiff, diff
+
+__all__ = [
+    "LAG_COUNT_MAX",
+    "Diff",
+    "ModelStatus",
+    "Rebuilt",
+    "Swapped",
+    "TableDiff",
+    "compare",
+    "diff",
+    "discard",
+    "head_position",
+    "rebuild",
+    "status",
+    "swap",
+]
+
+LAG_COUNT_MAX = 1_000_000
+"""Events behind the head are counted up to this many: beyond it, "very far behind" is enough."""
+
+Progress = Callable[[int, int], None]
+"""Told after each batch the log position the new generation reached and the head of the log."""
+
+
+class NotRebuildable(Exception):
+    """The generation asked for cannot be swapped in: it is unknown, or live already."""
+
+
+@dataclass(frozen=True)
+class Rebuilt:
+    """A new generation of a read model, built from the whole log beside the live one."""
+
+    projection: str
+    generation: int
+    live_generation: int | None
+    """The generation that was live when the rebuild started."""
+    position: int
+    applied: int
+    """Log positions applied."""
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Swapped:
+    """A new generation made live; what was applied at the last moment, and what was dropped."""
+
+    projection: str
+    generation: int
+    old_generation: int | None
+    position: int
+    caught_up: int
+    """Log positions applied inside the swap, the events that arrived since the rebuild."""
+    old_dropped: bool
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    """A read model's live generation, how far behind the log it is, and any being built."""
+
+    name: str
+    code_version: int | None
+    """The version of the running code; None for a read model this code no longer has."""
+    live: Generation | None
+    lag: int
+    """Events in the log after the live generation's position (at most LAG_COUNT_MAX)."""
+    building: tuple[Generation, ...]
+    """Its other generations: being rebuilt, or kept after a swap (`--keep-old`)."""
+
+    @property
+    def position(self) -> int:
+        return self.live.position if self.live else 0
+
+    @property
+    def needs_rebuild(self) -> bool:
+        """The live generation was built by another version of the rules than the code's."""
+        return (
+            self.code_version is not None
+            and self.live is not None
+            and self.live.version != self.code_version
+        )
+
+
+def head_position(conn: psycopg.Connection[Any]) -> int:
+    """The last position of the log (0 when it is empty)."""
+    row = conn.execute(
+        sql.SQL("SELECT coalesce(max(notification_id), 0) FROM {}").format(
+            sql.Identifier(EVENTS_TABLE)
+        )
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def rebuild(
+    database: Database,
+    projection: Projection,
+    progress: Progress | None = None,
+    *,
+    batch_size: int = BATCH_SIZE,
+) -> Rebuilt:
+    """Build a new generation of a read model from the whole log, beside the live one.
+
+    A build that fails leaves nothing behind: its generation is dropped.
+    """
+    started = time.monotonic()
+    with database.connect() as conn:
+        install_functions(conn)
+        live = generations.live(conn, projection.name)
+        generation = generations.create(conn, projection)
+        runner = Runner(
+            database.connect,
+            [Target(projection, generation)],
+            events_table=EVENTS_TABLE,
+            batch_size=batch_size,
+        )
+        reached = 0
+
+        def moved(step: int) -> None:
+            nonlocal reached
+            reached += step
+            if progress is not None:
+                progress(reached, head_position(conn))
+
+        try:
+            if progress is not None:
+                progress(0, head_position(conn))
+            applied = runner.catch_up(progress=moved)
+        except BaseException:
+            generations.drop(conn, projection, generation)
+            raise
+        finally:
+            runner.close()
+    return Rebuilt(
+        projection=projection.name,
+        generation=generation,
+        live_generation=live.generation if live else None,
+        position=applied,
+        applied=applied,
+        seconds=time.monotonic() - started,
+    )
+
+
+def compare(database: Database, projection: Projection, generation: int) -> Diff:
+    """Diff a new generation against the live one, both at the same log position.
+
+    A live generation behind the new one is first brought to its position (holding the live
+    row a moment: the live runner waits). Then one consistent snapshot is read: the new
+    generation is brought to the position the live one has in it, and the two are compared
+    without holding anything the live runner needs, however long the comparison takes. A live
+    generation built by another version of the code is never advanced: the diff then says at
+    which positions it compared.
+    """
+    with database.connect() as conn:
+        stage(conn)
+        with conn.transaction():
+            live, new = _lock(conn, projection, generation)
+            if live and live.position < new.position and live.version == projection.version:
+                _apply(conn, [Target(projection, live.generation)], new.position)
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        with conn.transaction():
+            live, new = _generations(conn, projection, generation)
+            if live is not None and new.position < live.position:
+                # Only this transaction writes the new generation's row: no conflict.
+                _apply(conn, [Target(projection, generation)], live.position)
+            return diff(conn, projection, live.generation if live else None, generation)
+
+
+def swap(
+    database: Database, projection: Projection, generation: int, *, keep_old: bool = False
+) -> Swapped:
+    """Make a rebuilt generation live, at or beyond the live one's position, atomically."""
+    with database.connect() as conn:
+        stage(conn)
+        with conn.transaction():
+            live, new = _lock(conn, projection, generation)
+            until = max(head_position(conn), live.position if live else 0)
+            caught_up = _apply(conn, [Target(projection, generation)], until)
+            generations.promote(conn, projection, generation)
+        dropped = live is not None and not keep_old
+        if live is not None and dropped:
+            generations.drop(conn, projection, live.generation)
+    return Swapped(
+        projection=projection.name,
+        generation=generation,
+        old_generation=live.generation if live else None,
+        position=max(new.position, until),
+        caught_up=caught_up,
+        old_dropped=dropped,
+    )
+
+
+def discard(database: Database, projection: Projection, generation: int) -> None:
+    """Drop a generation that will not be swapped in (a dry run, or a swap declined)."""
+    with database.connect() as conn:
+        generations.drop(conn, projection, generation)
+
+
+def status(conn: psycopg.Connection[Any]) -> list[ModelStatus]:
+    """Every read model, the code's and any other with generations in the database."""
+    code = {p.name: p.version for p in all_projections()}
+    rows = conn.execute(
+        "SELECT projection, generation, version, position, live FROM projection_generations "
+        "ORDER BY projection, generation"
+    ).fetchall()
+    found: dict[str, list[Generation]] = {}
+    for row in rows:
+        found.setdefault(str(row[0]), []).append(Generation(*row))
+    names = list(code) + sorted(set(found) - set(code))
+    models = []
+    for name in names:
+        own = found.get(name, [])
+        live = next((g for g in own if g.live), None)
+        models.append(
+            ModelStatus(
+                name=name,
+                code_version=code.get(name),
+                live=live,
+                lag=_lag(conn, live.position if live else 0),
+                building=tuple(g for g in own if not g.live),
+            )
+        )
+    return models
+
+
+def _lag(conn: psycopg.Connection[Any], position: int) -> int:
+    row = conn.execute(
+        sql.SQL(
+            "SELECT count(*) FROM (SELECT 1 FROM {} WHERE notification_id > %s LIMIT %s) behind"
+        ).format(sql.Identifier(EVENTS_TABLE)),
+        (position, LAG_COUNT_MAX),
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _lock(
+    conn: psycopg.Connection[Any], projection: Projection, generation: int
+) -> tuple[Generation | None, Generation]:
+    """Lock the live generation's row and the new one's, until the transaction ends."""
+    return _generations(conn, projection, generation, lock=True)
+
+
+def _generations(
+    conn: psycopg.Connection[Any], projection: Projection, generation: int, *, lock: bool = False
+) -> tuple[Generation | None, Generation]:
+    """The live generation (if any) and the new one, which must exist and not be live."""
+    rows = conn.execute(
+        sql.SQL(
+            "SELECT projection, generation, version, position, live FROM projection_generations "
+            "WHERE projection = %s AND (live OR generation = %s) ORDER BY generation{}"
+        ).format(sql.SQL(" FOR UPDATE") if lock else sql.SQL("")),
+        (projection.name, generation),
+    ).fetchall()
+    found = [Generation(*row) for row in rows]
+    new = next((g for g in found if g.generation == generation), None)
+    if new is None or new.live:
+        state = "unknown" if new is None else "live already"
+        raise NotRebuildable(f"generation {generation} of {projection.name} is {state}")
+    return next((g for g in found if g.live), None), new
+
+
+def _apply(conn: psycopg.Connection[Any], targets: list[Target], until: int) -> int:
+    """Apply the log up to `until` to these generations, inside the caller's transaction."""
+    if not targets:
+        return 0
+    runner = Runner(lambda: conn, targets, events_table=EVENTS_TABLE)
+    moved = 0
+    while True:
+        step, done = runner.run_once(conn, until)
+        # Each batch's events are needed no more; the next batch must not see them.
+        conn.execute("DELETE FROM batch_events")
+        moved += step
+        if done:
+            return moved

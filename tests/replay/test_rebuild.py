@@ -1,0 +1,267 @@
+"""Rebuilding a read model beside the live one: equal row for row, swapped without a reader
+noticing, a changed rule shown as a diff, and the same result as incremental maintenance."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+import pytest
+
+from ledger.application import EVENTS_TABLE, Ledger
+from ledger.clock import SimulatedClock
+from ledger.database import Database
+from projections import generations
+from projections.activity import ActivityFeed
+from projections.base import Projection, install_functions
+from projections.partners import PartnerDirectory
+from projections.registry import all_projections
+from projections.runner import Runner, Target
+from replay.rebuild import compare, discard, head_position, rebuild, status, swap
+from tests.histories import make_history
+
+WAIT_S = 20.0
+"""The longest a test waits for a background thread to reach the head of the log."""
+
+
+class ShoutingDirectory(PartnerDirectory):
+    """A changed rule: partner names in capitals (version 2 of the partner directory)."""
+
+    version = 2
+    statements = (
+        PartnerDirectory.statements[0].replace("event ->> 'name'", "upper(event ->> 'name')"),
+        *PartnerDirectory.statements[1:],
+    )
+
+
+def following(database: Database, *projections: Projection) -> Runner:
+    """The live runner as `serve` runs it: it follows promoted generations."""
+    with database.connect() as conn:
+        install_functions(conn)
+        for projection in projections:
+            generations.ensure_live(conn, projection)
+    return Runner.following_live(
+        database.connect, list(projections), events_table=EVENTS_TABLE, batch_size=11
+    )
+
+
+@contextmanager
+def running(runner: Runner) -> Iterator[None]:
+    stop = threading.Event()
+    thread = threading.Thread(target=runner.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        runner.wake()
+        thread.join(WAIT_S)
+        runner.close()
+    assert runner.failure is None
+
+
+def wait_for_head(database: Database, name: str) -> int:
+    deadline = time.monotonic() + WAIT_S
+    with database.connect() as conn:
+        while generations.live_position(conn, name) < head_position(conn):
+            assert time.monotonic() < deadline, f"{name} did not reach the head of the log"
+            time.sleep(0.02)
+        return generations.live_position(conn, name)
+
+
+def keep_commanding(ledger: Ledger, stop: threading.Event, done: list[int]) -> None:
+    """A partner portal at work: clients and lines keep being created and activated."""
+    partner = ledger.open_partner_account(name="Busy", currency="USD", time_zone="UTC")
+    assert partner.aggregate_id is not None
+    while not stop.is_set():
+        client = ledger.register_client(partner.aggregate_id, name=f"Client {len(done)}")
+        assert client.aggregate_id is not None
+        line = ledger.create_line(partner.aggregate_id, client.aggregate_id, "service-plan")
+        assert line.aggregate_id is not None
+        ledger.activate_line(line.aggregate_id)
+        done.append(line.position)
+
+
+def keep_reading(database: Database, stop: threading.Event, counts: list[int]) -> None:
+    """A reader counting the feed's rows as fast as it can; any error fails the test."""
+    with database.connect() as conn:
+        while not stop.is_set():
+            row = conn.execute("SELECT count(*) FROM activity").fetchone()
+            assert row is not None
+            counts.append(int(str(row[0])))
+
+
+def test_a_rebuild_while_commands_arrive_equals_the_live_model_and_swaps_unnoticed(
+    ledger: Ledger, clock: SimulatedClock, database: Database
+) -> None:
+    make_history(ledger, clock, 11, steps=40)
+    feed = ActivityFeed()
+    live = following(database, feed)
+    stop_commands, stop_reader = threading.Event(), threading.Event()
+    commanded: list[int] = []
+    counts: list[int] = []
+    errors: list[BaseException] = []
+
+    def guarded(work: Callable[..., None], *args: object) -> threading.Thread:
+        def run() -> None:
+            try:
+                work(*args)
+            except BaseException as error:  # reported by the assertion below
+                errors.append(error)
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        return thread
+
+    with running(live):
+        wait_for_head(database, feed.name)
+        commands = guarded(keep_commanding, ledger, stop_commands, commanded)
+        reader = guarded(keep_reading, database, stop_reader, counts)
+        progress: list[tuple[int, int]] = []
+        rebuilt = rebuild(database, feed, lambda done, head: progress.append((done, head)))
+        difference = compare(database, feed, rebuilt.generation)
+        swapped = swap(database, feed, rebuilt.generation)
+        during = len(commanded)
+        time.sleep(0.3)  # commands go on after the swap, and the live runner follows
+        stop_commands.set()
+        commands.join(WAIT_S)
+        wait_for_head(database, feed.name)
+        stop_reader.set()
+        reader.join(WAIT_S)
+        assert live.targets == [Target(feed, rebuilt.generation)]
+
+    assert errors == []
+    assert difference.empty, difference
+    assert difference.old_position == difference.new_position
+    assert progress[-1][0] == rebuilt.position
+    assert during > 0, "no command arrived during the rebuild"
+    assert len(commanded) > during, "no command arrived after the swap"
+    assert counts, "the reader never read"
+    assert counts == sorted(counts), "a reader saw rows disappear: a half-built model"
+    assert (swapped.old_generation, swapped.old_dropped) == (1, True)
+    with database.connect() as conn:
+        assert generations.live(conn, feed.name) == generations.Generation(
+            feed.name, rebuilt.generation, 1, head_position(conn), True
+        )
+        schemas = conn.execute(
+            "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'rm_activity_%' ORDER BY 1"
+        ).fetchall()
+    assert schemas == [(f"rm_activity_{rebuilt.generation}",)]
+    # What the live runner went on to apply to the new generation is right too.
+    again = rebuild(database, feed)
+    assert compare(database, feed, again.generation).empty
+    discard(database, feed, again.generation)
+
+
+def test_a_changed_rule_shows_a_diff_with_examples_and_needs_a_rebuild(
+    ledger: Ledger, database: Database
+) -> None:
+    for n in range(7):
+        ledger.open_partner_account(name=f"Partner {n}", currency="USD", time_zone="UTC")
+    live = following(database, PartnerDirectory())
+    live.catch_up()
+    live.close()
+    shouting = ShoutingDirectory()
+    with database.connect() as conn:
+        [model] = [m for m in status(conn) if m.name == "partners"]
+        assert not model.needs_rebuild
+        conn.execute("UPDATE projection_generations SET version = 0 WHERE projection = 'partners'")
+        [model] = [m for m in status(conn) if m.name == "partners"]
+        assert model.needs_rebuild
+        assert model.lag == 0
+
+    rebuilt = rebuild(database, shouting)
+    with database.connect() as conn:
+        [model] = [m for m in status(conn) if m.name == "partners"]
+        assert [g.generation for g in model.building] == [rebuilt.generation]
+    difference = compare(database, shouting, rebuilt.generation)
+
+    assert not difference.empty
+    [partners] = difference.tables
+    assert (partners.key, partners.added, partners.removed, partners.changed) == (
+        ("partner_id",),
+        0,
+        0,
+        7,
+    )
+    assert len(partners.changed_examples) == 5
+    before, after = partners.changed_examples[0]
+    assert before["partner_id"] == after["partner_id"]
+    assert after["name"] == before["name"].upper() != before["name"]
+
+    swap(database, shouting, rebuilt.generation, keep_old=True)
+    with database.connect() as conn:
+        assert [g.generation for g in generations.generations(conn, "partners")] == [1, 2]
+        names = [row[0] for row in conn.execute("SELECT name FROM partners ORDER BY position")]
+    assert names == [f"PARTNER {n}" for n in range(7)]
+
+
+def test_a_rebuild_that_would_change_nothing_can_be_dropped_leaving_the_live_one(
+    ledger: Ledger, database: Database
+) -> None:
+    ledger.open_partner_account(name="Acme", currency="USD", time_zone="UTC")
+    live = following(database, PartnerDirectory())
+    live.catch_up()
+    live.close()
+    rebuilt = rebuild(database, PartnerDirectory())
+    assert compare(database, PartnerDirectory(), rebuilt.generation).empty
+    discard(database, PartnerDirectory(), rebuilt.generation)
+    with database.connect() as conn:
+        assert [(g.generation, g.live) for g in generations.generations(conn, "partners")] == [
+            (1, True)
+        ]
+        schema = conn.execute("SELECT to_regnamespace('rm_partners_2')").fetchone()
+    assert schema == (None,)
+
+
+def read_models() -> list[Projection]:
+    """Every registered read model, and the activity feed until it is registered."""
+    registered = all_projections()
+    if not any(p.name == ActivityFeed.name for p in registered):
+        registered.append(ActivityFeed())
+    return registered
+
+
+@pytest.mark.parametrize("seed", [3, 8, 21])
+def test_a_rebuilt_model_equals_the_incrementally_maintained_one(
+    ledger: Ledger, clock: SimulatedClock, database: Database, seed: int
+) -> None:
+    models = read_models()
+    live = following(database, *models)
+    with running(live):
+        history = make_history(ledger, clock, seed, steps=45)
+        clock.advance(timedelta(days=1))
+        for model in models:
+            wait_for_head(database, model.name)
+    assert history.steps - history.refused > 15, "the history did too little to prove anything"
+    for model in models:
+        rebuilt = rebuild(database, model, batch_size=5_000)
+        difference = compare(database, model, rebuilt.generation)
+        assert difference.empty, (model.name, difference)
+        assert difference.new_position == difference.old_position > 0
+        discard(database, model, rebuilt.generation)
+
+
+def test_the_live_runner_leaves_another_versions_model_alone_until_its_own_is_promoted(
+    ledger: Ledger, database: Database
+) -> None:
+    ledger.open_partner_account(name="Acme", currency="USD", time_zone="UTC")
+    with database.connect() as conn:
+        install_functions(conn)
+        generations.ensure_live(conn, PartnerDirectory())  # built by version 1
+    shouting = ShoutingDirectory()
+    live = Runner.following_live(database.connect, [shouting], events_table=EVENTS_TABLE)
+    assert live.catch_up() == 0
+    assert live.targets == []
+
+    swap(database, shouting, rebuild(database, shouting).generation)
+    ledger.open_partner_account(name="Bistro", currency="USD", time_zone="UTC")
+    assert live.catch_up() == 1
+    live.close()
+    assert live.targets == [Target(shouting, 2)]
+    with database.connect() as conn:
+        names = [row[0] for row in conn.execute("SELECT name FROM partners ORDER BY position")]
+    assert names == ["ACME", "BISTRO"]
