@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import socket
@@ -50,6 +51,8 @@ EXIT_PROJECTION = 5
 """A read model's rules failed on the log: the rebuild stopped and nothing was swapped."""
 BATCH_SIZE_MAX = 100_000
 """The most log positions a rebuild applies per transaction: a batch must stay short to hold."""
+WORKERS_MAX = 16
+"""The most runners a rebuild uses at once (more than the machine's cores only adds waiting)."""
 
 cli = typer.Typer(
     name="ledgerline",
@@ -198,7 +201,9 @@ def projections_status() -> None:
 
 @projections_cli.command("rebuild")
 def projections_rebuild(
-    name: Annotated[str, typer.Argument(help="The read model to rebuild (see status).")],
+    names: Annotated[
+        list[str], typer.Argument(help="The read models to rebuild (see status), or 'all'.")
+    ],
     yes: Annotated[bool, typer.Option("--yes", help="Swap without asking.")] = False,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show the diff, then drop the new generation.")
@@ -206,51 +211,61 @@ def projections_rebuild(
     batch_size: Annotated[
         int, typer.Option(min=1, max=BATCH_SIZE_MAX, help="Log positions per transaction.")
     ] = BATCH_SIZE,
+    workers: Annotated[
+        int, typer.Option(min=1, max=WORKERS_MAX, help="Runners building at once.")
+    ] = rebuilding.WORKERS,
     keep_old: Annotated[
         bool, typer.Option("--keep-old", help="Keep the old generation after the swap.")
     ] = False,
 ) -> None:
-    """Rebuild a read model beside the live one, show the diff, then swap atomically."""
-    projection = _read_model(name)
+    """Rebuild read models beside the live ones, show the diffs, then swap each atomically."""
+    projections = _read_models(names)
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_format)
     runtime = _start(settings)
     try:
         database = runtime.database
-        rebuilt = _rebuild_with_progress(database, projection, batch_size)
-        console.print(
-            f"Generation #{rebuilt.generation} of {projection.name} applied "
-            f"{rebuilt.applied:,} log positions in {rebuilt.seconds:.1f} s."
-        )
+        rebuilt = _rebuild_with_progress(database, projections, batch_size, workers)
         try:
-            _print_diff(rebuilding.compare(database, projection, rebuilt.generation))
-            swapped = None
-            if not dry_run and (yes or _confirm(projection)):
-                swapped = rebuilding.swap(
-                    database, projection, rebuilt.generation, keep_old=keep_old
+            for projection, built in zip(projections, rebuilt, strict=True):
+                console.print(
+                    f"Generation #{built.generation} of {projection.name} applied "
+                    f"{built.applied:,} log positions in {built.seconds:.1f} s."
+                )
+                _print_diff(rebuilding.compare(database, projection, built.generation))
+            swap = not dry_run and (yes or _confirm(projections))
+            for projection, built in zip(projections, rebuilt, strict=True):
+                if not swap:
+                    rebuilding.discard(database, projection, built.generation)
+                    console.print(
+                        f"{'Dry run: ' if dry_run else ''}generation #{built.generation} of "
+                        f"{projection.name} dropped; the live read model is unchanged."
+                    )
+                    continue
+                swapped = rebuilding.swap(database, projection, built.generation, keep_old=keep_old)
+                old = "none" if swapped.old_generation is None else f"#{swapped.old_generation}"
+                fate = "dropped" if swapped.old_dropped else "kept"
+                console.print(
+                    f"Generation #{swapped.generation} of {projection.name} is live at position "
+                    f"{swapped.position:,} ({swapped.caught_up:,} caught up during the swap); "
+                    f"the old one ({old}) was {fate}."
                 )
         except BaseException:
-            rebuilding.discard(database, projection, rebuilt.generation)
+            for projection, built in zip(projections, rebuilt, strict=True):
+                with contextlib.suppress(ValueError, rebuilding.NotRebuildable):
+                    rebuilding.discard(database, projection, built.generation)
             raise
-        if swapped is None:
-            rebuilding.discard(database, projection, rebuilt.generation)
-            console.print(
-                f"{'Dry run: ' if dry_run else ''}generation #{rebuilt.generation} dropped; "
-                "the live read model is unchanged."
-            )
-            return
-        old = "none" if swapped.old_generation is None else f"#{swapped.old_generation}"
-        fate = "dropped" if swapped.old_dropped else "kept"
-        console.print(
-            f"Generation #{swapped.generation} of {projection.name} is live at position "
-            f"{swapped.position:,} ({swapped.caught_up:,} caught up during the swap); "
-            f"the old one ({old}) was {fate}."
-        )
     except ProjectionFailed as failure:
         console.print(f"[red]The rebuild stopped, and nothing was swapped:[/red] {failure}")
         raise typer.Exit(EXIT_PROJECTION) from None
     finally:
         runtime.close()
+
+
+def _read_models(names: list[str]) -> list[Projection]:
+    if names == ["all"]:
+        return all_projections()
+    return [_read_model(name) for name in dict.fromkeys(names)]
 
 
 def _read_model(name: str) -> Projection:
@@ -271,10 +286,11 @@ class _RateColumn(ProgressColumn):
 
 
 def _rebuild_with_progress(
-    database: Database, projection: Projection, batch_size: int
-) -> rebuilding.Rebuilt:
+    database: Database, projections: list[Projection], batch_size: int, workers: int
+) -> list[rebuilding.Rebuilt]:
+    label = ", ".join(p.name for p in projections)
     with Progress(
-        TextColumn(f"Rebuilding {projection.name}"),
+        TextColumn(f"Rebuilding {label}"),
         BarColumn(),
         MofNCompleteColumn(),
         _RateColumn(),
@@ -286,7 +302,9 @@ def _rebuild_with_progress(
         def advance(reached: int, head: int) -> None:
             progress.update(task, completed=reached, total=max(head, reached))
 
-        return rebuilding.rebuild(database, projection, advance, batch_size=batch_size)
+        return rebuilding.rebuild_many(
+            database, projections, advance, batch_size=batch_size, workers=workers
+        )
 
 
 def _print_diff(difference: rebuilding.Diff) -> None:
@@ -315,9 +333,10 @@ def _print_diff(difference: rebuilding.Diff) -> None:
             )
 
 
-def _confirm(projection: Projection) -> bool:
+def _confirm(projections: list[Projection]) -> bool:
+    names = ", ".join(p.name for p in projections)
     try:
-        return Confirm.ask(f"Swap the new {projection.name} in?", console=console, default=False)
+        return Confirm.ask(f"Swap the new {names} in?", console=console, default=False)
     except EOFError:  # no one at the terminal to answer: the safe answer
         console.print()
         return False

@@ -57,10 +57,8 @@ from ledger.catalogue import load_catalogue
 from ledger.clock import SystemClock
 from ledger.database import Database, EmbeddedPostgres, check_durability, create_database
 from ledger.transcodings import LedgerTranscoder
-from projections import generations
-from projections.base import install_functions
 from projections.registry import all_projections
-from projections.runner import Runner, Target
+from replay.rebuild import head_position, rebuild_many, swap
 
 REBUILD_BATCH = 50_000
 
@@ -68,22 +66,19 @@ REBUILD_BATCH = 50_000
 # --- 2. the rebuild -------------------------------------------------------------------------
 
 
-def rebuild_all(database: Database) -> tuple[float, int]:
-    """Build and promote a new generation of every read model; return seconds and the head."""
+def rebuild_all(database: Database, workers: int) -> tuple[float, int]:
+    """Rebuild and swap in every read model, as `ledgerline projections rebuild all --yes`
+    does; return the seconds the rebuild took and the head of the log."""
     projections = all_projections()
     with database.connect() as conn:
-        install_functions(conn)
-        targets = [Target(p, generations.create(conn, p)) for p in projections]
-        head_row = conn.execute(f"SELECT max(notification_id) FROM {EVENTS_TABLE}").fetchone()  # noqa: S608
-        head = int(head_row[0]) if head_row and head_row[0] else 0
-    runner = Runner(database.connect, targets, events_table=EVENTS_TABLE, batch_size=REBUILD_BATCH)
+        head = head_position(conn)
     started = time.perf_counter()
-    runner.catch_up(until=head)
+    rebuilt = rebuild_many(database, projections, batch_size=REBUILD_BATCH, workers=workers)
     elapsed = time.perf_counter() - started
-    runner.close()
-    with database.connect() as conn:
-        for target in targets:
-            generations.promote(conn, target.projection, target.generation)
+    for projection, built in zip(projections, rebuilt, strict=True):
+        if built.position != head:
+            raise SystemExit(f"{projection.name} reached {built.position}, not {head}")
+        swap(database, projection, built.generation)
     return elapsed, head
 
 
@@ -303,6 +298,7 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=1_000)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=2, help="runners rebuilding at once")
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="ledgerline-bench-"))
@@ -326,11 +322,11 @@ def main() -> None:
         kinds = {get_topic(cls).rsplit(":", 1)[-1] for cls in POSTING_RULES}
         print(f"     ({len(kinds)} kinds of event move money)")
 
-        seconds, head = rebuild_all(database)
+        seconds, head = rebuild_all(database, args.workers)
         rate = round(head / seconds)
         print(
-            f"rebuild of all {len(all_projections())} read models: {head} events in "
-            f"{seconds:.2f} s, {rate} events/s"
+            f"rebuild of all {len(all_projections())} read models ({args.workers} runners): "
+            f"{head} events in {seconds:.2f} s, {rate} events/s"
         )
         headline["events"] = head
         headline["events_per_s"] = rate

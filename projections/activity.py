@@ -4,15 +4,19 @@ A line's feed holds its own events (created, sent, accepted, activated, renewed,
 cancelled, locations, autopay, card, invoices, leads, transfers) and the events of the
 invoices that charge it (payments received, failed, pending, refunded, credit notes, overdue
 marks), in log order. An invoice reaches the lines named in its `line_ids`, remembered in a
-small table of the read model's own. Amounts read as major units with their currency, computed
-from the integer minor units with the currency's exponent (R-X1: no floats). A card shows as
-its brand and last 4 digits only (R-X4).
+small table of the read model's own.
+
+The read model keeps each entry's facts (the event's fields, a card reduced to its brand and
+last 4 digits: R-X4); `describe` writes the sentence when the feed is read, so a rebuild
+copies data instead of formatting text, and a change of wording needs no rebuild. Amounts read
+as major units with their currency, computed from the integer minor units with the currency's
+exponent (R-X1: no floats).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -66,189 +70,13 @@ def _placeholders(short_names: tuple[str, ...]) -> str:
     return ", ".join("{t_" + name.replace(".", "_") + "}" for name in short_names)
 
 
-def _currency_rows() -> str:
-    """The minor-unit exponent (and 10 to its power) of every currency, as SQL VALUES rows."""
-    return ",\n".join(
-        f"('{code}', {exponent}, {10**exponent})"
-        for code, exponent in sorted(MINOR_UNIT_EXPONENTS.items())
-    )
-
-
-MONEY_FUNCTION = """
-    CREATE FUNCTION {schema}.activity_money(money jsonb) RETURNS text
-    LANGUAGE plpgsql STABLE AS $$
-    DECLARE
-        minor bigint := ll_minor(money);
-        code text := ll_currency(money);
-        unit {schema}.activity_currencies;
-    BEGIN
-        SELECT * INTO unit FROM {schema}.activity_currencies c WHERE c.currency = code;
-        IF NOT FOUND THEN
-            RAISE EXCEPTION 'no minor-unit exponent for currency %', code;
-        END IF;
-        RETURN CASE WHEN minor < 0 THEN '-' ELSE '' END
-            || to_char(abs(minor) / unit.unit_minor, 'FM9,999,999,999,999,999,990')
-            || CASE WHEN unit.exponent > 0
-                    THEN '.' || lpad((abs(minor) % unit.unit_minor)::text, unit.exponent, '0')
-                    ELSE '' END
-            || ' ' || code;
-    END
-    $$
-"""
-"""`{"amount_minor": 123456, "currency": "USD"}` reads `1,234.56 USD`: integer division and
-remainder by 10^exponent, so nothing is ever rounded. An unknown currency stops the batch."""
-
-WORDS_FUNCTIONS = (
-    """
-    CREATE FUNCTION {schema}.activity_day(day jsonb) RETURNS text
-    LANGUAGE sql IMMUTABLE AS $$ SELECT to_char(ll_date(day), 'FMDD Mon YYYY') $$
-    """,
-    """
-    CREATE FUNCTION {schema}.activity_period(period jsonb) RETURNS text
-    LANGUAGE sql IMMUTABLE AS $$
-        SELECT to_char(ll_date(period -> '_data_' -> 'start'), 'FMDD Mon YYYY') || ' to '
-            || to_char(ll_date(period -> '_data_' -> 'end') - 1, 'FMDD Mon YYYY')
-    $$
-    """,
-    """
-    CREATE FUNCTION {schema}.activity_source(source text) RETURNS text
-    LANGUAGE sql IMMUTABLE AS $$
-        SELECT CASE source
-            WHEN 'card' THEN 'by card'
-            WHEN 'direct_debit' THEN 'by direct debit'
-            WHEN 'bank_transfer' THEN 'by bank transfer'
-            WHEN 'company_balance' THEN 'from the company balance'
-            WHEN 'bonus' THEN 'with bonuses'
-            WHEN 'cash' THEN 'in cash'
-            WHEN 'cheque' THEN 'by cheque'
-            ELSE 'by other means'
-        END
-    $$
-    """,
-    """
-    CREATE FUNCTION {schema}.activity_brand(brand text) RETURNS text
-    LANGUAGE sql IMMUTABLE AS $$
-        SELECT CASE brand
-            WHEN 'visa' THEN 'Visa' WHEN 'mastercard' THEN 'Mastercard'
-            WHEN 'amex' THEN 'American Express' WHEN 'discover' THEN 'Discover'
-            WHEN 'diners' THEN 'Diners Club' WHEN 'jcb' THEN 'JCB'
-            WHEN 'unionpay' THEN 'UnionPay' ELSE 'Card'
-        END
-    $$
-    """,
-)
-"""Dates (`15 Jan 2026`), periods (their last day inclusive), payment sources and card brands
-in words."""
-
-TEXT_FUNCTION = """
-    CREATE FUNCTION {schema}.activity_text(
-        kind text, e jsonb, invoice_number text, location_name text
-    ) RETURNS text LANGUAGE sql STABLE AS $$
-    SELECT CASE kind
-    WHEN 'SubscriptionLine.Created' THEN format(
-        'Created as a draft: %s at %s%s, paid by the %s%s.',
-        e ->> 'product_name', {schema}.activity_money(e -> 'unit_price'),
-        CASE ll_text(e -> 'unit') WHEN 'per_lead' THEN ' per lead'
-             ELSE CASE ll_text(e -> 'unit') WHEN 'per_location' THEN ' per location' ELSE '' END
-                  || CASE ll_text(e -> 'term') WHEN 'twelve_months' THEN ' a month, for 12 months'
-                          WHEN 'annual' THEN ' a month, billed annually'
-                          ELSE ' a month, billed monthly' END END,
-        ll_text(e -> 'payer'),
-        CASE jsonb_array_length(coalesce(e -> 'locations' -> '_data_', '[]'))
-             WHEN 0 THEN '' WHEN 1 THEN ', for 1 location'
-             ELSE format(', for %s locations',
-                         jsonb_array_length(e -> 'locations' -> '_data_')) END)
-    WHEN 'SubscriptionLine.Sent' THEN 'Sent to the customer to pay and accept.'
-    WHEN 'SubscriptionLine.Accepted' THEN 'Accepted by the customer.'
-    WHEN 'SubscriptionLine.Activated' THEN format(
-        'Activated: the first period is %s.', {schema}.activity_period(e -> 'period'))
-    WHEN 'SubscriptionLine.Renewed' THEN format(
-        'Renewed for %s.', {schema}.activity_period(e -> 'period'))
-    WHEN 'SubscriptionLine.Paused' THEN format('Paused: %s.', e ->> 'reason')
-    WHEN 'SubscriptionLine.Resumed' THEN 'Resumed; the billing date has not moved.'
-    WHEN 'SubscriptionLine.Cancelled' THEN format(
-        'Cancelled on %s: %s.', {schema}.activity_day(e -> 'cancelled_on'), e ->> 'reason')
-    WHEN 'SubscriptionLine.LocationAdded' THEN format(
-        'Location %s added.', e -> 'location' -> '_data_' ->> 'name')
-    WHEN 'SubscriptionLine.LocationRemoved' THEN format(
-        'Location %s removed.', coalesce(location_name, ll_text(e -> 'location_id')))
-    WHEN 'SubscriptionLine.RemovedFromUnifiedBilling' THEN
-        'Removed from unified billing: the client pays for it from now on.'
-    WHEN 'SubscriptionLine.AutopaySet' THEN CASE
-        WHEN ll_text(e -> 'source') IS NULL THEN 'Autopay turned off.'
-        ELSE format('Autopay turned on: renewals are paid %s.',
-                    {schema}.activity_source(ll_text(e -> 'source'))) END
-    WHEN 'SubscriptionLine.CardAttached' THEN format(
-        'Card attached: %s ending in %s.',
-        {schema}.activity_brand(ll_text(e -> 'card' -> '_data_' -> 'brand')),
-        e -> 'card' -> '_data_' ->> 'last4')
-    WHEN 'SubscriptionLine.Invoiced' THEN format(
-        'Invoice %s issued for %s%s.', e ->> 'invoice_number',
-        {schema}.activity_money(e -> 'amount'),
-        CASE WHEN e -> 'period' -> '_data_' IS NULL THEN ''
-             ELSE ', for ' || {schema}.activity_period(e -> 'period') END)
-    WHEN 'SubscriptionLine.InvoiceSettled' THEN format(
-        'Invoice %s settled: nothing is owed on it any more.',
-        coalesce(invoice_number, ll_text(e -> 'invoice_id')))
-    WHEN 'SubscriptionLine.InvoiceVoided' THEN format(
-        'Invoice %s voided.', coalesce(invoice_number, ll_text(e -> 'invoice_id')))
-    WHEN 'SubscriptionLine.LeadRecorded' THEN format(
-        'Lead delivered on %s, charged %s.', {schema}.activity_day(e -> 'delivered_on'),
-        {schema}.activity_money(e -> 'price'))
-    WHEN 'SubscriptionLine.LeadsInvoiced' THEN format(
-        '%s on invoice %s for %s.',
-        CASE jsonb_array_length(e -> 'lead_ids' -> '_data_') WHEN 1 THEN '1 lead'
-             ELSE jsonb_array_length(e -> 'lead_ids' -> '_data_') || ' leads' END,
-        coalesce(invoice_number, ll_text(e -> 'invoice_id')),
-        {schema}.activity_money(e -> 'amount'))
-    WHEN 'SubscriptionLine.TransferRequested' THEN format(
-        'Transfer of %s to another reseller requested, preferred date %s, billed %s, paid %s.',
-        e -> 'request' -> '_data_' ->> 'end_user_name',
-        {schema}.activity_day(e -> 'request' -> '_data_' -> 'preferred_date'),
-        CASE ll_text(e -> 'request' -> '_data_' -> 'billing') WHEN 'monthly' THEN 'monthly'
-             ELSE 'annually' END,
-        {schema}.activity_source(ll_text(e -> 'request' -> '_data_' -> 'payment_method')))
-    WHEN 'SubscriptionLine.TransferConsentGiven' THEN format(
-        'The %s consented to the transfer.', replace(ll_text(e -> 'party'), '_', ' '))
-    WHEN 'SubscriptionLine.TransferScheduled' THEN format(
-        'Transfer scheduled for %s.', {schema}.activity_day(e -> 'effective_on'))
-    WHEN 'SubscriptionLine.Transferred' THEN format(
-        'Transferred to the new reseller on %s, billed %s.',
-        {schema}.activity_day(e -> 'effective_on'),
-        CASE ll_text(e -> 'term') WHEN 'monthly' THEN 'monthly' ELSE 'annually' END)
-    WHEN 'Invoice.PaymentReceived' THEN format(
-        'Payment of %s received %s for invoice %s%s.', {schema}.activity_money(e -> 'amount'),
-        {schema}.activity_source(ll_text(e -> 'source')), invoice_number,
-        CASE WHEN ll_minor(e -> 'fee') > 0
-             THEN format(', with a card fee of %s', {schema}.activity_money(e -> 'fee'))
-             ELSE '' END)
-    WHEN 'Invoice.PaymentFailed' THEN format(
-        'Payment of %s %s for invoice %s failed: %s', {schema}.activity_money(e -> 'amount'),
-        {schema}.activity_source(ll_text(e -> 'source')), invoice_number, e ->> 'reason')
-    WHEN 'Invoice.PaymentPending' THEN format(
-        'Direct debit of %s submitted for invoice %s.', {schema}.activity_money(e -> 'amount'),
-        invoice_number)
-    WHEN 'Invoice.PaymentRefunded' THEN format(
-        'Refund of %s (paid %s) on invoice %s: %s.', {schema}.activity_money(e -> 'amount'),
-        {schema}.activity_source(ll_text(e -> 'source')), invoice_number, e ->> 'reason')
-    WHEN 'Invoice.CreditNoteIssued' THEN format(
-        'Credit note %s of %s on invoice %s: %s.', e ->> 'credit_note_number',
-        {schema}.activity_money(e -> 'amount'), invoice_number, e ->> 'reason')
-    WHEN 'Invoice.MarkedOverdue' THEN format(
-        'Invoice %s is overdue since %s.', invoice_number,
-        {schema}.activity_day(e -> 'overdue_on'))
-    END
-    $$
-"""
-"""The sentence for each kind of event, in English (R-H7)."""
-
-
 class ActivityFeed(Projection):
     """Every subscription line's activity feed, with its invoices' payments (R-H7)."""
 
     name = "activity"
+    weight = 3
     reads = ("Invoice.Issued", *LINE_EVENTS, *INVOICE_EVENTS)
-    tables = ("activity",)
+    tables = ("activity", "activity_invoices", "activity_locations")
     ddl = (
         """
         CREATE TABLE {schema}.activity (
@@ -257,7 +85,8 @@ class ActivityFeed(Projection):
             entry integer NOT NULL CHECK (entry > 0),
             recorded_at timestamptz NOT NULL,
             kind text NOT NULL,
-            text text NOT NULL,
+            facts jsonb NOT NULL,
+            invoice_id uuid,
             PRIMARY KEY (line_id, position),
             UNIQUE (line_id, entry)
         )
@@ -278,17 +107,6 @@ class ActivityFeed(Projection):
             PRIMARY KEY (line_id, location_id)
         )
         """,
-        """
-        CREATE TABLE {schema}.activity_currencies (
-            currency char(3) PRIMARY KEY,
-            exponent smallint NOT NULL CHECK (exponent BETWEEN 0 AND 4),
-            unit_minor bigint NOT NULL
-        )
-        """,
-        "INSERT INTO {schema}.activity_currencies VALUES\n" + _currency_rows(),
-        MONEY_FUNCTION,
-        *WORDS_FUNCTIONS,
-        TEXT_FUNCTION,
     )
     statements = (
         # Which lines each invoice charges, and its number, before any of its events is read.
@@ -320,32 +138,40 @@ class ActivityFeed(Projection):
         ON CONFLICT (line_id, location_id) DO UPDATE SET name = excluded.name
         """,
         f"""
-        INSERT INTO {{schema}}.activity (line_id, position, entry, recorded_at, kind, text)
-        SELECT c.line_id, c.position,
-               coalesce((SELECT max(a.entry) FROM {{schema}}.activity a
-                         WHERE a.line_id = c.line_id), 0)
-               + row_number() OVER (PARTITION BY c.line_id ORDER BY c.position),
-               c.recorded_at, c.kind,
-               {{schema}}.activity_text(c.kind, c.event, c.number, c.location)
-        FROM (
+        WITH c AS (
             SELECT b.originator_id AS line_id, b.position, b.recorded_at,
-                   substring(b.topic from ':(.*)$') AS kind, b.event, i.number,
-                   l.name AS location
+                   substring(b.topic from ':(.*)$') AS kind, b.event,
+                   ll_uuid(b.event -> 'invoice_id') AS invoice_id
             FROM batch_events b
-            LEFT JOIN {{schema}}.activity_invoices i
-                   ON i.invoice_id = ll_uuid(b.event -> 'invoice_id')
-                  AND i.line_id = b.originator_id
-            LEFT JOIN {{schema}}.activity_locations l
-                   ON l.line_id = b.originator_id
-                  AND l.location_id = ll_uuid(b.event -> 'location_id')
             WHERE b.topic IN ({_placeholders(LINE_EVENTS)}) AND b.position > %(lo)s
           UNION ALL
             SELECT i.line_id, b.position, b.recorded_at, substring(b.topic from ':(.*)$'),
-                   b.event, i.number, NULL
+                   b.event, b.originator_id
             FROM batch_events b
             JOIN {{schema}}.activity_invoices i ON i.invoice_id = b.originator_id
             WHERE b.topic IN ({_placeholders(INVOICE_EVENTS)}) AND b.position > %(lo)s
-        ) c
+        ),
+        -- Each line's entries so far, looked up once per line rather than once per entry.
+        known AS (
+            SELECT l.line_id,
+                   (SELECT max(a.entry) FROM {{schema}}.activity a
+                    WHERE a.line_id = l.line_id) AS entries
+            FROM (SELECT DISTINCT line_id FROM c) l
+        )
+        INSERT INTO {{schema}}.activity
+            (line_id, position, entry, recorded_at, kind, facts, invoice_id)
+        SELECT c.line_id, c.position,
+               coalesce(known.entries, 0)
+               + row_number() OVER (PARTITION BY c.line_id ORDER BY c.position),
+               c.recorded_at, c.kind,
+               CASE WHEN c.kind = 'SubscriptionLine.CardAttached'
+                    THEN jsonb_build_object('card', jsonb_build_object(
+                        '_type_', 'card_display', '_data_', jsonb_build_object(
+                        'brand', c.event -> 'card' -> '_data_' -> 'brand',
+                        'last4', c.event -> 'card' -> '_data_' -> 'last4')))
+                    ELSE c.event END,
+               c.invoice_id
+        FROM c LEFT JOIN known ON known.line_id = c.line_id
         """,
     )
 
@@ -372,9 +198,207 @@ def feed(
     """A line's feed in log order, from after a position (the previous page's last) onwards."""
     if not 1 <= limit <= FEED_PAGE_MAX:
         raise ValueError(f"a feed page holds 1 to {FEED_PAGE_MAX} entries, not {limit}")
+    # Invoice numbers and location names are looked up as the feed is read, so what is
+    # stored never depends on which events happened to share a batch.
     rows = conn.execute(
-        "SELECT line_id, position, entry, recorded_at, kind, text FROM activity "
-        "WHERE line_id = %(line)s AND position > %(after)s ORDER BY position LIMIT %(limit)s",
+        "SELECT a.line_id, a.position, a.entry, a.recorded_at, a.kind, a.facts, i.number, "
+        "l.name FROM activity a "
+        "LEFT JOIN activity_invoices i ON i.line_id = a.line_id "
+        "AND i.invoice_id = a.invoice_id "
+        "LEFT JOIN activity_locations l ON l.line_id = a.line_id "
+        "AND l.location_id = (a.facts -> 'location_id' ->> '_data_')::uuid "
+        "WHERE a.line_id = %(line)s AND a.position > %(after)s "
+        "ORDER BY a.position LIMIT %(limit)s",
         {"line": line_id, "after": after_position or 0, "limit": limit},
     ).fetchall()
-    return [ActivityEntry(*row) for row in rows]
+    return [
+        ActivityEntry(line, position, entry, at, kind, describe(kind, facts, number, location))
+        for line, position, entry, at, kind, facts, number, location in rows
+    ]
+
+
+# --- in words ---------------------------------------------------------------------------
+# The read model keeps each event's facts; the sentence is written when the feed is read, so
+# a change of wording needs no rebuild.
+
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+SOURCES = {
+    "card": "by card",
+    "direct_debit": "by direct debit",
+    "bank_transfer": "by bank transfer",
+    "company_balance": "from the company balance",
+    "bonus": "with bonuses",
+    "cash": "in cash",
+    "cheque": "by cheque",
+}
+BRANDS = {
+    "visa": "Visa",
+    "mastercard": "Mastercard",
+    "amex": "American Express",
+    "discover": "Discover",
+    "diners": "Diners Club",
+    "jcb": "JCB",
+    "unionpay": "UnionPay",
+}
+TERMS = {"twelve_months": " a month, for 12 months", "annual": " a month, billed annually"}
+
+
+def money_text(value: Any) -> str:
+    """`{"amount_minor": 123456, "currency": "USD"}` reads `1,234.56 USD`: integer division
+    and remainder by 10^exponent, so nothing is ever rounded (R-X1)."""
+    data = _data(value)
+    minor, code = int(data["amount_minor"]), str(data["currency"])
+    exponent = MINOR_UNIT_EXPONENTS.get(code)
+    if exponent is None:
+        raise ValueError(f"no minor-unit exponent for currency {code!r}")
+    whole, part = divmod(abs(minor), 10**exponent)
+    fraction = f".{part:0{exponent}d}" if exponent else ""
+    return f"{'-' if minor < 0 else ''}{whole:,}{fraction} {code}"
+
+
+def describe(
+    kind: str,
+    facts: dict[str, Any],
+    invoice_number: str | None = None,
+    location_name: str | None = None,
+) -> str:
+    """The English sentence for an event of a line's feed (R-H7)."""
+    e = facts
+    number = invoice_number or _text(e.get("invoice_id"))
+    match kind:
+        case "SubscriptionLine.Created":
+            unit, term = _text(e["unit"]), _text(e["term"])
+            if unit == "per_lead":
+                price = " per lead"
+            else:
+                per = " per location" if unit == "per_location" else ""
+                price = per + TERMS.get(term or "", " a month, billed monthly")
+            count = len(_data(e.get("locations")) or [])
+            where = {0: "", 1: ", for 1 location"}.get(count, f", for {count} locations")
+            return (
+                f"Created as a draft: {e['product_name']} at {money_text(e['unit_price'])}"
+                f"{price}, paid by the {_text(e['payer'])}{where}."
+            )
+        case "SubscriptionLine.Sent":
+            return "Sent to the customer to pay and accept."
+        case "SubscriptionLine.Accepted":
+            return "Accepted by the customer."
+        case "SubscriptionLine.Activated":
+            return f"Activated: the first period is {_period(e['period'])}."
+        case "SubscriptionLine.Renewed":
+            return f"Renewed for {_period(e['period'])}."
+        case "SubscriptionLine.Paused":
+            return f"Paused: {e['reason']}."
+        case "SubscriptionLine.Resumed":
+            return "Resumed; the billing date has not moved."
+        case "SubscriptionLine.Cancelled":
+            return f"Cancelled on {_day(e['cancelled_on'])}: {e['reason']}."
+        case "SubscriptionLine.LocationAdded":
+            return f"Location {_data(e['location'])['name']} added."
+        case "SubscriptionLine.LocationRemoved":
+            return f"Location {location_name or _text(e['location_id'])} removed."
+        case "SubscriptionLine.RemovedFromUnifiedBilling":
+            return "Removed from unified billing: the client pays for it from now on."
+        case "SubscriptionLine.AutopaySet":
+            source = _text(e.get("source"))
+            if source is None:
+                return "Autopay turned off."
+            return f"Autopay turned on: renewals are paid {_source(source)}."
+        case "SubscriptionLine.CardAttached":
+            card = _data(e["card"])
+            brand = BRANDS.get(_text(card["brand"]) or "", "Card")
+            return f"Card attached: {brand} ending in {card['last4']}."
+        case "SubscriptionLine.Invoiced":
+            period = _data(e.get("period"))
+            during = f", for {_period(e['period'])}" if period else ""
+            return f"Invoice {e['invoice_number']} issued for {money_text(e['amount'])}{during}."
+        case "SubscriptionLine.InvoiceSettled":
+            return f"Invoice {number} settled: nothing is owed on it any more."
+        case "SubscriptionLine.InvoiceVoided":
+            return f"Invoice {number} voided."
+        case "SubscriptionLine.LeadRecorded":
+            return f"Lead delivered on {_day(e['delivered_on'])}, charged {money_text(e['price'])}."
+        case "SubscriptionLine.LeadsInvoiced":
+            count = len(_data(e["lead_ids"]))
+            leads = "1 lead" if count == 1 else f"{count} leads"
+            return f"{leads} on invoice {number} for {money_text(e['amount'])}."
+        case "SubscriptionLine.TransferRequested":
+            request = _data(e["request"])
+            billed = "monthly" if _text(request["billing"]) == "monthly" else "annually"
+            return (
+                f"Transfer of {request['end_user_name']} to another reseller requested, "
+                f"preferred date {_day(request['preferred_date'])}, billed {billed}, "
+                f"paid {_source(_text(request['payment_method']))}."
+            )
+        case "SubscriptionLine.TransferConsentGiven":
+            party = (_text(e["party"]) or "").replace("_", " ")
+            return f"The {party} consented to the transfer."
+        case "SubscriptionLine.TransferScheduled":
+            return f"Transfer scheduled for {_day(e['effective_on'])}."
+        case "SubscriptionLine.Transferred":
+            billed = "monthly" if _text(e["term"]) == "monthly" else "annually"
+            return f"Transferred to the new reseller on {_day(e['effective_on'])}, billed {billed}."
+        case "Invoice.PaymentReceived":
+            fee = e.get("fee")
+            with_fee = (
+                f", with a card fee of {money_text(fee)}"
+                if fee and int(_data(fee)["amount_minor"]) > 0
+                else ""
+            )
+            return (
+                f"Payment of {money_text(e['amount'])} received {_source(_text(e['source']))} "
+                f"for invoice {number}{with_fee}."
+            )
+        case "Invoice.PaymentFailed":
+            return (
+                f"Payment of {money_text(e['amount'])} {_source(_text(e['source']))} "
+                f"for invoice {number} failed: {e['reason']}"
+            )
+        case "Invoice.PaymentPending":
+            return f"Direct debit of {money_text(e['amount'])} submitted for invoice {number}."
+        case "Invoice.PaymentRefunded":
+            return (
+                f"Refund of {money_text(e['amount'])} (paid {_source(_text(e['source']))}) "
+                f"on invoice {number}: {e['reason']}."
+            )
+        case "Invoice.CreditNoteIssued":
+            return (
+                f"Credit note {e['credit_note_number']} of {money_text(e['amount'])} "
+                f"on invoice {number}: {e['reason']}."
+            )
+        case "Invoice.MarkedOverdue":
+            return f"Invoice {number} is overdue since {_day(e['overdue_on'])}."
+    raise ValueError(f"the activity feed has no sentence for {kind!r}")
+
+
+def _data(value: Any) -> Any:
+    """The value inside a stored event's type tag (`{"_type_": …, "_data_": …}`)."""
+    if isinstance(value, dict) and "_type_" in value:
+        return value.get("_data_")
+    return value
+
+
+def _text(value: Any) -> str | None:
+    data = _data(value)
+    return None if data is None else str(data)
+
+
+def _day(value: Any) -> str:
+    day = date.fromisoformat(str(_data(value)))
+    return _date_text(day)
+
+
+def _date_text(day: date) -> str:
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+def _period(value: Any) -> str:
+    """A billing period by its first and last day (its stored end is exclusive)."""
+    period = _data(value)
+    start = date.fromisoformat(str(_data(period["start"])))
+    end = date.fromisoformat(str(_data(period["end"]))) - timedelta(days=1)
+    return f"{_date_text(start)} to {_date_text(end)}"
+
+
+def _source(source: str | None) -> str:
+    return SOURCES.get(source or "", "by other means")

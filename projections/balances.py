@@ -119,6 +119,7 @@ class Balances(Projection):
     """The journal, account balances and the trial balance (R-X2)."""
 
     name = "balances"
+    weight = 4
     reads = (
         "PartnerAccount.Opened",
         "PartnerAccount.BalanceToppedUp",

@@ -30,6 +30,7 @@ class Banners(Projection):
     """
 
     name = "banners"
+    weight = 2
     reads = tuple(e for e in INVOICE_EVENTS if e != "Invoice.PaymentRefunded")
     tables = ("banner_invoices",)
     ddl = (

@@ -75,6 +75,8 @@ class Projection(ABC):
     tables: ClassVar[tuple[str, ...]]
     """Its tables, each exposed as a public view of the same name."""
     ddl: ClassVar[tuple[str, ...]]
+    weight: ClassVar[int] = 1
+    """Its rebuild's relative cost (bench/rebuild.py), to share a rebuild of many among runners."""
     statements: ClassVar[tuple[str, ...]]
 
     def schema(self, generation: int) -> str:
@@ -91,6 +93,12 @@ class Projection(ABC):
         for aggregate, event in PLACEHOLDER.findall(text):
             topics[f"t_{aggregate}_{event}"] = sql.Literal(known[f"{aggregate}.{event}"])
         return sql.SQL(text).format(schema=sql.Identifier(self.schema(generation)), **topics)
+
+
+def statement_topics(text: str) -> frozenset[str]:
+    """The topics of the events a statement names through `{t_Aggregate_Event}` placeholders."""
+    known = event_topics()
+    return frozenset(known[f"{agg}.{event}"] for agg, event in PLACEHOLDER.findall(text))
 
 
 def install_functions(conn: psycopg.Connection[Any]) -> None:

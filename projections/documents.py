@@ -43,6 +43,7 @@ class ClosingDocuments(Projection):
     """Invoices that may get a closing document, and the documents requested (R-C7, R-C8)."""
 
     name = "closing_documents"
+    weight = 3
     reads = (
         "PartnerAccount.Opened",
         "PartnerAccount.ClientRegistered",

@@ -54,6 +54,7 @@ class InvoiceHistory(Projection):
     """Every invoice with its lines, payments, refunds and credit notes (R-O3, R-O5, R-X6)."""
 
     name = "invoices"
+    weight = 4
     reads = INVOICE_EVENTS
     tables = ("invoices", "invoice_lines", "invoice_payments", "credit_notes")
     ddl = (

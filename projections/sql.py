@@ -56,7 +56,8 @@ CREATE TEMP TABLE IF NOT EXISTS batch_events (
     topic text NOT NULL,
     event jsonb,
     recorded_at timestamptz
-) WITH (toast_tuple_target = 8160) ON COMMIT DELETE ROWS
+) WITH (toast_tuple_target = 8160) ON COMMIT DELETE ROWS;
+CREATE INDEX IF NOT EXISTS batch_events_topic ON batch_events (topic)
 """
 """The batch being applied, visible only to the session applying it. Events are kept inline and
 uncompressed (`toast_tuple_target`): a compressed document would be decompressed again for
@@ -68,6 +69,8 @@ SESSION_SETTINGS = (
     # Read-model rows and their position commit together, so a crash can lose only whole
     # batches, which are applied again: exactly once holds without waiting for the disk.
     "SET synchronous_commit = off",
+    # A batch of tens of thousands of events sorts and hashes in memory, not on disk.
+    "SET work_mem = '256MB'",
 )
 
 

@@ -16,6 +16,7 @@ to it in batches, while commands keep arriving and readers keep reading the live
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,10 +46,13 @@ __all__ = [
     "discard",
     "head_position",
     "rebuild",
+    "rebuild_many",
     "status",
     "swap",
 ]
 
+WORKERS = 2
+"""Runners a rebuild of several read models uses at once: one per core of a small machine."""
 LAG_COUNT_MAX = 1_000_000
 """Events behind the head are counted up to this many: beyond it, "very far behind" is enough."""
 
@@ -135,42 +139,99 @@ def rebuild(
 
     A build that fails leaves nothing behind: its generation is dropped.
     """
+    [rebuilt] = rebuild_many(database, [projection], progress, batch_size=batch_size, workers=1)
+    return rebuilt
+
+
+def rebuild_many(
+    database: Database,
+    projections: list[Projection],
+    progress: Progress | None = None,
+    *,
+    batch_size: int = BATCH_SIZE,
+    workers: int = WORKERS,
+) -> list[Rebuilt]:
+    """Build new generations of several read models at once, beside the live ones.
+
+    The read models are shared out among `workers` runners, each in a thread of its own with
+    its own connection (PostgreSQL does the work, so threads run in parallel), heaviest first
+    to the least loaded (`Projection.weight`). Each runner stages a batch once for all of its
+    read models. If any build fails, every new generation is dropped.
+    """
     started = time.monotonic()
     with database.connect() as conn:
         install_functions(conn)
-        live = generations.live(conn, projection.name)
-        generation = generations.create(conn, projection)
-        runner = Runner(
-            database.connect,
-            [Target(projection, generation)],
-            events_table=EVENTS_TABLE,
-            batch_size=batch_size,
-        )
-        reached = 0
+        lives = {p.name: generations.live(conn, p.name) for p in projections}
+        created = [Target(p, generations.create(conn, p)) for p in projections]
+        head = head_position(conn)
+    groups = _share(created, max(1, min(workers, len(created))))
+    runners = [
+        Runner(database.connect, group, events_table=EVENTS_TABLE, batch_size=batch_size)
+        for group in groups
+    ]
+    reached = [0] * len(runners)
+    lock = threading.Lock()
+    failures: list[BaseException] = []
 
+    def run(index: int) -> None:
         def moved(step: int) -> None:
-            nonlocal reached
-            reached += step
-            if progress is not None:
-                progress(reached, head_position(conn))
+            with lock:
+                reached[index] += step
+                if progress is not None:
+                    progress(min(reached), max(head, *reached))
 
         try:
-            if progress is not None:
-                progress(0, head_position(conn))
-            applied = runner.catch_up(progress=moved)
-        except BaseException:
-            generations.drop(conn, projection, generation)
-            raise
+            runners[index].catch_up(progress=moved)
+        except BaseException as error:  # re-raised below, in the caller's thread
+            failures.append(error)
         finally:
-            runner.close()
-    return Rebuilt(
-        projection=projection.name,
-        generation=generation,
-        live_generation=live.generation if live else None,
-        position=applied,
-        applied=applied,
-        seconds=time.monotonic() - started,
-    )
+            runners[index].close()
+
+    if progress is not None:
+        progress(0, head)
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(runners))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        with database.connect() as conn:
+            for target in created:
+                generations.drop(conn, target.projection, target.generation)
+        raise failures[0]
+    seconds = time.monotonic() - started
+    with database.connect() as conn:
+        positions = {
+            (g.projection, g.generation): g.position
+            for p in projections
+            for g in generations.generations(conn, p.name)
+        }
+    results = []
+    for target in created:
+        live = lives[target.projection.name]
+        position = positions[(target.projection.name, target.generation)]
+        results.append(
+            Rebuilt(
+                projection=target.projection.name,
+                generation=target.generation,
+                live_generation=live.generation if live else None,
+                position=position,
+                applied=position,
+                seconds=seconds,
+            )
+        )
+    return results
+
+
+def _share(targets: list[Target], workers: int) -> list[list[Target]]:
+    """Targets shared out among workers, heaviest first to the least loaded."""
+    groups: list[list[Target]] = [[] for _ in range(workers)]
+    loads = [0] * workers
+    for target in sorted(targets, key=lambda t: -t.projection.weight):
+        least = loads.index(min(loads))
+        groups[least].append(target)
+        loads[least] += target.projection.weight
+    return [group for group in groups if group]
 
 
 def compare(database: Database, projection: Projection, generation: int) -> Diff:

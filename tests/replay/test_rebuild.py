@@ -20,7 +20,15 @@ from projections.base import Projection, install_functions
 from projections.partners import PartnerDirectory
 from projections.registry import all_projections
 from projections.runner import Runner, Target
-from replay.rebuild import compare, discard, head_position, rebuild, status, swap
+from replay.rebuild import (
+    compare,
+    discard,
+    head_position,
+    rebuild,
+    rebuild_many,
+    status,
+    swap,
+)
 from tests.histories import make_history
 
 WAIT_S = 20.0
@@ -237,12 +245,14 @@ def test_a_rebuilt_model_equals_the_incrementally_maintained_one(
         for model in models:
             wait_for_head(database, model.name)
     assert history.steps - history.refused > 15, "the history did too little to prove anything"
-    for model in models:
-        rebuilt = rebuild(database, model, batch_size=5_000)
-        difference = compare(database, model, rebuilt.generation)
+    # All at once, shared among two runners working in parallel, as `rebuild all` does.
+    rebuilt = rebuild_many(database, models, batch_size=5_000, workers=2)
+    assert [r.projection for r in rebuilt] == [m.name for m in models]
+    for model, built in zip(models, rebuilt, strict=True):
+        difference = compare(database, model, built.generation)
         assert difference.empty, (model.name, difference)
         assert difference.new_position == difference.old_position > 0
-        discard(database, model, rebuilt.generation)
+        discard(database, model, built.generation)
 
 
 def test_the_live_runner_leaves_another_versions_model_alone_until_its_own_is_promoted(

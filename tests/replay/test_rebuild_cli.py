@@ -7,6 +7,7 @@ import subprocess
 from ledger.application import Ledger
 from ledger.database import Database
 from projections import generations
+from projections.registry import all_projections
 from tests.api.test_cli import LEDGERLINE, START_TIMEOUT_S, cli_env
 
 
@@ -69,6 +70,22 @@ def test_status_shows_each_read_model_with_its_lag_then_a_rebuild_swaps_it(
 
     after = ledgerline(database, "projections", "status")
     assert table_row(after.stderr, "partners") == ["partners", "#2", "1", str(head), "0", "-"]
+
+
+def test_rebuild_all_builds_every_read_model_in_parallel_and_swaps_each(
+    ledger: Ledger, database: Database
+) -> None:
+    head = open_partners(ledger, 4)
+    rebuilt = ledgerline(database, "projections", "rebuild", "all", "--yes", "--workers", "2")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    names = [p.name for p in all_projections()]
+    for name in names:
+        assert f"Generation #2 of {name} is live" in rebuilt.stderr, name
+    with database.connect() as conn:
+        rows = conn.execute(
+            "SELECT projection, generation, position FROM projection_generations WHERE live"
+        ).fetchall()
+    assert sorted(rows) == sorted((name, 2, head) for name in names)
 
 
 def test_a_dry_run_shows_the_diff_and_leaves_the_live_generation(
