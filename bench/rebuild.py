@@ -210,7 +210,7 @@ def live_lag(database: Database, rate: int, seconds: float) -> dict[str, float]:
     stop = threading.Event()
     follower = threading.Thread(target=runner.run, args=(stop,), daemon=True)
     follower.start()
-    clients = 8
+    clients = 16
     partners = [
         ledger.open_partner_account(name=f"Lag {n}", currency="USD", time_zone="UTC")
         for n in range(clients)

@@ -135,21 +135,21 @@ class Runner:
                     return 0, True
             keys = [(t.projection.name, t.generation) for t in self.targets]
             rows = conn.execute(
-                "SELECT projection, generation, position FROM projection_generations "
-                "WHERE (projection, generation) IN (SELECT * FROM unnest(%s::text[], %s::int[])) "
-                "ORDER BY projection, generation FOR UPDATE",
+                sql.SQL(
+                    "SELECT projection, generation, position,"
+                    " (SELECT coalesce(max(notification_id), 0) FROM {})"
+                    " FROM projection_generations"
+                    " WHERE (projection, generation) IN"
+                    " (SELECT * FROM unnest(%s::text[], %s::int[]))"
+                    " ORDER BY projection, generation FOR UPDATE"
+                ).format(sql.Identifier(self.events_table)),
                 ([k[0] for k in keys], [k[1] for k in keys]),
             ).fetchall()
             positions = {(row[0], row[1]): int(row[2]) for row in rows}
             if len(positions) != len(keys):
                 raise RuntimeError(f"{self.name}: a generation is missing")
             low = min(positions.values())
-            head_row = conn.execute(
-                sql.SQL("SELECT coalesce(max(notification_id), 0) FROM {}").format(
-                    sql.Identifier(self.events_table)
-                )
-            ).fetchone()
-            head = int(head_row[0]) if head_row else 0
+            head = int(rows[0][3])
             if until is not None:
                 head = min(head, until)
             # The events-table lock makes commit order equal id order, so every event up to
@@ -157,21 +157,26 @@ class Runner:
             high = min(head, low + self.batch_size)
             if high <= low:
                 return 0, True
-            conn.execute(
-                sql.SQL(
-                    "INSERT INTO batch_events (position, originator_id, version, topic, event,"
-                    " recorded_at)"
-                    " SELECT position, originator_id, version, topic, event,"
-                    " ll_instant(event -> 'timestamp')"
-                    " FROM (SELECT notification_id AS position, originator_id,"
-                    " originator_version AS version, topic,"
-                    " CASE WHEN topic = ANY(%(relevant)s) THEN '{{}}'::jsonb || event END AS event"
-                    " FROM {} WHERE notification_id > %(low)s AND notification_id <= %(high)s) e"
-                ).format(sql.Identifier(self.events_table)),
-                {"relevant": self._relevant, "low": low, "high": high},
-            )
+            # Staged, and the kinds of event the batch holds, in one round trip.
             present = {
-                str(row[0]) for row in conn.execute("SELECT DISTINCT topic FROM batch_events")
+                str(row[0])
+                for row in conn.execute(
+                    sql.SQL(
+                        "WITH staged AS (INSERT INTO batch_events (position, originator_id,"
+                        " version, topic, event, recorded_at)"
+                        " SELECT position, originator_id, version, topic, event,"
+                        " ll_instant(event -> 'timestamp')"
+                        " FROM (SELECT notification_id AS position, originator_id,"
+                        " originator_version AS version, topic,"
+                        " CASE WHEN topic = ANY(%(relevant)s) THEN '{{}}'::jsonb || event"
+                        " END AS event"
+                        " FROM {} WHERE notification_id > %(low)s"
+                        " AND notification_id <= %(high)s) e"
+                        " RETURNING topic)"
+                        " SELECT DISTINCT topic FROM staged"
+                    ).format(sql.Identifier(self.events_table)),
+                    {"relevant": self._relevant, "low": low, "high": high},
+                )
             }
             if not present <= self._known:
                 unknown = conn.execute(
@@ -183,23 +188,28 @@ class Runner:
                 raise ProjectionFailed(
                     self.name, int(unknown[0]) - 1, f"an event of unknown kind {unknown[1]!r}"
                 )
+            # Every statement, the positions and the notification go in one pipeline: the
+            # server runs them back to back, and the client waits once, at the end.
             try:
-                for target, statements in zip(self.targets, self._rendered, strict=True):
-                    since = positions[(target.projection.name, target.generation)]
-                    for statement, topics in statements:
-                        # A statement that reads only some kinds of event has nothing to do
-                        # in a batch without them (most live batches hold a few kinds).
-                        if topics and topics.isdisjoint(present):
-                            continue
-                        conn.execute(statement, {"lo": since, "hi": high})
+                with conn.pipeline():
+                    for target, statements in zip(self.targets, self._rendered, strict=True):
+                        since = positions[(target.projection.name, target.generation)]
+                        for statement, topics in statements:
+                            # A statement that reads only some kinds of event has nothing to
+                            # do in a batch without them (most live batches hold a few kinds).
+                            if topics and topics.isdisjoint(present):
+                                continue
+                            conn.execute(statement, {"lo": since, "hi": high})
+                    conn.execute(
+                        "UPDATE projection_generations SET position = %s WHERE "
+                        "(projection, generation) IN (SELECT * FROM unnest(%s::text[], %s::int[]))",
+                        (high, [k[0] for k in keys], [k[1] for k in keys]),
+                    )
+                    conn.execute(
+                        sql.SQL("NOTIFY {}").format(sql.Identifier("projection_positions"))
+                    )
             except psycopg.Error as error:
                 raise ProjectionFailed(self.name, low, error) from error
-            conn.execute(
-                "UPDATE projection_generations SET position = %s "
-                "WHERE (projection, generation) IN (SELECT * FROM unnest(%s::text[], %s::int[]))",
-                (high, [k[0] for k in keys], [k[1] for k in keys]),
-            )
-            conn.execute(sql.SQL("NOTIFY {}").format(sql.Identifier("projection_positions")))
         return high - low, high >= head
 
     def _follow_live(self, conn: psycopg.Connection[Any]) -> None:
