@@ -264,6 +264,16 @@ def swap(
 ) -> Swapped:
     """Make a rebuilt generation live, at or beyond the live one's position, atomically."""
     with database.connect() as conn:
+        # Statistics first, outside the lock: the live runner's statements are planned on them
+        # from its next batch on, and a freshly built table has none.
+        schema = projection.schema(generation)
+        tables = conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = %s", (schema,)
+        ).fetchall()
+        for (table,) in tables:
+            conn.execute(
+                sql.SQL("ANALYZE {}.{}").format(sql.Identifier(schema), sql.Identifier(table))
+            )
         stage(conn)
         with conn.transaction():
             live, new = _lock(conn, projection, generation)
