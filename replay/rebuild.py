@@ -272,7 +272,7 @@ def swap(
         ).fetchall()
         for (table,) in tables:
             conn.execute(
-                sql.SQL("ANALYZE {}.{}").format(sql.Identifier(schema), sql.Identifier(table))
+                sql.SQL("ANALYZE {}.{}").format(sql.Identifier(schema), sql.Identifier(str(table)))
             )
         stage(conn)
         with conn.transaction():
