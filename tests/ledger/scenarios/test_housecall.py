@@ -93,6 +93,8 @@ def plan(
     ledger.send_line(line, key=f"{name}/send")
     ledger.accept_line(line, key=f"{name}/accept")
     activated = ledger.activate_line(line, key=f"{name}/activate")
+    if card is not None:  # autopay charged the card at once; the data says why if it did not
+        assert activated.data.get("charge", {}).get("charge_status") == "succeeded", activated.data
     return line, UUID(activated.data["invoice_id"])
 
 
