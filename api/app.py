@@ -6,17 +6,33 @@ from importlib.metadata import version
 
 from fastapi import FastAPI
 
+from api.metrics import Metrics
 from api.middleware import RequestContextMiddleware
 from api.problems import install_problem_handlers
-from api.routers import partners
+from api.routers import invoices, lines, operations, partners
 from api.runtime import Runtime
+from api.security import Keyring
 
 DESCRIPTION = """
 Ledgerline is an event-sourced billing ledger for businesses that sell through partners.
 
-Every command answers with the log `position` of its last event. Pass it to any GET as
-`min_position` to read your own write: the GET waits (boundedly) until the read model has
-applied it. Errors are `application/problem+json` (RFC 9457) with a stable `code`.
+**Keys.** Every `/v1` call carries an API key, `Authorization: Bearer ll_…`, made with
+`ledgerline keys create --role admin|partner|finance|auditor [--partner ID]`. An `admin` key
+(the vendor) does everything; a `partner` key sees and changes only its own partner's
+resources (another partner's ids answer 404); `finance` and `auditor` keys read everything and
+issue no commands (403).
+
+**Commands** are POSTs. Each needs an `Idempotency-Key` header: a retry with the same key and
+body answers as the first time (with `Idempotent-Replayed: true`) and writes nothing; the same
+key with another body is refused with `idempotency_key_reused`. A command answers 201 with a
+`Location` and the log `position` of its last event.
+
+**Reads** are GETs. Pass a command's `position` as `min_position` to read your own write: the
+GET waits (boundedly, `wait_ms`) until the read model has applied it, or answers 503
+`projection_behind`. Lists are pages: follow `next_cursor` until it is null.
+
+**Money** is `{"amount_minor": 3900, "currency": "USD"}`: integer minor units, never floats.
+**Errors** are `application/problem+json` (RFC 9457) with a stable `code`.
 """
 
 
@@ -28,7 +44,12 @@ def create_app(runtime: Runtime) -> FastAPI:
         description=DESCRIPTION,
     )
     app.state.runtime = runtime
+    app.state.keyring = Keyring(runtime)
+    app.state.metrics = Metrics(runtime)
     install_problem_handlers(app)
-    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
+    app.include_router(operations.router)
     app.include_router(partners.router)
+    app.include_router(lines.router)
+    app.include_router(invoices.router)
     return app

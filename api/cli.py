@@ -10,6 +10,7 @@ import sys
 from datetime import datetime
 from types import FrameType
 from typing import Annotated
+from uuid import UUID
 
 import typer
 import uvicorn
@@ -28,13 +29,16 @@ from rich.prompt import Confirm
 from rich.table import Table
 from rich.text import Text
 
+from api import keys
 from api.app import create_app
 from api.logs import configure_logging
 from api.runtime import Runtime
+from domain.errors import PartnerNotFound
 from ledger.billing_clock import tick
 from ledger.database import Database, DatabaseError
 from ledger.settings import Settings
 from projections.base import Projection
+from projections.partners import PartnerDirectory
 from projections.registry import all_projections, by_name
 from projections.runner import BATCH_SIZE, ProjectionFailed
 from replay import rebuild as rebuilding
@@ -67,6 +71,12 @@ projections_cli = typer.Typer(
     no_args_is_help=True,
 )
 cli.add_typer(projections_cli, name="projections")
+keys_cli = typer.Typer(
+    name="keys",
+    help="API keys: make one (shown once), list them, revoke one.",
+    no_args_is_help=True,
+)
+cli.add_typer(keys_cli, name="keys")
 
 
 @cli.callback()
@@ -121,6 +131,12 @@ def serve(
     # found: with ours there, the runtime and the embedded database are closed too.
     signal.signal(signal.SIGTERM, _raise_terminated)
     try:
+        with runtime.database.connect() as conn:
+            if not keys.any_keys(conn):
+                console.print(
+                    "No API keys yet: make one with "
+                    "[bold]ledgerline keys create --role admin[/bold] (in another terminal)."
+                )
         runtime.start_background()
         config = uvicorn.Config(
             create_app(runtime),
@@ -340,6 +356,95 @@ def _confirm(projections: list[Projection]) -> bool:
     except EOFError:  # no one at the terminal to answer: the safe answer
         console.print()
         return False
+
+
+@keys_cli.command("create")
+def keys_create(
+    role: Annotated[
+        keys.Role, typer.Option(help="admin (the vendor), partner, finance or auditor.")
+    ],
+    partner: Annotated[
+        UUID | None, typer.Option(help="The partner a partner key is bound to.")
+    ] = None,
+    label: Annotated[str, typer.Option(help="A note on whom the key is for.")] = "",
+) -> None:
+    """Make an API key and print it, once: it is stored only as a hash."""
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    runtime = _start(settings)
+    try:
+        if partner is not None:
+            with runtime.read_pool.connection() as conn:
+                if PartnerDirectory.get(conn, partner) is None and not _partner_in_log(
+                    runtime, partner
+                ):
+                    console.print(f"[red]No partner account {partner}.[/red]")
+                    raise typer.Exit(EXIT_USAGE)
+        with runtime.database.connect() as conn:
+            try:
+                key_id, _key = keys.create_key(conn, role, partner, label)
+            except keys.KeyRefused as refusal:
+                console.print(f"[red]{refusal}[/red]")
+                raise typer.Exit(EXIT_USAGE) from None
+    finally:
+        runtime.close()
+    console.print(
+        f"Made {role.value} key {key_id}"
+        + (f" for partner {partner}" if partner else "")
+        + ". It is shown this once; keep it secret:"
+    )
+
+
+def _partner_in_log(runtime: Runtime, partner_id: UUID) -> bool:
+    """The directory may lag a moment behind a partner just opened: ask the log too."""
+    try:
+        runtime.ledger.partner_account(partner_id)
+    except PartnerNotFound:
+        return False
+    return True
+
+
+@keys_cli.command("list")
+def keys_list() -> None:
+    """List the API keys (never their secrets)."""
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    runtime = _start(settings)
+    try:
+        with runtime.database.connect() as conn:
+            found = keys.list_keys(conn)
+    finally:
+        runtime.close()
+    table = Table("key id", "role", "partner", "label", "created", "revoked")
+    for info in found:
+        table.add_row(
+            info.key_id,
+            info.role.value,
+            str(info.partner_id or ""),
+            info.label,
+            f"{info.created_at:%Y-%m-%d %H:%M}",
+            f"{info.revoked_at:%Y-%m-%d %H:%M}" if info.revoked_at else "",
+        )
+    Console().print(table)
+
+
+@keys_cli.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key id `keys list` shows.")],
+) -> None:
+    """Revoke a key. Running servers stop accepting it within 30 seconds."""
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    runtime = _start(settings)
+    try:
+        with runtime.database.connect() as conn:
+            revoked = keys.revoke(conn, key_id)
+    finally:
+        runtime.close()
+    if not revoked:
+        console.print(f"[red]No live key {key_id}.[/red]")
+        raise typer.Exit(EXIT_USAGE)
+    console.print(f"Revoked key {key_id}.")
 
 
 def _aware(instant: datetime) -> datetime:

@@ -1,4 +1,5 @@
-"""Per-request context: a request id in every log line and in the response headers."""
+"""Per-request context: a request id in every log line and in the response headers, and the
+request's metrics."""
 
 from __future__ import annotations
 
@@ -9,9 +10,13 @@ import uuid
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.metrics import REPLAYED_HEADER, Metrics
+
 REQUEST_ID_HEADER = "x-request-id"
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 """A caller's own request id is kept when it is short and plain; otherwise we make one."""
+
+REPLAYED = REPLAYED_HEADER.lower().encode()
 
 log = structlog.get_logger("api.request")
 
@@ -19,8 +24,9 @@ log = structlog.get_logger("api.request")
 class RequestContextMiddleware:
     """Bind a request id for each HTTP request, log its outcome and return the id as a header."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics | None = None) -> None:
         self.app = app
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -31,12 +37,14 @@ class RequestContextMiddleware:
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
         status = 500
+        replayed = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, replayed
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = list(message.get("headers", []))
+                replayed = any(name.lower() == REPLAYED for name, _ in headers)
                 headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
                 message["headers"] = headers
             await send(message)
@@ -44,12 +52,15 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            seconds = time.perf_counter() - started
+            if self.metrics is not None:
+                self.metrics.observe(scope, status, replayed, seconds)
             log.info(
                 "request_completed",
                 method=scope["method"],
                 path=scope["path"],
                 status=status,
-                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                duration_ms=round(seconds * 1000, 2),
             )
             structlog.contextvars.clear_contextvars()
 

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.security import Forbidden, Unauthorized
 from domain.errors import BillingError, Refusal
 from projections.tracking import ProjectionBehind
 
@@ -74,7 +75,13 @@ def _title(code: str) -> str:
     return code.replace("_", " ").capitalize()
 
 
-async def _billing_error(_: Request, error: BillingError) -> JSONResponse:
+def _noted(request: Request, code: str) -> None:
+    """Remember the problem's code: the metrics count outcomes by it."""
+    request.state.problem_code = code
+
+
+async def _billing_error(request: Request, error: BillingError) -> JSONResponse:
+    _noted(request, error.code)
     return problem_response(
         STATUS_OF_REFUSAL[error.refusal],
         error.code,
@@ -84,7 +91,8 @@ async def _billing_error(_: Request, error: BillingError) -> JSONResponse:
     )
 
 
-async def _validation_error(_: Request, error: RequestValidationError) -> JSONResponse:
+async def _validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+    _noted(request, "validation_failed")
     errors = [
         {"loc": list(item.get("loc", ())), "msg": item.get("msg", ""), "type": item.get("type", "")}
         for item in error.errors()
@@ -98,15 +106,33 @@ async def _validation_error(_: Request, error: RequestValidationError) -> JSONRe
     )
 
 
-async def _http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+async def _http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
     code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
+    _noted(request, code)
     detail = error.detail if isinstance(error.detail, str) else None
     return problem_response(
         error.status_code, code, _title(code), detail, headers=dict(error.headers or {})
     )
 
 
-async def _projection_behind(_: Request, error: ProjectionBehind) -> JSONResponse:
+async def _unauthorized(request: Request, _: Unauthorized) -> JSONResponse:
+    _noted(request, "unauthorized")
+    return problem_response(
+        401,
+        "unauthorized",
+        "Unauthorized",
+        "Send a valid API key as `Authorization: Bearer ll_…` (see `ledgerline keys create`).",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+async def _forbidden(request: Request, error: Forbidden) -> JSONResponse:
+    _noted(request, "forbidden")
+    return problem_response(403, "forbidden", "Forbidden", error.detail)
+
+
+async def _projection_behind(request: Request, error: ProjectionBehind) -> JSONResponse:
+    _noted(request, "projection_behind")
     return problem_response(
         503,
         "projection_behind",
@@ -121,7 +147,8 @@ async def _projection_behind(_: Request, error: ProjectionBehind) -> JSONRespons
     )
 
 
-async def _unexpected(_: Request, error: Exception) -> JSONResponse:
+async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+    _noted(request, "internal_error")
     log.exception("request_failed", error_type=type(error).__name__)
     return problem_response(500, "internal_error", "Internal server error")
 
@@ -132,9 +159,36 @@ def install_problem_handlers(app: FastAPI) -> None:
     handlers: list[tuple[type[Exception], Any]] = [
         (BillingError, _billing_error),
         (RequestValidationError, _validation_error),
+        (Unauthorized, _unauthorized),
+        (Forbidden, _forbidden),
         (StarletteHTTPException, _http_error),
         (ProjectionBehind, _projection_behind),
         (Exception, _unexpected),
     ]
     for exception_class, handler in handlers:
         app.add_exception_handler(exception_class, handler)
+
+
+def _documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    descriptions = {
+        401: "No API key, or an unknown or revoked one (`unauthorized`).",
+        403: "The key's role may not issue this command (`forbidden`).",
+        404: "Not found, or not the calling partner's to see.",
+        409: "The current state does not allow it (the `code` says which rule).",
+        422: "Invalid input (`validation_failed` with `errors`, or a rule's `code`).",
+        503: "The read model has not reached `min_position` in time (`projection_behind`).",
+    }
+    return {
+        status: {
+            "model": Problem,
+            "content": {PROBLEM_MEDIA_TYPE: {}},
+            "description": descriptions[status],
+        }
+        for status in statuses
+    }
+
+
+READ_PROBLEMS = _documented(401, 404, 422, 503)
+"""The problems a GET may answer with, for its OpenAPI entry."""
+COMMAND_PROBLEMS = _documented(401, 403, 404, 409, 422)
+"""The problems a command (POST) may answer with, for its OpenAPI entry."""

@@ -11,6 +11,7 @@ import psycopg
 import structlog
 from psycopg_pool import ConnectionPool
 
+from api import keys
 from domain.pricing import BillingPolicy
 from ledger.application import EVENTS_TABLE, Ledger
 from ledger.billing_clock import tick
@@ -112,6 +113,8 @@ class Runtime:
                     pool_size=settings.db_pool_size,
                 )
                 projectors = [live_runner(database)]
+                with database.connect() as conn:
+                    keys.install(conn)
             read_pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
                 database.conninfo(),
                 min_size=1,

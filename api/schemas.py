@@ -1,21 +1,137 @@
-"""Schemas shared by every resource: positions and the read-your-writes wait."""
+"""Schemas and helpers shared by every resource: money, command answers, pages, positions."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+import base64
+import binascii
+import json
+from collections.abc import Callable
+from typing import Annotated, Any, Generic, TypeVar
 
+from fastapi import Query, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.metrics import REPLAYED_HEADER
+from domain.errors import InvalidValue
+from domain.money import Money
+from ledger.writer import CommandResult
 from projections.tracking import READ_WAIT_MAX_S
+
+T = TypeVar("T")
 
 READ_WAIT_DEFAULT_MS = 2_000
 READ_WAIT_MAX_MS = int(READ_WAIT_MAX_S * 1000)
+PAGE_SIZE_DEFAULT = 50
+PAGE_SIZE_MAX = 200
+MINOR_MAX = 10**15
+"""Amounts are bounded (a quadrillion minor units) so that no sum overflows a bigint."""
+
+
+class MoneyModel(BaseModel):
+    """An amount in integer minor units of an ISO 4217 currency: 1234 USD is $12.34."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"amount_minor": 3900, "currency": "USD"}]}
+    )
+
+    amount_minor: int = Field(ge=-MINOR_MAX, le=MINOR_MAX, strict=True)
+    currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code.")
+
+    @classmethod
+    def of(cls, money: Money) -> MoneyModel:
+        return cls(amount_minor=money.amount_minor, currency=money.currency)
+
+    def to_money(self) -> Money:
+        """The domain's Money (an unknown currency is refused there, as a 422 problem)."""
+        return Money(self.amount_minor, self.currency)
+
+
+class PositiveMoney(MoneyModel):
+    """An amount above zero."""
+
+    amount_minor: int = Field(gt=0, le=MINOR_MAX, strict=True)
 
 
 class CommandAccepted(BaseModel):
-    """A command was recorded: the id of what it created and its position in the log."""
+    """A command was recorded: the id of what it created or changed and its log position."""
 
     id: str = Field(description="Id of the resource the command created or changed.")
     position: int = Field(
-        ge=1,
+        ge=0,
         description="Log position of the command's last event; pass it as `min_position` "
         "to a GET to read your own write.",
     )
+
+
+def accepted(
+    response: Response, result: CommandResult, location: str, id_: object | None = None
+) -> CommandAccepted:
+    """The answer to a command: `Location`, the id, the position; a replay says so."""
+    response.headers["Location"] = location
+    if result.replayed:
+        response.headers[REPLAYED_HEADER] = "true"
+    return CommandAccepted(id=str(id_ or result.aggregate_id), position=result.position)
+
+
+class PageParams:
+    """`limit` and `cursor` of a list: keyset pagination, stable under concurrent writes."""
+
+    def __init__(
+        self,
+        limit: Annotated[
+            int, Query(ge=1, le=PAGE_SIZE_MAX, description="Items per page.")
+        ] = PAGE_SIZE_DEFAULT,
+        cursor: Annotated[
+            str | None,
+            Query(
+                max_length=512,
+                description="The `next_cursor` of the previous page; leave out for the first.",
+            ),
+        ] = None,
+    ) -> None:
+        self.limit = limit
+        self.after: list[Any] | None = decode_cursor(cursor) if cursor else None
+
+    def after_as(self, *kinds: Callable[[Any], Any]) -> tuple[Any, ...] | None:
+        """The cursor's sort key converted to the list's types (`UUID`, `int`,
+        `date.fromisoformat`, …); a cursor of another list or a forged one is a 422 problem."""
+        if self.after is None:
+            return None
+        if len(self.after) != len(kinds):
+            raise InvalidValue("The cursor is not one this list gave out.", field="cursor")
+        try:
+            return tuple(kind(value) for kind, value in zip(kinds, self.after, strict=True))
+        except (TypeError, ValueError, AttributeError):
+            raise InvalidValue(
+                "The cursor is not one this list gave out.", field="cursor"
+            ) from None
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list; `next_cursor` fetches the next, and is null on the last page."""
+
+    items: list[T]
+    next_cursor: str | None = None
+
+
+def page_of(items: list[T], limit: int, key: Callable[[T], list[Any]]) -> Page[T]:
+    """A page from up to `limit + 1` fetched items: the extra one says a next page exists."""
+    if len(items) > limit:
+        kept = items[:limit]
+        return Page[T](items=kept, next_cursor=encode_cursor(key(kept[-1])))
+    return Page[T](items=items)
+
+
+def encode_cursor(values: list[Any]) -> str:
+    """An opaque cursor holding the sort key of the last item of a page."""
+    return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode()
+
+
+def decode_cursor(cursor: str) -> list[Any]:
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise InvalidValue("The cursor is not one this API gave out.", field="cursor") from None
+    if not isinstance(values, list):
+        raise InvalidValue("The cursor is not one this API gave out.", field="cursor")
+    return values

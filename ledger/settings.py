@@ -88,6 +88,15 @@ class Settings(BaseSettings):
     tick_interval_s: float = Field(
         default=60.0, gt=0, le=3600, description="How often `serve` runs the billing clock."
     )
+    ready_max_lag: int = Field(
+        default=10_000,
+        ge=0,
+        description="`/readyz` answers 503 while any live read model is more events than this "
+        "behind the log.",
+    )
+    workers: int = Field(
+        default=1, ge=1, le=64, description="HTTP worker processes of `ledgerline serve`."
+    )
     smtp_url: str | None = Field(
         default=None,
         description="Mail server for the outbox (smtp:// or smtps://); without it no e-mail "

@@ -15,7 +15,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -23,6 +23,7 @@ import pytest
 import uvicorn
 from psycopg import sql
 
+from api import keys
 from api.app import create_app
 from api.runtime import Runtime
 from ledger.application import Ledger
@@ -154,7 +155,49 @@ def base_url(runtime: Runtime) -> Iterator[str]:
         sock.close()
 
 
+def _fresh_idempotency_key(request: httpx.Request) -> None:
+    """Every POST needs an Idempotency-Key; tests that are not about it get a fresh one."""
+    if request.method == "POST" and "idempotency-key" not in request.headers:
+        request.headers["Idempotency-Key"] = str(uuid.uuid4())
+
+
 @pytest.fixture
-def http(base_url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=base_url, timeout=10.0) as client:
+def make_key(runtime: Runtime) -> Callable[..., str]:
+    """Make an API key: `make_key("partner", partner_id)`; answers the whole key."""
+
+    def make(role: str, partner_id: uuid.UUID | None = None) -> str:
+        with runtime.database.connect() as conn:
+            return keys.create_key(conn, keys.Role(role), partner_id, label="test")[1]
+
+    return make
+
+
+@pytest.fixture
+def client_for(base_url: str) -> Iterator[Callable[[str | None], httpx.Client]]:
+    """An HTTP client presenting `key` (or none), adding Idempotency-Keys to POSTs."""
+    opened: list[httpx.Client] = []
+
+    def client(key: str | None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        made = httpx.Client(
+            base_url=base_url,
+            timeout=10.0,
+            headers=headers,
+            event_hooks={"request": [_fresh_idempotency_key]},
+        )
+        opened.append(made)
+        return made
+
+    try:
         yield client
+    finally:
+        for made in opened:
+            made.close()
+
+
+@pytest.fixture
+def http(
+    client_for: Callable[[str | None], httpx.Client], make_key: Callable[..., str]
+) -> httpx.Client:
+    """An HTTP client with an admin key."""
+    return client_for(make_key("admin"))

@@ -10,15 +10,14 @@ from fastapi import APIRouter, Path, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import ReadAfterDep, ReadConnection, RuntimeDep
-from api.problems import Problem
-from api.schemas import CommandAccepted
+from api.problems import COMMAND_PROBLEMS, READ_PROBLEMS
+from api.schemas import CommandAccepted, accepted
+from api.security import Admin, Caller, IdempotencyKey, visible
 from domain.errors import PartnerNotFound
 from projections.partners import PartnerDirectory
 from projections.tracking import wait_for_position
 
 router = APIRouter(prefix="/v1/partners", tags=["partners"])
-
-PROBLEMS = {"model": Problem, "content": {"application/problem+json": {}}}
 
 
 class OpenPartnerRequest(BaseModel):
@@ -57,30 +56,35 @@ class PartnerResponse(BaseModel):
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=CommandAccepted,
-    responses={422: PROBLEMS},
+    responses=COMMAND_PROBLEMS,
     summary="Open a partner account",
 )
 def open_partner(
-    body: OpenPartnerRequest, runtime: RuntimeDep, response: Response
+    body: OpenPartnerRequest,
+    runtime: RuntimeDep,
+    response: Response,
+    _: Admin,
+    key: IdempotencyKey,
 ) -> CommandAccepted:
     result = runtime.ledger.open_partner_account(
-        name=body.name, currency=body.currency, time_zone=body.time_zone
+        name=body.name, currency=body.currency, time_zone=body.time_zone, key=key
     )
-    response.headers["Location"] = f"{router.prefix}/{result.aggregate_id}"
-    return CommandAccepted(id=str(result.aggregate_id), position=result.position)
+    return accepted(response, result, f"{router.prefix}/{result.aggregate_id}")
 
 
 @router.get(
     "/{partner_id}",
     response_model=PartnerResponse,
-    responses={404: PROBLEMS, 422: PROBLEMS, 503: PROBLEMS},
+    responses=READ_PROBLEMS,
     summary="Read a partner account",
 )
 def get_partner(
     partner_id: Annotated[UUID, Path(description="The partner account's id.")],
     conn: ReadConnection,
     read_after: ReadAfterDep,
+    caller: Caller,
 ) -> PartnerResponse:
+    visible(caller, partner_id, PartnerNotFound(f"No partner account {partner_id}."))
     if read_after.min_position is not None:
         wait_for_position(conn, PartnerDirectory.name, read_after.min_position, read_after.wait_s)
     view = PartnerDirectory.get(conn, partner_id)

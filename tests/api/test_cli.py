@@ -92,9 +92,21 @@ def test_serve_on_the_embedded_database_answers_and_stops_cleanly_on_a_signal(
     first = Served(env)
     try:
         url = first.url()
+        made = subprocess.run(
+            [LEDGERLINE, "keys", "create", "--role", "admin", "--label", "test"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=START_TIMEOUT_S,
+        )
+        assert made.returncode == 0, made.stderr
+        key = made.stdout.strip()
+        assert key.startswith("ll_")
+        assert "shown this once" in made.stderr
         posted = httpx.post(
             f"{url}/v1/partners",
             json={"name": "Acme", "currency": "EUR", "time_zone": "Europe/Madrid"},
+            headers={"Authorization": f"Bearer {key}", "Idempotency-Key": "open/acme"},
         )
         created = posted.json()
         assert httpx.get(f"{url}/docs").status_code == 200
@@ -114,7 +126,9 @@ def test_serve_on_the_embedded_database_answers_and_stops_cleanly_on_a_signal(
     try:
         url = second.url()
         response = httpx.get(
-            f"{url}/v1/partners/{created['id']}", params={"min_position": created["position"]}
+            f"{url}/v1/partners/{created['id']}",
+            params={"min_position": created["position"]},
+            headers={"Authorization": f"Bearer {key}"},
         )
     finally:
         assert second.stop(signal.SIGTERM) == 0

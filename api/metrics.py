@@ -1,0 +1,100 @@
+"""Prometheus metrics: requests and commands as they happen, projection lag when scraped.
+
+Each app has its own registry (several apps live in one test process). With several uvicorn
+workers each worker counts its own requests: scrape them one by one, or run one worker per
+port behind the balancer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from starlette.types import Scope
+
+from api.runtime import Runtime
+from replay.rebuild import status as projection_status
+
+LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+REPLAYED_HEADER = "Idempotent-Replayed"
+
+
+class ProjectionLag(Collector):
+    """Each live read model's position and how many events it is behind, read at scrape."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        position = GaugeMetricFamily(
+            "ledgerline_projection_position",
+            "The last log position a live read model has applied.",
+            labels=["projection"],
+        )
+        lag = GaugeMetricFamily(
+            "ledgerline_projection_lag_events",
+            "Events in the log a live read model has not applied yet (capped).",
+            labels=["projection"],
+        )
+        with self._runtime.read_pool.connection() as conn:
+            models = projection_status(conn)
+        for model in models:
+            position.add_metric([model.name], model.live.position if model.live else 0)
+            lag.add_metric([model.name], model.lag)
+        yield position
+        yield lag
+
+
+class Metrics:
+    """The app's counters and histograms, and their Prometheus text."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "ledgerline_http_requests",
+            "HTTP requests by method, route template and status.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.request_seconds = Histogram(
+            "ledgerline_http_request_duration_seconds",
+            "HTTP request latency by method and route template.",
+            ["method", "route"],
+            buckets=LATENCY_BUCKETS_S,
+            registry=self.registry,
+        )
+        self.commands = Counter(
+            "ledgerline_commands",
+            "Commands by name and outcome: accepted, replayed, or the problem's code.",
+            ["command", "outcome"],
+            registry=self.registry,
+        )
+        self.command_seconds = Histogram(
+            "ledgerline_command_duration_seconds",
+            "Command latency over HTTP by name, from request to response.",
+            ["command"],
+            buckets=LATENCY_BUCKETS_S,
+            registry=self.registry,
+        )
+        self.registry.register(ProjectionLag(runtime))
+
+    def observe(self, scope: Scope, status: int, replayed: bool, seconds: float) -> None:
+        route: Any = scope.get("route")
+        template = getattr(route, "path", None) or "unmatched"
+        method = scope["method"]
+        self.requests.labels(method, template, str(status)).inc()
+        self.request_seconds.labels(method, template).observe(seconds)
+        if method == "POST" and route is not None:
+            name = getattr(route, "name", template)
+            if status < 400:
+                outcome = "replayed" if replayed else "accepted"
+            else:
+                outcome = str(scope.get("state", {}).get("problem_code", status))
+            self.commands.labels(name, outcome).inc()
+            self.command_seconds.labels(name).observe(seconds)
+
+    def text(self) -> bytes:
+        return generate_latest(self.registry)

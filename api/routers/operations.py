@@ -1,0 +1,97 @@
+"""Liveness, readiness and metrics: what an orchestrator and a Prometheus server ask."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field
+
+from api.deps import RuntimeDep
+from api.metrics import Metrics
+from api.problems import PROBLEM_MEDIA_TYPE, Problem, problem_response
+from replay.rebuild import status as projection_status
+
+router = APIRouter(tags=["operations"])
+
+READY_CHECK_TIMEOUT_MS = 2_000
+
+
+class Health(BaseModel):
+    status: str = Field(examples=["ok"])
+
+
+class ProjectionReadiness(BaseModel):
+    name: str
+    position: int = Field(description="The last log position the live read model applied.")
+    lag: int = Field(description="Events it has still to apply.")
+    ready: bool
+
+
+class Readiness(BaseModel):
+    status: str = Field(examples=["ready"])
+    database: str = Field(examples=["ok"])
+    max_lag: int = Field(description="The lag bound (LEDGERLINE_READY_MAX_LAG).")
+    projections: list[ProjectionReadiness]
+
+
+@router.get("/healthz", response_model=Health, summary="Liveness: the process answers")
+def healthz() -> Health:
+    return Health(status="ok")
+
+
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    responses={503: {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}}},
+    summary="Readiness: the database answers and every read model is within its lag bound",
+)
+def readyz(runtime: RuntimeDep) -> Any:
+    bound = runtime.settings.ready_max_lag
+    try:
+        with runtime.read_pool.connection(timeout=READY_CHECK_TIMEOUT_MS / 1000) as conn:
+            conn.execute(f"SET statement_timeout = {READY_CHECK_TIMEOUT_MS}")
+            models = projection_status(conn)
+            conn.execute("RESET statement_timeout")
+    except (psycopg.Error, TimeoutError, OSError) as error:
+        return problem_response(
+            503,
+            "database_unavailable",
+            "Database unavailable",
+            f"The database did not answer: {type(error).__name__}.",
+            headers={"Retry-After": "1"},
+        )
+    live = [
+        ProjectionReadiness(
+            name=model.name,
+            position=model.position,
+            lag=model.lag,
+            ready=model.live is not None and model.lag <= bound,
+        )
+        for model in models
+        if model.code_version is not None
+    ]
+    behind = [model for model in live if not model.ready]
+    if behind:
+        return problem_response(
+            503,
+            "projections_behind",
+            "Projections behind",
+            "Read models behind the log beyond the bound: "
+            + ", ".join(f"{model.name} ({model.lag} events)" for model in behind),
+            headers={"Retry-After": "1"},
+            extra={"projections": [model.model_dump() for model in live], "max_lag": bound},
+        )
+    return Readiness(status="ready", database="ok", max_lag=bound, projections=live)
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format."}},
+    summary="Metrics in the Prometheus text format",
+)
+def metrics(request: Request) -> Response:
+    collected: Metrics = request.app.state.metrics
+    return Response(collected.text(), media_type="text/plain; version=0.0.4; charset=utf-8")

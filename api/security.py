@@ -1,0 +1,139 @@
+"""Who is calling, and what they may do: the dependencies every route declares.
+
+- `Caller`: any valid key (401 without one). Reads use it, then scope what they return with
+  `visible(...)`, so that a partner key reaching for another partner's resource gets the same
+  404 as for a resource that does not exist: ids of other partners are not confirmed.
+- `Commander`: a key that may issue commands (admin or partner; 403 for finance and auditor).
+- `Admin`: the vendor only (opening partner accounts, voids, credit notes, key management).
+- `IdempotencyKey`: the `Idempotency-Key` header every POST must carry (R-X5); a missing
+  one is a validation problem naming the header.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Annotated, TypeVar
+from uuid import UUID
+
+from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api import keys
+from api.keys import Principal, Role
+from api.runtime import Runtime
+from domain.errors import BillingError
+
+KEY_CACHE_TTL_S = 30.0
+"""How long a verified key is trusted without asking the database again (so a revoked key
+may work for up to this long in a process that saw it recently)."""
+KEY_CACHE_MAX = 10_000
+IDEMPOTENCY_KEY_MAX = 255
+
+E = TypeVar("E", bound=BillingError)
+
+
+class Unauthorized(Exception):
+    """No key, or one that is malformed, unknown or revoked."""
+
+
+class Forbidden(Exception):
+    """A valid key whose role may not do this."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class Keyring:
+    """Verifies presented keys against the database, remembering good ones for a while."""
+
+    def __init__(self, runtime: Runtime, ttl_s: float = KEY_CACHE_TTL_S) -> None:
+        self._runtime = runtime
+        self._ttl_s = ttl_s
+        self._lock = threading.Lock()
+        self._known: dict[str, tuple[Principal, float]] = {}
+
+    def principal(self, token: str) -> Principal | None:
+        now = time.monotonic()
+        with self._lock:
+            cached = self._known.get(token)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        with self._runtime.read_pool.connection() as conn:
+            found = keys.authenticate(conn, token)
+        if found is not None:
+            with self._lock:
+                if len(self._known) >= KEY_CACHE_MAX:
+                    self._known.clear()
+                self._known[token] = (found, now + self._ttl_s)
+        return found
+
+    def forget(self) -> None:
+        with self._lock:
+            self._known.clear()
+
+
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="ApiKey",
+    description="An API key from `ledgerline keys create`, sent as `Authorization: Bearer ll_…`.",
+)
+
+
+def get_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    if credentials is None:
+        raise Unauthorized()
+    keyring: Keyring = request.app.state.keyring
+    principal = keyring.principal(credentials.credentials)
+    if principal is None:
+        raise Unauthorized()
+    request.state.principal = principal
+    return principal
+
+
+def get_commander(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    if not principal.may_command:
+        raise Forbidden(f"A {principal.role.value} key reads; it does not issue commands.")
+    return principal
+
+
+def get_admin(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    if principal.role is not Role.ADMIN:
+        raise Forbidden("Only the vendor's admin keys may do this.")
+    return principal
+
+
+def get_idempotency_key(
+    principal: Annotated[Principal, Depends(get_principal)],
+    idempotency_key: Annotated[
+        str,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=IDEMPOTENCY_KEY_MAX,
+            pattern=r"^[\x21-\x7e]+$",
+            description="Required: a unique key per command (a UUID will do). A retry with the "
+            "same key and the same body answers as the first time and writes nothing; the same "
+            "key with a different body is refused with `idempotency_key_reused` (R-X5).",
+            examples=["0c9f4b7e-3a52-4a8e-9d1e-7a1f1b2c3d4e"],
+        ),
+    ],
+) -> str:
+    """The ledger's idempotency key: the header, in the calling key's own namespace."""
+    return f"http/{principal.key_id}/{idempotency_key}"
+
+
+def visible(principal: Principal, partner_id: UUID | None, not_found: E) -> None:
+    """Raise `not_found` unless the caller may see what belongs to `partner_id`."""
+    if partner_id is None or not principal.sees(partner_id):
+        raise not_found
+
+
+Caller = Annotated[Principal, Depends(get_principal)]
+Commander = Annotated[Principal, Depends(get_commander)]
+Admin = Annotated[Principal, Depends(get_admin)]
+IdempotencyKey = Annotated[str, Depends(get_idempotency_key)]
