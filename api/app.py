@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from api.metrics import Metrics
 from api.middleware import RequestContextMiddleware
 from api.problems import install_problem_handlers
-from api.routers import invoices, lines, operations, partners
+from api.routers import clients, invoices, ledger, lines, operations, partners
 from api.runtime import Runtime
 from api.security import Keyring
 
@@ -51,5 +51,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(operations.router)
     app.include_router(partners.router)
     app.include_router(lines.router)
+    app.include_router(clients.router)
     app.include_router(invoices.router)
+    app.include_router(ledger.router)
     return app

@@ -1,0 +1,7 @@
+"""`/v1/clients`."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["clients"])
