@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from importlib.metadata import version
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -38,16 +39,26 @@ GET waits (boundedly, `wait_ms`) until the read model has applied it, or answers
 
 def create_app(runtime: Runtime) -> FastAPI:
     """Build the HTTP API over a started runtime (the caller starts and closes it)."""
+    app = _routes()
+    app.state.runtime = runtime
+    app.state.keyring = Keyring(runtime)
+    app.state.metrics = Metrics(runtime)
+    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
+    return app
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI document: a property of the code, the same as a server's /openapi.json."""
+    return _routes().openapi()
+
+
+def _routes() -> FastAPI:
     app = FastAPI(
         title="Ledgerline",
         version=version("ledgerline"),
         description=DESCRIPTION,
     )
-    app.state.runtime = runtime
-    app.state.keyring = Keyring(runtime)
-    app.state.metrics = Metrics(runtime)
     install_problem_handlers(app)
-    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     app.include_router(operations.router)
     app.include_router(partners.router)
     app.include_router(lines.router)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import signal
 import socket
 import sys
@@ -28,6 +29,7 @@ from rich.progress import (
 from rich.prompt import Confirm
 from rich.table import Table
 from rich.text import Text
+from uvicorn.supervisors import Multiprocess
 
 from api import keys
 from api.app import create_app
@@ -36,7 +38,7 @@ from api.runtime import Runtime
 from domain.errors import PartnerNotFound
 from ledger.billing_clock import tick
 from ledger.database import Database, DatabaseError
-from ledger.settings import Settings
+from ledger.settings import ClockKind, Settings
 from projections.base import Projection
 from projections.partners import PartnerDirectory
 from projections.registry import all_projections, by_name
@@ -120,10 +122,19 @@ class _Server(uvicorn.Server):
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="HTTP worker processes (default: LEDGERLINE_WORKERS, else 1)."),
+    ] = None,
 ) -> None:
-    """Serve the HTTP API, with the projectors, until Ctrl-C."""
-    settings = load_settings(host=host, port=port)
+    """Serve the HTTP API, with the projectors, the billing clock and mail, until Ctrl-C."""
+    settings = load_settings(host=host, port=port, workers=workers)
     configure_logging(settings.log_level, settings.log_format)
+    if settings.workers > 1 and settings.clock is ClockKind.SIMULATED:
+        console.print(
+            "[red]A simulated clock lives in one process: serve it with one worker.[/red]"
+        )
+        raise typer.Exit(EXIT_CONFIG)
     if settings.database_url is None:
         console.print(f"Starting the embedded PostgreSQL in {settings.home.resolve()} ...")
     runtime = _start(settings)
@@ -138,14 +149,17 @@ def serve(
                     "[bold]ledgerline keys create --role admin[/bold] (in another terminal)."
                 )
         runtime.start_background()
-        config = uvicorn.Config(
-            create_app(runtime),
-            host=settings.host,
-            port=settings.port,
-            log_config=None,
-            access_log=False,
-        )
-        _Server(config).run()
+        if settings.workers == 1:
+            config = uvicorn.Config(
+                create_app(runtime),
+                host=settings.host,
+                port=settings.port,
+                log_config=None,
+                access_log=False,
+            )
+            _Server(config).run()
+        else:
+            _serve_workers(settings, runtime)
     except (KeyboardInterrupt, _Terminated):
         pass  # uvicorn has shut down gracefully and re-raised the signal it caught
     except SystemExit as exit_:
@@ -158,6 +172,27 @@ def serve(
     finally:
         runtime.close()
         console.print("Stopped.")
+
+
+def _serve_workers(settings: Settings, runtime: Runtime) -> None:
+    """Several HTTP worker processes on one socket; this process keeps the background work."""
+    os.environ["DATABASE_URL"] = runtime.database.url  # the workers' database, embedded or not
+    config = uvicorn.Config(
+        "api.worker:create",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_config=None,
+        access_log=False,
+    )
+    sock = config.bind_socket()  # bound now: connections wait in its queue for the workers
+    host, port = sock.getsockname()[:2]
+    console.print(
+        f"Ledgerline is serving: [bold]http://{host}:{port}/docs[/bold] "
+        f"({settings.workers} worker processes)"
+    )
+    Multiprocess(config, sockets=[sock]).run()
 
 
 @cli.command("tick")
@@ -382,7 +417,7 @@ def keys_create(
                     raise typer.Exit(EXIT_USAGE)
         with runtime.database.connect() as conn:
             try:
-                key_id, _key = keys.create_key(conn, role, partner, label)
+                key_id, key = keys.create_key(conn, role, partner, label)
             except keys.KeyRefused as refusal:
                 console.print(f"[red]{refusal}[/red]")
                 raise typer.Exit(EXIT_USAGE) from None
@@ -393,6 +428,8 @@ def keys_create(
         + (f" for partner {partner}" if partner else "")
         + ". It is shown this once; keep it secret:"
     )
+    # Alone on standard output, for scripts: KEY=$(ledgerline keys create --role admin)
+    sys.stdout.write(f"{key}\n")
 
 
 def _partner_in_log(runtime: Runtime, partner_id: UUID) -> bool:

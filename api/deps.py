@@ -7,9 +7,14 @@ from typing import Annotated, Any
 
 import psycopg
 from fastapi import Depends, Query, Request
+from psycopg import sql
 
 from api.runtime import Runtime
 from api.schemas import READ_WAIT_DEFAULT_MS, READ_WAIT_MAX_MS
+from domain.errors import BillingError, Refusal
+from ledger.application import EVENTS_TABLE
+from projections.generations import live_position
+from projections.tracking import wait_for_position
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -44,6 +49,33 @@ class ReadAfter:
     ) -> None:
         self.min_position = min_position
         self.wait_s = wait_ms / 1000
+
+    def wait(self, conn: psycopg.Connection[Any], projection: str) -> None:
+        """Wait until `projection` has applied `min_position` (if asked), or raise: 503
+        `projection_behind` after `wait_ms`, at once 422 `position_not_in_log` for a position
+        the log has not reached (no command answered it, so no wait can bring it)."""
+        if self.min_position is None or live_position(conn, projection) >= self.min_position:
+            return
+        row = conn.execute(
+            sql.SQL("SELECT coalesce(max(notification_id), 0) FROM {}").format(
+                sql.Identifier(EVENTS_TABLE)
+            )
+        ).fetchone()
+        head = int(row[0]) if row else 0
+        if self.min_position > head:
+            raise PositionNotInLog(
+                f"The log has no position {self.min_position} yet (it is at {head}).",
+                min_position=self.min_position,
+                head=head,
+            )
+        wait_for_position(conn, projection, self.min_position, self.wait_s)
+
+
+class PositionNotInLog(BillingError):
+    """`min_position` is past the end of the log: no command has answered with it."""
+
+    code = "position_not_in_log"
+    refusal = Refusal.INVALID
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

@@ -107,7 +107,9 @@ async def _validation_error(request: Request, error: RequestValidationError) -> 
 
 
 async def _http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
-    code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
+    code = {400: "malformed_body", 404: "not_found", 405: "method_not_allowed"}.get(
+        error.status_code, "http_error"
+    )
     _noted(request, code)
     detail = error.detail if isinstance(error.detail, str) else None
     return problem_response(
@@ -171,12 +173,14 @@ def install_problem_handlers(app: FastAPI) -> None:
 
 def _documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
     descriptions = {
+        400: "The body is not JSON (`malformed_body`).",
         401: "No API key, or an unknown or revoked one (`unauthorized`).",
         403: "The key's role may not issue this command (`forbidden`).",
         404: "Not found, or not the calling partner's to see.",
         409: "The current state does not allow it (the `code` says which rule).",
         422: "Invalid input (`validation_failed` with `errors`, or a rule's `code`).",
         503: "The read model has not reached `min_position` in time (`projection_behind`).",
+        # 422 also covers `position_not_in_log`: a `min_position` past the end of the log.
     }
     return {
         status: {
@@ -190,5 +194,5 @@ def _documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 READ_PROBLEMS = _documented(401, 404, 422, 503)
 """The problems a GET may answer with, for its OpenAPI entry."""
-COMMAND_PROBLEMS = _documented(401, 403, 404, 409, 422)
+COMMAND_PROBLEMS = _documented(400, 401, 403, 404, 409, 422)
 """The problems a command (POST) may answer with, for its OpenAPI entry."""

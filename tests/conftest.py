@@ -10,21 +10,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import tempfile
-import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from psycopg import sql
 
 from api import keys
-from api.app import create_app
 from api.runtime import Runtime
 from ledger.application import Ledger
 from ledger.catalogue import load_catalogue
@@ -32,7 +27,7 @@ from ledger.clock import Clock, SimulatedClock
 from ledger.database import Database
 from ledger.payments.simulator import SimulatedGateway
 from ledger.settings import Environment, Settings
-from tests.support import START, embedded_server
+from tests.support import START, created_database, embedded_server, served
 
 SERVER_START_TIMEOUT_S = 10.0
 
@@ -77,16 +72,8 @@ def embedded_home() -> Iterator[Path]:
 @pytest.fixture
 def database(postgres_server: Database) -> Iterator[Database]:
     """A new, empty database for one test."""
-    name = f"ledgerline_test_{uuid.uuid4().hex[:16]}"
-    with postgres_server.connect() as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield postgres_server.with_dbname(name)
-    finally:
-        with postgres_server.connect() as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+    with created_database(postgres_server) as database:
+        yield database
 
 
 @pytest.fixture
@@ -135,24 +122,8 @@ def runtime(settings: Settings, clock: Clock) -> Iterator[Runtime]:
 @pytest.fixture
 def base_url(runtime: Runtime) -> Iterator[str]:
     """The API served over real HTTP on a free loopback port."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(runtime), log_config=None, access_log=False)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the test API server did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(SERVER_START_TIMEOUT_S)
-        sock.close()
+    with served(runtime) as url:
+        yield url
 
 
 def _fresh_idempotency_key(request: httpx.Request) -> None:

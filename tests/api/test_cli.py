@@ -29,9 +29,9 @@ SERVING = re.compile(r"Ledgerline is serving: (http://[\d.]+:\d+)/docs")
 class Served:
     """A `ledgerline serve` process and the lines it has written to stderr."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], *options: str) -> None:
         self.process = subprocess.Popen(
-            [LEDGERLINE, "serve", "--port", "0"],
+            [LEDGERLINE, "serve", "--port", "0", *options],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -212,3 +212,62 @@ def test_tick_refuses_an_instant_without_its_offset(database: Database) -> None:
     )
     assert result.returncode == 2
     assert "--until" in result.stderr
+
+
+def make_admin_key(env: dict[str, str]) -> str:
+    made = subprocess.run(
+        [LEDGERLINE, "keys", "create", "--role", "admin"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=START_TIMEOUT_S,
+    )
+    assert made.returncode == 0, made.stderr
+    return made.stdout.strip()
+
+
+def test_serve_with_two_workers_shares_the_log_and_stops_cleanly(embedded_home: Path) -> None:
+    env = cli_env(LEDGERLINE_HOME=str(embedded_home), LEDGERLINE_LOG_FORMAT="json")
+    served = Served(env, "--workers", "2")
+    try:
+        url = served.url()
+        headers = {"Authorization": f"Bearer {make_admin_key(env)}"}
+        with httpx.Client(base_url=url, headers=headers, timeout=10.0) as http:
+            opened = [
+                http.post(
+                    "/v1/partners",
+                    json={"name": f"Partner {n}", "currency": "USD", "time_zone": "UTC"},
+                    headers={"Idempotency-Key": f"open/{n}"},
+                )
+                for n in range(8)
+            ]
+            assert [response.status_code for response in opened] == [201] * 8
+            positions = [response.json()["position"] for response in opened]
+            assert positions == sorted(positions)
+            assert len(set(positions)) == 8
+            last = opened[-1].json()
+            read = http.get(f"/v1/partners/{last['id']}", params={"min_position": last["position"]})
+            assert read.status_code == 200
+            assert read.json()["name"] == "Partner 7"
+    finally:
+        code = served.stop(signal.SIGINT)
+    assert code == 0
+    assert "Stopped." in served.seen[-1]
+    assert not (embedded_home / "pgdata" / "postmaster.pid").exists()
+
+
+def test_serve_refuses_several_workers_with_a_simulated_clock(embedded_home: Path) -> None:
+    env = cli_env(
+        LEDGERLINE_HOME=str(embedded_home),
+        LEDGERLINE_CLOCK="simulated",
+        LEDGERLINE_ENVIRONMENT="development",
+    )
+    done = subprocess.run(
+        [LEDGERLINE, "serve", "--workers", "2"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=START_TIMEOUT_S,
+    )
+    assert done.returncode == 2
+    assert "one worker" in done.stderr
