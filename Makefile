@@ -32,6 +32,7 @@ install: $(INSTALLED)
 docs: $(INSTALLED)
 	$(BIN)/python scripts/document_events.py
 	$(BIN)/python scripts/document_rules.py
+	$(BIN)/python scripts/document_api.py
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \

@@ -30,7 +30,16 @@ def configure_logging(level: str, log_format: LogFormat, stream: TextIO | None =
         shared.append(structlog.processors.format_exc_info)
         renderer = structlog.processors.JSONRenderer()
     else:
-        renderer = structlog.dev.ConsoleRenderer(colors=out.isatty())
+        # Tracebacks without their frames' local variables: a local may hold a card number
+        # on its way to the gateway (R-X4), and they make an error thousands of lines long.
+        renderer = structlog.dev.ConsoleRenderer(
+            colors=out.isatty(),
+            exception_formatter=(
+                structlog.dev.RichTracebackFormatter(show_locals=False)
+                if out.isatty()
+                else structlog.dev.plain_traceback
+            ),
+        )
 
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],

@@ -9,8 +9,11 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
+from psycopg_pool import PoolTimeout
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from api.security import Forbidden, Unauthorized
 from domain.errors import BillingError, Refusal
@@ -112,9 +115,22 @@ async def _http_error(request: Request, error: StarletteHTTPException) -> JSONRe
     )
     _noted(request, code)
     detail = error.detail if isinstance(error.detail, str) else None
-    return problem_response(
-        error.status_code, code, _title(code), detail, headers=dict(error.headers or {})
-    )
+    headers = dict(error.headers or {})
+    if error.status_code == 405:
+        headers["Allow"] = ", ".join(_allowed_methods(request))
+    return problem_response(error.status_code, code, _title(code), detail, headers=headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers on this path (Starlette names only one route's)."""
+    allowed: set[str] = set()
+    for context in iter_route_contexts(request.app.routes):
+        methods = getattr(context.original_route, "methods", None)
+        if context.path and methods:
+            path_regex, _, _ = compile_path(context.path)
+            if path_regex.match(request.url.path):
+                allowed.update(methods)
+    return sorted(allowed)
 
 
 async def _unauthorized(request: Request, _: Unauthorized) -> JSONResponse:
@@ -149,6 +165,18 @@ async def _projection_behind(request: Request, error: ProjectionBehind) -> JSONR
     )
 
 
+async def _busy(request: Request, _: PoolTimeout) -> JSONResponse:
+    _noted(request, "service_busy")
+    log.warning("database_pool_exhausted")
+    return problem_response(
+        503,
+        "service_busy",
+        "Service busy",
+        "Every database connection is in use; try again in a moment.",
+        headers={"Retry-After": "1"},
+    )
+
+
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:
     _noted(request, "internal_error")
     log.exception("request_failed", error_type=type(error).__name__)
@@ -165,6 +193,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         (Forbidden, _forbidden),
         (StarletteHTTPException, _http_error),
         (ProjectionBehind, _projection_behind),
+        (PoolTimeout, _busy),
         (Exception, _unexpected),
     ]
     for exception_class, handler in handlers:
@@ -179,7 +208,8 @@ def _documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
         404: "Not found, or not the calling partner's to see.",
         409: "The current state does not allow it (the `code` says which rule).",
         422: "Invalid input (`validation_failed` with `errors`, or a rule's `code`).",
-        503: "The read model has not reached `min_position` in time (`projection_behind`).",
+        503: "The read model has not reached `min_position` in time (`projection_behind`), "
+        "or every database connection is busy (`service_busy`); see `Retry-After`.",
         # 422 also covers `position_not_in_log`: a `min_position` past the end of the log.
     }
     return {
@@ -194,5 +224,5 @@ def _documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 READ_PROBLEMS = _documented(401, 404, 422, 503)
 """The problems a GET may answer with, for its OpenAPI entry."""
-COMMAND_PROBLEMS = _documented(400, 401, 403, 404, 409, 422)
+COMMAND_PROBLEMS = _documented(400, 401, 403, 404, 409, 422, 503)
 """The problems a command (POST) may answer with, for its OpenAPI entry."""

@@ -5,6 +5,7 @@
   404 as for a resource that does not exist: ids of other partners are not confirmed.
 - `Commander`: a key that may issue commands (admin or partner; 403 for finance and auditor).
 - `Admin`: the vendor only (opening partner accounts, voids, credit notes, key management).
+- `Overseer`: reads that span every partner (admin, finance, auditor; 403 for a partner key).
 - `IdempotencyKey`: the `Idempotency-Key` header every POST must carry (R-X5); a missing
   one is a validation problem naming the header.
 """
@@ -13,10 +14,14 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Annotated, TypeVar
+from collections.abc import Iterator
+from enum import StrEnum
+from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 from fastapi import Depends, Header, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api import keys
@@ -107,6 +112,13 @@ def get_admin(principal: Annotated[Principal, Depends(get_principal)]) -> Princi
     return principal
 
 
+def get_overseer(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    """Reads across all partners (the trial balance, projection status): not for partner keys."""
+    if principal.role is Role.PARTNER:
+        raise Forbidden("A partner key reads its own resources; this one spans every partner.")
+    return principal
+
+
 def get_idempotency_key(
     principal: Annotated[Principal, Depends(get_principal)],
     idempotency_key: Annotated[
@@ -133,7 +145,38 @@ def visible(principal: Principal, partner_id: UUID | None, not_found: E) -> None
         raise not_found
 
 
+class Access(StrEnum):
+    """Who may call a route, as its dependencies declare it."""
+
+    PUBLIC = "no key"
+    CALLER = "every role (a partner: its own)"
+    OVERSEER = "admin, finance, auditor"
+    COMMANDER = "admin, own partner"
+    ADMIN = "admin"
+
+
+def access(route: APIRoute) -> Access:
+    """The access a route declares (used by the route index and the role test)."""
+    calls = set(_calls(route.dependant))
+    for dependency, level in (
+        (get_admin, Access.ADMIN),
+        (get_overseer, Access.OVERSEER),
+        (get_commander, Access.COMMANDER),
+        (get_principal, Access.CALLER),
+    ):
+        if dependency in calls:
+            return level
+    return Access.PUBLIC
+
+
+def _calls(dependant: Dependant) -> Iterator[Any]:
+    for dependency in dependant.dependencies:
+        yield dependency.call
+        yield from _calls(dependency)
+
+
 Caller = Annotated[Principal, Depends(get_principal)]
 Commander = Annotated[Principal, Depends(get_commander)]
 Admin = Annotated[Principal, Depends(get_admin)]
+Overseer = Annotated[Principal, Depends(get_overseer)]
 IdempotencyKey = Annotated[str, Depends(get_idempotency_key)]

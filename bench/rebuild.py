@@ -218,11 +218,11 @@ def live_lag(database: Database, rate: int, seconds: float) -> dict[str, float]:
     lines = []
     for n, opened in enumerate(partners):
         partner = opened.aggregate_id
-        assert partner is not None  # noqa: S101
+        assert partner is not None
         client = ledger.register_client(partner, name=f"Client {n}", unified_billing=False)
-        assert client.aggregate_id is not None  # noqa: S101
+        assert client.aggregate_id is not None
         line = ledger.create_line(partner, client.aggregate_id, "lead")
-        assert line.aggregate_id is not None  # noqa: S101
+        assert line.aggregate_id is not None
         ledger.activate_line(line.aggregate_id)
         lines.append(line.aggregate_id)
     time.sleep(1.0)
@@ -235,7 +235,7 @@ def live_lag(database: Database, rate: int, seconds: float) -> dict[str, float]:
 
     def client(index: int) -> None:
         partner = partners[index].aggregate_id
-        assert partner is not None  # noqa: S101
+        assert partner is not None
         n = 0
         while True:
             due = started + index * (interval / clients) + n * interval

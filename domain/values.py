@@ -19,8 +19,11 @@ TEXT_MAX_LENGTH = 200
 
 
 def clean_text(field: str, value: str, *, required: bool = True) -> str:
-    """Collapse whitespace, bound the length, and refuse text that holds a card number (R-X4)."""
+    """Collapse whitespace, bound the length, and refuse control characters and text that holds
+    a card number (R-X4)."""
     text = " ".join(value.split())
+    if not text.isprintable():
+        raise InvalidValue(f"{field} must not hold control characters.", field=field)
     if required and not text:
         raise InvalidValue(f"{field} must not be empty.", field=field)
     if len(text) > TEXT_MAX_LENGTH:
@@ -32,7 +35,13 @@ def clean_email(field: str, value: str) -> str:
     """A plausible e-mail address (one @, a dot in the domain, no spaces), lower-cased domain."""
     text = value.strip()
     local, at, domain = text.rpartition("@")
-    if not at or not local or "." not in domain or any(c.isspace() for c in text):
+    if (
+        not at
+        or not local
+        or "." not in domain
+        or any(c.isspace() for c in text)
+        or not text.isprintable()
+    ):
         raise InvalidValue(f"{field} is not an e-mail address.", field=field)
     if len(text) > TEXT_MAX_LENGTH:
         raise InvalidValue(f"{field} has at most {TEXT_MAX_LENGTH} characters.", field=field)

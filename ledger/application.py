@@ -481,7 +481,8 @@ class Ledger:
         """Put a new card on a client-paid line; with payments pending, charge or mark (R-H5)."""
         key = key or f"anonymous/{uuid4()}"
         if (first := self.replayed(key)) is not None:
-            return first
+            # The charges ran under keys of their own: their first answers are the replay's.
+            return _with(first, charges=self._replayed_charges(first, key))
         subscription = self.line(line_id)
         account = self.partner_account(subscription.partner_id)
         token = self._tokenise(card, account.today(self.clock.now()))
@@ -761,12 +762,27 @@ class Ledger:
             ).fetchall()
         return [row[0] for row in rows]
 
+    def _replayed_charges(self, first: CommandResult, key: str) -> list[dict[str, Any]]:
+        charges = []
+        for invoice_id in first.data.get("to_charge", []):
+            earlier = self.replayed(f"{key}/charge/{invoice_id}")
+            if earlier is not None:
+                charges.append({"invoice_id": str(invoice_id), **earlier.data})
+        return charges
+
     def _autopay_follow_up(self, result: CommandResult, key: str) -> CommandResult:
-        """An invoice a card or debit pays by autopay is charged straight after it is issued."""
+        """An invoice a card or debit pays by autopay is charged straight after it is issued.
+
+        A replayed command answers with the charge its first run made (R-X5); if the first
+        run stopped before charging, the charge is made now."""
         invoice_id = result.data.get("invoice_id")
         if invoice_id is None:
             return result
         found = self.load(Invoice, UUID(invoice_id))
+        if result.replayed and found is not None:
+            earlier = self.replayed(f"clock/charge/{found.id}/{found.issued_on}")
+            if earlier is not None:
+                return _with(result, charge=earlier.data)
         if (
             found is None
             or found.expected_source is None

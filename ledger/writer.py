@@ -375,6 +375,12 @@ class Writer:
                 projection.forget(None)
             if self._conn is not None and self._conn.broken:
                 self._conn = None
+            if len(envelopes) > 1:
+                # One command's events may be what the database refused: write each alone, so
+                # that only its own caller hears of it.
+                for envelope in envelopes:
+                    self._write([envelope])
+                return
             for envelope in envelopes:
                 envelope.future.set_exception(error)
                 envelope.wake.set()
@@ -450,8 +456,7 @@ class Writer:
             first_identity, first_result = known
             if first_identity != identity:
                 refusal = IdempotencyKeyReused(
-                    "This idempotency key was already used for a different command.",
-                    key=envelope.key,
+                    "This idempotency key was already used for a different command."
                 )
                 batch.answers.append((envelope, refusal))
             else:

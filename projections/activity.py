@@ -198,19 +198,54 @@ def feed(
     """A line's feed in log order, from after a position (the previous page's last) onwards."""
     if not 1 <= limit <= FEED_PAGE_MAX:
         raise ValueError(f"a feed page holds 1 to {FEED_PAGE_MAX} entries, not {limit}")
-    # Invoice numbers and location names are looked up as the feed is read, so what is
-    # stored never depends on which events happened to share a batch.
     rows = conn.execute(
-        "SELECT a.line_id, a.position, a.entry, a.recorded_at, a.kind, a.facts, i.number, "
-        "l.name FROM activity a "
-        "LEFT JOIN activity_invoices i ON i.line_id = a.line_id "
-        "AND i.invoice_id = a.invoice_id "
-        "LEFT JOIN activity_locations l ON l.line_id = a.line_id "
-        "AND l.location_id = (a.facts -> 'location_id' ->> '_data_')::uuid "
-        "WHERE a.line_id = %(line)s AND a.position > %(after)s "
-        "ORDER BY a.position LIMIT %(limit)s",
+        FEED_QUERY.format(where="a.line_id = %(line)s AND a.position > %(after)s"),
         {"line": line_id, "after": after_position or 0, "limit": limit},
     ).fetchall()
+    return _entries(rows)
+
+
+def partner_feed(
+    conn: psycopg.Connection[Any],
+    partner_id: UUID,
+    *,
+    after: tuple[int, UUID] | None = None,
+    limit: int = 50,
+) -> list[ActivityEntry]:
+    """The feeds of all a partner's lines, merged in log order, from after the (position,
+    line id) of the previous page's last entry. A line belongs to the partner that has it
+    now (the ledger's `line_index`), so a line transferred in brings its history along."""
+    if not 1 <= limit <= FEED_PAGE_MAX:
+        raise ValueError(f"a feed page holds 1 to {FEED_PAGE_MAX} entries, not {limit}")
+    rows = conn.execute(
+        FEED_QUERY.format(
+            where="a.line_id IN (SELECT line_id FROM line_index WHERE partner_id = %(partner)s) "
+            "AND (a.position, a.line_id) > (%(after)s, %(after_line)s)"
+        ),
+        {
+            "partner": partner_id,
+            "after": after[0] if after else 0,
+            "after_line": after[1] if after else UUID(int=0),
+            "limit": limit,
+        },
+    ).fetchall()
+    return _entries(rows)
+
+
+# Invoice numbers and location names are looked up as the feed is read, so what is stored
+# never depends on which events happened to share a batch.
+FEED_QUERY = (
+    "SELECT a.line_id, a.position, a.entry, a.recorded_at, a.kind, a.facts, i.number, "
+    "l.name FROM activity a "
+    "LEFT JOIN activity_invoices i ON i.line_id = a.line_id "
+    "AND i.invoice_id = a.invoice_id "
+    "LEFT JOIN activity_locations l ON l.line_id = a.line_id "
+    "AND l.location_id = (a.facts -> 'location_id' ->> '_data_')::uuid "
+    "WHERE {where} ORDER BY a.position, a.line_id LIMIT %(limit)s"
+)
+
+
+def _entries(rows: list[tuple[Any, ...]]) -> list[ActivityEntry]:
     return [
         ActivityEntry(line, position, entry, at, kind, describe(kind, facts, number, location))
         for line, position, entry, at, kind, facts, number, location in rows

@@ -277,3 +277,83 @@ def balances(
         AccountBalance(kind, None if owner == VENDOR else owner, currency, int(d), int(k))
         for kind, owner, currency, d, k in rows
     ]
+
+
+def account_totals(
+    conn: psycopg.Connection[Any],
+    *,
+    position: int | None = None,
+    on: date | None = None,
+) -> list[AccountBalance]:
+    """Each account of the chart summed over its owners, per currency (a trial balance's rows).
+
+    Bounded by the chart (a dozen kinds) times the currencies, however many partners there are.
+    """
+    rows = conn.execute(
+        "SELECT account_kind, currency, "
+        "coalesce(sum(amount_minor) FILTER (WHERE side = 'debit'), 0), "
+        "coalesce(sum(amount_minor) FILTER (WHERE side = 'credit'), 0) FROM journal "
+        "WHERE (%(position)s::bigint IS NULL OR position <= %(position)s) "
+        "AND (%(on)s::date IS NULL OR business_date <= %(on)s) "
+        "GROUP BY account_kind, currency ORDER BY currency, account_kind",
+        {"position": position, "on": on},
+    ).fetchall()
+    return [AccountBalance(kind, None, currency, int(d), int(k)) for kind, currency, d, k in rows]
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    """One entry of the journal on one account: an event's debit or credit to it."""
+
+    position: int
+    entry: int
+    side: str
+    """'debit' or 'credit'."""
+    amount_minor: int
+    currency: str
+    business_date: date
+    event: str
+    """The event that posted it, as `Aggregate.Event` (`BonusWallet.Credited`)."""
+
+
+def account_entries(
+    conn: psycopg.Connection[Any],
+    account_kind: str,
+    owner_id: UUID,
+    *,
+    limit: int,
+    before: tuple[int, int] | None = None,
+) -> list[JournalEntry]:
+    """An account's entries, newest first, before `(position, entry)` (keyset)."""
+    rows = conn.execute(
+        "SELECT position, entry, side, amount_minor, currency, business_date, event "
+        "FROM journal WHERE account_kind = %(kind)s AND owner_id = %(owner)s "
+        "AND (%(position)s::bigint IS NULL OR (position, entry) < (%(position)s, %(entry)s)) "
+        "ORDER BY position DESC, entry DESC LIMIT %(limit)s",
+        {
+            "kind": account_kind,
+            "owner": owner_id,
+            "position": before[0] if before else None,
+            "entry": before[1] if before else None,
+            "limit": limit,
+        },
+    ).fetchall()
+    return [
+        JournalEntry(int(p), int(e), str(s), int(a), str(c), d, str(ev))
+        for p, e, s, a, c, d, ev in rows
+    ]
+
+
+def owner_balances(
+    conn: psycopg.Connection[Any], owner_id: UUID, account_kinds: tuple[str, ...]
+) -> list[AccountBalance]:
+    """One owner's accounts of these kinds, from the running totals (no journal is summed)."""
+    rows = conn.execute(
+        "SELECT account_kind, owner_id, currency, debit_minor, credit_minor "
+        "FROM account_balances WHERE account_kind = ANY(%s) AND owner_id = %s "
+        "ORDER BY account_kind, currency",
+        (list(account_kinds), owner_id),
+    ).fetchall()
+    return [
+        AccountBalance(kind, owner, str(cur), int(d), int(k)) for kind, owner, cur, d, k in rows
+    ]

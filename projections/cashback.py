@@ -166,3 +166,34 @@ def cashback_by_client_month(
         (partner_id,),
     ).fetchall()
     return [ClientMonthCashback(c, m, r, str(cur), int(e)) for c, m, r, cur, e in rows]
+
+
+NO_CLIENT = UUID(int=(1 << 128) - 1)
+"""Where bonuses no client earned sort in a page of earnings: after every client."""
+
+
+def cashback_page(
+    conn: psycopg.Connection[Any],
+    partner_id: UUID,
+    *,
+    limit: int,
+    after: tuple[date, UUID, str] | None = None,
+) -> list[ClientMonthCashback]:
+    """Up to `limit` rows of `cashback_by_client_month`, in its order, after `after`, the
+    (month, client id or `NO_CLIENT`, reason) of the previous page's last row (keyset)."""
+    rows = conn.execute(
+        "SELECT client_id, month, reason, currency, earned_minor FROM cashback_earnings "
+        "WHERE partner_id = %(partner)s AND (%(month)s::date IS NULL OR "
+        '(month, coalesce(client_id, %(none)s), reason COLLATE "C") '
+        '> (%(month)s, %(client)s, %(reason)s COLLATE "C")) '
+        'ORDER BY month, coalesce(client_id, %(none)s), reason COLLATE "C" LIMIT %(limit)s',
+        {
+            "partner": partner_id,
+            "none": NO_CLIENT,
+            "month": after[0] if after else None,
+            "client": after[1] if after else None,
+            "reason": after[2] if after else None,
+            "limit": limit,
+        },
+    ).fetchall()
+    return [ClientMonthCashback(c, m, r, str(cur), int(e)) for c, m, r, cur, e in rows]

@@ -330,15 +330,39 @@ def documents_of(
     )
 
 
+def documents_page(
+    conn: psycopg.Connection[Any],
+    partner_id: UUID,
+    client_id: UUID | None = None,
+    *,
+    limit: int,
+    after: tuple[date, str] | None = None,
+) -> list[ClosingDocument]:
+    """Up to `limit` of `documents_of`, in its order, after the (requested_on, number) of the
+    previous page's last document (keyset)."""
+    return _documents(
+        conn,
+        "d.partner_id = %(partner)s AND (%(client)s::uuid IS NULL OR d.client_id = %(client)s) "
+        "AND (%(on)s::date IS NULL OR (d.requested_on, d.number) > (%(on)s, %(number)s))",
+        {
+            "partner": partner_id,
+            "client": client_id,
+            "on": after[0] if after else None,
+            "number": after[1] if after else None,
+        },
+        limit=limit,
+    )
+
+
 def _documents(
-    conn: psycopg.Connection[Any], where: str, params: dict[str, Any]
+    conn: psycopg.Connection[Any], where: str, params: dict[str, Any], *, limit: int | None = None
 ) -> list[ClosingDocument]:
     with conn.cursor(row_factory=dict_row) as cursor:
         rows = cursor.execute(
             f"SELECT {DOCUMENT_COLUMNS} FROM closing_documents d "
             f"LEFT JOIN closing_partners p ON p.partner_id = d.partner_id "
-            f"WHERE {where} ORDER BY d.requested_on, d.number",
-            params,
+            f"WHERE {where} ORDER BY d.requested_on, d.number LIMIT %(limit)s",
+            {**params, "limit": limit},
         ).fetchall()
     lines = _lines(conn, [row["invoice_id"] for row in rows])
     return [ClosingDocument(**row, lines=tuple(lines[row["invoice_id"]])) for row in rows]
@@ -357,3 +381,11 @@ def _lines(
     for invoice_id, *line in rows:
         by_invoice[invoice_id].append(DocumentLine(*line))
     return by_invoice
+
+
+def client_partner(conn: psycopg.Connection[Any], client_id: UUID) -> UUID | None:
+    """The partner that registered a client, once this read model has seen it (R-C8)."""
+    row = conn.execute(
+        "SELECT partner_id FROM closing_clients WHERE client_id = %s", (client_id,)
+    ).fetchone()
+    return row[0] if row else None

@@ -68,3 +68,21 @@ class PartnerDirectory(Projection):
             (partner_id,),
         ).fetchone()
         return PartnerView(*row) if row else None
+
+    @staticmethod
+    def page(
+        conn: psycopg.Connection[Any],
+        *,
+        limit: int,
+        after: UUID | None = None,
+        only: UUID | None = None,
+    ) -> list[PartnerView]:
+        """Up to `limit` partners in id order after `after` (keyset); `only` keeps one partner."""
+        rows = conn.execute(
+            "SELECT partner_id, name, currency, time_zone, opened_at, position FROM partners "
+            "WHERE (%(after)s::uuid IS NULL OR partner_id > %(after)s) "
+            "AND (%(only)s::uuid IS NULL OR partner_id = %(only)s) "
+            "ORDER BY partner_id LIMIT %(limit)s",
+            {"after": after, "only": only, "limit": limit},
+        ).fetchall()
+        return [PartnerView(*row) for row in rows]

@@ -100,7 +100,7 @@ def render() -> str:
 
 def main() -> None:
     TARGET.write_text(render(), encoding="utf-8")
-    print(f"wrote {TARGET.relative_to(ROOT)}")  # noqa: T201
+    print(f"wrote {TARGET.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

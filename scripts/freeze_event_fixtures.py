@@ -37,7 +37,7 @@ def main() -> None:
             continue
         state = json.loads(mapper.to_stored_event(event).state)
         path.write_text(json.dumps(state, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
-        print(f"froze {path.relative_to(ROOT)}")  # noqa: T201
+        print(f"froze {path.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

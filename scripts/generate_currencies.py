@@ -47,7 +47,7 @@ def render(table: dict[str, int]) -> str:
 
 def main() -> None:
     TARGET.write_text(render(active_currencies()), encoding="utf-8")
-    print(f"wrote {TARGET}")  # noqa: T201
+    print(f"wrote {TARGET}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,170 @@
-"""`/v1/clients`."""
+"""`/v1/clients`: a partner's clients, their overdue banner and their own invoices (R-C8).
+
+A client belongs to the partner that registered it: admin, finance, auditor and that partner's
+keys may read it, admin and that partner's keys may act on it; any other partner's key gets
+the same 404 as for a client that does not exist.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
+from uuid import UUID
 
-router = APIRouter(tags=["clients"])
+import psycopg
+from fastapi import APIRouter, Depends, Path, Response, status
+from pydantic import BaseModel, Field
+
+from api.deps import ReadAfterDep, ReadConnection, RuntimeDep
+from api.keys import Principal
+from api.problems import COMMAND_PROBLEMS, READ_PROBLEMS
+from api.routers.partner_common import (
+    BannerModel,
+    InvoiceSummaryResponse,
+    invoice_cursor,
+    invoice_page,
+    wait_for,
+)
+from api.schemas import CommandAccepted, Page, PageParams, accepted
+from api.security import Caller, Commander, IdempotencyKey, visible
+from domain.errors import ClientNotFound
+from projections import banners, documents, invoices
+from projections.banners import Banners
+from projections.documents import ClosingDocuments
+from projections.invoices import InvoiceHistory
+from projections.tracking import wait_for_position
+from replay.rebuild import head_position
+
+router = APIRouter(prefix="/v1/clients", tags=["clients"])
+
+CLIENT_LOOKUP_WAIT_S = 2.0
+"""How long a client not yet known to the read model is waited for: it may have been
+registered a moment ago (its partner is found through the closing documents' read model)."""
+ClientId = Annotated[UUID, Path(description="The client's id (from registering it).")]
+
+
+def client_not_found(client_id: UUID) -> ClientNotFound:
+    """The one 404 for a client that does not exist or is not the caller's to see."""
+    return ClientNotFound(f"No client {client_id}.", client_id=client_id)
+
+
+def owner_of(conn: psycopg.Connection[Any], caller: Principal, client_id: UUID) -> UUID:
+    """The partner a client belongs to, if the caller may see it; else the 404.
+
+    A client the read model does not know may have been registered an instant ago: the read
+    model is given until it has applied the whole log as it is now, then asked again.
+    """
+    partner_id = documents.client_partner(conn, client_id)
+    if partner_id is None:
+        wait_for_position(conn, ClosingDocuments.name, head_position(conn), CLIENT_LOOKUP_WAIT_S)
+        partner_id = documents.client_partner(conn, client_id)
+    if partner_id is None:
+        raise client_not_found(client_id)
+    visible(caller, partner_id, client_not_found(client_id))
+    return partner_id
+
+
+class ClientResponse(BaseModel):
+    """A partner's client (R-C8)."""
+
+    id: UUID
+    partner_id: UUID
+    name: str
+    email: str | None
+    unified_billing: bool = Field(
+        description="The partner pays for its lines (R-O4); otherwise the client pays itself."
+    )
+
+
+@router.get(
+    "/{client_id}",
+    response_model=ClientResponse,
+    responses=READ_PROBLEMS,
+    summary="Read a client",
+)
+def get_client(
+    client_id: ClientId, conn: ReadConnection, runtime: RuntimeDep, caller: Caller
+) -> ClientResponse:
+    """A client as its partner's account holds it now (no wait needed)."""
+    partner_id = owner_of(conn, caller, client_id)
+    client = runtime.ledger.partner_account(partner_id).client(client_id)
+    return ClientResponse(
+        id=client.client_id,
+        partner_id=partner_id,
+        name=client.name,
+        email=client.email,
+        unified_billing=client.unified_billing,
+    )
+
+
+class ClientBannerResponse(BaseModel):
+    """The banner on a client's profile: what its lines owe, whoever pays them (R-H3)."""
+
+    client_id: UUID
+    partner_id: UUID
+    banner: BannerModel | None = Field(description="Null when nothing is failed or overdue.")
+
+
+@router.get(
+    "/{client_id}/banner",
+    response_model=ClientBannerResponse,
+    responses=READ_PROBLEMS,
+    summary="Read the client's overdue banner",
+)
+def get_client_banner(
+    client_id: ClientId, conn: ReadConnection, read_after: ReadAfterDep, caller: Caller
+) -> ClientBannerResponse:
+    """Failed (a declined card) and overdue (not collected by the due date) payments are both
+    outstanding (R-H2); the banner shows the total owed across the client's lines, links to
+    the one line owing or lists them, and stays until paid (R-H3)."""
+    partner_id = owner_of(conn, caller, client_id)
+    wait_for(conn, read_after, Banners.name)
+    return ClientBannerResponse(
+        client_id=client_id,
+        partner_id=partner_id,
+        banner=BannerModel.of(banners.client_banner(conn, partner_id, client_id)),
+    )
+
+
+@router.get(
+    "/{client_id}/invoices",
+    response_model=Page[InvoiceSummaryResponse],
+    responses=READ_PROBLEMS,
+    summary="List the client's invoices",
+)
+def list_client_invoices(
+    client_id: ClientId,
+    conn: ReadConnection,
+    read_after: ReadAfterDep,
+    caller: Caller,
+    page: Annotated[PageParams, Depends()],
+) -> Page[InvoiceSummaryResponse]:
+    """The client's own invoices, newest first (R-C8): a partner's unified invoice names no
+    client, so it is not among them."""
+    partner_id = owner_of(conn, caller, client_id)
+    wait_for(conn, read_after, InvoiceHistory.name)
+    found = invoices.client_invoices(
+        conn, partner_id, client_id, after=invoice_cursor(page), limit=page.limit
+    )
+    return invoice_page(found)
+
+
+@router.post(
+    "/{client_id}/remove-from-unified-billing",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CommandAccepted,
+    responses={**COMMAND_PROBLEMS, 503: READ_PROBLEMS[503]},
+    summary="Remove the client from unified billing",
+)
+def remove_from_unified_billing(
+    client_id: ClientId,
+    conn: ReadConnection,
+    runtime: RuntimeDep,
+    response: Response,
+    caller: Commander,
+    key: IdempotencyKey,
+) -> CommandAccepted:
+    """The partner stops paying for this client (R-O4): its lines bill the client itself from
+    now on. Refused with `client_not_in_unified_billing` when it is not in it."""
+    partner_id = owner_of(conn, caller, client_id)
+    result = runtime.ledger.remove_client_from_unified_billing(partner_id, client_id, key=key)
+    return accepted(response, result, f"{router.prefix}/{client_id}", client_id)

@@ -1,23 +1,53 @@
-"""`/v1/partners`: partner accounts."""
+"""`/v1/partners`: partner accounts, their setup and their money.
+
+Commands (POST) may be issued by the vendor's admin keys and by the partner's own keys
+(opening an account is the vendor's alone); reads by admin, finance, auditor and the
+partner's own keys. Another partner's id answers exactly as an id that does not exist.
+Payment methods are in `partner_payments`, what a partner reads in `partner_reads`.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Depends, Path, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import ReadAfterDep, ReadConnection, RuntimeDep
+from api.keys import Role
 from api.problems import COMMAND_PROBLEMS, READ_PROBLEMS
-from api.schemas import CommandAccepted, accepted
-from api.security import Admin, Caller, IdempotencyKey, visible
-from domain.errors import PartnerNotFound
+from api.routers import partner_payments, partner_reads
+from api.routers.partner_common import (
+    PREFIX,
+    TEXT,
+    PartnerResponse,
+    commandable,
+    readable_partner,
+    refuse_other_body,
+    wait_for,
+)
+from api.schemas import (
+    CommandAccepted,
+    MoneyModel,
+    Page,
+    PageParams,
+    PositiveMoney,
+    accepted,
+    page_of,
+)
+from api.security import Admin, Caller, Commander, IdempotencyKey
+from domain.money import Money
+from domain.partner_account import PartnerAccount
+from domain.payment_methods import PaymentSource
+from domain.values import Address
 from projections.partners import PartnerDirectory
-from projections.tracking import wait_for_position
 
-router = APIRouter(prefix="/v1/partners", tags=["partners"])
+router = APIRouter(prefix=PREFIX, tags=["partners"])
+PartnerId = Annotated[UUID, Path(description="The partner account's id.")]
+
+
+# --- opening and reading accounts -------------------------------------------------------------
 
 
 class OpenPartnerRequest(BaseModel):
@@ -32,24 +62,18 @@ class OpenPartnerRequest(BaseModel):
         },
     )
 
-    name: str = Field(min_length=1, max_length=200, description="The partner's company name.")
+    name: str = Field(
+        min_length=1, max_length=200, pattern=TEXT, description="The partner's company name."
+    )
     currency: str = Field(
         pattern=r"^[A-Z]{3}$", description="ISO 4217 code of the account's currency."
     )
     time_zone: str = Field(
-        min_length=1, max_length=64, description="IANA time zone of the partner's business dates."
+        min_length=1,
+        max_length=64,
+        pattern=TEXT,
+        description="IANA time zone of the partner's business dates.",
     )
-
-
-class PartnerResponse(BaseModel):
-    """A partner account."""
-
-    id: UUID
-    name: str
-    currency: str
-    time_zone: str
-    opened_at: datetime = Field(description="When the account was opened (UTC).")
-    position: int = Field(description="Log position of the event that last changed this view.")
 
 
 @router.post(
@@ -66,10 +90,33 @@ def open_partner(
     _: Admin,
     key: IdempotencyKey,
 ) -> CommandAccepted:
+    """The vendor opens an account for a partner, in one currency and time zone (admin only)."""
     result = runtime.ledger.open_partner_account(
         name=body.name, currency=body.currency, time_zone=body.time_zone, key=key
     )
-    return accepted(response, result, f"{router.prefix}/{result.aggregate_id}")
+    return accepted(response, result, f"{PREFIX}/{result.aggregate_id}")
+
+
+@router.get(
+    "",
+    response_model=Page[PartnerResponse],
+    responses=READ_PROBLEMS,
+    summary="List partner accounts",
+)
+def list_partners(
+    conn: ReadConnection,
+    read_after: ReadAfterDep,
+    caller: Caller,
+    page: Annotated[PageParams, Depends()],
+) -> Page[PartnerResponse]:
+    """Every partner account, in id order; a partner key sees only its own."""
+    wait_for(conn, read_after, PartnerDirectory.name)
+    after = page.after_as(UUID)
+    only = caller.partner_id if caller.role is Role.PARTNER else None
+    rows = PartnerDirectory.page(
+        conn, limit=page.limit + 1, after=after[0] if after else None, only=only
+    )
+    return page_of([PartnerResponse.of(row) for row in rows], page.limit, lambda p: [str(p.id)])
 
 
 @router.get(
@@ -79,22 +126,304 @@ def open_partner(
     summary="Read a partner account",
 )
 def get_partner(
-    partner_id: Annotated[UUID, Path(description="The partner account's id.")],
-    conn: ReadConnection,
-    read_after: ReadAfterDep,
-    caller: Caller,
+    partner_id: PartnerId, conn: ReadConnection, read_after: ReadAfterDep, caller: Caller
 ) -> PartnerResponse:
-    visible(caller, partner_id, PartnerNotFound(f"No partner account {partner_id}."))
-    if read_after.min_position is not None:
-        wait_for_position(conn, PartnerDirectory.name, read_after.min_position, read_after.wait_s)
-    view = PartnerDirectory.get(conn, partner_id)
-    if view is None:
-        raise PartnerNotFound(f"No partner account {partner_id}.", partner_id=partner_id)
-    return PartnerResponse(
-        id=view.partner_id,
-        name=view.name,
-        currency=view.currency,
-        time_zone=view.time_zone,
-        opened_at=view.opened_at,
-        position=view.position,
+    """A partner account as the partner directory shows it."""
+    return PartnerResponse.of(readable_partner(conn, caller, partner_id, read_after))
+
+
+# --- billing profile (R-O1) -------------------------------------------------------------------
+
+
+class AddressModel(BaseModel):
+    """A postal address for invoices."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lines: list[Annotated[str, Field(max_length=200, pattern=TEXT)]] = Field(
+        min_length=1, max_length=4, description="Street lines, first to last."
     )
+    city: str = Field(min_length=1, max_length=200, pattern=TEXT)
+    postal_code: str = Field(min_length=1, max_length=20, pattern=TEXT)
+    country: str = Field(pattern=r"^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2 code.")
+
+
+class BillingProfileRequest(BaseModel):
+    """Who the partner's invoices are addressed to, where, and the e-mail they go to (R-O1)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "entity": "Acme Resellers LLC",
+                    "address": {
+                        "lines": ["350 Fifth Avenue", "Suite 4100"],
+                        "city": "New York",
+                        "postal_code": "10118",
+                        "country": "US",
+                    },
+                    "billing_email": "billing@acme.example",
+                }
+            ]
+        },
+    )
+
+    entity: str = Field(
+        min_length=1, max_length=200, pattern=TEXT, description="The legal billing entity."
+    )
+    address: AddressModel
+    billing_email: str = Field(min_length=3, max_length=200, pattern=TEXT)
+
+
+@router.post(
+    "/{partner_id}/billing-profile",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CommandAccepted,
+    responses=COMMAND_PROBLEMS,
+    summary="Record the billing profile",
+)
+def record_billing_profile(
+    partner_id: PartnerId,
+    body: BillingProfileRequest,
+    runtime: RuntimeDep,
+    response: Response,
+    caller: Commander,
+    key: IdempotencyKey,
+) -> CommandAccepted:
+    """Set the billing entity, address and e-mail of invoices (R-O1); a later one replaces it."""
+    commandable(caller, partner_id)
+    address = Address(
+        lines=tuple(body.address.lines),
+        city=body.address.city,
+        postal_code=body.address.postal_code,
+        country=body.address.country,
+    )
+    result = runtime.ledger.record_billing_profile(
+        partner_id, body.entity, address, body.billing_email, key=key
+    )
+    return accepted(response, result, f"{PREFIX}/{partner_id}")
+
+
+# --- company balance, clients, budget, autopay --------------------------------------------------
+
+
+class TopUpRequest(BaseModel):
+    """Money for the company balance (R-C2): charged to a card now, or arrived by bank."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "amount": {"amount_minor": 50000, "currency": "USD"},
+                    "source": "bank_transfer",
+                    "reference": "Wire 2026-0117",
+                },
+                {"amount": {"amount_minor": 20000, "currency": "USD"}, "source": "card"},
+            ]
+        },
+    )
+
+    amount: PositiveMoney
+    source: Literal["card", "bank_transfer"]
+    method_id: UUID | None = Field(
+        default=None, description="For `card`: which card (default: the default method)."
+    )
+    reference: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        pattern=TEXT,
+        description="For `bank_transfer`: the bank's reference of the transfer.",
+    )
+
+
+class TopUpAccepted(CommandAccepted):
+    """The money is on the company balance."""
+
+    top_up_id: UUID
+    balance: MoneyModel = Field(description="The company balance after this top-up.")
+
+
+@router.post(
+    "/{partner_id}/top-ups",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TopUpAccepted,
+    responses=COMMAND_PROBLEMS,
+    summary="Top up the company balance",
+)
+def top_up(
+    partner_id: PartnerId,
+    body: TopUpRequest,
+    runtime: RuntimeDep,
+    response: Response,
+    caller: Commander,
+    key: IdempotencyKey,
+) -> TopUpAccepted:
+    """Prepay money onto the company balance, spendable on any line (R-C2): a card is charged
+    now (declined: `payment_declined`, nothing recorded), a bank transfer is recorded as
+    arrived. Top-ups get no closing document (R-C7)."""
+    commandable(caller, partner_id)
+    amount = body.amount.to_money()
+    source = PaymentSource(body.source)
+    if source is PaymentSource.CARD:
+        refuse_other_body(
+            runtime,
+            key,
+            lambda e: (
+                isinstance(e, PartnerAccount.BalanceToppedUp)
+                and e.originator_id == partner_id
+                and (e.amount, e.source) == (amount, source)
+            ),
+        )
+    result = runtime.ledger.top_up(
+        partner_id, amount, source, method_id=body.method_id, reference=body.reference, key=key
+    )
+    answer = accepted(response, result, f"{PREFIX}/{partner_id}/balance", partner_id)
+    return TopUpAccepted(
+        **answer.model_dump(),
+        top_up_id=UUID(result.data["top_up_id"]),
+        balance=MoneyModel.of(Money(int(result.data["balance_minor"]), amount.currency)),
+    )
+
+
+class RegisterClientRequest(BaseModel):
+    """A client of the partner: in unified billing (the partner pays) or paying itself."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Blue Bottle Cafe",
+                    "email": "owner@bluebottle.example",
+                    "unified_billing": True,
+                }
+            ]
+        },
+    )
+
+    name: str = Field(min_length=1, max_length=200, pattern=TEXT)
+    email: str | None = Field(
+        default=None,
+        min_length=3,
+        max_length=200,
+        pattern=TEXT,
+        description="Where the client's own invoices and notices go.",
+    )
+    unified_billing: bool = Field(
+        default=True,
+        description="The partner pays for the client's lines (R-O4); otherwise the client "
+        "pays itself and the partner earns cashback (R-C4).",
+    )
+
+
+@router.post(
+    "/{partner_id}/clients",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CommandAccepted,
+    responses=COMMAND_PROBLEMS,
+    summary="Register a client",
+)
+def register_client(
+    partner_id: PartnerId,
+    body: RegisterClientRequest,
+    runtime: RuntimeDep,
+    response: Response,
+    caller: Commander,
+    key: IdempotencyKey,
+) -> CommandAccepted:
+    """Register one of the partner's clients (R-O4, R-C8); `id` is the new client's id."""
+    commandable(caller, partner_id)
+    result = runtime.ledger.register_client(
+        partner_id,
+        name=body.name,
+        email=body.email,
+        unified_billing=body.unified_billing,
+        key=key,
+    )
+    return accepted(response, result, f"/v1/clients/{result.aggregate_id}")
+
+
+class BudgetRequest(BaseModel):
+    """A monthly budget for leads (R-L3), or null to remove it."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"amount": {"amount_minor": 100000, "currency": "USD"}}]},
+    )
+
+    amount: PositiveMoney | None = Field(
+        description="Spent on leads per month; resets on the signup day of month. Null: none."
+    )
+
+
+class BudgetAccepted(CommandAccepted):
+    """The budget is set; the account pauses itself once a month's leads reach it."""
+
+    status: str = Field(description="The account's status now: active, in_grace, paused.")
+
+
+@router.post(
+    "/{partner_id}/budget",
+    status_code=status.HTTP_201_CREATED,
+    response_model=BudgetAccepted,
+    responses=COMMAND_PROBLEMS,
+    summary="Set the monthly budget",
+)
+def set_budget(
+    partner_id: PartnerId,
+    body: BudgetRequest,
+    runtime: RuntimeDep,
+    response: Response,
+    caller: Commander,
+    key: IdempotencyKey,
+) -> BudgetAccepted:
+    """Set (or remove) the monthly lead budget (R-L3); lowered to what this month has already
+    spent, the account pauses at once; raised above it, it resumes."""
+    commandable(caller, partner_id)
+    amount = body.amount.to_money() if body.amount is not None else None
+    result = runtime.ledger.set_budget(partner_id, amount, key=key)
+    answer = accepted(response, result, f"{PREFIX}/{partner_id}")
+    return BudgetAccepted(**answer.model_dump(), status=str(result.data["status"]))
+
+
+class AutopayRequest(BaseModel):
+    """Where new invoices are paid from automatically (R-C6), or null for no autopay."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"source": "company_balance"}]}
+    )
+
+    source: Literal["card", "direct_debit", "company_balance", "bank_transfer"] | None = Field(
+        description="`card`/`direct_debit`: the default method is charged when an invoice is "
+        "issued; `company_balance`: paid from it; `bank_transfer`: invoice autopay, issued 5 "
+        "days before the paid period ends. Null: no autopay."
+    )
+
+
+@router.post(
+    "/{partner_id}/autopay",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CommandAccepted,
+    responses=COMMAND_PROBLEMS,
+    summary="Set the account's autopay",
+)
+def set_autopay(
+    partner_id: PartnerId,
+    body: AutopayRequest,
+    runtime: RuntimeDep,
+    response: Response,
+    caller: Commander,
+    key: IdempotencyKey,
+) -> CommandAccepted:
+    """Autopay for the whole account (R-C6): company balance, card or invoice."""
+    commandable(caller, partner_id)
+    source = PaymentSource(body.source) if body.source is not None else None
+    result = runtime.ledger.set_account_autopay(partner_id, source, key=key)
+    return accepted(response, result, f"{PREFIX}/{partner_id}")
+
+
+router.include_router(partner_payments.router)
+router.include_router(partner_reads.router)

@@ -55,3 +55,24 @@ def test_console_format_is_readable_not_json() -> None:
     assert "invoice_number=2026-000001" in line
     with pytest.raises(json.JSONDecodeError):
         json.loads(line)
+
+
+def _charge(number: str) -> None:
+    card_on_its_way = number  # a local, as in a handler that hands a card to the gateway
+    raise RuntimeError(f"gateway unreachable for a card ending {card_on_its_way[-4:]}")
+
+
+@pytest.mark.usefixtures("restore_logging")
+@pytest.mark.parametrize("log_format", [LogFormat.CONSOLE, LogFormat.JSON])
+def test_r_x4_a_logged_traceback_shows_no_local_variables(log_format: LogFormat) -> None:
+    out = io.StringIO()
+    configure_logging("info", log_format, stream=out)
+    number = "4242424242424242"
+    try:
+        _charge(number)
+    except RuntimeError:
+        structlog.get_logger("test").exception("request_failed")
+    text = out.getvalue()
+    assert "gateway unreachable for a card ending 4242" in text
+    assert "_charge" in text
+    assert number not in text

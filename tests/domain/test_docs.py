@@ -1,4 +1,5 @@
-"""The generated pages stay true to the code: the event catalogue and the rule index."""
+"""The generated pages stay true to the code: the event catalogue, the rule index and the
+HTTP API's route index."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ def script(name: str) -> ModuleType:
     return module
 
 
-@pytest.mark.parametrize("name", ["document_events", "document_rules"])
+@pytest.mark.parametrize("name", ["document_events", "document_rules", "document_api"])
 def test_generated_docs_match_the_code(name: str) -> None:
     generator = script(name)
     assert generator.TARGET.read_text(encoding="utf-8") == generator.render(), (

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from uuid import uuid4
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID, uuid4
 
+import psycopg
 import pytest
+from eventsourcing.domain import Aggregate, event
 
 from domain.errors import BillingError, LineNotFound, UnknownCurrency
 from domain.money import Money
@@ -16,9 +20,11 @@ from domain.payment_methods import PaymentSource
 from ledger.application import Ledger
 from ledger.catalogue import load_catalogue
 from ledger.clock import SimulatedClock
+from ledger.commands.base import LedgerCommand
 from ledger.commands.partners import RemoveClientFromUnifiedBilling
 from ledger.database import Database
 from ledger.errors import IdempotencyKeyReused
+from ledger.writer import UnitOfWork
 from tests.support import START
 
 THREADS = 8
@@ -116,6 +122,55 @@ def test_a_refused_command_writes_nothing_and_its_batch_neighbours_land(
     assert (len(good), len(bad)) == (THREADS // 2, THREADS // 2)
     assert events(database) == THREADS // 2
     assert count(database, "SELECT count(*) FROM command_log") == THREADS // 2
+
+
+class Scribble(Aggregate):
+    """An aggregate of the test's own, whose text the domain does not clean."""
+
+    @event("Written")
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+@dataclass(frozen=True, kw_only=True)
+class WriteScribble(LedgerCommand):
+    text: str
+
+    def handle(self, uow: UnitOfWork) -> tuple[UUID | None, dict[str, Any]]:
+        scribble = Scribble(text=self.text)
+        uow.add(scribble)
+        return scribble.id, {}
+
+
+def test_a_command_the_database_refuses_fails_alone_and_its_batch_neighbours_land(
+    ledger: Ledger, database: Database
+) -> None:
+    # PostgreSQL's jsonb refuses \u0000: the whole batch's transaction fails, and the writer
+    # writes its commands again one by one, so only the culprit's caller hears of it.
+    good: list[object] = []
+    bad: list[BaseException] = []
+    barrier = threading.Barrier(THREADS)
+
+    def send(n: int) -> None:
+        barrier.wait()
+        try:
+            if n % 2:
+                ledger.execute(WriteScribble(text=f"nul\x00{n}"))
+            else:
+                good.append(
+                    ledger.open_partner_account(name=f"P{n}", currency="USD", time_zone="UTC")
+                )
+        except psycopg.Error as refusal:
+            bad.append(refusal)
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not any(thread.is_alive() for thread in threads)
+    assert (len(good), len(bad)) == (THREADS // 2, THREADS // 2)
+    assert events(database) == THREADS // 2
 
 
 def test_a_command_failing_halfway_leaves_no_trace_in_memory_or_store(

@@ -1,0 +1,243 @@
+"""What the partner routers share: scoping, read-your-writes, and the views of invoices and
+banners that partners and clients both read."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any, Literal
+from uuid import UUID
+
+import psycopg
+from pydantic import BaseModel, Field
+
+from api.deps import ReadAfter
+from api.keys import Principal
+from api.runtime import Runtime
+from api.schemas import MoneyModel, Page, PageParams, encode_cursor
+from api.security import visible
+from domain.errors import PartnerNotFound
+from ledger.errors import IdempotencyKeyReused
+from projections import banners, invoices
+from projections.invoices import InvoiceSummary, PageCursor
+from projections.partners import PartnerDirectory, PartnerView
+
+PREFIX = "/v1/partners"
+TEXT = r"^[^\x00-\x1f\x7f]*$"
+"""Free text is one line without control characters (NUL cannot be stored at all)."""
+
+
+class PartnerResponse(BaseModel):
+    """A partner account."""
+
+    id: UUID
+    name: str
+    currency: str
+    time_zone: str
+    opened_at: datetime = Field(description="When the account was opened (UTC).")
+    position: int = Field(description="Log position of the event that last changed this view.")
+
+    @classmethod
+    def of(cls, view: PartnerView) -> PartnerResponse:
+        return cls(
+            id=view.partner_id,
+            name=view.name,
+            currency=view.currency,
+            time_zone=view.time_zone,
+            opened_at=view.opened_at,
+            position=view.position,
+        )
+
+
+class InvoiceSummaryResponse(BaseModel):
+    """An invoice in a list: who pays it, what it charged and what is still owed (R-O5)."""
+
+    id: UUID
+    number: str
+    kind: str
+    status: str
+    payer: str = Field(description="`partner` (unified billing) or `client`.")
+    payer_id: UUID
+    client_id: UUID | None
+    total: MoneyModel
+    paid: MoneyModel
+    credited: MoneyModel
+    refunded: MoneyModel
+    outstanding: MoneyModel
+    pending_debits: MoneyModel
+    issued_on: date
+    due_on: date
+    expected_source: str | None
+    overdue: bool = Field(description="Not collected by its due date (R-H2).")
+    failed: bool = Field(description="Its last card charge was declined (R-H2).")
+    last_decline_code: str | None
+    settled_on: date | None
+    voided_on: date | None
+    position: int
+
+    @classmethod
+    def of(cls, found: InvoiceSummary) -> InvoiceSummaryResponse:
+        def money(minor: int) -> MoneyModel:
+            return MoneyModel(amount_minor=minor, currency=found.currency)
+
+        return cls(
+            id=found.invoice_id,
+            number=found.number,
+            kind=found.kind,
+            status=found.status,
+            payer=found.payer,
+            payer_id=found.payer_id,
+            client_id=found.client_id,
+            total=money(found.total_minor),
+            paid=money(found.paid_minor),
+            credited=money(found.credited_minor),
+            refunded=money(found.refunded_minor),
+            outstanding=money(found.outstanding_minor),
+            pending_debits=money(found.pending_debits_minor),
+            issued_on=found.issued_on,
+            due_on=found.due_on,
+            expected_source=found.expected_source,
+            overdue=found.overdue,
+            failed=found.failed,
+            last_decline_code=found.last_decline_code,
+            settled_on=found.settled_on,
+            voided_on=found.voided_on,
+            position=found.position,
+        )
+
+
+def invoice_page(found: invoices.InvoicePage) -> Page[InvoiceSummaryResponse]:
+    """A page of the invoice history, its cursor the (issue date, number) of its last row."""
+    cursor = None
+    if found.next is not None:
+        cursor = encode_cursor([found.next.issued_on.isoformat(), found.next.number])
+    return Page[InvoiceSummaryResponse](
+        items=[InvoiceSummaryResponse.of(row) for row in found.invoices], next_cursor=cursor
+    )
+
+
+def cursor_text(value: object) -> str:
+    """A text part of a cursor: a string PostgreSQL can hold (no NUL), or a refusal."""
+    if not isinstance(value, str) or "\x00" in value:
+        raise ValueError("not a cursor's text")
+    return value
+
+
+def invoice_cursor(page: PageParams) -> PageCursor | None:
+    after = page.after_as(date.fromisoformat, cursor_text)
+    return PageCursor(*after) if after else None
+
+
+class BannerInvoiceModel(BaseModel):
+    """A failed or overdue invoice (R-H2), and what it owes for the line."""
+
+    invoice_id: UUID
+    number: str
+    owed: MoneyModel
+    kind: Literal["failed", "overdue"]
+    reason: str = Field(description="The decline reason of a failed charge, or why overdue.")
+    decline_code: str | None
+    since: date
+
+
+class BannerLineModel(BaseModel):
+    """A subscription line that owes money (null `line_id`: an invoice of no line)."""
+
+    line_id: UUID | None
+    owed: MoneyModel
+    invoices: list[BannerInvoiceModel]
+
+
+class BannerModel(BaseModel):
+    """The banner: the total owed across all lines; it links to the one line owing, or to the
+    list when several owe (R-H3). It stays until everything is paid."""
+
+    total: MoneyModel
+    lines: list[BannerLineModel]
+    links_to: Literal["line", "list"]
+    line_id: UUID | None = Field(description="The line it links to, when one line owes.")
+
+    @classmethod
+    def of(cls, banner: banners.Banner | None) -> BannerModel | None:
+        if banner is None:
+            return None
+
+        def money(minor: int) -> MoneyModel:
+            return MoneyModel(amount_minor=minor, currency=banner.currency)
+
+        return cls(
+            total=money(banner.total_minor),
+            lines=[
+                BannerLineModel(
+                    line_id=line.line_id,
+                    owed=money(line.owed_minor),
+                    invoices=[
+                        BannerInvoiceModel(
+                            invoice_id=i.invoice_id,
+                            number=i.number,
+                            owed=money(i.owed_minor),
+                            kind=i.kind,
+                            reason=i.reason,
+                            decline_code=i.decline_code,
+                            since=i.since,
+                        )
+                        for i in line.invoices
+                    ],
+                )
+                for line in banner.lines
+            ],
+            links_to=banner.target[0],
+            line_id=banner.target[1],
+        )
+
+
+def wait_for(conn: psycopg.Connection[Any], read_after: ReadAfter, *names: str) -> None:
+    """Read-your-writes: wait until each of these read models has applied `min_position`."""
+    for name in names:
+        read_after.wait(conn, name)
+
+
+def partner_not_found(partner_id: UUID) -> PartnerNotFound:
+    """The one 404 for a partner that does not exist or is not the caller's to see."""
+    return PartnerNotFound(f"No partner account {partner_id}.", partner_id=partner_id)
+
+
+def readable_partner(
+    conn: psycopg.Connection[Any],
+    caller: Principal,
+    partner_id: UUID,
+    read_after: ReadAfter,
+    *names: str,
+) -> PartnerView:
+    """The partner, once the read models are at `min_position`, if the caller may see it."""
+    visible(caller, partner_id, partner_not_found(partner_id))
+    wait_for(conn, read_after, PartnerDirectory.name, *names)
+    view = PartnerDirectory.get(conn, partner_id)
+    if view is None:
+        raise partner_not_found(partner_id)
+    return view
+
+
+def commandable(caller: Principal, partner_id: UUID) -> None:
+    """Before a command: another partner's id is refused as one that does not exist."""
+    visible(caller, partner_id, partner_not_found(partner_id))
+
+
+def event_at(runtime: Runtime, position: int) -> object | None:
+    """The event recorded at a log position (read back, never rebuilt from the request)."""
+    for notification in runtime.ledger.store.notification_log.select(position, 1):
+        if notification.id == position:
+            found: object = runtime.ledger.mapper.to_domain_event(notification)
+            return found
+    return None
+
+
+def refuse_other_body(runtime: Runtime, key: str, matches: Callable[[object], bool]) -> None:
+    """R-X5 for commands the ledger replays by key alone (those that reach the gateway first):
+    a key already used must have recorded an event this request would have recorded."""
+    first = runtime.ledger.replayed(key)
+    if first is None:
+        return
+    event = event_at(runtime, first.position)
+    if event is None or not matches(event):
+        raise IdempotencyKeyReused("This idempotency key was already used for a different command.")

@@ -1,0 +1,308 @@
+"""The HTTP API under load, over loopback: commands per second, command latency, query latency.
+
+Starts `ledgerline serve` on a fresh embedded PostgreSQL (fsync on, as in production) in a
+temporary folder, makes an admin key with `ledgerline keys create`, opens some partner
+accounts, then drives the server with asyncio clients (httpx):
+
+1. throughput: `--clients` concurrent clients send commands back to back for `--seconds`;
+   the mix is half top-ups, a third client registrations and a sixth new partner accounts;
+2. paced: commands at `--rate` per second on an open-loop schedule (a late answer does not
+   slow the next send), with balance and banner queries at `--query-rate` beside them: the
+   latency of each, measured from its scheduled send time.
+
+The load generator runs on the same machine and takes CPU from the server: the figures are
+what this machine does with both on it.
+
+    .venv/bin/python bench/http.py [--workers 2] [--clients 64] [--seconds 20] [--rate 1000]
+
+Prints a line per measurement and ends with one JSON line of the headline figures.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# Run as a script, this file's folder comes first on sys.path, and this file (http.py) would
+# stand in for the standard library's `http` package that httpx imports: drop the folder.
+if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    sys.path.pop(0)
+
+import argparse
+import asyncio
+import json
+import os
+import queue
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import httpx
+
+LEDGERLINE = str(Path(sys.executable).parent / "ledgerline")
+SERVING = re.compile(r"Ledgerline is serving: (http://[\d.]+:\d+)/docs")
+START_TIMEOUT_S = 90.0
+PARTNERS = 50
+CLIENTS_PER_PARTNER = 4
+
+
+@dataclass
+class Samples:
+    latencies_s: list[float] = field(default_factory=list)
+    errors: dict[str, int] = field(default_factory=dict)
+
+    def add(self, seconds: float, response: httpx.Response, expected: int) -> None:
+        if response.status_code == expected:
+            self.latencies_s.append(seconds)
+        else:
+            key = f"{response.status_code} {response.request.method} {response.request.url.path}"
+            self.errors[key] = self.errors.get(key, 0) + 1
+
+    def percentile_ms(self, p: float) -> float:
+        if not self.latencies_s:
+            return float("nan")
+        ordered = sorted(self.latencies_s)
+        index = min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))
+        return ordered[index] * 1000
+
+    def describe(self) -> str:
+        if not self.latencies_s:
+            return "no answers"
+        return (
+            f"{len(self.latencies_s)} ok, p50 {self.percentile_ms(50):.1f} ms, "
+            f"p99 {self.percentile_ms(99):.1f} ms, max {max(self.latencies_s) * 1000:.1f} ms"
+            + (f", errors {self.errors}" if self.errors else "")
+        )
+
+
+class Server:
+    """`ledgerline serve` in a process of its own, on its own embedded database."""
+
+    def __init__(self, home: Path, workers: int) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGERLINE_")}
+        env.pop("DATABASE_URL", None)
+        env.update(
+            LEDGERLINE_HOME=str(home),
+            LEDGERLINE_LOG_LEVEL="warning",
+            LEDGERLINE_LOG_FORMAT="json",
+            LEDGERLINE_DB_POOL_SIZE="20",
+        )
+        self.env = env
+        self.process = subprocess.Popen(
+            [LEDGERLINE, "serve", "--port", "0", "--workers", str(workers)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.lines.put(line)
+
+    def url(self) -> str:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.2)
+            except queue.Empty:
+                if self.process.poll() is not None:
+                    break
+                continue
+            if match := SERVING.search(line):
+                return match.group(1)
+        self.process.kill()
+        raise SystemExit("ledgerline serve did not start")
+
+    def admin_key(self) -> str:
+        made = subprocess.run(
+            [LEDGERLINE, "keys", "create", "--role", "admin", "--label", "bench"],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=START_TIMEOUT_S,
+            check=True,
+        )
+        return made.stdout.strip()
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+@dataclass
+class World:
+    partners: list[str]
+    clients: list[str]
+
+
+def post(http: httpx.AsyncClient, path: str, body: dict[str, object]) -> Awaitable[httpx.Response]:
+    return http.post(path, json=body, headers={"Idempotency-Key": uuid.uuid4().hex})
+
+
+async def setup(http: httpx.AsyncClient) -> World:
+    partners: list[str] = []
+    clients: list[str] = []
+    for n in range(PARTNERS):
+        opened = await post(
+            http, "/v1/partners", {"name": f"Bench {n}", "currency": "USD", "time_zone": "UTC"}
+        )
+        opened.raise_for_status()
+        partners.append(opened.json()["id"])
+    for partner in partners:
+        for n in range(CLIENTS_PER_PARTNER):
+            made = await post(http, f"/v1/partners/{partner}/clients", client_body(n))
+            made.raise_for_status()
+            clients.append(made.json()["id"])
+    return World(partners, clients)
+
+
+def client_body(n: int) -> dict[str, object]:
+    return {"name": f"Client {n}", "email": f"c{n}@bench.example", "unified_billing": True}
+
+
+def command(http: httpx.AsyncClient, world: World, n: int) -> Awaitable[httpx.Response]:
+    """The n-th command of the mix: top-up, top-up, top-up, register, register, open."""
+    partner = world.partners[n % len(world.partners)]
+    kind = n % 6
+    if kind < 3:
+        return post(
+            http,
+            f"/v1/partners/{partner}/top-ups",
+            {
+                "amount": {"amount_minor": 1_000 + n % 97, "currency": "USD"},
+                "source": "bank_transfer",
+                "reference": f"bench {n}",
+            },
+        )
+    if kind < 5:
+        return post(http, f"/v1/partners/{partner}/clients", client_body(n))
+    return post(
+        http, "/v1/partners", {"name": f"Bench extra {n}", "currency": "USD", "time_zone": "UTC"}
+    )
+
+
+def query(http: httpx.AsyncClient, world: World, n: int) -> Awaitable[httpx.Response]:
+    """Balance and banner queries in turn."""
+    if n % 2 == 0:
+        return http.get(f"/v1/partners/{world.partners[n % len(world.partners)]}/balance")
+    return http.get(f"/v1/clients/{world.clients[n % len(world.clients)]}/banner")
+
+
+async def throughput(
+    http: httpx.AsyncClient, world: World, clients: int, seconds: float
+) -> tuple[float, Samples]:
+    samples = Samples()
+    counter = iter(range(10**9))
+    deadline = time.perf_counter() + seconds
+
+    async def client() -> None:
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            response = await command(http, world, next(counter))
+            samples.add(time.perf_counter() - started, response, 201)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return time.perf_counter() - started, samples
+
+
+async def paced(
+    http: httpx.AsyncClient,
+    rate: float,
+    seconds: float,
+    send: Callable[[int], Awaitable[httpx.Response]],
+    expected: int,
+) -> Samples:
+    """Open loop: the i-th request is due at start + i / rate, whatever came back before."""
+    samples = Samples()
+    start = time.perf_counter() + 0.05
+    total = int(rate * seconds)
+    tasks: list[asyncio.Task[None]] = []
+
+    async def one(i: int, due: float) -> None:
+        response = await send(i)
+        samples.add(time.perf_counter() - due, response, expected)
+
+    for i in range(total):
+        due = start + i / rate
+        pause = due - time.perf_counter()
+        if pause > 0:
+            await asyncio.sleep(pause)
+        tasks.append(asyncio.create_task(one(i, due)))
+    await asyncio.gather(*tasks)
+    return samples
+
+
+async def main_async(args: argparse.Namespace, url: str, key: str) -> dict[str, float]:
+    limits = httpx.Limits(max_connections=args.clients + 64, max_keepalive_connections=256)
+    async with httpx.AsyncClient(
+        base_url=url,
+        headers={"Authorization": f"Bearer {key}"},
+        limits=limits,
+        timeout=60.0,
+    ) as http:
+        world = await setup(http)
+        print(f"set up {len(world.partners)} partners and {len(world.clients)} clients")
+        await throughput(http, world, args.clients, 2.0)  # warm up
+        seconds, samples = await throughput(http, world, args.clients, args.seconds)
+        per_s = len(samples.latencies_s) / seconds
+        print(f"throughput, {args.clients} clients: {per_s:,.0f} commands/s; {samples.describe()}")
+        commands_task = asyncio.create_task(
+            paced(http, args.rate, args.seconds, lambda i: command(http, world, i), 201)
+        )
+        queries_task = asyncio.create_task(
+            paced(http, args.query_rate, args.seconds, lambda i: query(http, world, i), 200)
+        )
+        at_rate, queries = await commands_task, await queries_task
+        print(f"paced at {args.rate:,.0f} commands/s: {at_rate.describe()}")
+        print(f"queries at {args.query_rate:,.0f}/s beside them: {queries.describe()}")
+        return {
+            "commands_per_s": round(per_s),
+            "command_p99_ms": round(at_rate.percentile_ms(99), 1),
+            "query_p99_ms": round(queries.percentile_ms(99), 1),
+            "throughput_p99_ms": round(samples.percentile_ms(99), 1),
+            "command_p50_ms": round(at_rate.percentile_ms(50), 1),
+            "query_p50_ms": round(queries.percentile_ms(50), 1),
+            "errors": sum(samples.errors.values())
+            + sum(at_rate.errors.values())
+            + sum(queries.errors.values()),
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--rate", type=float, default=1000.0)
+    parser.add_argument("--query-rate", type=float, default=200.0)
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="ledgerline-bench-http-"))
+    server = Server(folder / "home", args.workers)
+    try:
+        url = server.url()
+        key = server.admin_key()
+        print(f"serving at {url} with {args.workers} workers (cores: {os.cpu_count()})")
+        headline = asyncio.run(main_async(args, url, key))
+    finally:
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+    print(json.dumps(headline))
+
+
+if __name__ == "__main__":
+    main()

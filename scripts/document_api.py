@@ -1,0 +1,141 @@
+"""Write docs/api.md, the HTTP API's guide and route index, from the routes themselves.
+
+    .venv/bin/python scripts/document_api.py
+
+tests/domain/test_docs.py fails when the page no longer matches the code.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from fastapi.routing import APIRoute, iter_route_contexts  # noqa: E402
+
+from api import security  # noqa: E402
+from api.app import _routes  # noqa: E402
+
+TARGET = ROOT / "docs" / "api.md"
+
+INTRO = """# The HTTP API
+
+Everything Ledgerline does is reachable over HTTP under `/v1`. The interactive reference is at
+`/docs` of a running server (`make run`), the machine-readable one at `/openapi.json`. This page
+is the guide, and ends with every route (generated from the code by
+`scripts/document_api.py`).
+
+## Keys and roles
+
+Every `/v1` call carries an API key: `Authorization: Bearer ll_…`. Make one with
+
+    .venv/bin/ledgerline keys create --role admin
+    .venv/bin/ledgerline keys create --role partner --partner <partner id> --label "Acme's CRM"
+
+The key is printed once, alone on standard output; the database keeps only its SHA-256 digest.
+`ledgerline keys list` shows the keys (never their secrets); `ledgerline keys revoke KEY_ID`
+revokes one (a server that verified it in the last 30 seconds may accept it that much longer).
+
+| role | reads | commands |
+| --- | --- | --- |
+| `admin` (the vendor) | everything | everything |
+| `partner` | its own partner, clients, lines, invoices, documents, wallet | its own |
+| `finance` | everything | none (403) |
+| `auditor` | everything | none (403) |
+
+A partner key that names another partner's resource gets the same 404 as for an id that does
+not exist: ids of other partners are neither confirmed nor denied. A missing, unknown or revoked
+key answers 401 `unauthorized`.
+
+## Commands
+
+Commands are POSTs. Each needs an `Idempotency-Key` header (R-X5), unique per command (a UUID
+does): a retry with the same key and the same body answers exactly as the first time, with the
+header `Idempotent-Replayed: true`, and writes nothing; the same key with a different body is
+refused with 422 `idempotency_key_reused`. Keys live in the calling API key's own namespace.
+
+A command answers 201 with a `Location` header, the `id` of what it created or changed and the
+log `position` of its last event.
+
+## Reads
+
+GETs read the read models. To read your own write, pass the command's `position` as
+`min_position`: the GET waits (up to `wait_ms`, at most 10 s) until the read model has applied
+it, then answers; if it has not, 503 `projection_behind` with `Retry-After`. A `min_position`
+past the end of the log is refused at once with 422 `position_not_in_log`.
+
+Lists are pages: `limit` (1 to 200, default 50) and `cursor`; follow `next_cursor` until it is
+null. Cursors are opaque and stable under concurrent writes (keyset pagination).
+
+## Money, ids, dates
+
+Money is `{"amount_minor": 3900, "currency": "USD"}`: integer minor units of an ISO 4217
+currency (JPY has none, KWD three), never floats. Ids are UUIDs. Instants are ISO 8601 in UTC;
+business dates (`due_on`, …) are ISO dates in the partner's time zone (R-X7).
+
+## Errors
+
+Every error is `application/problem+json` (RFC 9457) with a stable `code` to match on, a
+human `detail`, and, for invalid input, `errors` naming each failing field:
+
+```json
+{"type": "urn:ledgerline:problem:validation_failed", "title": "Validation failed",
+ "status": 422, "code": "validation_failed", "detail": "The request has invalid fields.",
+ "errors": [{"loc": ["body", "amount", "amount_minor"], "msg": "…", "type": "…"}]}
+```
+
+| status | when |
+| --- | --- |
+| 400 | the body is not JSON (`malformed_body`) |
+| 401 | no key, or an unknown or revoked one (`unauthorized`) |
+| 403 | the key's role may not do this (`forbidden`) |
+| 404 | not found, or not the calling partner's (`partner_not_found`, `invoice_not_found`, …) |
+| 409 | the state does not allow it (the rule's code, e.g. `refund_exceeds_paid`) |
+| 422 | invalid input (`validation_failed`, or a rule's code such as `card_invalid`) |
+| 503 | a read model has not reached `min_position` in time (`projection_behind`) |
+
+Card numbers and CVVs are accepted only by the payment-method and line-card endpoints, handed
+to the payment gateway at once, and never echoed, logged or stored (R-X4).
+
+## Operations
+
+- `GET /healthz`: the process answers.
+- `GET /readyz`: the database answers and every live read model is within
+  `LEDGERLINE_READY_MAX_LAG` events of the log (default 10,000); otherwise 503.
+- `GET /metrics`: Prometheus text: `ledgerline_http_requests_total`,
+  `ledgerline_http_request_duration_seconds`, `ledgerline_commands_total{command,outcome}`
+  (outcome `accepted`, `replayed` or the problem's code), `ledgerline_command_duration_seconds`,
+  `ledgerline_projection_position` and `ledgerline_projection_lag_events`. With several
+  workers each process counts its own requests.
+
+These three need no key: keep them off the public internet, as usual.
+"""
+
+
+def render() -> str:
+    lines = [INTRO, "## Every route", ""]
+    by_tag: dict[str, list[tuple[str, APIRoute]]] = {}
+    for context in iter_route_contexts(_routes().routes):
+        route = context.original_route
+        if isinstance(route, APIRoute) and route.include_in_schema:
+            tag = str(route.tags[0]) if route.tags else "other"
+            by_tag.setdefault(tag, []).append((context.path or route.path, route))
+    for tag, tagged in by_tag.items():
+        lines += [f"### {tag}", "", "| method | path | what | who |", "| --- | --- | --- | --- |"]
+        for path, route in tagged:
+            who = security.access(route).value
+            for method in sorted(route.methods):
+                lines.append(f"| {method} | `{path}` | {route.summary or ''} | {who} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    TARGET.write_text(render(), encoding="utf-8")
+    print(f"wrote {TARGET.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
