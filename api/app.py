@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from importlib.metadata import version
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI
 
 from api.metrics import Metrics
@@ -37,9 +40,27 @@ GET waits (boundedly, `wait_ms`) until the read model has applied it, or answers
 """
 
 
-def create_app(runtime: Runtime) -> FastAPI:
-    """Build the HTTP API over a started runtime (the caller starts and closes it)."""
+HANDLER_THREADS = 256
+"""Threads for handlers (FastAPI runs plain functions in a pool, 40 threads by default): a
+command's handler waits in its thread until its batch commits, and group commit needs many
+commands waiting at once to write large batches."""
+
+
+def create_app(runtime: Runtime, *, close_runtime: bool = False) -> FastAPI:
+    """Build the HTTP API over a started runtime; the caller closes it, unless `close_runtime`
+    asks the app to close it when the server stops."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = HANDLER_THREADS
+        try:
+            yield
+        finally:
+            if close_runtime:
+                runtime.close()
+
     app = _routes()
+    app.router.lifespan_context = lifespan
     app.state.runtime = runtime
     app.state.keyring = Keyring(runtime)
     app.state.metrics = Metrics(runtime)

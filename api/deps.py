@@ -17,7 +17,7 @@ from projections.generations import live_position
 from projections.tracking import wait_for_position
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 

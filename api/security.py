@@ -20,6 +20,7 @@ from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 from fastapi import Depends, Header, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -59,19 +60,26 @@ class Keyring:
         self._lock = threading.Lock()
         self._known: dict[str, tuple[Principal, float]] = {}
 
-    def principal(self, token: str) -> Principal | None:
-        now = time.monotonic()
+    def cached(self, token: str) -> Principal | None:
+        """The caller a key names, if verified within the last `ttl_s` (no I/O)."""
         with self._lock:
             cached = self._known.get(token)
-        if cached is not None and cached[1] > now:
+        if cached is not None and cached[1] > time.monotonic():
             return cached[0]
+        return None
+
+    def principal(self, token: str) -> Principal | None:
+        """The caller a key names: remembered, or verified against the database."""
+        found = self.cached(token)
+        if found is not None:
+            return found
         with self._runtime.read_pool.connection() as conn:
             found = keys.authenticate(conn, token)
         if found is not None:
             with self._lock:
                 if len(self._known) >= KEY_CACHE_MAX:
                     self._known.clear()
-                self._known[token] = (found, now + self._ttl_s)
+                self._known[token] = (found, time.monotonic() + self._ttl_s)
         return found
 
     def forget(self) -> None:
@@ -86,40 +94,46 @@ bearer = HTTPBearer(
 )
 
 
-def get_principal(
+# The dependencies are coroutines: FastAPI runs plain functions in its thread pool, and the
+# pool's threads are better spent on handlers waiting for their commands to commit.
+
+
+async def get_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
     if credentials is None:
         raise Unauthorized()
     keyring: Keyring = request.app.state.keyring
-    principal = keyring.principal(credentials.credentials)
+    principal = keyring.cached(credentials.credentials)
+    if principal is None:
+        principal = await run_in_threadpool(keyring.principal, credentials.credentials)
     if principal is None:
         raise Unauthorized()
     request.state.principal = principal
     return principal
 
 
-def get_commander(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+async def get_commander(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
     if not principal.may_command:
         raise Forbidden(f"A {principal.role.value} key reads; it does not issue commands.")
     return principal
 
 
-def get_admin(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+async def get_admin(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
     if principal.role is not Role.ADMIN:
         raise Forbidden("Only the vendor's admin keys may do this.")
     return principal
 
 
-def get_overseer(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+async def get_overseer(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
     """Reads across all partners (the trial balance, projection status): not for partner keys."""
     if principal.role is Role.PARTNER:
         raise Forbidden("A partner key reads its own resources; this one spans every partner.")
     return principal
 
 
-def get_idempotency_key(
+async def get_idempotency_key(
     principal: Annotated[Principal, Depends(get_principal)],
     idempotency_key: Annotated[
         str,

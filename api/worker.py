@@ -9,9 +9,6 @@ the aggregates another process wrote since it last looked.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from fastapi import FastAPI
 
 from api.app import create_app
@@ -24,15 +21,4 @@ def create() -> FastAPI:
     """uvicorn's app factory in each worker (`api.worker:create`)."""
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
-    runtime = Runtime.start(settings)
-    app = create_app(runtime)
-
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        try:
-            yield
-        finally:
-            runtime.close()
-
-    app.router.lifespan_context = lifespan
-    return app
+    return create_app(Runtime.start(settings), close_runtime=True)

@@ -24,9 +24,11 @@ from api.routers.partner_common import (
     invoice_page,
     wait_for,
 )
+from api.runtime import Runtime
 from api.schemas import CommandAccepted, Page, PageParams, accepted
 from api.security import Caller, Commander, IdempotencyKey, visible
 from domain.errors import ClientNotFound
+from domain.partner_account import PartnerAccount
 from projections import banners, documents, invoices
 from projections.banners import Banners
 from projections.documents import ClosingDocuments
@@ -47,11 +49,15 @@ def client_not_found(client_id: UUID) -> ClientNotFound:
     return ClientNotFound(f"No client {client_id}.", client_id=client_id)
 
 
-def owner_of(conn: psycopg.Connection[Any], caller: Principal, client_id: UUID) -> UUID:
+def owner_of(
+    conn: psycopg.Connection[Any], runtime: Runtime, caller: Principal, client_id: UUID
+) -> UUID:
     """The partner a client belongs to, if the caller may see it; else the 404.
 
     A client the read model does not know may have been registered an instant ago: the read
-    model is given until it has applied the whole log as it is now, then asked again.
+    model is given until it has applied the whole log as it is now, then asked again. The
+    read model names the partner that registered the client first; a reseller that took the
+    client's line over (R-E1) has it among its own clients too, and reads it as its own.
     """
     partner_id = documents.client_partner(conn, client_id)
     if partner_id is None:
@@ -59,6 +65,11 @@ def owner_of(conn: psycopg.Connection[Any], caller: Principal, client_id: UUID) 
         partner_id = documents.client_partner(conn, client_id)
     if partner_id is None:
         raise client_not_found(client_id)
+    own = caller.partner_id
+    if own is not None and own != partner_id:
+        account = runtime.ledger.load(PartnerAccount, own)
+        if account is not None and str(client_id) in account.clients:
+            return own
     visible(caller, partner_id, client_not_found(client_id))
     return partner_id
 
@@ -85,7 +96,7 @@ def get_client(
     client_id: ClientId, conn: ReadConnection, runtime: RuntimeDep, caller: Caller
 ) -> ClientResponse:
     """A client as its partner's account holds it now (no wait needed)."""
-    partner_id = owner_of(conn, caller, client_id)
+    partner_id = owner_of(conn, runtime, caller, client_id)
     client = runtime.ledger.partner_account(partner_id).client(client_id)
     return ClientResponse(
         id=client.client_id,
@@ -111,12 +122,16 @@ class ClientBannerResponse(BaseModel):
     summary="Read the client's overdue banner",
 )
 def get_client_banner(
-    client_id: ClientId, conn: ReadConnection, read_after: ReadAfterDep, caller: Caller
+    client_id: ClientId,
+    conn: ReadConnection,
+    read_after: ReadAfterDep,
+    runtime: RuntimeDep,
+    caller: Caller,
 ) -> ClientBannerResponse:
     """Failed (a declined card) and overdue (not collected by the due date) payments are both
     outstanding (R-H2); the banner shows the total owed across the client's lines, links to
     the one line owing or lists them, and stays until paid (R-H3)."""
-    partner_id = owner_of(conn, caller, client_id)
+    partner_id = owner_of(conn, runtime, caller, client_id)
     wait_for(conn, read_after, Banners.name)
     return ClientBannerResponse(
         client_id=client_id,
@@ -135,12 +150,13 @@ def list_client_invoices(
     client_id: ClientId,
     conn: ReadConnection,
     read_after: ReadAfterDep,
+    runtime: RuntimeDep,
     caller: Caller,
     page: Annotated[PageParams, Depends()],
 ) -> Page[InvoiceSummaryResponse]:
     """The client's own invoices, newest first (R-C8): a partner's unified invoice names no
     client, so it is not among them."""
-    partner_id = owner_of(conn, caller, client_id)
+    partner_id = owner_of(conn, runtime, caller, client_id)
     wait_for(conn, read_after, InvoiceHistory.name)
     found = invoices.client_invoices(
         conn, partner_id, client_id, after=invoice_cursor(page), limit=page.limit
@@ -165,6 +181,6 @@ def remove_from_unified_billing(
 ) -> CommandAccepted:
     """The partner stops paying for this client (R-O4): its lines bill the client itself from
     now on. Refused with `client_not_in_unified_billing` when it is not in it."""
-    partner_id = owner_of(conn, caller, client_id)
+    partner_id = owner_of(conn, runtime, caller, client_id)
     result = runtime.ledger.remove_client_from_unified_billing(partner_id, client_id, key=key)
     return accepted(response, result, f"{router.prefix}/{client_id}", client_id)

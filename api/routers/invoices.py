@@ -52,8 +52,6 @@ router = APIRouter(tags=["invoices"])
 
 INVOICES = "/v1/invoices"
 DOCUMENTS = "/v1/closing-documents"
-VENDOR_NAME = "Ledgerline"
-"""Who invoices on the printed invoice: the vendor (no setting names it yet)."""
 NUMBER_MAX_LENGTH = 64
 """Document numbers are short (`INV-2026-000001`); a cursor naming a longer one is forged."""
 PDF = "application/pdf"
@@ -718,7 +716,7 @@ def get_invoice_pdf(
         number=row.number,
         issued_on=row.issued_on,
         due_on=row.due_on,
-        seller_name=VENDOR_NAME,
+        seller_name=runtime.settings.vendor_name,
         payer_name=client.name if paid_by_client and client else partner_name,
         lines=tuple(
             InvoiceDocumentLine(line.description, line.amount_minor) for line in detail.lines

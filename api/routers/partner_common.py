@@ -3,7 +3,8 @@ banners that partners and clients both read."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
@@ -18,6 +19,7 @@ from api.schemas import MoneyModel, Page, PageParams, encode_cursor
 from api.security import visible
 from domain.errors import PartnerNotFound
 from ledger.errors import IdempotencyKeyReused
+from ledger.writer import CommandResult
 from projections import banners, invoices
 from projections.invoices import InvoiceSummary, PageCursor
 from projections.partners import PartnerDirectory, PartnerView
@@ -241,3 +243,19 @@ def refuse_other_body(runtime: Runtime, key: str, matches: Callable[[object], bo
     event = event_at(runtime, first.position)
     if event is None or not matches(event):
         raise IdempotencyKeyReused("This idempotency key was already used for a different command.")
+
+
+def through_charges(
+    runtime: Runtime, result: CommandResult, charge_keys: Iterable[str]
+) -> CommandResult:
+    """The command's result, its position moved on to the charges the ledger made just after
+    it (autopay of the invoice it issued, what was outstanding charged to a new card or
+    method), so that a client passing the answered position as `min_position` reads their
+    outcome too. Each charge ran under an idempotency key of its own whose first answer the
+    ledger keeps: a replay answers the same position as the first time (R-X5)."""
+    positions = [result.position]
+    for key in charge_keys:
+        first = runtime.ledger.replayed(key)
+        if first is not None:
+            positions.append(first.position)
+    return dataclasses.replace(result, position=max(positions))

@@ -23,6 +23,7 @@ from api.routers.partner_common import (
     event_at,
     partner_not_found,
     refuse_other_body,
+    through_charges,
 )
 from api.runtime import Runtime
 from api.schemas import CommandAccepted, accepted
@@ -345,7 +346,8 @@ def replace_payment_method(
     """The partner updates a card or bank account itself (R-O6); it stays the default if it
     was. The billing date never moves. With payments outstanding the updater chooses: charge
     them all to the new method now, or mark them all paid (R-H5). Charges are recorded just
-    after this command: the banner and invoices show their outcome."""
+    after the replacement, and the answered position includes them: the banner and invoices
+    read with it as `min_position` show their outcome."""
     commandable(caller, partner_id)
     method = body.method
     refuse_other_body(
@@ -363,6 +365,8 @@ def replace_payment_method(
         _mark_outstanding_paid(runtime, partner_id, method_id, details, key)
     result = runtime.ledger.replace_payment_method(partner_id, method_id, details, key=key)
     shown = _recorded_method(runtime, result)
+    charged = result.data.get("charges", [])
+    result = through_charges(runtime, result, [f"{key}/charge/{c['invoice_id']}" for c in charged])
     answer = accepted(response, result, f"{PREFIX}/{partner_id}/payment-methods", shown.method_id)
     return PaymentMethodReplaced(**answer.model_dump(), method=shown, outstanding=body.outstanding)
 
