@@ -13,7 +13,16 @@ from fastapi import FastAPI
 from api.metrics import Metrics
 from api.middleware import RequestContextMiddleware
 from api.problems import install_problem_handlers
-from api.routers import clients, invoices, ledger, lines, operations, partners
+from api.routers import (
+    clients,
+    invoices,
+    ledger,
+    lines,
+    operations,
+    partner_payments,
+    partner_reads,
+    partners,
+)
 from api.runtime import Runtime
 from api.security import Keyring
 
@@ -82,6 +91,8 @@ def _routes() -> FastAPI:
     install_problem_handlers(app)
     app.include_router(operations.router)
     app.include_router(partners.router)
+    app.include_router(partner_payments.router)
+    app.include_router(partner_reads.router)
     app.include_router(lines.router)
     app.include_router(clients.router)
     app.include_router(invoices.router)

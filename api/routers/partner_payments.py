@@ -40,7 +40,7 @@ from domain.payment_methods import (
 from ledger.commands.lines import Outstanding
 from ledger.writer import CommandResult
 
-router = APIRouter(tags=["partners"])
+router = APIRouter(prefix=PREFIX, tags=["partners"])
 PartnerId = Annotated[UUID, Path(description="The partner account's id.")]
 
 

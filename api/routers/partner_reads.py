@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from api.deps import ReadAfterDep, ReadConnection, RuntimeDep
 from api.problems import READ_PROBLEMS
 from api.routers.partner_common import (
+    PREFIX,
     BannerModel,
     InvoiceSummaryResponse,
     cursor_text,
@@ -37,7 +38,7 @@ from projections.documents import ClosingDocuments
 from projections.generations import live_position
 from projections.invoices import InvoiceHistory
 
-router = APIRouter(tags=["partners"])
+router = APIRouter(prefix=PREFIX, tags=["partners"])
 PartnerId = Annotated[UUID, Path(description="The partner account's id.")]
 WALLET_RECENT_MAX = 20
 """The bonus wallet shows its newest credits and spends, no more (its history is the journal)."""

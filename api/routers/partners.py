@@ -17,7 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import ReadAfterDep, ReadConnection, RuntimeDep
 from api.keys import Role
 from api.problems import COMMAND_PROBLEMS, READ_PROBLEMS
-from api.routers import partner_payments, partner_reads
 from api.routers.partner_common import (
     PREFIX,
     TEXT,
@@ -423,7 +422,3 @@ def set_autopay(
     source = PaymentSource(body.source) if body.source is not None else None
     result = runtime.ledger.set_account_autopay(partner_id, source, key=key)
     return accepted(response, result, f"{PREFIX}/{partner_id}")
-
-
-router.include_router(partner_payments.router)
-router.include_router(partner_reads.router)
