@@ -36,6 +36,7 @@ from api.schemas import (
     page_of,
 )
 from api.security import Admin, Caller, Commander, IdempotencyKey
+from domain.calendar import Anchor
 from domain.money import Money
 from domain.partner_account import PartnerAccount
 from domain.payment_methods import PaymentSource
@@ -73,6 +74,11 @@ class OpenPartnerRequest(BaseModel):
         pattern=TEXT,
         description="IANA time zone of the partner's business dates.",
     )
+    anchor: Literal["calendar", "anniversary"] = Field(
+        default="anniversary",
+        description="When its plans bill (R-O2): on the 1st of each month (`calendar`), or on "
+        "the day of the month each plan started (`anniversary`).",
+    )
 
 
 @router.post(
@@ -91,7 +97,11 @@ def open_partner(
 ) -> CommandAccepted:
     """The vendor opens an account for a partner, in one currency and time zone (admin only)."""
     result = runtime.ledger.open_partner_account(
-        name=body.name, currency=body.currency, time_zone=body.time_zone, key=key
+        name=body.name,
+        currency=body.currency,
+        time_zone=body.time_zone,
+        anchor=Anchor(body.anchor),
+        key=key,
     )
     return accepted(response, result, f"{PREFIX}/{result.aggregate_id}")
 

@@ -41,6 +41,20 @@ def test_opening_a_partner_answers_201_with_id_location_and_position(http: httpx
     assert body["position"] >= 1
 
 
+@pytest.mark.parametrize("anchor", ["calendar", "anniversary"])
+def test_r_o2_a_partner_is_opened_with_the_billing_anchor_asked_for(
+    http: httpx.Client, runtime: Runtime, anchor: str
+) -> None:
+    response = http.post("/v1/partners", json={**ACME, "anchor": anchor})
+    assert response.status_code == 201
+    assert runtime.ledger.partner_account(UUID(response.json()["id"])).anchor.value == anchor
+
+
+def test_an_unknown_billing_anchor_is_a_422_problem(http: httpx.Client) -> None:
+    response = http.post("/v1/partners", json={**ACME, "anchor": "fortnightly"})
+    assert (response.status_code, response.json()["code"]) == (422, "validation_failed")
+
+
 def test_a_client_reads_its_own_write_by_waiting_for_the_position(http: httpx.Client) -> None:
     created = http.post("/v1/partners", json=ACME).json()
 

@@ -55,11 +55,13 @@ class Story:
         """A client with a key of this partner's own (its portal, its integration)."""
         return Api(self, self.client_for(self.make_key("partner", partner_id)))
 
-    def open_partner(self, key: str, name: str, currency: str, time_zone: str) -> tuple[UUID, Api]:
+    def open_partner(
+        self, key: str, name: str, currency: str, time_zone: str, anchor: str = "anniversary"
+    ) -> tuple[UUID, Api]:
         """The vendor opens the account (admin key); the partner gets a key of its own."""
         answer = self.admin.post(
             "/v1/partners",
-            {"name": name, "currency": currency, "time_zone": time_zone},
+            {"name": name, "currency": currency, "time_zone": time_zone, "anchor": anchor},
             key=key,
         )
         partner_id = UUID(answer["id"])

@@ -10,8 +10,7 @@ Not over HTTP, so not asserted here (the ledger scenario asserts them): the bill
 once recorded (no route reads it back), the partner's billing anchor, anchor day, next billing
 date and deferred charges (no route shows the account's schedule; the lines' current periods
 stand in), the invoice e-mails of R-O5 (the outbox has no route), and the event store's own
-rows being free of card numbers (R-X4: here, no response shows one). A partner billed on the
-1st (`calendar`) cannot be opened over HTTP: `POST /v1/partners` has no `anchor` field.
+rows being free of card numbers (R-X4: here, no response shows one).
 """
 
 from __future__ import annotations
@@ -21,7 +20,6 @@ from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from api.runtime import Runtime
-from domain.calendar import Anchor
 from ledger.clock import SimulatedClock
 from tests.api.scenarios.support import (
     Api,
@@ -293,15 +291,7 @@ def test_r_o2_r_o7_in_2028_the_31st_clamps_to_february_29th_and_a_calendar_partn
     clock.set(at(2028, 1, 31))
     ghost_id, ghost = open_partner(story)
     _, ghost_line = unified_client(ghost, ghost_id, "Taqueria Sol", "Downtown")
-    # Not over HTTP: `POST /v1/partners` takes no billing anchor (R-O2), so the calendar
-    # partner is opened on the ledger; everything after is the partner's own key.
-    opened = runtime.ledger.open_partner_account(
-        name="Casa Verde", currency="USD", time_zone=NEW_YORK, anchor=Anchor.CALENDAR, key="cv"
-    )
-    assert opened.aggregate_id is not None
-    story.saw(opened.position)
-    casa_id = opened.aggregate_id
-    casa = story.partner_key(casa_id)
+    casa_id, casa = story.open_partner("cv", "Casa Verde", "USD", NEW_YORK, anchor="calendar")
     _, casa_line = unified_client(casa, casa_id, "Casa Verde Deli", "Downtown", "Harbor")
     jan_31 = {"start": "2028-01-31", "end": "2028-02-01"}
     assert casa.get(f"/v1/lines/{casa_line}")["current_period"] == jan_31
