@@ -7,14 +7,13 @@ from typing import Annotated, Any
 
 import psycopg
 from fastapi import Depends, Query, Request
-from psycopg import sql
 
 from api.runtime import Runtime
 from api.schemas import READ_WAIT_DEFAULT_MS, READ_WAIT_MAX_MS
 from domain.errors import BillingError, Refusal
-from ledger.application import EVENTS_TABLE
 from projections.generations import live_position
 from projections.tracking import wait_for_position
+from replay.rebuild import head_position
 
 
 async def get_runtime(request: Request) -> Runtime:
@@ -56,12 +55,7 @@ class ReadAfter:
         the log has not reached (no command answered it, so no wait can bring it)."""
         if self.min_position is None or live_position(conn, projection) >= self.min_position:
             return
-        row = conn.execute(
-            sql.SQL("SELECT coalesce(max(notification_id), 0) FROM {}").format(
-                sql.Identifier(EVENTS_TABLE)
-            )
-        ).fetchone()
-        head = int(row[0]) if row else 0
+        head = head_position(conn)
         if self.min_position > head:
             raise PositionNotInLog(
                 f"The log has no position {self.min_position} yet (it is at {head}).",

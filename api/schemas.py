@@ -23,6 +23,8 @@ READ_WAIT_DEFAULT_MS = 2_000
 READ_WAIT_MAX_MS = int(READ_WAIT_MAX_S * 1000)
 PAGE_SIZE_DEFAULT = 50
 PAGE_SIZE_MAX = 200
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+"""The pattern of free text: no control characters (PostgreSQL's text and jsonb refuse NUL)."""
 MINOR_MAX = 10**15
 """Amounts are bounded (a quadrillion minor units) so that no sum overflows a bigint."""
 

@@ -300,7 +300,7 @@ class Ledger:
             self._charge_outstanding(invoice_id, token, None, f"{key}/charge/{invoice_id}")
             for invoice_id in self._outstanding_of(partner_id)
         ]
-        return _with(result, charges=charged)
+        return _with_charges(result, charged)
 
     def make_default_payment_method(
         self, partner_id: UUID, method_id: UUID, *, key: str | None = None
@@ -482,7 +482,7 @@ class Ledger:
         key = key or f"anonymous/{uuid4()}"
         if (first := self.replayed(key)) is not None:
             # The charges ran under keys of their own: their first answers are the replay's.
-            return _with(first, charges=self._replayed_charges(first, key))
+            return _with_charges(first, self._replayed_charges(first, key))
         subscription = self.line(line_id)
         account = self.partner_account(subscription.partner_id)
         token = self._tokenise(card, account.today(self.clock.now()))
@@ -495,7 +495,7 @@ class Ledger:
             self._charge_outstanding(UUID(invoice_id), token, line_id, f"{key}/charge/{invoice_id}")
             for invoice_id in result.data.get("to_charge", [])
         ]
-        return _with(result, charges=charged)
+        return _with_charges(result, charged)
 
     def record_lead(
         self,
@@ -746,12 +746,13 @@ class Ledger:
 
     def _charge_outstanding(
         self, invoice_id: UUID, method: PaymentMethod, line_id: UUID | None, key: str
-    ) -> dict[str, Any]:
+    ) -> tuple[dict[str, Any], int]:
+        """A charge's answer and its log position (0 when it was refused: nothing written)."""
         try:
             result = self._charge(self.invoice(invoice_id), method, line_id, key)
         except BillingError as refusal:
-            return {"invoice_id": str(invoice_id), "error": refusal.code}
-        return {"invoice_id": str(invoice_id), **result.data}
+            return {"invoice_id": str(invoice_id), "error": refusal.code}, 0
+        return {"invoice_id": str(invoice_id), **result.data}, result.position
 
     def _outstanding_of(self, partner_id: UUID) -> list[UUID]:
         with self.reads.connection() as conn:
@@ -762,12 +763,12 @@ class Ledger:
             ).fetchall()
         return [row[0] for row in rows]
 
-    def _replayed_charges(self, first: CommandResult, key: str) -> list[dict[str, Any]]:
+    def _replayed_charges(self, first: CommandResult, key: str) -> list[tuple[dict[str, Any], int]]:
         charges = []
         for invoice_id in first.data.get("to_charge", []):
             earlier = self.replayed(f"{key}/charge/{invoice_id}")
             if earlier is not None:
-                charges.append({"invoice_id": str(invoice_id), **earlier.data})
+                charges.append(({"invoice_id": str(invoice_id), **earlier.data}, earlier.position))
         return charges
 
     def _autopay_follow_up(self, result: CommandResult, key: str) -> CommandResult:
@@ -782,7 +783,7 @@ class Ledger:
         if result.replayed and found is not None:
             earlier = self.replayed(f"clock/charge/{found.id}/{found.issued_on}")
             if earlier is not None:
-                return _with(result, charge=earlier.data)
+                return _with(result, earlier.position, charge=earlier.data)
         if (
             found is None
             or found.expected_source is None
@@ -798,7 +799,7 @@ class Ledger:
             )
         except BillingError as refusal:
             return _with(result, charge={"error": refusal.code})
-        return _with(result, charge=charged.data)
+        return _with(result, charged.position, charge=charged.data)
 
     def _settle_debits(self, invoice_id: UUID, on: date, key: str) -> CommandResult | None:
         found = self.load(Invoice, invoice_id)
@@ -828,10 +829,24 @@ def _derived(key: str | None) -> UUID:
     return uuid5(KEY_NAMESPACE, key) if key else uuid4()
 
 
-def _with(result: CommandResult, **data: Any) -> CommandResult:
+def _with(result: CommandResult, position: int = 0, **data: Any) -> CommandResult:
+    """The result with more answer data; its position moves on to `position`, the last event of
+    the work the command set off (a charge), so that reading at the answered position shows
+    that work too."""
     return CommandResult(
-        result.aggregate_id, result.position, {**result.data, **data}, result.replayed
+        result.aggregate_id,
+        max(result.position, position),
+        {**result.data, **data},
+        result.replayed,
     )
+
+
+def _with_charges(
+    result: CommandResult, charged: list[tuple[dict[str, Any], int]]
+) -> CommandResult:
+    """The result with the charges it set off, answered at the last of their positions."""
+    position = max((at for _, at in charged), default=0)
+    return _with(result, position, charges=[charge for charge, _ in charged])
 
 
 def _clock_command(kind: str, subject_id: UUID, on: date) -> Command:

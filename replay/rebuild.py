@@ -25,6 +25,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from ledger import store
 from ledger.application import EVENTS_TABLE
 from ledger.database import Database
 from projections import generations
@@ -120,11 +121,7 @@ class ModelStatus:
 
 def head_position(conn: psycopg.Connection[Any]) -> int:
     """The last position of the log (0 when it is empty)."""
-    row = conn.execute(
-        sql.SQL("SELECT coalesce(max(notification_id), 0) FROM {}").format(
-            sql.Identifier(EVENTS_TABLE)
-        )
-    ).fetchone()
+    row = conn.execute(store.HEAD).fetchone()
     return int(row[0]) if row else 0
 
 

@@ -21,13 +21,12 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from api.deps import ReadAfterDep, RuntimeDep
 from api.keys import Principal, Role
 from api.problems import COMMAND_PROBLEMS, READ_PROBLEMS
-from api.routers.partner_common import through_charges
+from api.routers.partner_common import refuse_other_body
 from api.runtime import Runtime
-from api.schemas import CommandAccepted, MoneyModel, PositiveMoney, accepted
+from api.schemas import PRINTABLE, CommandAccepted, MoneyModel, PositiveMoney, accepted
 from api.security import Caller, Commander, Forbidden, IdempotencyKey, visible
 from domain.calendar import Anchor, Term
 from domain.errors import InvalidValue, LineNotFound, PartnerNotFound
-from domain.invoice import Invoice
 from domain.payment_methods import (
     CARD_NUMBER_MAX_DIGITS,
     CARD_NUMBER_MIN_DIGITS,
@@ -56,8 +55,6 @@ DATE_MIN = date(2000, 1, 1)
 DATE_MAX = date(2999, 12, 31)
 """Business dates outside these are typos; bounded so that adding a period or converting a
 time zone can never overflow the calendar."""
-PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
-"""Free text: no control characters (PostgreSQL text and jsonb refuse NUL)."""
 CARD_NUMBER_MAX_LENGTH = 2 * CARD_NUMBER_MAX_DIGITS - 1
 """The longest number with a space or dash between any two of its digits."""
 CONSENTS_MAX = len(ALL_PARTIES)
@@ -436,17 +433,8 @@ def _charge(data: dict[str, Any] | None) -> ChargeOutcome | None:
     )
 
 
-def _billed(
-    runtime: Runtime, response: Response, result: CommandResult, line_id: UUID
-) -> dict[str, Any]:
+def _billed(response: Response, result: CommandResult, line_id: UUID) -> dict[str, Any]:
     data = result.data
-    invoice_id = data.get("invoice_id")
-    if data.get("charge") and invoice_id:
-        # Autopay charged the new invoice under the key the billing clock would use for it.
-        invoice = runtime.ledger.load(Invoice, UUID(invoice_id))
-        if invoice is not None:
-            charge_key = f"clock/charge/{invoice.id}/{invoice.issued_on}"
-            result = through_charges(runtime, result, [charge_key])
     return {
         **_base(response, result, line_id),
         "status": data["status"],
@@ -602,7 +590,7 @@ def activate_line(
     if start_on is not None:
         _within(start_on, "start_on")
     result = runtime.ledger.activate_line(line_id, start_on, key=key)
-    return BilledAccepted(**_billed(runtime, response, result, line_id))
+    return BilledAccepted(**_billed(response, result, line_id))
 
 
 @router.post(
@@ -624,7 +612,7 @@ def renew_line(
     billing clock does this by itself on the billing day."""
     _line(runtime, caller, line_id)
     result = runtime.ledger.renew_line(line_id, _within(body.on, "on"), key=key)
-    return BilledAccepted(**_billed(runtime, response, result, line_id))
+    return BilledAccepted(**_billed(response, result, line_id))
 
 
 @router.post(
@@ -748,29 +736,19 @@ def set_autopay(
     return accepted(response, result, _location(line_id))
 
 
-CARD_EVENT_SEARCH = 64
-"""How far back from a command's last event its card event is looked for (a command writes a
-handful of events, contiguous in the log)."""
-
-
 def _refuse_another_card(runtime: Runtime, key: str, line_id: UUID, card: CardDetails) -> None:
     """The ledger replays a card update by its key alone: the card that key recorded on this
     line must be this card (compared by what is kept of it), or the key is reused (R-X5)."""
-    first = runtime.ledger.replayed(key)
-    if first is None:
-        return
-    start = max(1, first.position - CARD_EVENT_SEARCH + 1)
-    # The recorder itself: the notification log refuses more than a section (10) at once.
-    recorder = runtime.ledger.store.recorder
-    for notification in recorder.select_notifications(start, first.position - start + 1):
-        if notification.originator_id != line_id:
-            continue
-        event = runtime.ledger.mapper.to_domain_event(notification)
-        if isinstance(event, SubscriptionLine.CardAttached):
-            kept = (event.card.last4, event.card.expiry_month, event.card.expiry_year)
-            if kept == (card.last4, card.expiry_month, card.expiry_year):
-                return
-    raise IdempotencyKeyReused("This idempotency key was already used for a different command.")
+    refuse_other_body(
+        runtime,
+        key,
+        line_id,
+        lambda event: (
+            isinstance(event, SubscriptionLine.CardAttached)
+            and (event.card.last4, event.card.expiry_month, event.card.expiry_year)
+            == (card.last4, card.expiry_month, card.expiry_year)
+        ),
+    )
 
 
 @router.post(
@@ -807,8 +785,6 @@ def attach_card(
         # The ledger replays a card update by its key alone (the card is never kept to compare
         # with): a key first used for another command must not answer as if it were this one.
         raise IdempotencyKeyReused("This idempotency key was already used for a different command.")
-    charged = result.data.get("charges", [])
-    result = through_charges(runtime, result, [f"{key}/charge/{c['invoice_id']}" for c in charged])
     shown = CardView(
         brand=details.brand,
         last4=details.last4,
@@ -848,7 +824,7 @@ def record_lead(
         line_id, body.lead_id, _utc(body.delivered_at), price, key=key
     )
     return LeadAccepted(
-        **_billed(runtime, response, result, line_id), budget_reached=result.data["budget_reached"]
+        **_billed(response, result, line_id), budget_reached=result.data["budget_reached"]
     )
 
 

@@ -50,10 +50,13 @@ def healthz() -> Health:
 def readyz(runtime: RuntimeDep) -> Any:
     bound = runtime.settings.ready_max_lag
     try:
-        with runtime.read_pool.connection(timeout=READY_CHECK_TIMEOUT_MS / 1000) as conn:
-            conn.execute(f"SET statement_timeout = {READY_CHECK_TIMEOUT_MS}")
+        with (
+            runtime.read_pool.connection(timeout=READY_CHECK_TIMEOUT_MS / 1000) as conn,
+            conn.transaction(),
+        ):
+            # SET LOCAL ends with the transaction: the pooled connection goes back as it came.
+            conn.execute(f"SET LOCAL statement_timeout = {READY_CHECK_TIMEOUT_MS}")
             models = projection_status(conn)
-            conn.execute("RESET statement_timeout")
     except (psycopg.Error, TimeoutError, OSError) as error:
         return problem_response(
             503,

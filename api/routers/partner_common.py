@@ -3,8 +3,7 @@ banners that partners and clients both read."""
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
@@ -19,14 +18,11 @@ from api.schemas import MoneyModel, Page, PageParams, encode_cursor
 from api.security import visible
 from domain.errors import PartnerNotFound
 from ledger.errors import IdempotencyKeyReused
-from ledger.writer import CommandResult
 from projections import banners, invoices
 from projections.invoices import InvoiceSummary, PageCursor
 from projections.partners import PartnerDirectory, PartnerView
 
 PREFIX = "/v1/partners"
-TEXT = r"^[^\x00-\x1f\x7f]*$"
-"""Free text is one line without control characters (NUL cannot be stored at all)."""
 
 
 class PartnerResponse(BaseModel):
@@ -225,37 +221,40 @@ def commandable(caller: Principal, partner_id: UUID) -> None:
     visible(caller, partner_id, partner_not_found(partner_id))
 
 
-def event_at(runtime: Runtime, position: int) -> object | None:
-    """The event recorded at a log position (read back, never rebuilt from the request)."""
-    for notification in runtime.ledger.store.notification_log.select(position, 1):
-        if notification.id == position:
-            found: object = runtime.ledger.mapper.to_domain_event(notification)
-            return found
+RECORDED_SEARCH = 64
+"""How far back from a command's last event its own events are looked for: a command writes
+a handful of events, contiguous in the log."""
+
+
+def recorded(
+    runtime: Runtime, key: str, originator_id: UUID, matches: Callable[[object], bool]
+) -> object | None:
+    """The event of `originator_id` that the command under `key` recorded and `matches`, read
+    back from the log (never rebuilt from the request); None if the key recorded none such or
+    was never used."""
+    first = runtime.ledger.replayed(key)  # its position is the command's own last event
+    if first is None:
+        return None
+    start = max(1, first.position - RECORDED_SEARCH + 1)
+    # The recorder itself: the notification log refuses more than a section (10) at once.
+    notifications = runtime.ledger.store.recorder.select_notifications(
+        start, first.position - start + 1
+    )
+    for notification in reversed(notifications):
+        if notification.originator_id == originator_id:
+            event: object = runtime.ledger.mapper.to_domain_event(notification)
+            if matches(event):
+                return event
     return None
 
 
-def refuse_other_body(runtime: Runtime, key: str, matches: Callable[[object], bool]) -> None:
+def refuse_other_body(
+    runtime: Runtime, key: str, originator_id: UUID, matches: Callable[[object], bool]
+) -> None:
     """R-X5 for commands the ledger replays by key alone (those that reach the gateway first):
     a key already used must have recorded an event this request would have recorded."""
-    first = runtime.ledger.replayed(key)
-    if first is None:
-        return
-    event = event_at(runtime, first.position)
-    if event is None or not matches(event):
+    if (
+        runtime.ledger.replayed(key) is not None
+        and recorded(runtime, key, originator_id, matches) is None
+    ):
         raise IdempotencyKeyReused("This idempotency key was already used for a different command.")
-
-
-def through_charges(
-    runtime: Runtime, result: CommandResult, charge_keys: Iterable[str]
-) -> CommandResult:
-    """The command's result, its position moved on to the charges the ledger made just after
-    it (autopay of the invoice it issued, what was outstanding charged to a new card or
-    method), so that a client passing the answered position as `min_position` reads their
-    outcome too. Each charge ran under an idempotency key of its own whose first answer the
-    ledger keeps: a replay answers the same position as the first time (R-X5)."""
-    positions = [result.position]
-    for key in charge_keys:
-        first = runtime.ledger.replayed(key)
-        if first is not None:
-            positions.append(first.position)
-    return dataclasses.replace(result, position=max(positions))

@@ -18,15 +18,13 @@ from api.deps import RuntimeDep
 from api.problems import COMMAND_PROBLEMS, READ_PROBLEMS
 from api.routers.partner_common import (
     PREFIX,
-    TEXT,
     commandable,
-    event_at,
     partner_not_found,
+    recorded,
     refuse_other_body,
-    through_charges,
 )
 from api.runtime import Runtime
-from api.schemas import CommandAccepted, accepted
+from api.schemas import PRINTABLE, CommandAccepted, accepted
 from api.security import Caller, Commander, IdempotencyKey, visible
 from domain.partner_account import PartnerAccount
 from domain.payment_methods import (
@@ -58,7 +56,9 @@ class CardModel(BaseModel):
     )
     expiry_month: int = Field(ge=1, le=12, strict=True)
     expiry_year: int = Field(ge=0, le=9999, strict=True, description="YYYY, or YY.")
-    holder: str = Field(min_length=1, max_length=200, pattern=TEXT, description="Name on the card.")
+    holder: str = Field(
+        min_length=1, max_length=200, pattern=PRINTABLE, description="Name on the card."
+    )
     cvv: str = Field(
         min_length=1,
         max_length=8,
@@ -93,7 +93,7 @@ class BankAccountModel(BaseModel):
         description="4 to 17 digits. Never stored or shown, but its last 4 (R-X4).",
         json_schema_extra={"writeOnly": True},
     )
-    name_on_account: str = Field(min_length=1, max_length=200, pattern=TEXT)
+    name_on_account: str = Field(min_length=1, max_length=200, pattern=PRINTABLE)
 
     def details(self) -> BankAccountDetails:
         return BankAccountDetails(
@@ -247,8 +247,20 @@ def _same_method(
     return False
 
 
-def _recorded_method(runtime: Runtime, result: CommandResult) -> PaymentMethodView:
-    event = event_at(runtime, result.position)
+def _recorded_method(
+    runtime: Runtime, key: str, partner_id: UUID, result: CommandResult
+) -> PaymentMethodView:
+    """The method the command under `key` kept, as its event recorded it."""
+    method_id = UUID(result.data["method_id"])
+    event = recorded(
+        runtime,
+        key,
+        partner_id,
+        lambda e: (
+            isinstance(e, PartnerAccount.PaymentMethodAdded | PartnerAccount.PaymentMethodReplaced)
+            and e.method_id == method_id
+        ),
+    )
     if not isinstance(
         event, PartnerAccount.PaymentMethodAdded | PartnerAccount.PaymentMethodReplaced
     ):
@@ -288,16 +300,15 @@ def add_payment_method(
     refuse_other_body(
         runtime,
         key,
+        partner_id,
         lambda e: (
-            isinstance(e, PartnerAccount.PaymentMethodAdded)
-            and e.originator_id == partner_id
-            and _same_method(e.method, method)
+            isinstance(e, PartnerAccount.PaymentMethodAdded) and _same_method(e.method, method)
         ),
     )
     result = runtime.ledger.add_payment_method(
         partner_id, method.details(), make_default=body.make_default, key=key
     )
-    shown = _recorded_method(runtime, result)
+    shown = _recorded_method(runtime, key, partner_id, result)
     answer = accepted(response, result, location, shown.method_id)
     return PaymentMethodAccepted(**answer.model_dump(), method=shown)
 
@@ -353,9 +364,9 @@ def replace_payment_method(
     refuse_other_body(
         runtime,
         key,
+        partner_id,
         lambda e: (
             isinstance(e, PartnerAccount.PaymentMethodReplaced)
-            and e.originator_id == partner_id
             and e.old_method_id == method_id
             and _same_method(e.method, method)
         ),
@@ -364,9 +375,7 @@ def replace_payment_method(
     if body.outstanding is Outstanding.MARK_PAID and runtime.ledger.replayed(key) is None:
         _mark_outstanding_paid(runtime, partner_id, method_id, details, key)
     result = runtime.ledger.replace_payment_method(partner_id, method_id, details, key=key)
-    shown = _recorded_method(runtime, result)
-    charged = result.data.get("charges", [])
-    result = through_charges(runtime, result, [f"{key}/charge/{c['invoice_id']}" for c in charged])
+    shown = _recorded_method(runtime, key, partner_id, result)
     answer = accepted(response, result, f"{PREFIX}/{partner_id}/payment-methods", shown.method_id)
     return PaymentMethodReplaced(**answer.model_dump(), method=shown, outstanding=body.outstanding)
 

@@ -19,7 +19,6 @@ from api.keys import Role
 from api.problems import COMMAND_PROBLEMS, READ_PROBLEMS
 from api.routers.partner_common import (
     PREFIX,
-    TEXT,
     PartnerResponse,
     commandable,
     readable_partner,
@@ -27,6 +26,7 @@ from api.routers.partner_common import (
     wait_for,
 )
 from api.schemas import (
+    PRINTABLE,
     CommandAccepted,
     MoneyModel,
     Page,
@@ -63,7 +63,7 @@ class OpenPartnerRequest(BaseModel):
     )
 
     name: str = Field(
-        min_length=1, max_length=200, pattern=TEXT, description="The partner's company name."
+        min_length=1, max_length=200, pattern=PRINTABLE, description="The partner's company name."
     )
     currency: str = Field(
         pattern=r"^[A-Z]{3}$", description="ISO 4217 code of the account's currency."
@@ -71,7 +71,7 @@ class OpenPartnerRequest(BaseModel):
     time_zone: str = Field(
         min_length=1,
         max_length=64,
-        pattern=TEXT,
+        pattern=PRINTABLE,
         description="IANA time zone of the partner's business dates.",
     )
     anchor: Literal["calendar", "anniversary"] = Field(
@@ -149,11 +149,11 @@ class AddressModel(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    lines: list[Annotated[str, Field(max_length=200, pattern=TEXT)]] = Field(
+    lines: list[Annotated[str, Field(max_length=200, pattern=PRINTABLE)]] = Field(
         min_length=1, max_length=4, description="Street lines, first to last."
     )
-    city: str = Field(min_length=1, max_length=200, pattern=TEXT)
-    postal_code: str = Field(min_length=1, max_length=20, pattern=TEXT)
+    city: str = Field(min_length=1, max_length=200, pattern=PRINTABLE)
+    postal_code: str = Field(min_length=1, max_length=20, pattern=PRINTABLE)
     country: str = Field(pattern=r"^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2 code.")
 
 
@@ -179,10 +179,10 @@ class BillingProfileRequest(BaseModel):
     )
 
     entity: str = Field(
-        min_length=1, max_length=200, pattern=TEXT, description="The legal billing entity."
+        min_length=1, max_length=200, pattern=PRINTABLE, description="The legal billing entity."
     )
     address: AddressModel
-    billing_email: str = Field(min_length=3, max_length=200, pattern=TEXT)
+    billing_email: str = Field(min_length=3, max_length=200, pattern=PRINTABLE)
 
 
 @router.post(
@@ -243,7 +243,7 @@ class TopUpRequest(BaseModel):
         default=None,
         min_length=1,
         max_length=200,
-        pattern=TEXT,
+        pattern=PRINTABLE,
         description="For `bank_transfer`: the bank's reference of the transfer.",
     )
 
@@ -280,9 +280,9 @@ def top_up(
         refuse_other_body(
             runtime,
             key,
+            partner_id,
             lambda e: (
                 isinstance(e, PartnerAccount.BalanceToppedUp)
-                and e.originator_id == partner_id
                 and (e.amount, e.source) == (amount, source)
             ),
         )
@@ -313,12 +313,12 @@ class RegisterClientRequest(BaseModel):
         },
     )
 
-    name: str = Field(min_length=1, max_length=200, pattern=TEXT)
+    name: str = Field(min_length=1, max_length=200, pattern=PRINTABLE)
     email: str | None = Field(
         default=None,
         min_length=3,
         max_length=200,
-        pattern=TEXT,
+        pattern=PRINTABLE,
         description="Where the client's own invoices and notices go.",
     )
     unified_billing: bool = Field(

@@ -20,7 +20,7 @@ from domain.money import Money
 from domain.payment_methods import CardDetails, PaymentSource
 from domain.subscription_line import SubscriptionLine
 from domain.values import Address, Payer
-from ledger.application import Ledger
+from ledger.application import EVENTS_TABLE, Ledger
 from ledger.billing_clock import tick
 from ledger.clock import SimulatedClock
 from ledger.commands.lines import Outstanding
@@ -393,3 +393,21 @@ def test_r_h6_a_cash_payment_is_not_refunded_through_the_plan_which_is_cancelled
     assert (cancelled.reason, cancelled.cancelled_on) == ("Cash given back", date(2026, 2, 5))
     assert scheduled(database, line) == {}
     assert assert_double_entry(ledger, database) == {}
+
+
+def test_r_x5_an_activation_answers_at_its_charge_and_a_replay_repeats_both(
+    ledger: Ledger, database: Database
+) -> None:
+    partner, client = open_business(ledger)
+    line, first = plan(ledger, partner, client, "monthly", card=NEW_CARD)
+    with database.connect() as conn:
+        row = conn.execute(f"SELECT max(notification_id) FROM {EVENTS_TABLE}").fetchone()
+    assert row is not None
+    # The autopay charge is written after the activation: reading at the answered position
+    # must show the invoice paid, so the answer's position is the charge's.
+    again = ledger.activate_line(line, key="monthly/activate")
+    assert again.replayed
+    assert again.position == row[0]
+    assert again.data["invoice_id"] == str(first)
+    assert again.data["charge"]["charge_status"] == "succeeded"
+    assert ledger.invoice(first).paid == CHARGED

@@ -1,0 +1,79 @@
+"""What an orchestrator and Prometheus ask: /healthz, /readyz and /metrics, over real HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+
+from api import keys
+from api.runtime import Runtime
+from ledger.clock import SimulatedClock
+from ledger.database import Database
+from ledger.settings import Environment, Settings
+from tests.support import START, served
+
+ACME = {"name": "Acme", "currency": "USD", "time_zone": "UTC"}
+
+
+@pytest.fixture
+def idle(database: Database) -> Iterator[Runtime]:
+    """A runtime whose read models nobody maintains, with a lag bound of 0 events."""
+    settings = Settings(
+        database_url=database.url, environment=Environment.TEST, db_pool_size=2, ready_max_lag=0
+    )
+    runtime = Runtime.start(settings, clock=SimulatedClock(START))
+    try:
+        yield runtime
+    finally:
+        runtime.close()
+
+
+def test_healthz_answers_while_the_process_runs(http: httpx.Client) -> None:
+    assert (http.get("/healthz").status_code, http.get("/healthz").json()) == (
+        200,
+        {"status": "ok"},
+    )
+
+
+def test_readyz_is_ready_when_every_read_model_has_applied_the_log(http: httpx.Client) -> None:
+    opened = http.post("/v1/partners", json=ACME).json()
+    http.get(f"/v1/partners/{opened['id']}", params={"min_position": opened["position"]})
+    ready = http.get("/readyz")
+    assert ready.status_code == 200
+    body = ready.json()
+    assert (body["status"], body["database"]) == ("ready", "ok")
+    assert {model["name"] for model in body["projections"]} >= {"partners", "balances"}
+    assert all(model["ready"] for model in body["projections"])
+
+
+def test_readyz_is_503_while_a_read_model_is_behind_the_lag_bound(idle: Runtime) -> None:
+    idle.ledger.open_partner_account(**ACME)
+    with served(idle) as url:
+        answer = httpx.get(f"{url}/readyz")
+    assert answer.status_code == 503
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["code"] == "projections_behind"
+    assert answer.headers["retry-after"] == "1"
+
+
+def test_metrics_count_commands_by_outcome_and_show_projection_lag(
+    http: httpx.Client, runtime: Runtime, client_for: Callable[[str | None], httpx.Client]
+) -> None:
+    http.post("/v1/partners", json=ACME, headers={"Idempotency-Key": "open-acme"})
+    http.post("/v1/partners", json=ACME, headers={"Idempotency-Key": "open-acme"})
+    http.post("/v1/partners", json={**ACME, "currency": "XYZ"})
+    with runtime.database.connect() as conn:
+        finance = keys.create_key(conn, keys.Role.FINANCE)[1]
+    client_for(finance).post("/v1/partners", json=ACME)
+    text = http.get("/metrics").text
+    for line in (
+        'ledgerline_commands_total{command="open_partner",outcome="accepted"} 1.0',
+        'ledgerline_commands_total{command="open_partner",outcome="replayed"} 1.0',
+        'ledgerline_commands_total{command="open_partner",outcome="currency_unknown"} 1.0',
+        'ledgerline_commands_total{command="open_partner",outcome="forbidden"} 1.0',
+    ):
+        assert line in text
+    assert 'ledgerline_projection_lag_events{projection="partners"}' in text
+    assert 'ledgerline_http_request_duration_seconds_bucket{le="0.001"' in text
