@@ -55,9 +55,16 @@ class AmountNotPositive(BillingError):
 
 
 class UnknownCurrency(BillingError):
-    """The currency is not an ISO 4217 currency in use today."""
+    """The currency is not an ISO 4217 currency."""
 
     code = "currency_unknown"
+    refusal = Refusal.INVALID
+
+
+class CurrencyWithdrawn(BillingError):
+    """The currency left ISO 4217 (BGN): old amounts still read, a new account cannot use it."""
+
+    code = "currency_withdrawn"
     refusal = Refusal.INVALID
 
 

@@ -20,17 +20,21 @@ from decimal import (
 )
 from fractions import Fraction
 
-from domain.currencies import MINOR_UNIT_EXPONENTS
-from domain.errors import CurrencyMismatch, InvalidValue, UnknownCurrency
+from domain.currencies import MINOR_UNIT_EXPONENTS, WITHDRAWN
+from domain.errors import CurrencyMismatch, CurrencyWithdrawn, InvalidValue, UnknownCurrency
 
 
 def minor_unit_exponent(currency: str) -> int:
-    """Return the number of decimal places of the currency's minor unit (USD 2, JPY 0, KWD 3)."""
+    """Return the number of decimal places of the currency's minor unit (USD 2, JPY 0, KWD 3).
+
+    The exponent is ISO 4217's, frozen in domain/currencies.py: a stored amount never changes
+    meaning. Withdrawn currencies (BGN) keep theirs, so old events still read.
+    """
     try:
         return MINOR_UNIT_EXPONENTS[currency]
     except KeyError:
         raise UnknownCurrency(
-            f"{currency!r} is not an ISO 4217 currency in use today.", currency=currency
+            f"{currency!r} is not an ISO 4217 currency.", currency=currency
         ) from None
 
 
@@ -44,8 +48,20 @@ def _exact() -> Context:
 
 
 def check_currency(currency: str) -> str:
-    """Return the currency code if Ledgerline accepts it, or refuse it."""
+    """Return the currency code if amounts may be in it (listed or withdrawn), or refuse it."""
     minor_unit_exponent(currency)
+    return currency
+
+
+def check_new_account_currency(currency: str) -> str:
+    """Return the currency code if a new account may be opened in it: listed in ISO 4217 today."""
+    check_currency(currency)
+    if currency in WITHDRAWN:
+        raise CurrencyWithdrawn(
+            f"{currency} is no longer an ISO 4217 currency (withdrawn from the list published "
+            f"{WITHDRAWN[currency]}); open the account in its successor.",
+            currency=currency,
+        )
     return currency
 
 

@@ -30,7 +30,7 @@ from domain.errors import (
     InvalidValue,
     PaymentMethodNotFound,
 )
-from domain.money import Money, check_currency
+from domain.money import Money, check_new_account_currency
 from domain.payment_methods import (
     AUTOPAY_SOURCES,
     BankAccountToken,
@@ -144,7 +144,7 @@ class PartnerAccount(Aggregate):
     ) -> PartnerAccount:
         """Open an account in one currency, billed on business dates of one time zone (R-O2)."""
         clean_name = clean_text("name", name)
-        check_currency(currency)
+        check_new_account_currency(currency)
         zone(time_zone)
         opened_on = business_date(now, time_zone)
         return cls._create(
