@@ -6,10 +6,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
+# `make run` is a local run: the simulated payment gateway is its default (production needs
+# LEDGERLINE_PAYMENT_GATEWAY chosen on purpose). Set LEDGERLINE_ENVIRONMENT to override.
+LEDGERLINE_ENVIRONMENT ?= development
+
 .PHONY: run test lint typecheck contracts pytest install docs clean
 
 run: $(INSTALLED)
-	$(BIN)/ledgerline serve
+	LEDGERLINE_ENVIRONMENT=$(LEDGERLINE_ENVIRONMENT) $(BIN)/ledgerline serve
 
 test: lint typecheck contracts pytest
 

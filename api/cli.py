@@ -34,7 +34,7 @@ from uvicorn.supervisors import Multiprocess
 from api import keys
 from api.app import create_app
 from api.logs import configure_logging
-from api.runtime import Runtime
+from api.runtime import GatewayNotChosen, Runtime
 from domain.errors import PartnerNotFound
 from ledger.billing_clock import tick
 from ledger.database import Database, DatabaseError
@@ -226,7 +226,7 @@ def projections_status() -> None:
     """Each read model: its live generation, version, position, lag, and rebuilds under way."""
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_format)
-    runtime = _start(settings)
+    runtime = _start(settings, takes_payments=False)
     try:
         with runtime.database.connect() as conn:
             models = rebuilding.status(conn)
@@ -273,7 +273,7 @@ def projections_rebuild(
     projections = _read_models(names)
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_format)
-    runtime = _start(settings)
+    runtime = _start(settings, takes_payments=False)
     try:
         database = runtime.database
         rebuilt = _rebuild_with_progress(database, projections, batch_size, workers)
@@ -406,7 +406,7 @@ def keys_create(
     """Make an API key and print it, once: it is stored only as a hash."""
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_format)
-    runtime = _start(settings)
+    runtime = _start(settings, takes_payments=False)
     try:
         if partner is not None:
             with runtime.read_pool.connection() as conn:
@@ -446,7 +446,7 @@ def keys_list() -> None:
     """List the API keys (never their secrets)."""
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_format)
-    runtime = _start(settings)
+    runtime = _start(settings, takes_payments=False)
     try:
         with runtime.database.connect() as conn:
             found = keys.list_keys(conn)
@@ -472,7 +472,7 @@ def keys_revoke(
     """Revoke a key. Running servers stop accepting it within 30 seconds."""
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_format)
-    runtime = _start(settings)
+    runtime = _start(settings, takes_payments=False)
     try:
         with runtime.database.connect() as conn:
             revoked = keys.revoke(conn, key_id)
@@ -490,9 +490,12 @@ def _aware(instant: datetime) -> datetime:
     return instant
 
 
-def _start(settings: Settings) -> Runtime:
+def _start(settings: Settings, *, takes_payments: bool = True) -> Runtime:
     try:
-        return Runtime.start(settings)
+        return Runtime.start(settings, takes_payments=takes_payments)
+    except GatewayNotChosen as refused:
+        console.print(f"[red]{refused}[/red]")
+        raise typer.Exit(EXIT_CONFIG) from None
     except DatabaseError as error:
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(EXIT_DATABASE) from None

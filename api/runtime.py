@@ -19,8 +19,9 @@ from ledger.catalogue import load_catalogue
 from ledger.clock import Clock, SimulatedClock, SystemClock
 from ledger.database import Database, EmbeddedPostgres, check_durability, schema_lock
 from ledger.mail import OutboxSender
+from ledger.payments.gateway import NoGateway, PaymentGateway
 from ledger.payments.simulator import SimulatedGateway
-from ledger.settings import ClockKind, Settings
+from ledger.settings import ClockKind, Environment, GatewayKind, Settings
 from projections import generations
 from projections.base import install_functions
 from projections.registry import all_projections
@@ -37,6 +38,46 @@ def clock_for(settings: Settings) -> Clock:
     if settings.clock is ClockKind.SIMULATED:
         return SimulatedClock(settings.clock_start or datetime.now(UTC))
     return SystemClock()
+
+
+class GatewayNotChosen(Exception):
+    """Production with no payment gateway chosen: the simulator is never used by accident."""
+
+
+def gateway_for(settings: Settings) -> PaymentGateway:
+    """The payment gateway the settings choose.
+
+    Outside production the simulator is the default. In production it must be chosen by name
+    (LEDGERLINE_PAYMENT_GATEWAY=simulator), like the simulated clock: a production process
+    never charges through the simulator because a setting was forgotten.
+    """
+    if settings.payment_gateway is GatewayKind.SIMULATOR:
+        return SimulatedGateway()
+    if settings.environment is Environment.PRODUCTION:
+        raise GatewayNotChosen(
+            "No payment gateway is chosen and LEDGERLINE_ENVIRONMENT is production: set "
+            "LEDGERLINE_PAYMENT_GATEWAY=simulator to take simulated payments on purpose, or "
+            "LEDGERLINE_ENVIRONMENT=development for a local run."
+        )
+    return SimulatedGateway()
+
+
+def describe_clock(clock: Clock) -> str:
+    """What the clock really is, for the start-up log line (an injected one included)."""
+    if isinstance(clock, SimulatedClock):
+        return f"simulated at {clock.now().isoformat()}"
+    if isinstance(clock, SystemClock):
+        return "system"
+    return type(clock).__name__
+
+
+def describe_gateway(gateway: PaymentGateway) -> str:
+    """What the payment gateway really is, for the start-up log line."""
+    if isinstance(gateway, SimulatedGateway):
+        return "simulator"
+    if isinstance(gateway, NoGateway):
+        return "none (this process takes no payments)"
+    return type(gateway).__name__
 
 
 LIVE_LOCK = "projections/live"
@@ -90,8 +131,22 @@ class Runtime:
         self._threads: list[threading.Thread] = []
 
     @classmethod
-    def start(cls, settings: Settings, clock: Clock | None = None) -> Runtime:
-        """Connect (starting the embedded PostgreSQL if no DATABASE_URL), check, create tables."""
+    def start(
+        cls,
+        settings: Settings,
+        clock: Clock | None = None,
+        gateway: PaymentGateway | None = None,
+        *,
+        takes_payments: bool = True,
+    ) -> Runtime:
+        """Connect (starting the embedded PostgreSQL if no DATABASE_URL), check, create tables.
+
+        The clock and gateway come from the settings unless given (tests inject theirs). A
+        process with `takes_payments=False` (administration commands) gets no gateway at all.
+        """
+        if gateway is None:
+            gateway = gateway_for(settings) if takes_payments else NoGateway()
+        clock = clock or clock_for(settings)
         embedded: EmbeddedPostgres | None = None
         if settings.database_url:
             database = Database(settings.database_url)
@@ -105,8 +160,8 @@ class Runtime:
             with schema_lock(database):
                 ledger = Ledger(
                     database,
-                    clock or clock_for(settings),
-                    SimulatedGateway(),
+                    clock,
+                    gateway,
                     policy=BillingPolicy(),
                     catalogue=load_catalogue(settings.catalogue),
                     public_url=settings.public_url,
@@ -130,8 +185,9 @@ class Runtime:
             "runtime_started",
             database=database.safe_description,
             embedded=bool(embedded),
-            clock=settings.clock.value,
-            payment_gateway="simulator",
+            environment=settings.environment.value,
+            clock=describe_clock(clock),
+            payment_gateway=describe_gateway(gateway),
         )
         return cls(settings, database, ledger, read_pool, projectors, embedded)
 

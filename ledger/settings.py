@@ -32,6 +32,14 @@ class ClockKind(StrEnum):
     """Stands still until moved (the demo and tests); never allowed in production."""
 
 
+class GatewayKind(StrEnum):
+    """Which payment processor Ledgerline charges through."""
+
+    SIMULATOR = "simulator"
+    """The faithful simulator (ledger/payments/simulator.py): no money moves. The default outside
+    production; in production only when chosen by name."""
+
+
 class LogFormat(StrEnum):
     """How log lines are written."""
 
@@ -77,6 +85,11 @@ class Settings(BaseSettings):
     )
     clock_start: datetime | None = Field(
         default=None, description="Where a simulated clock starts (an ISO 8601 instant)."
+    )
+    payment_gateway: GatewayKind | None = Field(
+        default=None,
+        description="The payment processor. Unset: the simulator outside production; in "
+        "production it must be chosen (`simulator` says so on purpose).",
     )
     catalogue: Path | None = Field(
         default=None, description="A TOML file of the products on sale; by default the shipped one."

@@ -90,3 +90,30 @@ class PaymentGateway(Protocol):
     def settlement(self, charge_id: str, now: datetime) -> Settlement | None:
         """The outcome of a pending ACH charge, or None while it is still pending."""
         ...
+
+
+class NoGateway:
+    """The gateway of a process that takes no payments (administration commands such as
+    `ledgerline keys`): every call is refused as unavailable, so nothing is ever charged."""
+
+    def _refuse(self) -> GatewayUnavailable:
+        return GatewayUnavailable("this process takes no payments")
+
+    def tokenize_card(self, card: CardDetails) -> CardToken:
+        raise self._refuse()
+
+    def tokenize_bank_account(self, account: BankAccountDetails) -> BankAccountToken:
+        raise self._refuse()
+
+    def charge(
+        self, method: PaymentMethod, amount: Money, idempotency_key: str, now: datetime
+    ) -> ChargeResult:
+        raise self._refuse()
+
+    def refund(
+        self, charge_id: str, amount: Money, idempotency_key: str, now: datetime
+    ) -> RefundResult:
+        raise self._refuse()
+
+    def settlement(self, charge_id: str, now: datetime) -> Settlement | None:
+        raise self._refuse()

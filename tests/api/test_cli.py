@@ -88,7 +88,12 @@ def run_cli(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 def test_serve_on_the_embedded_database_answers_and_stops_cleanly_on_a_signal(
     embedded_home: Path,
 ) -> None:
-    env = cli_env(LEDGERLINE_HOME=str(embedded_home), LEDGERLINE_LOG_FORMAT="json")
+    # Production (the default environment), with the simulator chosen on purpose.
+    env = cli_env(
+        LEDGERLINE_HOME=str(embedded_home),
+        LEDGERLINE_LOG_FORMAT="json",
+        LEDGERLINE_PAYMENT_GATEWAY="simulator",
+    )
     first = Served(env)
     try:
         url = first.url()
@@ -114,6 +119,12 @@ def test_serve_on_the_embedded_database_answers_and_stops_cleanly_on_a_signal(
         code = first.stop(signal.SIGINT)
     assert code == 0
     logged = [json.loads(line) for line in first.seen if line.startswith("{")]
+    [started] = [entry for entry in logged if entry["event"] == "runtime_started"]
+    assert (started["environment"], started["clock"], started["payment_gateway"]) == (
+        "production",
+        "system",
+        "simulator",
+    )
     [request_log] = [entry for entry in logged if entry.get("method") == "POST"]
     assert request_log["event"] == "request_completed"
     assert request_log["request_id"] == posted.headers["x-request-id"]
@@ -145,11 +156,24 @@ def test_an_invalid_setting_exits_with_a_message(embedded_home: Path) -> None:
     assert not embedded_home.exists(), "nothing was started"
 
 
+def test_production_refuses_the_payment_simulator_unless_chosen(embedded_home: Path) -> None:
+    result = run_cli(cli_env(LEDGERLINE_HOME=str(embedded_home)))
+    assert result.returncode == 2
+    assert "LEDGERLINE_PAYMENT_GATEWAY=simulator" in result.stderr
+    assert not embedded_home.exists(), "nothing was started"
+
+
 def test_a_database_without_durable_commits_is_refused_at_start(database: Database) -> None:
     with database.connect() as conn:
         conn.execute(f'ALTER DATABASE "{database.params()["dbname"]}" SET synchronous_commit = off')
 
-    refused = run_cli(cli_env(DATABASE_URL=database.url, LEDGERLINE_ENVIRONMENT="production"))
+    refused = run_cli(
+        cli_env(
+            DATABASE_URL=database.url,
+            LEDGERLINE_ENVIRONMENT="production",
+            LEDGERLINE_PAYMENT_GATEWAY="simulator",
+        )
+    )
 
     assert refused.returncode == 3
     assert "synchronous_commit" in refused.stderr
@@ -227,7 +251,11 @@ def make_admin_key(env: dict[str, str]) -> str:
 
 
 def test_serve_with_two_workers_shares_the_log_and_stops_cleanly(embedded_home: Path) -> None:
-    env = cli_env(LEDGERLINE_HOME=str(embedded_home), LEDGERLINE_LOG_FORMAT="json")
+    env = cli_env(
+        LEDGERLINE_HOME=str(embedded_home),
+        LEDGERLINE_LOG_FORMAT="json",
+        LEDGERLINE_ENVIRONMENT="development",
+    )
     served = Served(env, "--workers", "2")
     try:
         url = served.url()

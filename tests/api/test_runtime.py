@@ -1,4 +1,5 @@
-"""What `ledgerline serve` runs besides the API: the billing clock in the background."""
+"""What `ledgerline serve` runs besides the API: the billing clock in the background, and the
+clock and payment gateway it really uses."""
 
 from __future__ import annotations
 
@@ -8,9 +9,19 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from api.runtime import Runtime, clock_for
+from api.runtime import (
+    GatewayNotChosen,
+    Runtime,
+    clock_for,
+    describe_clock,
+    describe_gateway,
+    gateway_for,
+)
+from domain.money import Money
 from ledger.clock import SimulatedClock, SystemClock
-from ledger.settings import ClockKind, Environment, Settings
+from ledger.payments.gateway import GatewayUnavailable, NoGateway
+from ledger.payments.simulator import SimulatedGateway
+from ledger.settings import ClockKind, Environment, GatewayKind, Settings
 from tests.support import START
 
 WAIT_S = 10.0
@@ -55,3 +66,32 @@ def test_the_clock_is_the_systems_unless_simulated() -> None:
     )
     assert isinstance(simulated, SimulatedClock)
     assert simulated.now() == START
+
+
+def test_production_takes_simulated_payments_only_when_chosen_by_name() -> None:
+    with pytest.raises(GatewayNotChosen, match="LEDGERLINE_PAYMENT_GATEWAY=simulator"):
+        gateway_for(Settings(environment=Environment.PRODUCTION))
+    chosen = Settings(environment=Environment.PRODUCTION, payment_gateway=GatewayKind.SIMULATOR)
+    assert isinstance(gateway_for(chosen), SimulatedGateway)
+    for environment in (Environment.DEVELOPMENT, Environment.TEST):
+        assert isinstance(gateway_for(Settings(environment=environment)), SimulatedGateway)
+
+
+def test_a_process_that_takes_no_payments_charges_nothing(settings: Settings) -> None:
+    production = settings.model_copy(update={"environment": Environment.PRODUCTION})
+    with pytest.raises(GatewayNotChosen):
+        Runtime.start(production)  # refused before anything starts
+    admin = Runtime.start(settings, takes_payments=False)
+    try:
+        assert isinstance(admin.ledger.gateway, NoGateway)
+        with pytest.raises(GatewayUnavailable):
+            admin.ledger.gateway.refund("ch_1", Money(100, "USD"), "key", START)
+    finally:
+        admin.close()
+
+
+def test_the_start_up_line_names_the_clock_and_gateway_really_used() -> None:
+    assert describe_clock(SimulatedClock(START)) == "simulated at 2026-01-31T09:30:00+00:00"
+    assert describe_clock(SystemClock()) == "system"
+    assert describe_gateway(SimulatedGateway()) == "simulator"
+    assert describe_gateway(NoGateway()).startswith("none")
