@@ -1,16 +1,18 @@
 # Ledgerline: `make run` serves the API on the embedded PostgreSQL; `make test` runs every check.
-# Both create .venv and install the project first when needed (Python >= 3.11 and pip only).
+# Both create .venv and install the project first when needed (Python >= 3.11 and pip only),
+# exactly the versions in requirements.lock, each checked against its hash.
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+LOCK := requirements.lock
 
 # `make run` is a local run: the simulated payment gateway is its default (production needs
 # LEDGERLINE_PAYMENT_GATEWAY chosen on purpose). Set LEDGERLINE_ENVIRONMENT to override.
 LEDGERLINE_ENVIRONMENT ?= development
 
-.PHONY: run test lint typecheck contracts pytest install docs clean
+.PHONY: run test lint typecheck contracts pytest install lock docs clean
 
 run: $(INSTALLED)
 	LEDGERLINE_ENVIRONMENT=$(LEDGERLINE_ENVIRONMENT) $(BIN)/ledgerline serve
@@ -27,8 +29,10 @@ typecheck: $(INSTALLED)
 contracts: $(INSTALLED)
 	$(BIN)/lint-imports
 
+# Across the machine's cores (each pytest-xdist worker has its own PostgreSQL and HTTP server),
+# ending with the 15 slowest tests. PYTEST_ARGS adds to it: make pytest PYTEST_ARGS='-k otter'.
 pytest: $(INSTALLED)
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --maxprocesses 4 --dist worksteal --durations=15 $(PYTEST_ARGS)
 
 install: $(INSTALLED)
 
@@ -43,10 +47,20 @@ $(BIN)/python:
 		{ echo "Ledgerline needs Python 3.11 or newer; set PYTHON=python3.x"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
-$(INSTALLED): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+# Every dependency from the lock, hashes required; then the project itself, editable, built by
+# the locked hatchling (no build isolation, so nothing unpinned is fetched).
+$(INSTALLED): $(LOCK) pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check
 	@touch $(INSTALLED)
+
+# Refresh the lock on purpose, after a change to pyproject.toml: versions already locked stay
+# unless they no longer fit; `make lock UPGRADE=1` moves everything to the newest that fits.
+# uv itself comes from the lock.
+lock: $(INSTALLED)
+	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --generate-hashes --quiet \
+		--custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade) --output-file $(LOCK)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -1,9 +1,15 @@
 """Fixtures: one throwaway PostgreSQL per test session, one fresh database per test.
 
-Without DATABASE_URL the session starts its own embedded cluster (pgserver) in a temporary
-folder and deletes it at the end; with DATABASE_URL the databases are created on that server
-(the role needs CREATEDB). Either way every test gets a database of its own, dropped after it,
-so two test runs at once never meet.
+Without DATABASE_URL the session (each pytest-xdist worker is one) starts its own embedded
+cluster (pgserver) in a temporary folder and deletes it at the end; with DATABASE_URL the
+databases are created on that server (the role needs CREATEDB). Either way every test gets a
+database of its own, dropped after it, so two test runs at once never meet.
+
+A test's database is a copy of a template that already holds Ledgerline's schema (tables,
+the read models' live generations, the keys table), made once per session by starting a
+runtime on it: `CREATE DATABASE … TEMPLATE` copies it in milliseconds. `empty_database` is
+for the tests of what a first start creates. The API is served over real HTTP by one uvicorn
+server per session, switched to each test's app in turn.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import pytest
 from psycopg import sql
 
 from api import keys
+from api.app import create_app
 from api.runtime import Runtime
 from ledger.application import Ledger
 from ledger.catalogue import load_catalogue
@@ -27,9 +34,20 @@ from ledger.clock import Clock, SimulatedClock
 from ledger.database import Database
 from ledger.payments.simulator import SimulatedGateway
 from ledger.settings import Environment, Settings
-from tests.support import START, created_database, embedded_server, served
+from tests.support import (
+    START,
+    DatabaseCopies,
+    SwitchedApp,
+    created_database,
+    drop_database,
+    embedded_server,
+    route_logs_to_pytest,
+    served,
+)
 
-SERVER_START_TIMEOUT_S = 10.0
+
+def pytest_configure(config: pytest.Config) -> None:
+    route_logs_to_pytest()
 
 
 @pytest.fixture(scope="session")
@@ -69,9 +87,37 @@ def embedded_home() -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def template_database(postgres_server: Database) -> Iterator[str]:
+    """The name of a database holding everything a first start creates, to copy per test."""
+    with created_database(postgres_server) as template:
+        settings = Settings(database_url=template.url, environment=Environment.TEST, db_pool_size=1)
+        Runtime.start(settings, clock=SimulatedClock(START)).close()
+        yield template.params()["dbname"]
+
+
+@pytest.fixture(scope="session")
+def database_copies(postgres_server: Database, template_database: str) -> Iterator[DatabaseCopies]:
+    copies = DatabaseCopies(postgres_server, template_database)
+    try:
+        yield copies
+    finally:
+        copies.close()
+
+
 @pytest.fixture
-def database(postgres_server: Database) -> Iterator[Database]:
-    """A new, empty database for one test."""
+def database(postgres_server: Database, database_copies: DatabaseCopies) -> Iterator[Database]:
+    """A new database for one test, with Ledgerline's schema and no data."""
+    database = database_copies.take()
+    try:
+        yield database
+    finally:
+        drop_database(postgres_server, database)
+
+
+@pytest.fixture
+def empty_database(postgres_server: Database) -> Iterator[Database]:
+    """A new, empty database for one test: what a first start finds."""
     with created_database(postgres_server) as database:
         yield database
 
@@ -119,11 +165,23 @@ def runtime(settings: Settings, clock: Clock) -> Iterator[Runtime]:
         started.close()
 
 
+@pytest.fixture(scope="session")
+def http_server() -> Iterator[tuple[SwitchedApp, str]]:
+    """One uvicorn server on a free loopback port for the session, and its switch."""
+    switch = SwitchedApp()
+    with served(switch) as url:
+        yield switch, url
+
+
 @pytest.fixture
-def base_url(runtime: Runtime) -> Iterator[str]:
-    """The API served over real HTTP on a free loopback port."""
-    with served(runtime) as url:
+def base_url(runtime: Runtime, http_server: tuple[SwitchedApp, str]) -> Iterator[str]:
+    """The API over this test's runtime, served over real HTTP."""
+    switch, url = http_server
+    switch.app = create_app(runtime)
+    try:
         yield url
+    finally:
+        switch.app = None
 
 
 def _fresh_idempotency_key(request: httpx.Request) -> None:

@@ -12,6 +12,7 @@ import structlog
 
 from api.logs import configure_logging
 from ledger.settings import LogFormat
+from tests.support import route_logs_to_pytest
 
 
 @pytest.fixture
@@ -22,6 +23,7 @@ def restore_logging() -> Iterator[None]:
     structlog.reset_defaults()
     root.handlers[:] = handlers
     root.setLevel(level)
+    route_logs_to_pytest()
 
 
 @pytest.mark.usefixtures("restore_logging")
