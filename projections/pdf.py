@@ -2,23 +2,25 @@
 
 Text is set in DejaVu Sans, shipped in `projections/fonts/` (its licence beside it), so Russian,
 Polish and Spanish print correctly. Amounts are formatted for the document's locale by babel
-from exact decimals (`Money.major`), never from floats; dates too. The same input always gives
+from exact decimals (`Money.major`), never from floats, with the ISO 4217 digits of their
+currency; dates too. The same input always gives
 the same bytes: the creation date is the document's own business date.
 """
 
 from __future__ import annotations
 
+from copy import copy
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from babel import Locale
 from babel.dates import format_date
-from babel.numbers import format_currency
+from babel.numbers import parse_pattern
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
-from domain.money import Money
+from domain.money import Money, minor_unit_exponent
 from projections.documents import ClosingDocument
 
 FONT_FILE = Path(__file__).with_name("fonts") / "DejaVuSans.ttf"
@@ -254,7 +256,17 @@ def _labels(locale: Locale) -> Labels:
 
 
 def _money(amount_minor: int, currency: str, locale: Locale) -> str:
-    return format_currency(Money(amount_minor, currency).major, currency, locale=locale)
+    """The locale's currency pattern with exactly the ISO 4217 minor digits (R-X1).
+
+    babel's own digits are CLDR's display digits, which round some currencies to whole units
+    (IQD 1,234.567 would print as 1,235): a document shows the amount exactly as stored.
+    """
+    pattern = copy(parse_pattern(locale.currency_formats["standard"]))
+    exponent = minor_unit_exponent(currency)
+    pattern.frac_prec = (exponent, exponent)
+    major = Money(amount_minor, currency).major
+    formatted: str = pattern.apply(major, locale, currency=currency, currency_digits=False)
+    return formatted
 
 
 def _period(start: date, end: date, locale: Locale, length: str = "medium") -> str:

@@ -131,6 +131,8 @@ def test_an_unknown_partner_is_a_404_problem(http: httpx.Client) -> None:
         ({"name": "Acme", "currency": "USD"}, "validation_failed", ["body", "time_zone"]),
         ({**ACME, "card_number": "4242424242424242"}, "validation_failed", ["body", "card_number"]),
         ({**ACME, "currency": "XYZ"}, "currency_unknown", None),
+        # R-X1: the lev left ISO 4217 (Bulgaria adopted the euro); old amounts still read.
+        ({**ACME, "currency": "BGN"}, "currency_withdrawn", None),
         ({**ACME, "time_zone": "Mars/Olympus"}, "time_zone_unknown", None),
         ({**ACME, "name": "   "}, "invalid_value", None),
     ],

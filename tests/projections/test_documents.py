@@ -32,6 +32,7 @@ from projections.documents import (
 from projections.pdf import (
     InvoiceDocument,
     InvoiceDocumentLine,
+    format_money,
     render_closing_document,
     render_invoice,
 )
@@ -391,3 +392,22 @@ def test_r_o5_an_invoice_prints_in_the_readers_language_with_its_amounts(
         assert money(minor, currency, locale) in text
     assert printed(format_date(date(2026, 2, 14), "long", locale=locale)) in text
     assert render_invoice(data, locale) == pdf
+
+
+@pytest.mark.parametrize(
+    ("minor", "currency", "locale", "expected"),
+    [
+        # CLDR displays IQD and HUF without decimals: babel's default would print 1,235.
+        (1_234_567, "IQD", "en", "IQD1,234.567"),
+        (123_456, "HUF", "pl", "1 234,56 HUF"),
+        (-123_456, "RSD", "es", "-1.234,56 RSD"),
+        (12_345, "UYW", "es", "1,2345 UYW"),
+        (1_234, "JPY", "en", "¥1,234"),
+        (150_000, "RUB", "ru", "1 500,00 ₽"),
+    ],
+)
+def test_r_x1_documents_print_every_stored_minor_unit_with_iso_4217_digits(
+    minor: int, currency: str, locale: str, expected: str
+) -> None:
+    printed_amount = format_money(minor, currency, locale).replace("\xa0", " ")
+    assert printed_amount == expected
