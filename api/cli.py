@@ -32,7 +32,6 @@ from rich.text import Text
 from uvicorn.supervisors import Multiprocess
 
 from api import keys
-from api.app import create_app
 from api.logs import configure_logging
 from api.runtime import GatewayNotChosen, Runtime
 from domain.errors import PartnerNotFound
@@ -150,6 +149,10 @@ def serve(
                 )
         runtime.start_background()
         if settings.workers == 1:
+            # Imported here: building the HTTP app's routes is most of the command line's
+            # start-up time, and only `serve` needs them.
+            from api.app import create_app
+
             config = uvicorn.Config(
                 create_app(runtime),
                 host=settings.host,
@@ -186,7 +189,10 @@ def _serve_workers(settings: Settings, runtime: Runtime) -> None:
         log_config=None,
         access_log=False,
     )
-    sock = config.bind_socket()  # bound now: connections wait in its queue for the workers
+    sock = config.bind_socket()
+    # Listening now, so connections wait in the queue until a worker takes them: without it,
+    # a client told "serving" below is refused until the workers have started (about 1 s).
+    sock.listen(config.backlog)
     host, port = sock.getsockname()[:2]
     console.print(
         f"Ledgerline is serving: [bold]http://{host}:{port}/docs[/bold] "
