@@ -18,6 +18,7 @@ against the list and against the exponents frozen there.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from xml.etree import ElementTree
@@ -85,6 +86,12 @@ def merge(
     return dict(sorted(table.items())), dict(sorted(still_withdrawn.items()))
 
 
+def _mapping(name: str, items: dict[str, int] | dict[str, str], doc: list[str]) -> list[str]:
+    """A read-only mapping constant, one entry a line, with its docstring."""
+    entries = [f'        "{code}": {json.dumps(value)},' for code, value in items.items()]
+    return [f"{name} = MappingProxyType(", "    {", *entries, "    }", ")", *doc, ""]
+
+
 def render(table: dict[str, int], withdrawn: dict[str, str], published: str) -> str:
     lines = [
         '"""ISO 4217 currencies and their minor-unit exponents: what a stored amount_minor means.',
@@ -100,25 +107,19 @@ def render(table: dict[str, int], withdrawn: dict[str, str], published: str) -> 
         f'ISO_4217_PUBLISHED = "{published}"',
         '"""The publication of ISO 4217 list one this table was generated from."""',
         "",
-        "MINOR_UNIT_EXPONENTS = MappingProxyType(",
-        "    {",
-    ]
-    lines += [f'        "{code}": {digits},' for code, digits in table.items()]
-    lines += [
-        "    }",
-        ")",
-        '"""Every currency an amount may be in, listed or withdrawn, with its exponent."""',
-        "",
-        "WITHDRAWN = MappingProxyType(",
-        "    {",
-    ]
-    lines += [f'        "{code}": "{since}",' for code, since in withdrawn.items()]
-    lines += [
-        "    }",
-        ")",
-        '"""Codes no longer in ISO 4217 list one, with the first publication without them:',
-        'still readable in stored events, refused for new accounts."""',
-        "",
+        *_mapping(
+            "MINOR_UNIT_EXPONENTS",
+            table,
+            ['"""Every currency an amount may be in, listed or withdrawn, with its exponent."""'],
+        ),
+        *_mapping(
+            "WITHDRAWN",
+            withdrawn,
+            [
+                '"""Codes no longer in ISO 4217 list one, with the first publication without them:',
+                'still readable in stored events, refused for new accounts."""',
+            ],
+        ),
     ]
     return "\n".join(lines)
 
