@@ -225,3 +225,27 @@ def card_fee_line(charged: Money, policy: BillingPolicy) -> InvoiceLine | None:
 def cashback_for(paid: Money, policy: BillingPolicy) -> Money:
     """The partner's cashback on what a client paid for its own line (R-C4)."""
     return apply_rate(paid, policy.cashback_rate)
+
+
+def cashback_clawback(
+    paid: Money, fee: Money, refunded_before: Money, refund: Money, policy: BillingPolicy
+) -> Money:
+    """The cashback a refund of a client's payment takes back (R-C4).
+
+    Only the price earned cashback, never the card fee (R-O7). A refund gives the fee back
+    first, then the price; what is taken back is the cashback in proportion to the part of
+    the price refunded so far, less what earlier refunds took. Counted over all the refunds
+    of the payment, so together they take back exactly what it earned, never more, rounded
+    once each in `apply_rate` (R-X1).
+    """
+    price = paid - fee
+    earned = cashback_for(price, policy)
+    if not price.is_positive() or not earned.is_positive():
+        return Money.zero(paid.currency)
+
+    def taken_back_after(refunded: Money) -> Money:
+        price_refunded = max(refunded - fee, Money.zero(paid.currency))
+        share = Fraction(min(price_refunded, price).amount_minor, price.amount_minor)
+        return apply_rate(earned, share)
+
+    return taken_back_after(refunded_before + refund) - taken_back_after(refunded_before)

@@ -15,7 +15,7 @@ from domain.invoice import Invoice, InvoiceKind, InvoiceStatus, Payment
 from domain.money import Money, total
 from domain.partner_account import PartnerAccount
 from domain.payment_methods import PaymentSource
-from domain.pricing import Product, cashback_for, subscription_lines
+from domain.pricing import Product, cashback_clawback, cashback_for, subscription_lines
 from domain.subscription_line import SubscriptionLine
 from domain.values import InvoiceLine, InvoiceLineKind, Payer
 from ledger.commands.base import context, line, wallet
@@ -301,11 +301,17 @@ def after_refund(
     amount: Money,
     on: date,
 ) -> None:
-    """A refund: back onto the balance if it came from there, cashback taken back (R-H6)."""
+    """A refund: back onto the balance if it came from there, cashback taken back (R-H6).
+
+    `payment` is the payment as it stood before this refund; the cashback taken back is its
+    share of the refunded price, never of the card fee (R-C4, R-O7).
+    """
     if payment.source is PaymentSource.COMPANY_BALANCE:
         account.restore_balance(refund_id, amount, invoice.id, uow.now)
-    if invoice.payer is Payer.CLIENT:
-        due = cashback_for(amount, context(uow).policy)
+    if invoice.payer is Payer.CLIENT and payment.source not in PARTNERS_OWN_MONEY:
+        due = cashback_clawback(
+            payment.amount, payment.fee, payment.refunded, amount, context(uow).policy
+        )
         if due.is_positive():
             wallet(uow, account).claw_back(
                 clawback_id=uuid4(), payment_id=payment_id, due=due, on=on, now=uow.now

@@ -22,6 +22,7 @@ from domain.pricing import (
     PriceUnit,
     Product,
     card_fee_line,
+    cashback_clawback,
     cashback_for,
     subscription_lines,
 )
@@ -241,6 +242,39 @@ def test_r_c4_cashback_is_the_policy_rate_of_what_the_client_paid() -> None:
     assert cashback_for(usd(100_05), POLICY) == usd(10_01)  # 10.005, half-up
     assert cashback_for(usd(100_00), BillingPolicy(cashback_rate=Decimal("0.05"))) == usd(5_00)
     assert cashback_for(usd(100_00), BillingPolicy(cashback_rate=Decimal(0))) == usd(0)
+
+
+def test_r_c4_r_o7_refunding_only_the_card_fee_takes_no_cashback_back() -> None:
+    # 2,575 paid: 2,500 of price, which earned 250, and a 75 card fee, which earned nothing.
+    paid, fee = usd(2_575), usd(75)
+    assert cashback_for(paid - fee, POLICY) == usd(250)
+    assert cashback_clawback(paid, fee, usd(0), usd(75), POLICY) == usd(0)
+    assert cashback_clawback(paid, fee, usd(75), usd(2_500), POLICY) == usd(250)
+    # The price first, in part: 925 of the 2,500 price refunded takes back 92.5, half-up.
+    assert cashback_clawback(paid, fee, usd(0), usd(1_000), POLICY) == usd(93)
+    assert cashback_clawback(paid, fee, usd(1_000), usd(1_575), POLICY) == usd(157)
+
+
+@given(
+    price_minor=st.integers(1, 10**9),
+    fee_minor=st.integers(0, 10**7),
+    cuts=st.lists(st.integers(1, 10**6), min_size=1, max_size=8),
+)
+def test_r_c4_refunds_take_back_exactly_what_a_payment_earned_never_more(
+    price_minor: int, fee_minor: int, cuts: list[int]
+) -> None:
+    paid, fee = usd(price_minor + fee_minor), usd(fee_minor)
+    refunds, left = [], paid.amount_minor
+    for cut in cuts:  # some refunds, then what is left, so the payment ends fully refunded
+        refunds.append(min(cut, left))
+        left -= refunds[-1]
+    refunds.append(left)
+    refunded, taken = usd(0), []
+    for amount in refunds:
+        taken.append(cashback_clawback(paid, fee, refunded, usd(amount), POLICY))
+        refunded = refunded + usd(amount)
+    assert all(not part.is_negative() for part in taken)
+    assert total(taken, "USD") == cashback_for(paid - fee, POLICY)
 
 
 # --- the policy and the catalogue ----------------------------------------------------------

@@ -232,6 +232,34 @@ def test_r_c3_a_twelve_month_purchase_carries_a_duration_discount_line(
     assert story.trial_balance("RUB")["discounts"] == 2 * 180000
 
 
+def test_r_c4_r_o7_a_refund_of_the_card_fee_takes_no_cashback_back_the_rest_takes_it_all(
+    runtime: Runtime, clock: SimulatedClock, client_for: ClientFor, make_key: MakeKey
+) -> None:
+    story = Story(runtime, clock, client_for, make_key)
+    partner, own = open_partner(story)
+    pilates = client(own, partner, "pilates", "Студия Пилатес", "hello@pilates.example")
+    _, studio = buy(own, partner, pilates, "pilates", payer="client", card=VISA)
+    [payment] = studio["payments"]
+    wallet = f"/v1/partners/{partner}/wallet"
+    assert own.get(wallet)["balance"] == rub(15000)
+    refunds = f"/v1/invoices/{studio['id']}/refunds"
+
+    fee = {
+        "payment_id": payment["payment_id"],
+        "amount": rub(LINE_FEE),
+        "reason": "Card fee waived",
+    }
+    story.admin.post(refunds, fee, key="refund/fee")
+    assert own.get(wallet)["balance"] == rub(15000)  # the fee never earned cashback
+
+    rest = {"payment_id": payment["payment_id"], "amount": rub(LINE), "reason": "Studio closed"}
+    story.admin.post(refunds, rest, key="refund/rest")
+    assert own.get(wallet)["balance"] == rub(0)
+    assert own.get(f"/v1/partners/{partner}/cashback")["earned"] == rub(15000)
+    books = story.trial_balance("RUB")
+    assert books.get("bonus_liability", 0) == 0
+
+
 def test_r_c2_r_c4_r_c5_cashback_from_clients_paying_themselves_pays_another_clients_line(
     runtime: Runtime, clock: SimulatedClock, client_for: ClientFor, make_key: MakeKey
 ) -> None:

@@ -222,6 +222,28 @@ def test_r_c2_r_c4_r_c5_cashback_from_clients_paying_themselves_pays_another_cli
     assert_double_entry(ledger, database, [partner])
 
 
+def test_r_c4_r_o7_a_refund_of_the_card_fee_takes_no_cashback_back_the_rest_takes_it_all(
+    ledger: Ledger,
+) -> None:
+    partner = open_partner(ledger)
+    pilates = client(ledger, partner, "Студия Пилатес", "hello@pilates.example")
+    _, studio = buy(ledger, partner, pilates, "pilates", payer=Payer.CLIENT, card=VISA)
+    [payment_id] = [UUID(key) for key in ledger.invoice(studio.id).payments]
+    assert wallet(ledger, partner).balance == rub(15000)  # 10 % of the price, none of the fee
+
+    ledger.refund(studio.id, payment_id, rub(LINE_FEE), "Card fee waived", key="refund/fee")
+    assert (wallet(ledger, partner).balance, wallet(ledger, partner).clawed_back) == (
+        rub(15000),
+        rub(0),
+    )
+
+    ledger.refund(studio.id, payment_id, rub(LINE), "Studio closed", key="refund/rest")
+    assert (wallet(ledger, partner).balance, wallet(ledger, partner).clawed_back) == (
+        rub(0),
+        rub(15000),
+    )
+
+
 def test_r_c4_a_partner_paying_a_clients_invoice_from_its_own_balance_earns_no_cashback(
     ledger: Ledger, database: Database
 ) -> None:
