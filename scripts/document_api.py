@@ -17,6 +17,8 @@ from fastapi.routing import APIRoute, iter_route_contexts  # noqa: E402
 
 from api import security  # noqa: E402
 from api.app import _routes  # noqa: E402
+from api.problems import STATUS_OF_REFUSAL  # noqa: E402
+from domain.errors import BillingError  # noqa: E402
 
 TARGET = ROOT / "docs" / "api.md"
 
@@ -92,9 +94,12 @@ human `detail`, and, for invalid input, `errors` naming each failing field:
 | 401 | no key, or an unknown or revoked one (`unauthorized`) |
 | 403 | the key's role may not do this (`forbidden`) |
 | 404 | not found, or not the calling partner's (`partner_not_found`, `invoice_not_found`, …) |
-| 409 | the state does not allow it (the rule's code, e.g. `refund_exceeds_paid`) |
+| 409 | the state does not allow it (the rule's code, e.g. `refund_exceeds_payment`) |
 | 422 | invalid input (`validation_failed`, or a rule's code such as `card_invalid`) |
 | 503 | a read model has not reached `min_position` in time (`projection_behind`) |
+
+Every code a business rule answers with is listed under [every rule's
+code](#every-rules-code) at the end of this page, generated from the code.
 
 Card numbers and CVVs are accepted only by the payment-method and line-card endpoints, handed
 to the payment gateway at once, and never echoed, logged or stored (R-X4).
@@ -129,7 +134,35 @@ def render() -> str:
             for method in sorted(route.methods):
                 lines.append(f"| {method} | `{path}` | {route.summary or ''} | {who} |")
         lines.append("")
+    lines += _rule_codes()
     return "\n".join(lines)
+
+
+def _refusals(cls: type[BillingError]) -> list[type[BillingError]]:
+    """Every subclass of `cls`, depth first: each refusal a command or query can answer."""
+    found: list[type[BillingError]] = []
+    for sub in cls.__subclasses__():
+        found += [sub, *_refusals(sub)]
+    return found
+
+
+def _rule_codes() -> list[str]:
+    """The table of every rule's problem code, from the BillingError subclasses themselves."""
+    rows: dict[str, tuple[int, str]] = {}
+    for refusal in _refusals(BillingError):
+        doc = " ".join((refusal.__doc__ or "").split("\n\n")[0].split())
+        rows.setdefault(refusal.code, (STATUS_OF_REFUSAL[refusal.refusal], doc))
+    lines = [
+        "## Every rule's code",
+        "",
+        "The `code` of each problem a business rule answers with (besides the edge's own codes",
+        "in [Errors](#errors)), and its status.",
+        "",
+        "| code | status | meaning |",
+        "| --- | --- | --- |",
+    ]
+    lines += [f"| `{code}` | {status} | {doc} |" for code, (status, doc) in sorted(rows.items())]
+    return [*lines, ""]
 
 
 def main() -> None:
