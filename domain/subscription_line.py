@@ -311,7 +311,6 @@ class SubscriptionLine(Aggregate):
         """Start the line's first period on `start` (a draft, or a pending line once accepted):
         now if `start` is today or up to a month back, or on `start` by the billing clock;
         None when it waits."""
-        self._require_activatable()
         earliest = today - timedelta(days=START_BACKDATED_DAYS_MAX)
         latest = today + timedelta(days=START_AHEAD_DAYS_MAX)
         if not earliest <= start <= latest:
@@ -321,6 +320,7 @@ class SubscriptionLine(Aggregate):
                 earliest=earliest.isoformat(),
                 latest=latest.isoformat(),
             )
+        self._require_activatable()
         if start > today:
             if start != self.starts_on:
                 self._trigger(self.StartScheduled, now, starts_on=start)

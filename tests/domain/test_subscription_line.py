@@ -186,7 +186,9 @@ def test_r_o2_a_line_aligned_to_its_partners_day_gets_a_short_first_period(
 
 def test_r_o2_a_calendar_line_bills_on_the_1st() -> None:
     line = draft(anchor=Anchor.CALENDAR)
-    assert line.activate(date(2026, 1, 31), date(2026, 1, 31), NOW) == period((2026, 1, 31), (2026, 2, 1))
+    assert line.activate(date(2026, 1, 31), date(2026, 1, 31), NOW) == period(
+        (2026, 1, 31), (2026, 2, 1)
+    )
     assert line.anchor_day == 1
     line.collect_events()
     assert renew_next(line) == period((2026, 2, 1), (2026, 3, 1))

@@ -17,9 +17,9 @@ import pytest
 from domain.errors import BillingError
 from domain.invoice import Invoice
 from domain.subscription_line import START_BACKDATED_DAYS_MAX, LineStatus, SubscriptionLine
+from domain.values import Location
 from ledger.application import EVENTS_TABLE, Ledger
 from ledger.billing_clock import tick
-from domain.values import Location
 from ledger.clock import SimulatedClock
 
 NEW_YORK = "America/New_York"
@@ -175,9 +175,38 @@ def test_r_x7_r_x3_a_future_start_waits_for_the_billing_clock_and_numbers_follow
     assert tick(ledger, local(date(2026, 2, 10))).done["activate"] == 1
     line = ledger.line(later)
     assert line.status is LineStatus.ACTIVE
-    assert line.current_period is not None and line.current_period.start == date(2026, 2, 10)
-    issued = [(i.number, i.issued_on) for i in [*invoices_of(ledger, now), *invoices_of(ledger, later)]]
+    assert line.current_period is not None
+    assert line.current_period.start == date(2026, 2, 10)
+    issued = [
+        (i.number, i.issued_on) for i in [*invoices_of(ledger, now), *invoices_of(ledger, later)]
+    ]
     assert issued == [("INV-2026-000001", date(2026, 2, 1)), ("INV-2026-000002", date(2026, 2, 10))]
+
+
+def race(ledger: Ledger, clock: SimulatedClock, line: UUID, due: date) -> list[str]:
+    """Renew the period starting on `due` and run the billing clock at once, from two threads;
+    what each did."""
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def renew_by_api() -> None:
+        barrier.wait()
+        try:
+            ledger.renew_line(line, due, key=f"api/{due}")
+            outcomes.append("api")
+        except BillingError as refused:
+            outcomes.append(refused.code)
+
+    def run_the_clock() -> None:
+        barrier.wait()
+        outcomes.append(f"clock renewed {tick(ledger, clock.now()).done['renew']}")
+
+    threads = [threading.Thread(target=renew_by_api), threading.Thread(target=run_the_clock)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
 
 
 def test_r_c1_r_x5_api_renewals_racing_the_billing_clock_bill_each_period_once(
@@ -189,28 +218,10 @@ def test_r_c1_r_x5_api_renewals_racing_the_billing_clock_bill_each_period_once(
         assert current is not None
         due = current.end  # the next period starts, and the clock renews, on this day
         clock.set(local(due))
-        start = threading.Barrier(2)
-        outcomes: list[str] = []
-
-        def renew_by_api(due: date = due, barrier: threading.Barrier = start) -> None:
-            barrier.wait()
-            try:
-                ledger.renew_line(line, due, key=f"api/{due}")
-                outcomes.append("api")
-            except BillingError as refused:
-                outcomes.append(refused.code)
-
-        def run_the_clock(barrier: threading.Barrier = start) -> None:
-            barrier.wait()
-            outcomes.append(f"clock renewed {tick(ledger, clock.now()).done['renew']}")
-
-        threads = [threading.Thread(target=renew_by_api), threading.Thread(target=run_the_clock)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        outcomes = race(ledger, clock, line, due)
         renewed = ledger.line(line).current_period
-        assert renewed is not None and renewed.start == due, outcomes
+        assert renewed is not None
+        assert renewed.start == due, outcomes
         assert sorted(outcomes) in (
             ["api", "clock renewed 0"],
             ["clock renewed 1", "period_already_renewed"],
@@ -227,4 +238,5 @@ def test_r_c1_a_line_remembers_each_period_and_its_invoice(ledger: Ledger) -> No
     assert isinstance(loaded, SubscriptionLine)
     assert sorted(loaded.started_periods) == ["2026-01-31", "2026-02-28"]
     invoiced = loaded.invoice_of(date(2026, 3, 1))
-    assert invoiced is not None and str(invoiced[0]) == renewed.data["invoice_id"]
+    assert invoiced is not None
+    assert str(invoiced[0]) == renewed.data["invoice_id"]
