@@ -104,7 +104,7 @@ class Generator:
                 else [],
                 now=now,
             )
-            line.activate(now.date(), now)
+            line.activate(now.date(), now.date(), now)
             lines.append(line)
         yield from account.collect_events()
         yield from wallet.collect_events()
@@ -144,7 +144,7 @@ class Generator:
                 line.anchor_day or period.start.day,
                 POLICY,
             )
-            line.renew(now)
+            line.renew(line.next_period.start, now.date(), now)
         source = rng.choice(
             [
                 PaymentSource.CARD,

@@ -131,6 +131,22 @@ class UnknownProduct(BillingError):
     refusal = Refusal.INVALID
 
 
+class PeriodNotNext(BillingError):
+    """A renewal names a day that does not start the line's next period (R-C1);
+    `next_period_start` says which day does."""
+
+    code = "period_not_next"
+    refusal = Refusal.INVALID
+
+
+class DateOutOfRange(BillingError):
+    """A business date lies further back or further ahead than the ledger accepts (R-X7);
+    `earliest` and `latest` bound it."""
+
+    code = "date_out_of_range"
+    refusal = Refusal.INVALID
+
+
 # --- Something named does not exist (NOT_FOUND) -------------------------------------------
 
 
@@ -196,6 +212,14 @@ class LineNotActive(BillingError):
     """The subscription line is not active, so it cannot be billed, renewed or changed."""
 
     code = "line_not_active"
+
+
+class PeriodAlreadyRenewed(BillingError):
+    """The period named was already renewed: a period of a line is invoiced at most once
+    (R-C1, R-X5); `invoice_id` and `invoice_number` name the invoice that billed it, when
+    it has one (a unified-billing line's period waits for its partner's invoice)."""
+
+    code = "period_already_renewed"
 
 
 class AccountPaused(BillingError):

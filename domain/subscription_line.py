@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
@@ -23,11 +23,14 @@ from domain.errors import (
     AmountNotPositive,
     ConsentMissing,
     CurrencyMismatch,
+    DateOutOfRange,
     InvalidTransition,
     InvalidValue,
     InvoiceNotSettled,
     LineNotActive,
     LocationNotFound,
+    PeriodAlreadyRenewed,
+    PeriodNotNext,
     TransferNotAllowed,
 )
 from domain.money import Money, total
@@ -42,6 +45,19 @@ TRANSFER_PAYMENT_SOURCES = frozenset(
 DAYS_IN_LONGEST_MONTH = 31
 LOCATIONS_MAX = 10_000
 """More locations than any one client has; bounds an invoice's length."""
+START_BACKDATED_DAYS_MAX = DAYS_IN_LONGEST_MONTH
+"""How far back a line may start: a partner often records a line a few days or weeks after
+its client began (R-C1), so a start up to one month back is billed from that day, on an
+invoice issued today. Further back would bill a period whose month the books have closed and
+would set off a run of overdue renewals at once: such a line is set up with a start today
+and the past settled apart (a credit note or a manual invoice, R-X6)."""
+START_AHEAD_DAYS_MAX = 366
+"""How far ahead a line may be set to start (it waits for the billing clock): a contract
+signed up to a year early. A later day is a mistyped year (2999), not a sale."""
+RENEWAL_AHEAD_DAYS_MAX = 366
+"""How far ahead of today the period a renewal names may start: partners pay some months
+ahead (R-C1, ChatApp), one period after another; beyond a year it is a runaway retry loop
+or a typo, and money owed that far ahead is a prepayment, not a renewal."""
 
 
 class LineStatus(StrEnum):
@@ -171,6 +187,24 @@ class SubscriptionLine(Aggregate):
         self.transfer: TransferRequest | None = None
         self.consents: tuple[TransferParty, ...] = ()
         self.transfer_effective_on: date | None = None
+        self.starts_on: date | None = None
+        """The day a scheduled start activates the line (the billing clock does it)."""
+        self.started_periods: dict[str, BillingPeriod] = {}
+        """Every period the line has started (activated or renewed), by its first day."""
+        self.invoiced_periods: tuple[tuple[BillingPeriod, UUID, str], ...] = ()
+        """Each period invoiced for this line, with the invoice's id and number."""
+
+    class_version = 2
+    """Version 2 remembers the periods started and invoiced (one invoice per period, R-C1)."""
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """A snapshot from before version 2 knows only the current period: earlier ones are
+        left out (a renewal naming one is refused as not the next, rather than as renewed)."""
+        current = state.get("current_period")
+        state["starts_on"] = None
+        state["started_periods"] = {} if current is None else {current.start.isoformat(): current}
+        state["invoiced_periods"] = ()
 
     # --- creation and life cycle (R-H1) ---------------------------------------------------
 
@@ -262,9 +296,55 @@ class SubscriptionLine(Aggregate):
             line.status = LineStatus.ACTIVE
             line.current_period = self.period
             line.anchor_day = self.anchor_day
+            line.starts_on = None
+            line.started_periods = {self.period.start.isoformat(): self.period}
 
-    def activate(self, start: date, now: datetime) -> BillingPeriod:
-        """Start the line's first period on `start`: a draft, or a pending line once accepted."""
+    class StartScheduled(Event):
+        """The line will start on a later day; the billing clock activates it then (R-H1)."""
+
+        starts_on: date
+
+        def apply(self, line: SubscriptionLine) -> None:
+            line.starts_on = self.starts_on
+
+    def activate(self, start: date, today: date, now: datetime) -> BillingPeriod | None:
+        """Start the line's first period on `start` (a draft, or a pending line once accepted):
+        now if `start` is today or up to a month back, or on `start` by the billing clock;
+        None when it waits."""
+        earliest = today - timedelta(days=START_BACKDATED_DAYS_MAX)
+        latest = today + timedelta(days=START_AHEAD_DAYS_MAX)
+        if not earliest <= start <= latest:
+            raise DateOutOfRange(
+                f"A line starts between {earliest} and {latest}.",
+                field="start_on",
+                earliest=earliest.isoformat(),
+                latest=latest.isoformat(),
+            )
+        self._require_activatable()
+        if start > today:
+            if start != self.starts_on:
+                self._trigger(self.StartScheduled, now, starts_on=start)
+            return None
+        return self._activate(start, now)
+
+    def start_scheduled(self, today: date, now: datetime) -> BillingPeriod:
+        """The billing clock starts a line on the day it was scheduled to start."""
+        self._require_activatable()
+        if self.starts_on is None or today < self.starts_on:
+            raise InvalidTransition(
+                "The line is not scheduled to start by now.",
+                status=self.status.value,
+                command="start",
+            )
+        return self._activate(self.starts_on, now)
+
+    def _activate(self, start: date, now: datetime) -> BillingPeriod:
+        anchor_day = self.anchor_day or start.day
+        period = aligned_first_period(start, self.term, anchor_day)
+        self._trigger(self.Activated, now, period=period, anchor_day=anchor_day)
+        return period
+
+    def _require_activatable(self) -> None:
         if self.status is LineStatus.PENDING and not self.accepted:
             raise InvalidTransition(
                 "A pending line is activated once the customer accepts it.",
@@ -277,10 +357,6 @@ class SubscriptionLine(Aggregate):
                 status=self.status.value,
                 command="activate",
             )
-        anchor_day = self.anchor_day or start.day
-        period = aligned_first_period(start, self.term, anchor_day)
-        self._trigger(self.Activated, now, period=period, anchor_day=anchor_day)
-        return period
 
     @property
     def next_period(self) -> BillingPeriod:
@@ -296,13 +372,52 @@ class SubscriptionLine(Aggregate):
 
         def apply(self, line: SubscriptionLine) -> None:
             line.current_period = self.period
+            line.started_periods[self.period.start.isoformat()] = self.period
 
-    def renew(self, now: datetime) -> BillingPeriod:
-        """Move on to the next period; the caller has billed it."""
+    def renewal(self, period_start: date, today: date) -> BillingPeriod:
+        """The period a renewal naming `period_start` renews: the line's next period, once.
+
+        Renewing early is fine (R-C1: partners pay ahead, one period after another); a period
+        already renewed is refused with the invoice that billed it, whoever asks (R-X5).
+        """
         self._require_active("renew")
-        period = self.next_period
+        following = self.next_period
+        if period_start != following.start:
+            if period_start.isoformat() in self.started_periods:
+                invoiced = self.invoice_of(period_start)
+                raise PeriodAlreadyRenewed(
+                    f"The period from {period_start} is already renewed.",
+                    period_start=period_start.isoformat(),
+                    invoice_id=str(invoiced[0]) if invoiced else None,
+                    invoice_number=invoiced[1] if invoiced else None,
+                )
+            raise PeriodNotNext(
+                f"The line's next period starts on {following.start}.",
+                field="period_start",
+                next_period_start=following.start.isoformat(),
+            )
+        latest = today + timedelta(days=RENEWAL_AHEAD_DAYS_MAX)
+        if following.start > latest:
+            raise DateOutOfRange(
+                f"A renewal is for a period starting by {latest}.",
+                field="period_start",
+                earliest=None,
+                latest=latest.isoformat(),
+            )
+        return following
+
+    def renew(self, period_start: date, today: date, now: datetime) -> BillingPeriod:
+        """Move on to the period that starts on `period_start`; the caller has billed it."""
+        period = self.renewal(period_start, today)
         self._trigger(self.Renewed, now, period=period)
         return period
+
+    def invoice_of(self, day: date) -> tuple[UUID, str] | None:
+        """The invoice that billed the period holding `day`, if one did yet."""
+        for period, invoice_id, invoice_number in self.invoiced_periods:
+            if day in period:
+                return invoice_id, invoice_number
+        return None
 
     class Paused(Event):
         """The line stopped delivering until resumed (R-H1)."""
@@ -334,6 +449,7 @@ class SubscriptionLine(Aggregate):
 
         def apply(self, line: SubscriptionLine) -> None:
             line.status = LineStatus.CANCELLED
+            line.starts_on = None
             line.transfer = None
             line.consents = ()
             line.transfer_effective_on = None
@@ -440,9 +556,13 @@ class SubscriptionLine(Aggregate):
 
         def apply(self, line: SubscriptionLine) -> None:
             line.open_invoices[str(self.invoice_id)] = self.invoice_number
-            if self.period is not None and (
-                line.invoiced_through is None or self.period.end > line.invoiced_through
-            ):
+            if self.period is None:
+                return
+            line.invoiced_periods = (
+                *line.invoiced_periods,
+                (self.period, self.invoice_id, self.invoice_number),
+            )
+            if line.invoiced_through is None or self.period.end > line.invoiced_through:
                 line.invoiced_through = self.period.end
 
     def record_invoice(

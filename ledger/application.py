@@ -439,9 +439,14 @@ class Ledger:
         result = self.execute(line_commands.ActivateLine(line_id=line_id, start_on=start_on), key)
         return self._autopay_follow_up(result, key)
 
-    def renew_line(self, line_id: UUID, on: date, *, key: str | None = None) -> CommandResult:
+    def renew_line(
+        self, line_id: UUID, period_start: date, *, key: str | None = None
+    ) -> CommandResult:
+        """Renew a line for the period it names (its next); each period is renewed once."""
         key = key or f"anonymous/{uuid4()}"
-        result = self.execute(line_commands.RenewLine(line_id=line_id, on=on), key)
+        result = self.execute(
+            line_commands.RenewLine(line_id=line_id, period_start=period_start), key
+        )
         return self._autopay_follow_up(result, key)
 
     def cancel_line(self, line_id: UUID, reason: str, *, key: str | None = None) -> CommandResult:
@@ -682,7 +687,7 @@ class Ledger:
             return self.charge_invoice(subject_id, key=key)
         command = _clock_command(kind, subject_id, on)
         result = self.execute(command, key)
-        if kind in ("renew", "invoice_ahead", "invoice_leads", "unified_invoice"):
+        if kind in ("activate", "renew", "invoice_ahead", "invoice_leads", "unified_invoice"):
             return self._autopay_follow_up(result, key)
         return result
 
@@ -851,7 +856,8 @@ def _with_charges(
 
 def _clock_command(kind: str, subject_id: UUID, on: date) -> Command:
     commands: dict[str, Command] = {
-        "renew": line_commands.RenewLine(line_id=subject_id, on=on),
+        "activate": line_commands.StartScheduledLine(line_id=subject_id, on=on),
+        "renew": line_commands.RenewDueLine(line_id=subject_id, on=on),
         "invoice_ahead": line_commands.InvoiceAhead(line_id=subject_id, on=on),
         "invoice_leads": line_commands.InvoiceLeads(line_id=subject_id, on=on),
         "complete_transfer": line_commands.CompleteTransfer(line_id=subject_id, on=on),

@@ -36,6 +36,7 @@ class Work(StrEnum):
     SETTLE_DEBIT = "settle_debit"
     COMPLETE_TRANSFER = "complete_transfer"
     START_BUDGET_PERIOD = "start_budget_period"
+    ACTIVATE = "activate"
     RENEW = "renew"
     INVOICE_AHEAD = "invoice_ahead"
     INVOICE_LEADS = "invoice_leads"
@@ -109,6 +110,8 @@ def _line(
     work: list[tuple[Work, date]] = []
     if line.transfer_effective_on is not None:
         work.append((Work.COMPLETE_TRANSFER, line.transfer_effective_on))
+    if line.starts_on is not None and line.status in (LineStatus.DRAFT, LineStatus.PENDING):
+        work.append((Work.ACTIVATE, line.starts_on))
     if line.status is not LineStatus.ACTIVE or line.current_period is None:
         return work
     if line.unit is PriceUnit.PER_LEAD:

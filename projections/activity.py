@@ -32,6 +32,7 @@ LINE_EVENTS = (
     "SubscriptionLine.Created",
     "SubscriptionLine.Sent",
     "SubscriptionLine.Accepted",
+    "SubscriptionLine.StartScheduled",
     "SubscriptionLine.Activated",
     "SubscriptionLine.Renewed",
     "SubscriptionLine.Paused",
@@ -318,6 +319,8 @@ def describe(
             return "Sent to the customer to pay and accept."
         case "SubscriptionLine.Accepted":
             return "Accepted by the customer."
+        case "SubscriptionLine.StartScheduled":
+            return f"Set to start on {_day(e['starts_on'])}: activated and invoiced then."
         case "SubscriptionLine.Activated":
             return f"Activated: the first period is {_period(e['period'])}."
         case "SubscriptionLine.Renewed":

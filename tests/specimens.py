@@ -125,7 +125,8 @@ def _line() -> list[Any]:
     )
     line.send(NOW)
     line.accept(NOW)
-    line.activate(TODAY, NOW)
+    line.activate(TODAY + timedelta(days=1), TODAY, NOW)
+    line.activate(TODAY, TODAY, NOW)
     line.add_location(Location(uid(51), "Harbour"), NOW)
     line.remove_location(uid(51), NOW)
     line.set_autopay(PaymentSource.CARD, NOW)
@@ -134,7 +135,7 @@ def _line() -> list[Any]:
     line.record_invoice_settled(uid(40), NOW)
     line.record_invoice(uid(42), "INV-000002", Money(3000, "USD"), None, NOW)
     line.record_invoice_voided(uid(42), NOW)
-    line.renew(NOW)
+    line.renew(line.next_period.start, TODAY, NOW)
     line.pause("client asked", NOW)
     line.resume(NOW)
     line.remove_from_unified_billing(NOW)
@@ -164,7 +165,7 @@ def _line() -> list[Any]:
         locations=[],
         now=NOW,
     )
-    leads.activate(TODAY, NOW)
+    leads.activate(TODAY, TODAY, NOW)
     leads.record_lead(uid(60), Money(2500, "USD"), TODAY, NOW)
     leads.record_leads_invoiced(uid(43), [uid(60)], NOW)
     return [*line.collect_events(), *leads.collect_events()]

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Path, Response, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field
 
 from api.deps import ReadAfterDep, RuntimeDep
 from api.keys import Principal, Role
@@ -54,7 +54,9 @@ router = APIRouter(prefix="/v1/lines", tags=["lines"])
 DATE_MIN = date(2000, 1, 1)
 DATE_MAX = date(2999, 12, 31)
 """Business dates outside these are typos; bounded so that adding a period or converting a
-time zone can never overflow the calendar."""
+time zone can never overflow the calendar. A line's start and the period a renewal names are
+bounded tighter by the rules themselves (R-X7)."""
+
 CARD_NUMBER_MAX_LENGTH = 2 * CARD_NUMBER_MAX_DIGITS - 1
 """The longest number with a space or dash between any two of its digits."""
 CONSENTS_MAX = len(ALL_PARTIES)
@@ -133,21 +135,31 @@ class CreateLineRequest(BaseModel):
 
 
 class ActivateRequest(BaseModel):
-    """Start the line's first period and bill it."""
+    """Start the line's first period and bill it today (R-X7)."""
 
     model_config = _example({"start_on": "2026-02-01"})
 
     start_on: date | None = Field(
-        default=None, description="The first day; by default today in the partner's time zone."
+        default=None,
+        description="The first day; by default today in the partner's time zone. Up to 31 days "
+        "back (billed from that day, on an invoice issued today); a later day, up to 366 days "
+        "ahead, waits for the billing clock to activate and invoice the line on that day.",
     )
 
 
 class RenewRequest(BaseModel):
-    """Move the line on to its next period, billed unless already invoiced ahead (R-C1)."""
+    """Renew the line for the period it names, its next one (R-C1): paying ahead is renewing
+    the next periods one after another; a period already renewed answers 409 with the invoice
+    that billed it."""
 
-    model_config = _example({"on": "2026-02-28"})
+    model_config = _example({"period_start": "2026-02-28"})
 
-    on: date = Field(description="The business date of the renewal: its invoice's issue date.")
+    period_start: date = Field(
+        validation_alias=AliasChoices("period_start", "on"),
+        description="The first day of the period renewed: the line's next period, which starts "
+        "when its current one ends. Its invoice is issued today in the partner's time zone. "
+        "`on` is accepted as an older name of this field.",
+    )
 
 
 class ReasonRequest(BaseModel):
@@ -291,6 +303,9 @@ class BilledAccepted(StatusAccepted):
 
     period_start: date | None = None
     period_end: date | None = Field(default=None, description="Exclusive.")
+    starts_on: date | None = Field(
+        default=None, description="A start set for a later day: the line waits for it."
+    )
     invoice_id: UUID | None = None
     invoice_number: str | None = None
     charge: ChargeOutcome | None = None
@@ -440,6 +455,7 @@ def _billed(response: Response, result: CommandResult, line_id: UUID) -> dict[st
         "status": data["status"],
         "period_start": data.get("period_start"),
         "period_end": data.get("period_end"),
+        "starts_on": data.get("starts_on"),
         "invoice_id": data.get("invoice_id"),
         "invoice_number": data.get("invoice_number"),
         "charge": _charge(data.get("charge")),
@@ -584,11 +600,10 @@ def activate_line(
     body: ActivateRequest | None = None,
 ) -> BilledAccepted:
     """Start the first period (a draft, or a pending line the customer accepted) and invoice
-    it (R-H1, R-O2); with autopay by card or debit the invoice is charged at once."""
+    it today (R-H1, R-O2, R-X7); with autopay by card or debit the invoice is charged at once.
+    A start on a later day is scheduled: the billing clock activates and invoices it then."""
     _line(runtime, caller, line_id)
     start_on = body.start_on if body else None
-    if start_on is not None:
-        _within(start_on, "start_on")
     result = runtime.ledger.activate_line(line_id, start_on, key=key)
     return BilledAccepted(**_billed(response, result, line_id))
 
@@ -608,10 +623,11 @@ def renew_line(
     caller: Commander,
     key: IdempotencyKey,
 ) -> BilledAccepted:
-    """Move on to the next period, invoiced unless invoiced ahead already (R-C1, R-C6); the
-    billing clock does this by itself on the billing day."""
+    """Renew the period named, the line's next, invoiced today unless invoiced ahead already
+    (R-C1, R-C6, R-X7); the billing clock does this by itself on the billing day. A period is
+    renewed once, whatever the key: a second request answers 409 `period_already_renewed`."""
     _line(runtime, caller, line_id)
-    result = runtime.ledger.renew_line(line_id, _within(body.on, "on"), key=key)
+    result = runtime.ledger.renew_line(line_id, body.period_start, key=key)
     return BilledAccepted(**_billed(response, result, line_id))
 
 

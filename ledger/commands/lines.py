@@ -8,10 +8,11 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID, uuid4
 
-from domain.calendar import Anchor, Term, business_date
+from domain.calendar import Anchor, BillingPeriod, Term, business_date
 from domain.errors import ClientNotInUnifiedBilling, CurrencyMismatch
 from domain.invoice import Invoice
 from domain.money import Money
+from domain.partner_account import PartnerAccount
 from domain.payment_methods import CardToken, PaymentSource
 from domain.pricing import PriceUnit
 from domain.subscription_line import SubscriptionLine, TransferParty, TransferRequest
@@ -103,7 +104,8 @@ class AcceptLine(LedgerCommand):
 
 @dataclass(frozen=True, kw_only=True)
 class ActivateLine(LedgerCommand):
-    """Start the line's first period and bill it (R-H1, R-C1, R-O2)."""
+    """Start the line's first period and bill it today; a later start waits for the billing
+    clock (R-H1, R-C1, R-O2, R-X7)."""
 
     line_id: UUID
     start_on: date | None = None
@@ -112,17 +114,14 @@ class ActivateLine(LedgerCommand):
     def handle(self, uow: UnitOfWork) -> Answer:
         subscription = line(uow, self.line_id)
         account = partner(uow, subscription.partner_id)
-        start = self.start_on or today(uow, account)
-        period = subscription.activate(start, uow.now)
-        issued = None
-        if subscription.unit is not PriceUnit.PER_LEAD:
-            issued = bill_period(uow, account, subscription, period, start)
-        return _billed(subscription, issued)
+        day = today(uow, account)
+        period = subscription.activate(self.start_on or day, day, uow.now)
+        return _started(uow, account, subscription, period, day)
 
 
 @dataclass(frozen=True, kw_only=True)
-class RenewLine(LedgerCommand):
-    """Move a line on to its next period, billed unless already invoiced ahead (R-C1, R-C6)."""
+class StartScheduledLine(LedgerCommand):
+    """The billing clock starts a line on the day it was set to start, and bills it then."""
 
     line_id: UUID
     on: date
@@ -130,12 +129,36 @@ class RenewLine(LedgerCommand):
     def handle(self, uow: UnitOfWork) -> Answer:
         subscription = line(uow, self.line_id)
         account = partner(uow, subscription.partner_id)
-        following = subscription.next_period
-        issued = None
-        if subscription.invoiced_through is None or subscription.invoiced_through < following.end:
-            issued = bill_period(uow, account, subscription, following, self.on)
-        subscription.renew(uow.now)
-        return _billed(subscription, issued)
+        period = subscription.start_scheduled(self.on, uow.now)
+        return _started(uow, account, subscription, period, self.on)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RenewLine(LedgerCommand):
+    """Renew a line for the period it names, its next one, invoiced today unless already
+    invoiced ahead; a period is renewed once, whoever asks (R-C1, R-C6, R-X5, R-X7)."""
+
+    line_id: UUID
+    period_start: date
+
+    def handle(self, uow: UnitOfWork) -> Answer:
+        subscription = line(uow, self.line_id)
+        account = partner(uow, subscription.partner_id)
+        return _renew(uow, account, subscription, self.period_start, today(uow, account))
+
+
+@dataclass(frozen=True, kw_only=True)
+class RenewDueLine(LedgerCommand):
+    """The billing clock renews a line for the period that starts on the day it fell due,
+    dated that day; refused if that period was already renewed (R-C1, R-X5)."""
+
+    line_id: UUID
+    on: date
+
+    def handle(self, uow: UnitOfWork) -> Answer:
+        subscription = line(uow, self.line_id)
+        account = partner(uow, subscription.partner_id)
+        return _renew(uow, account, subscription, self.on, self.on)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -150,7 +173,12 @@ class InvoiceAhead(LedgerCommand):
         account = partner(uow, subscription.partner_id)
         following = subscription.next_period
         issued = None
-        if subscription.invoiced_through is None or subscription.invoiced_through < following.end:
+        current = subscription.current_period
+        # Work found for a period the line has since left (renewed early) bills nothing: the
+        # renewal billed the period it was due for.
+        moved_on = current is not None and self.on < current.start
+        invoiced = subscription.invoiced_through
+        if not moved_on and (invoiced is None or invoiced < following.end):
             issued = bill_period(uow, account, subscription, following, self.on)
         return _billed(subscription, issued)
 
@@ -367,8 +395,40 @@ class CompleteTransfer(LedgerCommand):
         return subscription.id, {"partner_id": str(new_partner_id)}
 
 
+def _started(
+    uow: UnitOfWork,
+    account: PartnerAccount,
+    subscription: SubscriptionLine,
+    period: BillingPeriod | None,
+    day: date,
+) -> Answer:
+    """Bill a line's first period on `day`; a start that waits for its day bills nothing yet."""
+    issued = None
+    if period is not None and subscription.unit is not PriceUnit.PER_LEAD:
+        issued = bill_period(uow, account, subscription, period, day)
+    return _billed(subscription, issued)
+
+
+def _renew(
+    uow: UnitOfWork,
+    account: PartnerAccount,
+    subscription: SubscriptionLine,
+    period_start: date,
+    day: date,
+) -> Answer:
+    """Renew the period from `period_start`, billed on `day` unless invoiced ahead (R-C6)."""
+    period = subscription.renewal(period_start, day)
+    issued = None
+    if subscription.invoiced_through is None or subscription.invoiced_through < period.end:
+        issued = bill_period(uow, account, subscription, period, day)
+    subscription.renew(period_start, day, uow.now)
+    return _billed(subscription, issued)
+
+
 def _billed(subscription: SubscriptionLine, issued: Invoice | None) -> Answer:
     data: dict[str, Any] = {"status": subscription.status.value}
+    if subscription.starts_on is not None:
+        data["starts_on"] = subscription.starts_on.isoformat()
     if subscription.current_period is not None:
         data["period_start"] = subscription.current_period.start.isoformat()
         data["period_end"] = subscription.current_period.end.isoformat()

@@ -175,7 +175,7 @@ def test_a_partner_takes_its_line_through_its_whole_life(
     assert api.post(f"/v1/lines/{line}/resume").json()["status"] == "active"
 
     # R-C1: renewed for its next period, on the anchor day it always had (R-O2).
-    renewed = api.post(f"/v1/lines/{line}/renew", json={"on": "2026-02-28"}).json()
+    renewed = api.post(f"/v1/lines/{line}/renew", json={"period_start": "2026-02-28"}).json()
     assert (renewed["period_start"], renewed["period_end"]) == ("2026-02-28", "2026-03-31")
     assert renewed["invoice_id"] != first["invoice_id"]
 
@@ -570,7 +570,7 @@ def commands(line: str, partner: UUID, client: UUID) -> list[tuple[str, dict[str
         (f"/v1/lines/{line}/send", None),
         (f"/v1/lines/{line}/accept", None),
         (f"/v1/lines/{line}/activate", {"start_on": "2026-02-01"}),
-        (f"/v1/lines/{line}/renew", {"on": "2026-02-28"}),
+        (f"/v1/lines/{line}/renew", {"period_start": "2026-02-28"}),
         (f"/v1/lines/{line}/cancel", {"reason": "Closing"}),
         (f"/v1/lines/{line}/pause", {"reason": "Holidays"}),
         (f"/v1/lines/{line}/resume", None),
@@ -661,7 +661,7 @@ def test_without_a_key_nothing_is_answered(
         ("/card", {"card": GOOD_CARD, "outstanding": "forget_it"}, ["body", "outstanding"]),
         ("/autopay", {"source": "bonus"}, ["body", "source"]),
         ("/transfers/consents", {"party": "vendor"}, ["body", "party"]),
-        ("/renew", {}, ["body", "on"]),
+        ("/renew", {}, ["body", "period_start"]),
         ("/pause", {"reason": ""}, ["body", "reason"]),
     ],
 )
@@ -704,8 +704,10 @@ def test_bad_input_is_a_422_problem_naming_the_field_and_writes_nothing(
 @pytest.mark.parametrize(
     ("path", "body", "code", "field"),
     [
-        ("/renew", {"on": "9999-12-31"}, "invalid_value", "on"),
-        ("/activate", {"start_on": "0001-01-01"}, "invalid_value", "start_on"),
+        ("/renew", {"on": "9999-12-31"}, "period_not_next", "period_start"),
+        ("/renew", {"period_start": "0001-01-01"}, "period_not_next", "period_start"),
+        ("/activate", {"start_on": "0001-01-01"}, "date_out_of_range", "start_on"),
+        ("/activate", {"start_on": "9999-12-31"}, "date_out_of_range", "start_on"),
         ("/leads", {"delivered_at": "9999-12-31T23:59:59-12:00"}, "invalid_value", "delivered_at"),
         ("/pause", {"reason": "   "}, "invalid_value", "reason"),
         ("/card", {"card": {**GOOD_CARD, "number": "4242 4242 4242 4241"}}, "card_invalid", None),

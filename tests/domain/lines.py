@@ -61,9 +61,15 @@ def draft(product: Product = PLAN, **overrides: Any) -> SubscriptionLine:
     return line
 
 
+def renew_next(line: SubscriptionLine) -> BillingPeriod:
+    """Renew a line for its next period, on the day that period starts (R-C1)."""
+    start = line.next_period.start
+    return line.renew(start, start, NOW)
+
+
 def active(product: Product = PLAN, start: date = date(2026, 1, 31), **kw: Any) -> SubscriptionLine:
     line = draft(product, **kw)
-    line.activate(start, NOW)
+    line.activate(start, start, NOW)
     line.collect_events()
     return line
 

@@ -45,6 +45,7 @@ from tests.domain.lines import (
     draft,
     new_line,
     period,
+    renew_next,
     request,
     usd,
 )
@@ -56,7 +57,7 @@ from tests.domain.steps import refused, rejected, replayed, state, then
 COMMANDS: dict[str, Callable[[SubscriptionLine], object]] = {
     "send": lambda line: line.send(NOW),
     "accept": lambda line: line.accept(NOW),
-    "activate": lambda line: line.activate(date(2026, 2, 1), NOW),
+    "activate": lambda line: line.activate(date(2026, 2, 1), date(2026, 2, 1), NOW),
     "pause": lambda line: line.pause("asked", NOW),
     "resume": lambda line: line.resume(NOW),
     "cancel": lambda line: line.cancel("closed", date(2026, 2, 1), NOW),
@@ -85,7 +86,7 @@ def test_r_h1_a_draft_is_sent_then_accepted_then_activated() -> None:
     line.send(NOW)
     line.accept(NOW)
     line.collect_events()
-    first = line.activate(date(2026, 2, 1), NOW)
+    first = line.activate(date(2026, 2, 1), date(2026, 2, 1), NOW)
     [activated] = then(line, L.Activated)
     assert (activated.period, activated.anchor_day, activated.partner_id) == (first, 1, PARTNER)
     assert first == period((2026, 2, 1), (2026, 3, 1))
@@ -149,7 +150,7 @@ def test_r_h1_every_invalid_transition_is_refused_with_the_status(
 
 def test_r_h1_a_line_that_has_not_started_is_not_renewed() -> None:
     line = draft()
-    assert refused(line, lambda: line.renew(NOW)) == ("line_not_active", {"status": "draft"})
+    assert refused(line, lambda: renew_next(line)) == ("line_not_active", {"status": "draft"})
 
 
 # --- R-O2, R-C3: billing days and terms ------------------------------------------------------
@@ -158,11 +159,11 @@ def test_r_h1_a_line_that_has_not_started_is_not_renewed() -> None:
 @pytest.mark.parametrize(("year", "feb_end"), [(2026, 28), (2028, 29)])
 def test_r_o2_a_line_activated_on_the_31st_returns_to_the_31st(year: int, feb_end: int) -> None:
     line = draft()
-    line.activate(date(year, 1, 31), NOW)
+    line.activate(date(year, 1, 31), date(year, 1, 31), NOW)
     [activated] = then(line, L.Activated)
     assert activated.anchor_day == 31
     assert activated.period == period((year, 1, 31), (year, 2, feb_end))
-    line.renew(NOW)
+    renew_next(line)
     [renewed] = then(line, L.Renewed)
     assert renewed.period == period((year, 2, feb_end), (year, 3, 31))
     assert line.next_period == period((year, 3, 31), (year, 4, 30))
@@ -176,19 +177,21 @@ def test_r_o2_a_line_aligned_to_its_partners_day_gets_a_short_first_period(
     start: tuple[int, int, int], first_end: tuple[int, int, int], second_end: tuple[int, int, int]
 ) -> None:
     line = draft(anchor_day=15)
-    assert line.activate(date(*start), NOW) == period(start, first_end)
+    assert line.activate(date(*start), date(*start), NOW) == period(start, first_end)
     line.collect_events()
-    line.renew(NOW)
+    renew_next(line)
     [renewed] = then(line, L.Renewed)
     assert renewed.period == period(first_end, second_end)
 
 
 def test_r_o2_a_calendar_line_bills_on_the_1st() -> None:
     line = draft(anchor=Anchor.CALENDAR)
-    assert line.activate(date(2026, 1, 31), NOW) == period((2026, 1, 31), (2026, 2, 1))
+    assert line.activate(date(2026, 1, 31), date(2026, 1, 31), NOW) == period(
+        (2026, 1, 31), (2026, 2, 1)
+    )
     assert line.anchor_day == 1
     line.collect_events()
-    assert line.renew(NOW) == period((2026, 2, 1), (2026, 3, 1))
+    assert renew_next(line) == period((2026, 2, 1), (2026, 3, 1))
 
 
 @pytest.mark.parametrize(("anchor", "day"), [(Anchor.CALENDAR, 15), (Anchor.ANNIVERSARY, 32)])
@@ -200,7 +203,7 @@ def test_r_o2_a_billing_day_outside_the_rules_is_refused(anchor: Anchor, day: in
 def test_r_c3_a_twelve_month_line_renews_twelve_months_later() -> None:
     line = active(start=date(2026, 3, 15), term=Term.TWELVE_MONTHS)
     assert line.current_period == period((2026, 3, 15), (2027, 3, 15))
-    line.renew(NOW)
+    renew_next(line)
     [renewed] = then(line, L.Renewed)
     assert renewed.period == period((2027, 3, 15), (2028, 3, 15))
 
@@ -420,7 +423,7 @@ class LineMachine(RuleBasedStateMachine):
         monthly = unit is PriceUnit.PER_LEAD
         self.line = new_line(PRODUCTS[unit], anchor=anchor, term=Term.MONTHLY if monthly else term)
         if start is not None:
-            self.line.activate(start, NOW)
+            self.line.activate(start, start, NOW)
         self.events = list(self.line.collect_events())
         self.periods = [e.period for e in self.events if isinstance(e, L.Activated)]
         self.unbilled: dict[UUID, Money] = {}
@@ -447,11 +450,11 @@ class LineMachine(RuleBasedStateMachine):
 
     @rule(start=DAYS)
     def activate(self, start: date) -> None:
-        self.run(lambda: self.line.activate(start, NOW))
+        self.run(lambda: self.line.activate(start, start, NOW))
 
     @rule()
     def renew(self) -> None:
-        self.run(lambda: self.line.renew(NOW))
+        self.run(lambda: renew_next(self.line))
 
     @rule(leads=st.lists(st.tuples(IDS, st.integers(-100, 12_000), CURRENCIES), max_size=3))
     def record_leads(self, leads: list[tuple[int, int, str]]) -> None:

@@ -28,6 +28,7 @@ from tests.domain.lines import (
     active,
     draft,
     period,
+    renew_next,
     request,
     transfer_request,
     usd,
@@ -183,7 +184,7 @@ def test_r_e4_on_the_effective_date_the_line_moves_to_the_new_reseller() -> None
     assert (moved.effective_on, moved.term) == (TUESDAY, Term.ANNUAL)
     assert (line.partner_id, line.term, line.unified_billing) == (NEW_PARTNER, Term.ANNUAL, False)
     assert (line.autopay, line.transfer) == (None, None)
-    line.renew(NOW)
+    renew_next(line)
     [renewed] = then(line, L.Renewed)
     assert (renewed.partner_id, renewed.period) == (
         NEW_PARTNER,

@@ -21,6 +21,7 @@ from eventsourcing.persistence import Mapper, StoredEvent, TranscodingNotRegiste
 
 from domain.partner_account import PartnerAccount
 from domain.payment_methods import BankAccountDetails, CardDetails
+from domain.subscription_line import SubscriptionLine
 from ledger.transcodings import LedgerTranscoder
 from tests.specimens import NOW, PARTNER, event_classes, specimens
 
@@ -135,3 +136,24 @@ def test_decimals_keep_every_digit() -> None:
     )
     back = mapper().to_domain_event(mapper().to_stored_event(event))
     assert dataclasses.asdict(back) == dataclasses.asdict(event)  # type: ignore[call-overload]
+
+
+def test_r_c1_a_line_snapshot_from_version_1_is_upcast() -> None:
+    """A line's snapshot stored before lines remembered their periods (class_version 1)
+    loads with its current period as the one period it knows it started."""
+    frozen = json.loads((FIXTURES.parent / "snapshots" / "SubscriptionLine.v1.json").read_text())
+    old = StoredEvent(
+        originator_id=uuid4(),
+        originator_version=frozen["originator_version"],
+        topic=frozen["topic"],
+        state=json.dumps(frozen["state"]).encode(),
+    )
+    snapshot = mapper().to_domain_event(old)
+    assert isinstance(snapshot, Snapshot)
+    line = snapshot.mutate(None)
+    assert isinstance(line, SubscriptionLine)
+    current = line.current_period
+    assert current is not None
+    assert line.started_periods == {current.start.isoformat(): current}
+    assert (line.invoiced_periods, line.starts_on) == ((), None)
+    assert line.next_period.start == current.end  # it renews on as before

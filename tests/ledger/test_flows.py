@@ -146,7 +146,7 @@ def test_the_schedule_answers_when_each_piece_of_work_is_due_in_the_partners_zon
         assert client is not None
         line = ledger.create_line(partner, client, "service-plan", key=f"line/{zone}").aggregate_id
         assert line is not None
-        ledger.activate_line(line, date(2026, 2, 2), key=f"activate/{zone}")
+        ledger.activate_line(line, date(2026, 1, 31), key=f"activate/{zone}")
         lines[zone] = line
         due_on[zone] = ledger.line(line).current_period.end  # type: ignore[union-attr]
 

@@ -42,6 +42,7 @@ SENTENCES = {
     "billed monthly, paid by the partner, for 1 location.",
     "SubscriptionLine.Sent": "Sent to the customer to pay and accept.",
     "SubscriptionLine.Accepted": "Accepted by the customer.",
+    "SubscriptionLine.StartScheduled": "Set to start on 16 Jan 2026: activated and invoiced then.",
     "SubscriptionLine.Activated": "Activated: the first period is 15 Jan 2026 to 14 Feb 2026.",
     "SubscriptionLine.Renewed": "Renewed for 15 Feb 2026 to 14 Mar 2026.",
     "SubscriptionLine.Paused": "Paused: client asked.",
