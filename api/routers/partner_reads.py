@@ -171,7 +171,7 @@ class ClientMonthModel(BaseModel):
 
     client_id: UUID | None = Field(description="Null for a promotion no client earned.")
     month: date = Field(description="The month's first day.")
-    reason: str = Field(description="`cashback` or `promotion`.")
+    reason: str = Field(description="`cashback`, or the vendor's `promotion` or `goodwill`.")
     earned: MoneyModel
 
 
