@@ -114,6 +114,7 @@ def test_r_c5_the_vendor_grants_bonuses_saying_why(reason: CreditReason) -> None
 
 
 MOST_USD = VENDOR_CREDIT_MAX_MAJOR * 100
+TOO_LARGE = ("bonus_credit_too_large", {"field": "amount", "limit_minor": MOST_USD})
 
 
 @pytest.mark.parametrize(
@@ -122,7 +123,7 @@ MOST_USD = VENDOR_CREDIT_MAX_MAJOR * 100
         (usd(0), PROMOTION, "x", ("amount_not_positive", {"field": "amount"})),
         (usd(-5), GOODWILL, "x", ("amount_not_positive", {"field": "amount"})),
         (Money(100, "EUR"), PROMOTION, "x", EUR_MISMATCH),
-        (usd(MOST_USD + 1), PROMOTION, "x", ("bonus_credit_too_large", {"field": "amount", "limit_minor": MOST_USD})),
+        (usd(MOST_USD + 1), PROMOTION, "x", TOO_LARGE),
         (usd(100), CASHBACK, "x", ("invalid_value", {"field": "reason"})),
         (usd(100), GOODWILL, "   ", ("invalid_value", {"field": "note"})),
     ],
@@ -248,7 +249,8 @@ class BonusWalletMachine(RuleBasedStateMachine):
         currency=CURRENCIES,
     )
     def credit(self, reason: CreditReason, payment: UUID | None, minor: int, currency: str) -> None:
-        accepted = currency == "USD" and minor > 0 and (reason is not CASHBACK or payment is not None)
+        named = reason is not CASHBACK or payment is not None
+        accepted = currency == "USD" and minor > 0 and named
         self.attempt(
             accepted, lambda: earn(self.wallet, payment, minor, reason=reason, currency=currency)
         )
