@@ -19,6 +19,7 @@ from api.routers import (
     ledger,
     lines,
     operations,
+    partner_emails,
     partner_overview,
     partner_payments,
     partner_reads,
@@ -96,6 +97,7 @@ def _routes() -> FastAPI:
     app.include_router(partner_payments.router)
     app.include_router(partner_reads.router)
     app.include_router(partner_overview.router)
+    app.include_router(partner_emails.router)
     app.include_router(partner_wallet.router)
     app.include_router(lines.router)
     app.include_router(clients.router)

@@ -1,9 +1,9 @@
 """What an API client reads of a partner beyond its money: its state in one read, what the
-billing clock will do for it next, its clients, and the e-mails sent or to send about it.
+billing clock will do for it next, and its clients (the e-mails are in `partner_emails`).
 
 Admin, finance, auditor and the partner's own keys may read; another partner's id answers
 exactly as an id that does not exist (R-C8). The state and the clients are read from the
-account's events, the schedule and the e-mails from the tables the ledger writes with them,
+account's events, the schedule from the table the ledger writes with them,
 so each is current as soon as a command has answered: `min_position` is accepted and never
 waits longer than the partner directory takes to know the partner.
 """
@@ -27,7 +27,6 @@ from domain.calendar import Anchor
 from domain.partner_account import AccountStatus, PauseReason
 from domain.payment_methods import PaymentSource
 from ledger import reads
-from ledger.reads import MailStatus
 from ledger.schedule import Work, partner_schedule
 
 router = APIRouter(prefix=PREFIX, tags=["partners"])
@@ -287,85 +286,3 @@ def list_clients(
         for c in rows
     ]
     return page_of(found, page.limit, lambda c: [str(c.id)])
-
-
-# --- e-mails -------------------------------------------------------------------------------------
-
-
-class EmailResponse(BaseModel):
-    """An e-mail the ledger sent, or will send, about the partner's account."""
-
-    id: int = Field(description="The e-mail's place in the outbox.")
-    kind: Literal["invoice_issued", "payment_failed", "refund_receipt"] = Field(
-        description="`invoice_issued` (R-O5), `payment_failed` (R-H4), `refund_receipt` (R-H6)."
-    )
-    recipient: str
-    subject: str
-    status: MailStatus = Field(
-        description="`queued`, `retrying` (the mail server refused it; tried again at "
-        "`next_attempt_at`), `sent`, `given_up` (refused too often, left for a person)."
-    )
-    attempts: int = Field(description="Deliveries tried and refused so far.")
-    created_at: datetime
-    next_attempt_at: datetime | None = Field(description="Null once sent or given up.")
-    sent_at: datetime | None
-    last_error: str | None = Field(description="The mail server's last refusal, if any.")
-    invoice_id: UUID | None = Field(description="The invoice it is about.")
-    invoice_number: str | None
-    decline_code: str | None = Field(description="`payment_failed`: the decline's code.")
-    reason: str | None = Field(
-        description="`payment_failed`: why the payment failed, as the customer reads it (R-H4)."
-    )
-    update_url: str | None = Field(
-        description="`payment_failed`: where the card is updated; what is owed is then charged "
-        "to it (R-H4, R-L5)."
-    )
-
-
-@router.get(
-    "/{partner_id}/e-mails",
-    response_model=Page[EmailResponse],
-    responses=READ_PROBLEMS,
-    summary="List the e-mails sent or to send",
-)
-def list_emails(
-    partner_id: PartnerId,
-    conn: ReadConnection,
-    read_after: ReadAfterDep,
-    caller: Caller,
-    page: Annotated[PageParams, Depends()],
-) -> Page[EmailResponse]:
-    """The e-mails the ledger wrote to its outbox about the partner's account, newest first:
-    invoices (R-O5), failed payments with their reason and the link to update the card
-    (R-H4), refund receipts (R-H6); with whether each went out. Never card data (R-X4)."""
-    readable_partner(conn, caller, partner_id, read_after)
-    after = page.after_as(int)
-    rows = reads.partner_mail(
-        conn, partner_id, before=after[0] if after else None, limit=page.limit + 1
-    )
-    found = []
-    for mail in rows:
-        details = mail.details
-        invoice_id = details.get("invoice_id")
-        found.append(
-            EmailResponse.model_validate(
-                {
-                    "id": mail.outbox_id,
-                    "kind": mail.kind,
-                    "recipient": mail.recipient,
-                    "subject": mail.subject,
-                    "status": mail.status,
-                    "attempts": mail.attempts,
-                    "created_at": mail.created_at,
-                    "next_attempt_at": mail.next_attempt_at,
-                    "sent_at": mail.sent_at,
-                    "last_error": mail.last_error,
-                    "invoice_id": UUID(invoice_id) if invoice_id else None,
-                    "invoice_number": details.get("invoice_number"),
-                    "decline_code": details.get("decline_code"),
-                    "reason": details.get("reason"),
-                    "update_url": details.get("update_url"),
-                }
-            )
-        )
-    return page_of(found, page.limit, lambda m: [m.id])
