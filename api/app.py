@@ -19,8 +19,11 @@ from api.routers import (
     ledger,
     lines,
     operations,
+    partner_emails,
+    partner_overview,
     partner_payments,
     partner_reads,
+    partner_wallet,
     partners,
 )
 from api.runtime import Runtime
@@ -93,6 +96,9 @@ def _routes() -> FastAPI:
     app.include_router(partners.router)
     app.include_router(partner_payments.router)
     app.include_router(partner_reads.router)
+    app.include_router(partner_overview.router)
+    app.include_router(partner_emails.router)
+    app.include_router(partner_wallet.router)
     app.include_router(lines.router)
     app.include_router(clients.router)
     app.include_router(invoices.router)

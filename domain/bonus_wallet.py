@@ -9,9 +9,15 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain.errors import AmountNotPositive, CurrencyMismatch, InsufficientBonus, InvalidValue
-from domain.money import Money, check_currency
-from domain.values import bonus_wallet_id
+from domain.errors import (
+    AmountNotPositive,
+    BonusCreditTooLarge,
+    CurrencyMismatch,
+    InsufficientBonus,
+    InvalidValue,
+)
+from domain.money import Money, check_currency, minor_unit_exponent
+from domain.values import bonus_wallet_id, clean_text
 
 
 class CreditReason(StrEnum):
@@ -20,7 +26,17 @@ class CreditReason(StrEnum):
     CASHBACK = "cashback"
     """A client paid its own line (R-C4)."""
     PROMOTION = "promotion"
-    """Granted by the vendor."""
+    """Granted by the vendor, to promote (a campaign, a launch)."""
+    GOODWILL = "goodwill"
+    """Granted by the vendor, to make good (a service failure, a billing mistake)."""
+
+
+VENDOR_CREDIT_REASONS = frozenset({CreditReason.PROMOTION, CreditReason.GOODWILL})
+"""The credits the vendor grants by hand; cashback is earned, never granted."""
+VENDOR_CREDIT_MAX_MAJOR = 10_000
+"""The most one vendor credit grants, in major units of the wallet's currency (10,000 USD,
+10,000 JPY): above it is an extra zero typed by mistake, and a real debt of that size is
+settled with a credit note on the invoice, which the partner can see on its documents."""
 
 
 class BonusWallet(Aggregate):
@@ -61,7 +77,10 @@ class BonusWallet(Aggregate):
         )
 
     class Credited(Event):
-        """Bonuses were added: cashback on a client's own payment, or a promotion (R-C4)."""
+        """Bonuses were added: cashback on a client's own payment (R-C4), or a vendor's
+        promotion or goodwill credit, with its note saying why (R-C5)."""
+
+        class_version = 2
 
         credit_id: UUID
         amount: Money
@@ -69,6 +88,12 @@ class BonusWallet(Aggregate):
         payment_id: UUID | None
         client_id: UUID | None
         credited_on: date
+        note: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Version 1 had no note: no credit before it said why in words."""
+            state["note"] = None
 
         def apply(self, wallet: BonusWallet) -> None:
             wallet.balance = wallet.balance + self.amount
@@ -103,6 +128,41 @@ class BonusWallet(Aggregate):
             payment_id=payment_id,
             client_id=client_id,
             credited_on=on,
+            note=None,
+        )
+
+    def grant(
+        self,
+        *,
+        credit_id: UUID,
+        amount: Money,
+        reason: CreditReason,
+        note: str,
+        on: date,
+        now: datetime,
+    ) -> None:
+        """The vendor grants bonuses: a promotion or goodwill, saying why; the partner spends
+        them on any line (R-C5)."""
+        if reason not in VENDOR_CREDIT_REASONS:
+            raise InvalidValue("The vendor grants promotions and goodwill.", field="reason")
+        self._require_amount(amount)
+        most = VENDOR_CREDIT_MAX_MAJOR * 10 ** minor_unit_exponent(self.currency)
+        if amount.amount_minor > most:
+            raise BonusCreditTooLarge(
+                f"One credit grants at most {Money(most, self.currency)}.",
+                field="amount",
+                limit_minor=most,
+            )
+        self._trigger(
+            self.Credited,
+            now,
+            credit_id=credit_id,
+            amount=amount,
+            reason=reason,
+            payment_id=None,
+            client_id=None,
+            credited_on=on,
+            note=clean_text("note", note),
         )
 
     class Spent(Event):

@@ -68,6 +68,13 @@ class CurrencyWithdrawn(BillingError):
     refusal = Refusal.INVALID
 
 
+class BonusCreditTooLarge(BillingError):
+    """A vendor's bonus credit above the most one credit may grant."""
+
+    code = "bonus_credit_too_large"
+    refusal = Refusal.INVALID
+
+
 class CurrencyMismatch(BillingError):
     """Two amounts in different currencies were to be combined (R-X1)."""
 

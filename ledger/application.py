@@ -24,7 +24,7 @@ from eventsourcing.postgres import PostgresFactory
 from eventsourcing.utils import Environment, EnvType
 from psycopg_pool import ConnectionPool
 
-from domain.bonus_wallet import BonusWallet
+from domain.bonus_wallet import BonusWallet, CreditReason
 from domain.calendar import Anchor, Term
 from domain.errors import (
     BillingError,
@@ -386,6 +386,22 @@ class Ledger:
         self, partner_id: UUID, amount: Money | None, *, key: str | None = None
     ) -> CommandResult:
         return self.execute(partner_commands.SetBudget(partner_id=partner_id, amount=amount), key)
+
+    def grant_bonus(
+        self,
+        partner_id: UUID,
+        amount: Money,
+        reason: CreditReason,
+        note: str,
+        *,
+        key: str | None = None,
+    ) -> CommandResult:
+        """The vendor's promotion or goodwill credit to a partner's bonus wallet (R-C5)."""
+        key = key or f"anonymous/{uuid4()}"
+        command = partner_commands.GrantBonus(
+            partner_id=partner_id, credit_id=_derived(key), amount=amount, reason=reason, note=note
+        )
+        return self.execute(command, key)
 
     def set_account_autopay(
         self, partner_id: UUID, source: PaymentSource | None, *, key: str | None = None

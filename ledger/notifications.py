@@ -25,6 +25,8 @@ def invoice_issued(invoice: Invoice, account: PartnerAccount, to: str, public_ur
     return Message(
         dedup_key=f"invoice-issued/{invoice.id}/{to}",
         kind="invoice_issued",
+        partner_id=account.id,
+        details={"invoice_id": str(invoice.id), "invoice_number": invoice.number},
         recipient=to,
         subject=f"Invoice {invoice.number} from {account.name}: {invoice.total}",
         body=(
@@ -57,6 +59,14 @@ def payment_failed(
     return Message(
         dedup_key=f"payment-failed/{invoice.id}/{attempt}/{to}",
         kind="payment_failed",
+        partner_id=account.id,
+        details={
+            "invoice_id": str(invoice.id),
+            "invoice_number": invoice.number,
+            "decline_code": decline_code,
+            "reason": reason,
+            "update_url": target,
+        },
         recipient=to,
         subject=f"Payment failed for invoice {invoice.number}",
         body=(
@@ -79,6 +89,8 @@ def refund_receipt(
     return Message(
         dedup_key=f"refund-receipt/{refund_id}",
         kind="refund_receipt",
+        partner_id=account.id,
+        details={"invoice_id": str(invoice.id), "invoice_number": invoice.number},
         recipient=to,
         subject=f"Refund of {amount} for invoice {invoice.number}",
         body=(

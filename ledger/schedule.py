@@ -83,6 +83,39 @@ def upcoming(
     ]
 
 
+def partner_schedule(
+    conn: psycopg.Connection[Any],
+    partner_id: UUID,
+    *,
+    after: tuple[date, Work, UUID] | None,
+    limit: int,
+) -> list[Due]:
+    """Up to `limit` of a partner's scheduled work after `after` (keyset: business day, the
+    order the clock works in, subject), soonest first. One partner has one time zone, so its
+    business days order its work as their instants do."""
+    start = (after[0], ORDER[after[1].value] + 1, after[2]) if after else None
+    rows = conn.execute(
+        "SELECT kind, subject_id, partner_id, due_on, "
+        "(due_on::timestamp AT TIME ZONE time_zone) AS due_at FROM schedule "
+        "WHERE partner_id = %(partner)s AND (%(day)s::date IS NULL OR "
+        "(due_on, array_position(%(order)s::text[], kind), subject_id) "
+        "> (%(day)s, %(rank)s, %(subject)s)) "
+        "ORDER BY due_on, array_position(%(order)s::text[], kind), subject_id LIMIT %(limit)s",
+        {
+            "partner": partner_id,
+            "day": start[0] if start else None,
+            "rank": start[1] if start else None,
+            "subject": start[2] if start else None,
+            "order": list(ORDER),
+            "limit": limit,
+        },
+    ).fetchall()
+    return [
+        Due(str(kind), UUID(str(subject)), UUID(str(partner)), due_on, due_at)
+        for kind, subject, partner, due_on, due_at in rows
+    ]
+
+
 def next_due_at(conn: psycopg.Connection[Any]) -> datetime | None:
     """The instant the billing clock next has something to do, if anything is scheduled."""
     row = conn.execute(

@@ -52,6 +52,11 @@ DDL = [
     )
     """,
     "CREATE INDEX IF NOT EXISTS outbox_unsent ON outbox (next_attempt_at) WHERE sent_at IS NULL",
+    # Added after the first release: a database made before them gains them on its next start.
+    # E-mails queued before have no partner, so no partner's list shows them.
+    "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS partner_id uuid",
+    "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS details jsonb NOT NULL DEFAULT '{}'::jsonb",
+    "CREATE INDEX IF NOT EXISTS outbox_partner ON outbox (partner_id, id)",
     """
     CREATE TABLE IF NOT EXISTS schedule (
         kind text NOT NULL,

@@ -25,7 +25,7 @@ import json
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,6 +36,7 @@ import psycopg
 import structlog
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import Mapper, StoredEvent
+from psycopg.types.json import Jsonb
 
 from domain.errors import BillingError
 from ledger import store
@@ -121,6 +122,10 @@ class Message:
     recipient: str
     subject: str
     body: str
+    partner_id: UUID | None = None
+    """The partner it is about, whose e-mails list shows it."""
+    details: Mapping[str, str] = field(default_factory=dict)
+    """What a reader needs without parsing the body: the invoice, a decline's reason, a link."""
 
 
 Lookup = Callable[[UUID], Any]
@@ -557,11 +562,22 @@ class Writer:
             if batch.messages:
                 now = self.clock.now()
                 cur.executemany(
-                    "INSERT INTO outbox "
-                    "(dedup_key, kind, recipient, subject, body, created_at, next_attempt_at) "
-                    "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (dedup_key) DO NOTHING",
+                    "INSERT INTO outbox (dedup_key, kind, recipient, subject, body, partner_id, "
+                    "details, created_at, next_attempt_at) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                    "ON CONFLICT (dedup_key) DO NOTHING",
                     [
-                        (m.dedup_key, m.kind, m.recipient, m.subject, m.body, now, now)
+                        (
+                            m.dedup_key,
+                            m.kind,
+                            m.recipient,
+                            m.subject,
+                            m.body,
+                            m.partner_id,
+                            Jsonb(dict(m.details)),
+                            now,
+                            now,
+                        )
                         for m in batch.messages
                     ],
                 )

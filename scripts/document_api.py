@@ -77,6 +77,18 @@ Money is `{"amount_minor": 3900, "currency": "USD"}`: integer minor units of an 
 currency (JPY has none, KWD three), never floats. Ids are UUIDs. Instants are ISO 8601 in UTC;
 business dates (`due_on`, …) are ISO dates in the partner's time zone (R-X7).
 
+## Billing days
+
+A partner's `anchor` (R-O2) says when its *unified invoice* goes out: on the 1st (`calendar`)
+or on the day of the month the account was opened (`anniversary`; the 29th-31st clamp to a
+shorter month's last day). Lines created in unified billing take the partner's anchor and day,
+so their periods end on it, and their charges wait for that invoice (R-O3). Every other line
+bills on its own anchor, chosen when the line is created (`anniversary` by default: the day it
+starts), whatever the partner's is. `GET /v1/partners/{id}/state` shows the partner's anchor
+and its next unified invoice day; a line shows its own `anchor` and `anchor_day`;
+`GET /v1/partners/{id}/schedule` lists every renewal, invoice run, charge, grace end and budget
+reset the billing clock will do for the partner, soonest first.
+
 ## Errors
 
 Every error is `application/problem+json` (RFC 9457) with a stable `code` to match on, a

@@ -17,11 +17,10 @@ from pydantic import BaseModel, Field
 from api.deps import ReadAfterDep, ReadConnection, RuntimeDep
 from api.keys import Principal
 from api.problems import COMMAND_PROBLEMS, READ_PROBLEMS
+from api.routers.invoice_summary import InvoiceSummaryView, invoice_page
 from api.routers.partner_common import (
     BannerModel,
-    InvoiceSummaryResponse,
     invoice_cursor,
-    invoice_page,
     wait_for,
 )
 from api.runtime import Runtime
@@ -142,7 +141,7 @@ def get_client_banner(
 
 @router.get(
     "/{client_id}/invoices",
-    response_model=Page[InvoiceSummaryResponse],
+    response_model=Page[InvoiceSummaryView],
     responses=READ_PROBLEMS,
     summary="List the client's invoices",
 )
@@ -153,7 +152,7 @@ def list_client_invoices(
     runtime: RuntimeDep,
     caller: Caller,
     page: Annotated[PageParams, Depends()],
-) -> Page[InvoiceSummaryResponse]:
+) -> Page[InvoiceSummaryView]:
     """The client's own invoices, newest first (R-C8): a partner's unified invoice names no
     client, so it is not among them."""
     partner_id = owner_of(conn, runtime, caller, client_id)

@@ -20,6 +20,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from api.deps import ReadAfterDep, ReadConnection, RuntimeDep
 from api.keys import Principal
 from api.problems import COMMAND_PROBLEMS, READ_PROBLEMS
+from api.routers.invoice_summary import InvoiceSummaryView, invoice_page, summary_fields
 from api.runtime import Runtime
 from api.schemas import (
     CommandAccepted,
@@ -28,11 +29,10 @@ from api.schemas import (
     PageParams,
     PositiveMoney,
     accepted,
-    encode_cursor,
 )
 from api.security import Admin, Caller, Commander, IdempotencyKey, visible
 from domain.errors import BillingError, InvalidValue, InvoiceNotFound, PartnerNotFound, Refusal
-from domain.invoice import Invoice, InvoiceKind, InvoiceStatus
+from domain.invoice import Invoice, InvoiceStatus
 from domain.payment_methods import PaymentSource
 from domain.values import TEXT_MAX_LENGTH, InvoiceLineKind, Payer
 from ledger.commands.invoices import RECORDED_SOURCES
@@ -40,7 +40,7 @@ from ledger.errors import IdempotencyKeyReused
 from ledger.writer import CommandResult
 from projections import documents, invoices
 from projections.documents import ClosingDocuments
-from projections.invoices import InvoiceDetail, InvoiceHistory, InvoiceSummary, PageCursor
+from projections.invoices import InvoiceDetail, InvoiceHistory, PageCursor
 from projections.pdf import (
     InvoiceDocument,
     InvoiceDocumentLine,
@@ -244,38 +244,6 @@ class ClosingDocumentAccepted(CommandAccepted):
 # --- read answers ------------------------------------------------------------------------
 
 
-class InvoiceSummaryView(BaseModel):
-    """An invoice: who it is to, what it charged, what was paid and what is still owed."""
-
-    id: UUID
-    number: str
-    kind: InvoiceKind
-    status: InvoiceStatus
-    partner_id: UUID
-    payer: Payer
-    payer_id: UUID = Field(description="The partner, or the client when it pays itself.")
-    client_id: UUID | None
-    currency: str
-    total: MoneyModel
-    paid: MoneyModel
-    credited: MoneyModel
-    refunded: MoneyModel
-    outstanding: MoneyModel
-    pending: MoneyModel = Field(description="Direct debits on their way.")
-    issued_on: date
-    due_on: date
-    expected_source: PaymentSource | None
-    overdue: bool = Field(description="Not collected by its due date (R-H2).")
-    failed: bool = Field(description="Its last charge was declined (R-H2).")
-    last_decline_code: str | None
-    last_decline_reason: str | None
-    settled_on: date | None
-    voided_on: date | None
-    void_reason: str | None
-    line_ids: list[UUID]
-    position: int = Field(description="Log position of the event that last changed it.")
-
-
 class InvoiceLineModel(BaseModel):
     """A line: a product for a location and period, a lead, a discount or the card fee."""
 
@@ -459,39 +427,6 @@ def _paid(response: Response, result: CommandResult, found: Invoice) -> PaymentA
     return answer
 
 
-def _summary(row: InvoiceSummary) -> dict[str, Any]:
-    currency = row.currency
-    return {
-        "id": row.invoice_id,
-        "number": row.number,
-        "kind": row.kind,
-        "status": row.status,
-        "partner_id": row.partner_id,
-        "payer": row.payer,
-        "payer_id": row.payer_id,
-        "client_id": row.client_id,
-        "currency": currency,
-        "total": _money(row.total_minor, currency),
-        "paid": _money(row.paid_minor, currency),
-        "credited": _money(row.credited_minor, currency),
-        "refunded": _money(row.refunded_minor, currency),
-        "outstanding": _money(row.outstanding_minor, currency),
-        "pending": _money(row.pending_debits_minor, currency),
-        "issued_on": row.issued_on,
-        "due_on": row.due_on,
-        "expected_source": row.expected_source,
-        "overdue": row.overdue,
-        "failed": row.failed,
-        "last_decline_code": row.last_decline_code,
-        "last_decline_reason": row.last_decline_reason,
-        "settled_on": row.settled_on,
-        "voided_on": row.voided_on,
-        "void_reason": row.void_reason,
-        "line_ids": row.line_ids,
-        "position": row.position,
-    }
-
-
 def _invoice_response(detail: InvoiceDetail) -> InvoiceResponse:
     currency = detail.invoice.currency
     attempts = detail.payments
@@ -500,7 +435,7 @@ def _invoice_response(detail: InvoiceDetail) -> InvoiceResponse:
         refunded[refund.payment_id] += refund.amount_minor
     cleared = {a.payment_id for a in attempts if a.what in ("payment", "failed")}
     return InvoiceResponse(
-        **_summary(detail.invoice),
+        **summary_fields(detail.invoice),
         lines=[
             InvoiceLineModel(
                 line_no=line.line_no,
@@ -666,14 +601,7 @@ def list_invoices(
         found = invoices.client_invoices(
             conn, partner_id, client_id, after=cursor, limit=page.limit
         )
-    return Page[InvoiceSummaryView](
-        items=[InvoiceSummaryView(**_summary(row)) for row in found.invoices],
-        next_cursor=(
-            encode_cursor([found.next.issued_on.isoformat(), found.next.number])
-            if found.next
-            else None
-        ),
-    )
+    return invoice_page(found)
 
 
 @router.get(

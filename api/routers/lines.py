@@ -15,15 +15,25 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
 from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field
 
-from api.deps import ReadAfterDep, RuntimeDep
+from api.deps import ReadAfterDep, ReadConnection, RuntimeDep
 from api.keys import Principal, Role
 from api.problems import COMMAND_PROBLEMS, READ_PROBLEMS
+from api.routers.clients import owner_of
 from api.routers.partner_common import refuse_other_body
 from api.runtime import Runtime
-from api.schemas import PRINTABLE, CommandAccepted, MoneyModel, PositiveMoney, accepted
+from api.schemas import (
+    PRINTABLE,
+    CommandAccepted,
+    MoneyModel,
+    Page,
+    PageParams,
+    PositiveMoney,
+    accepted,
+    page_of,
+)
 from api.security import Caller, Commander, Forbidden, IdempotencyKey, visible
 from domain.calendar import Anchor, Term
 from domain.errors import InvalidValue, LineNotFound, PartnerNotFound
@@ -45,6 +55,7 @@ from domain.subscription_line import (
     TransferRequest,
 )
 from domain.values import TEXT_MAX_LENGTH, Location, Payer
+from ledger import reads
 from ledger.commands.lines import Outstanding
 from ledger.errors import IdempotencyKeyReused
 from ledger.writer import CommandResult
@@ -129,7 +140,8 @@ class CreateLineRequest(BaseModel):
     anchor: Anchor | None = Field(
         default=None,
         description="Bill on the 1st (`calendar`) or on the start day (`anniversary`, the "
-        "default) (R-O2); unified billing follows the partner's day.",
+        "default) (R-O2). Ignored with `unified_billing`: such a line takes its partner's "
+        "anchor and billing day, the day the partner's unified invoice goes out.",
     )
     locations: list[LocationModel] = Field(default_factory=list, max_length=LOCATIONS_MAX)
 
@@ -394,8 +406,17 @@ class LineResponse(BaseModel):
     unit: PriceUnit
     unit_price: MoneyModel
     term: Term
-    anchor: Anchor
-    anchor_day: int | None
+    anchor: Anchor = Field(
+        description="How the line's periods end (R-O2): `calendar` on the 1st, `anniversary` "
+        "on `anchor_day`. A line created in unified billing took its partner's anchor and "
+        "day (and keeps them if it leaves); any other line has its own, chosen when created "
+        "(by default `anniversary`, the day it starts), whatever its partner's anchor."
+    )
+    anchor_day: int | None = Field(
+        description="The day of the month its periods end on (29th-31st clamp to a shorter "
+        "month's last day): 1 for `calendar`; for `anniversary`, its partner's day in unified "
+        "billing, otherwise null until the line starts and its start day from then on."
+    )
     locations: list[LocationModel]
     current_period: PeriodView | None
     invoiced_through: date | None
@@ -552,6 +573,37 @@ def get_line(
     """
     line = _line(runtime, caller, line_id)
     return _line_view(runtime, line)
+
+
+@router.get(
+    "",
+    response_model=Page[LineResponse],
+    responses=READ_PROBLEMS,
+    summary="List a client's lines",
+)
+def list_lines(
+    client_id: Annotated[UUID, Query(description="Whose lines: one of the partner's clients.")],
+    conn: ReadConnection,
+    runtime: RuntimeDep,
+    read_after: ReadAfterDep,
+    caller: Caller,
+    page: Annotated[PageParams, Depends()],
+) -> Page[LineResponse]:
+    """A client's subscription lines in id order, each as its events make it now (R-C1,
+    R-C8). A partner key sees the lines it sells: a line transferred to another reseller is
+    that reseller's (R-E1). Another partner's client answers as one that does not exist."""
+    owner_of(conn, runtime, caller, client_id)
+    after = page.after_as(UUID)
+    found = reads.client_lines(
+        conn,
+        runtime.ledger.load,
+        client_id,
+        partner_id=caller.partner_id,
+        after=after[0] if after else None,
+        limit=page.limit + 1,
+    )
+    items = [_line_view(runtime, line) for line in found]
+    return page_of(items, page.limit, lambda line: [str(line.id)])
 
 
 @router.post(

@@ -14,12 +14,12 @@ from pydantic import BaseModel, Field
 from api.deps import ReadAfter
 from api.keys import Principal
 from api.runtime import Runtime
-from api.schemas import MoneyModel, Page, PageParams, encode_cursor
+from api.schemas import MoneyModel, PageParams
 from api.security import visible
 from domain.errors import PartnerNotFound
 from ledger.errors import IdempotencyKeyReused
-from projections import banners, invoices
-from projections.invoices import InvoiceSummary, PageCursor
+from projections import banners
+from projections.invoices import PageCursor
 from projections.partners import PartnerDirectory, PartnerView
 
 PREFIX = "/v1/partners"
@@ -45,73 +45,6 @@ class PartnerResponse(BaseModel):
             opened_at=view.opened_at,
             position=view.position,
         )
-
-
-class InvoiceSummaryResponse(BaseModel):
-    """An invoice in a list: who pays it, what it charged and what is still owed (R-O5)."""
-
-    id: UUID
-    number: str
-    kind: str
-    status: str
-    payer: str = Field(description="`partner` (unified billing) or `client`.")
-    payer_id: UUID
-    client_id: UUID | None
-    total: MoneyModel
-    paid: MoneyModel
-    credited: MoneyModel
-    refunded: MoneyModel
-    outstanding: MoneyModel
-    pending_debits: MoneyModel
-    issued_on: date
-    due_on: date
-    expected_source: str | None
-    overdue: bool = Field(description="Not collected by its due date (R-H2).")
-    failed: bool = Field(description="Its last card charge was declined (R-H2).")
-    last_decline_code: str | None
-    settled_on: date | None
-    voided_on: date | None
-    position: int
-
-    @classmethod
-    def of(cls, found: InvoiceSummary) -> InvoiceSummaryResponse:
-        def money(minor: int) -> MoneyModel:
-            return MoneyModel(amount_minor=minor, currency=found.currency)
-
-        return cls(
-            id=found.invoice_id,
-            number=found.number,
-            kind=found.kind,
-            status=found.status,
-            payer=found.payer,
-            payer_id=found.payer_id,
-            client_id=found.client_id,
-            total=money(found.total_minor),
-            paid=money(found.paid_minor),
-            credited=money(found.credited_minor),
-            refunded=money(found.refunded_minor),
-            outstanding=money(found.outstanding_minor),
-            pending_debits=money(found.pending_debits_minor),
-            issued_on=found.issued_on,
-            due_on=found.due_on,
-            expected_source=found.expected_source,
-            overdue=found.overdue,
-            failed=found.failed,
-            last_decline_code=found.last_decline_code,
-            settled_on=found.settled_on,
-            voided_on=found.voided_on,
-            position=found.position,
-        )
-
-
-def invoice_page(found: invoices.InvoicePage) -> Page[InvoiceSummaryResponse]:
-    """A page of the invoice history, its cursor the (issue date, number) of its last row."""
-    cursor = None
-    if found.next is not None:
-        cursor = encode_cursor([found.next.issued_on.isoformat(), found.next.number])
-    return Page[InvoiceSummaryResponse](
-        items=[InvoiceSummaryResponse.of(row) for row in found.invoices], next_cursor=cursor
-    )
 
 
 def cursor_text(value: object) -> str:

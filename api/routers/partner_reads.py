@@ -15,13 +15,12 @@ from pydantic import BaseModel, Field
 
 from api.deps import ReadAfterDep, ReadConnection, RuntimeDep
 from api.problems import READ_PROBLEMS
+from api.routers.invoice_summary import InvoiceSummaryView, invoice_page
 from api.routers.partner_common import (
     PREFIX,
     BannerModel,
-    InvoiceSummaryResponse,
     cursor_text,
     invoice_cursor,
-    invoice_page,
     partner_not_found,
     readable_partner,
     wait_for,
@@ -150,7 +149,7 @@ def get_wallet(
 
 @router.get(
     "/{partner_id}/invoices",
-    response_model=Page[InvoiceSummaryResponse],
+    response_model=Page[InvoiceSummaryView],
     responses=READ_PROBLEMS,
     summary="List the partner's invoices",
 )
@@ -160,7 +159,7 @@ def list_invoices(
     read_after: ReadAfterDep,
     caller: Caller,
     page: Annotated[PageParams, Depends()],
-) -> Page[InvoiceSummaryResponse]:
+) -> Page[InvoiceSummaryView]:
     """Every invoice of the partner's, to it or to its clients, newest first (R-O5)."""
     readable_partner(conn, caller, partner_id, read_after, InvoiceHistory.name)
     found = invoices.invoices_of(conn, partner_id, after=invoice_cursor(page), limit=page.limit)
@@ -172,7 +171,7 @@ class ClientMonthModel(BaseModel):
 
     client_id: UUID | None = Field(description="Null for a promotion no client earned.")
     month: date = Field(description="The month's first day.")
-    reason: str = Field(description="`cashback` or `promotion`.")
+    reason: str = Field(description="`cashback`, or the vendor's `promotion` or `goodwill`.")
     earned: MoneyModel
 
 

@@ -76,8 +76,11 @@ class OpenPartnerRequest(BaseModel):
     )
     anchor: Literal["calendar", "anniversary"] = Field(
         default="anniversary",
-        description="When its plans bill (R-O2): on the 1st of each month (`calendar`), or on "
-        "the day of the month each plan started (`anniversary`).",
+        description="When the partner's unified invoice goes out (R-O2, R-O3): on the 1st of "
+        "each month (`calendar`), or on the day of the month the account is opened "
+        "(`anniversary`). Lines created in unified billing take this anchor and day; other "
+        "lines bill on their own anchor, chosen when each is created (by default the day it "
+        "starts). Read back at `/v1/partners/{id}/state`.",
     )
 
 

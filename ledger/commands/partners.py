@@ -6,13 +6,14 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from domain.bonus_wallet import CreditReason
 from domain.calendar import Anchor
 from domain.money import Money
 from domain.partner_account import PartnerAccount, PaymentMethod
 from domain.payment_methods import PaymentSource
 from domain.subscription_line import LineStatus
 from domain.values import Address
-from ledger.commands.base import LedgerCommand, line, partner
+from ledger.commands.base import LedgerCommand, line, partner, today, wallet
 from ledger.writer import UnitOfWork
 
 Answer = tuple[UUID | None, dict[str, Any]]
@@ -117,6 +118,34 @@ class RecordTopUp(LedgerCommand):
         return self.partner_id, {
             "top_up_id": str(self.top_up_id),
             "balance_minor": account.balance.amount_minor,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class GrantBonus(LedgerCommand):
+    """The vendor credits a partner's bonus wallet: a promotion or goodwill, saying why; the
+    bonuses are the partner's to spend on any line (R-C5)."""
+
+    partner_id: UUID
+    credit_id: UUID
+    amount: Money
+    reason: CreditReason
+    note: str
+
+    def handle(self, uow: UnitOfWork) -> Answer:
+        account = partner(uow, self.partner_id)
+        bonuses = wallet(uow, account)
+        bonuses.grant(
+            credit_id=self.credit_id,
+            amount=self.amount,
+            reason=self.reason,
+            note=self.note,
+            on=today(uow, account),
+            now=uow.now,
+        )
+        return self.partner_id, {
+            "credit_id": str(self.credit_id),
+            "balance_minor": bonuses.balance.amount_minor,
         }
 
 

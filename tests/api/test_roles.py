@@ -39,6 +39,19 @@ from ledger.application import EVENTS_TABLE
 CARD = CardDetails("4242424242424242", 12, 2030, "Ada Lovelace", "123", "10001")
 PATH_PARAM = re.compile(r"{(\w+)}")
 CAUGHT_UP_TIMEOUT_S = 20.0
+LIST_FILTERS = {"/v1/invoices": "partner_id", "/v1/lines": "client_id"}
+"""Lists that name whose items to list in the query: the id walked with is that parameter."""
+DECLARED = {
+    ("GET", "/v1/partners/{partner_id}/state"): Access.CALLER,
+    ("GET", "/v1/partners/{partner_id}/schedule"): Access.CALLER,
+    ("GET", "/v1/partners/{partner_id}/clients"): Access.CALLER,
+    ("GET", "/v1/partners/{partner_id}/e-mails"): Access.CALLER,
+    ("GET", "/v1/partners/{partner_id}/invoices"): Access.CALLER,
+    ("GET", "/v1/lines"): Access.CALLER,
+    ("POST", "/v1/partners/{partner_id}/wallet/credits"): Access.ADMIN,
+}
+"""Routes pinned to the access they must declare: the walk below takes each route's access
+from its dependencies, so a route declaring too much would be walked as if it were right."""
 OWN_PARTNER_BODIES = {
     # Each reseller consents only for itself (R-E2): the line's own partner, as the current one.
     ("POST", "/v1/lines/{line_id}/transfers/consents"): {"party": "current_reseller"},
@@ -139,9 +152,10 @@ def pointed(value: Any, resources: Resources) -> Any:
 
 def send(http: httpx.Client, call: Call, resources: Resources) -> httpx.Response:
     path = PATH_PARAM.sub(lambda match: str(resources.ids[match.group(1)]), call.template)
-    params = (
-        {"partner_id": str(resources.ids["partner_id"])} if call.template == "/v1/invoices" else {}
-    )
+    params = {}
+    if call.method == "GET" and call.template in LIST_FILTERS:
+        name = LIST_FILTERS[call.template]
+        params = {name: str(resources.ids[name])}
     if call.method == "GET":
         return http.get(path, params=params)
     body = pointed(call.body, resources) if call.body is not None else None
@@ -237,6 +251,11 @@ def test_every_route_answers_each_role_as_its_access_says(
             expect(response.status_code not in (401, 403), "for admin", call, response)
         expect(response.status_code < 500, "never a 5xx", call, response)
     assert wrong == []
+
+
+def test_pinned_routes_declare_the_access_they_must() -> None:
+    declared = {(c.method, c.template): c.access for c in calls()}
+    assert {route: declared.get(route) for route in DECLARED} == DECLARED
 
 
 @pytest.mark.parametrize("role", ["finance", "auditor", "partner"])

@@ -18,7 +18,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from domain.bonus_wallet import BonusWallet, CreditReason
+from domain.bonus_wallet import VENDOR_CREDIT_MAX_MAJOR, BonusWallet, CreditReason
 from domain.money import Money
 from domain.postings import AccountKind, LedgerAccount, entries_for, imbalance
 from domain.values import bonus_wallet_id
@@ -28,7 +28,7 @@ PARTNER = UUID(int=1)
 CLIENTS = (UUID(int=2), UUID(int=3))
 PAYMENTS = (UUID(int=10), UUID(int=11), UUID(int=12))
 INVOICE = UUID(int=20)
-CASHBACK, PROMOTION = CreditReason.CASHBACK, CreditReason.PROMOTION
+CASHBACK, PROMOTION, GOODWILL = CreditReason.CASHBACK, CreditReason.PROMOTION, CreditReason.GOODWILL
 EUR_MISMATCH = ("currency_mismatch", {"expected": "USD", "got": "EUR"})
 
 
@@ -93,6 +93,56 @@ def test_r_c4_cashback_names_the_payment_that_earned_it() -> None:
         earn(wallet, None, 100)
     earn(wallet, None, 100, reason=PROMOTION)
     then_events(wallet, (BonusWallet.Credited, {"reason": PROMOTION, "payment_id": None}))
+
+
+def grant(wallet: BonusWallet, amount: Money, reason: CreditReason, note: str) -> None:
+    wallet.grant(credit_id=uuid4(), amount=amount, reason=reason, note=note, on=TODAY, now=NOW)
+
+
+@pytest.mark.parametrize("reason", [PROMOTION, GOODWILL])
+def test_r_c5_the_vendor_grants_bonuses_saying_why(reason: CreditReason) -> None:
+    wallet = wallet_with()
+    grant(wallet, usd(2_500), reason, "  Spring   launch ")
+    then_events(
+        wallet,
+        (
+            BonusWallet.Credited,
+            {"amount": usd(2_500), "reason": reason, "note": "Spring launch", "client_id": None},
+        ),
+    )
+    assert (wallet.balance, wallet.earned) == (usd(2_500), usd(2_500))
+
+
+MOST_USD = VENDOR_CREDIT_MAX_MAJOR * 100
+TOO_LARGE = ("bonus_credit_too_large", {"field": "amount", "limit_minor": MOST_USD})
+
+
+@pytest.mark.parametrize(
+    ("amount", "reason", "note", "refusal"),
+    [
+        (usd(0), PROMOTION, "x", ("amount_not_positive", {"field": "amount"})),
+        (usd(-5), GOODWILL, "x", ("amount_not_positive", {"field": "amount"})),
+        (Money(100, "EUR"), PROMOTION, "x", EUR_MISMATCH),
+        (usd(MOST_USD + 1), PROMOTION, "x", TOO_LARGE),
+        (usd(100), CASHBACK, "x", ("invalid_value", {"field": "reason"})),
+        (usd(100), GOODWILL, "   ", ("invalid_value", {"field": "note"})),
+    ],
+)
+def test_r_c5_a_vendor_credit_is_refused_unless_positive_in_the_wallets_currency_and_bounded(
+    amount: Money, reason: CreditReason, note: str, refusal: tuple[str, dict[str, Any]]
+) -> None:
+    wallet = wallet_with()
+    with then_refused(wallet, *refusal):
+        grant(wallet, amount, reason, note)
+
+
+def test_r_c5_the_bound_is_in_major_units_of_the_wallets_currency() -> None:
+    yen = given(BonusWallet.open(PARTNER, "JPY", NOW))
+    grant(yen, Money(VENDOR_CREDIT_MAX_MAJOR, "JPY"), GOODWILL, "Outage in March")
+    then_events(yen, (BonusWallet.Credited, {"amount": Money(VENDOR_CREDIT_MAX_MAJOR, "JPY")}))
+    wallet = wallet_with()
+    grant(wallet, usd(MOST_USD), PROMOTION, "Largest allowed")
+    then_events(wallet, (BonusWallet.Credited, {"amount": usd(MOST_USD)}))
 
 
 @pytest.mark.parametrize(
@@ -199,7 +249,8 @@ class BonusWalletMachine(RuleBasedStateMachine):
         currency=CURRENCIES,
     )
     def credit(self, reason: CreditReason, payment: UUID | None, minor: int, currency: str) -> None:
-        accepted = currency == "USD" and minor > 0 and (reason is PROMOTION or payment is not None)
+        named = reason is not CASHBACK or payment is not None
+        accepted = currency == "USD" and minor > 0 and named
         self.attempt(
             accepted, lambda: earn(self.wallet, payment, minor, reason=reason, currency=currency)
         )

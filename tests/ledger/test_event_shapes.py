@@ -73,6 +73,33 @@ def test_events_keep_their_frozen_shape(event_class: type[Any]) -> None:
     assert mapper().to_domain_event(old) == event
 
 
+OLD_SHAPES = sorted(FIXTURES.glob("*.v*.json"))
+"""The frozen shapes of events stored before their class changed (`<Event>.v<N>.json`)."""
+
+
+def test_there_are_old_shapes_to_upcast() -> None:
+    assert [path.name for path in OLD_SHAPES] == ["BonusWallet.Credited.v1.json"]
+
+
+@pytest.mark.parametrize("fixture", OLD_SHAPES, ids=lambda path: path.name)
+def test_old_shapes_are_upcast_to_the_current_class(fixture: Path) -> None:
+    name = fixture.name.split(".v")[0]
+    [event_class] = [cls for cls in EVENT_CLASSES if cls.__qualname__ == name]
+    event = all_specimens()[event_class]
+    stored = mapper().to_stored_event(event)
+    assert "class_version" not in json.loads(fixture.read_text())
+    old = StoredEvent(
+        originator_id=stored.originator_id,
+        originator_version=stored.originator_version,
+        topic=stored.topic,
+        state=fixture.read_bytes(),
+    )
+    back = mapper().to_domain_event(old)
+    # The specimen is a cashback credit: it had no note before notes existed, and has none.
+    assert back == event
+    assert json.loads(mapper().to_stored_event(back).state) == json.loads(stored.state)
+
+
 def aggregates() -> list[Aggregate]:
     """Each aggregate as its specimen events leave it."""
     rebuilt: dict[Any, Any] = {}
