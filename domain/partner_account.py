@@ -28,6 +28,8 @@ from domain.errors import (
     CurrencyMismatch,
     InsufficientBalance,
     InvalidValue,
+    NoPaymentMethod,
+    PaymentMethodKindMismatch,
     PaymentMethodNotFound,
 )
 from domain.money import Money, check_new_account_currency
@@ -287,6 +289,30 @@ class PartnerAccount(Aggregate):
 
     def payment_method(self, method_id: UUID) -> PaymentMethod:
         return self._method(method_id)
+
+    def method_to_charge(
+        self, source: PaymentSource | None, method_id: UUID | None
+    ) -> tuple[UUID, PaymentMethod]:
+        """The method a charge from `source` goes to (R-C2): the one named, which must be of
+        that kind; else the default if it is of that kind, else the first kept of that kind.
+        With no source, the one named or the default, whatever its kind."""
+        if method_id is not None:
+            method = self._method(method_id)
+            require_kind(method, source, method_id)
+            return method_id, method
+        candidates = [
+            (UUID(key), method)
+            for key, method in self.payment_methods.items()
+            if source is None or method.source is source
+        ]
+        candidates.sort(key=lambda candidate: candidate[0] != self.default_method_id)
+        if not candidates:
+            raise NoPaymentMethod(
+                "The partner has no "
+                + ("payment method." if source is None else f"method for {source.value}."),
+                source=None if source is None else source.value,
+            )
+        return candidates[0]
 
     # --- clients (R-O4, R-C8) -------------------------------------------------------
 
@@ -747,3 +773,16 @@ class PartnerAccount(Aggregate):
     def _require_current(method: PaymentMethod, today: date) -> None:
         if isinstance(method, CardToken):
             refuse_expired(method, today)
+
+
+def require_kind(
+    method: PaymentMethod, source: PaymentSource | None, method_id: UUID | None
+) -> None:
+    """Refuse a card for a debit or a bank account for a card payment (R-C2, R-O7)."""
+    if source is not None and method.source is not source:
+        raise PaymentMethodKindMismatch(
+            f"Payment method {method_id or 'on the line'} is not for {source.value} payments.",
+            method_id=method_id,
+            source=source.value,
+            method_kind=method.source.value,
+        )

@@ -31,13 +31,13 @@ from domain.errors import (
     InvalidValue,
     InvoiceNotFound,
     LineNotFound,
+    NoPaymentMethod,
     NothingOutstanding,
     PartnerNotFound,
-    PaymentMethodNotFound,
 )
 from domain.invoice import Invoice
 from domain.money import Money
-from domain.partner_account import PartnerAccount, PaymentMethod
+from domain.partner_account import PartnerAccount, PaymentMethod, require_kind
 from domain.payment_methods import (
     BankAccountDetails,
     CardDetails,
@@ -326,9 +326,7 @@ class Ledger:
             if (first := self.replayed(key)) is not None:
                 return first
             account = self.partner_account(partner_id)
-            method = self._partner_method(account, method_id)
-            if not isinstance(method, CardToken):
-                raise InvalidValue("A card top-up needs a card.", field="method_id")
+            _, method = account.method_to_charge(PaymentSource.CARD, method_id)
             charge = self.gateway.charge(method, amount, f"{key}/charge", self.clock.now())
             if charge.status is not ChargeStatus.SUCCEEDED:
                 raise PaymentDeclined(
@@ -549,7 +547,7 @@ class Ledger:
         """Pay an invoice from any source of R-C2 (and record offline money: R-H2)."""
         key = key or f"anonymous/{uuid4()}"
         if source.is_gateway:
-            return self.charge_invoice(invoice_id, method_id=method_id, key=key)
+            return self.charge_invoice(invoice_id, source=source, method_id=method_id, key=key)
         if source in (PaymentSource.COMPANY_BALANCE, PaymentSource.BONUS):
             return self.execute(
                 invoice_commands.PayInternally(invoice_id=invoice_id, source=source, amount=amount),
@@ -567,19 +565,43 @@ class Ledger:
         )
 
     def charge_invoice(
-        self, invoice_id: UUID, *, method_id: UUID | None = None, key: str | None = None
+        self,
+        invoice_id: UUID,
+        *,
+        source: PaymentSource | None = None,
+        method_id: UUID | None = None,
+        key: str | None = None,
     ) -> CommandResult:
-        """Charge what an invoice owes to a card or bank account (and retry a failed one)."""
+        """Charge what an invoice owes to a card or bank account (and retry a failed one).
+
+        The method is the one named, or the payer's default of the `source` asked for (R-C2);
+        with none to charge, the request is refused with `no_payment_method` and nothing is
+        written: no decline, no grace (R-H4, R-L4)."""
         key = key or f"anonymous/{uuid4()}"
         if (first := self.replayed(key)) is not None:
             return first
         found = self.invoice(invoice_id)
         account = self.partner_account(found.partner_id)
+        method, line_id = self._paying_method(account, found, source, method_id)
+        return self._charge(found, method, line_id, key)
+
+    def _autopay_charge(self, invoice_id: UUID, key: str) -> CommandResult:
+        """The billing clock charges an invoice autopay pays (R-C6) on the day it is due.
+
+        Unlike a manual charge, finding no method is not refused: the payment was due today
+        and cannot be made, so it is recorded as failed with `no_payment_method`. The payer is
+        told and sent the link to add a card (R-H4), the invoice shows as failed (R-H2, R-H3)
+        and a partner's grace week starts (R-L4); otherwise the invoice would owe silently
+        forever, as an invoice expected to be charged is never marked overdue."""
+        if (first := self.replayed(key)) is not None:
+            return first
+        found = self.invoice(invoice_id)
+        account = self.partner_account(found.partner_id)
+        expected = found.expected_source
+        source = expected if expected is not None and expected.is_gateway else None
         try:
-            method, line_id = self._paying_method(account, found, method_id)
-        except PaymentMethodNotFound:
-            if method_id is not None:
-                raise
+            method, line_id = self._paying_method(account, found, source, None)
+        except NoPaymentMethod:
             return self._record_no_method(found, key)
         return self._charge(found, method, line_id, key)
 
@@ -679,7 +701,7 @@ class Ledger:
         if kind == "settle_debit":
             return self._settle_debits(subject_id, on, key)
         if kind == "charge":
-            return self.charge_invoice(subject_id, key=key)
+            return self._autopay_charge(subject_id, key)
         command = _clock_command(kind, subject_id, on)
         result = self.execute(command, key)
         if kind in ("renew", "invoice_ahead", "invoice_leads", "unified_invoice"):
@@ -693,25 +715,23 @@ class Ledger:
             return self.gateway.tokenize_card(details.validated(today))
         return self.gateway.tokenize_bank_account(details.validated())
 
-    def _partner_method(self, account: PartnerAccount, method_id: UUID | None) -> PaymentMethod:
-        if method_id is not None:
-            return account.payment_method(method_id)
-        method = account.default_method
-        if method is None:
-            raise PaymentMethodNotFound("The partner has no payment method.", method_id=None)
-        return method
-
     def _paying_method(
-        self, account: PartnerAccount, found: Invoice, method_id: UUID | None
+        self,
+        account: PartnerAccount,
+        found: Invoice,
+        source: PaymentSource | None,
+        method_id: UUID | None,
     ) -> tuple[PaymentMethod, UUID | None]:
-        """A client pays with the card on its line (R-H5); a partner with its own method."""
+        """A client pays with the card on its line (R-H5); a partner with its own method of
+        the kind asked for (R-C2)."""
         if found.payer is Payer.CLIENT and method_id is None:
             for line_id in found.line_ids:
                 subscription = self.load(SubscriptionLine, line_id)
                 if subscription is not None and subscription.card is not None:
+                    require_kind(subscription.card, source, None)
                     return subscription.card, line_id
-            raise PaymentMethodNotFound("The client's line has no card.", method_id=None)
-        return self._partner_method(account, method_id), None
+            raise NoPaymentMethod("The client's line has no card.", source="card")
+        return account.method_to_charge(source, method_id)[1], None
 
     def _charge(
         self, found: Invoice, method: PaymentMethod, line_id: UUID | None, key: str
@@ -794,9 +814,7 @@ class Ledger:
         ):
             return result
         try:
-            charged = self.charge_invoice(
-                found.id, key=f"clock/charge/{found.id}/{found.issued_on}"
-            )
+            charged = self._autopay_charge(found.id, f"clock/charge/{found.id}/{found.issued_on}")
         except BillingError as refusal:
             return _with(result, charge={"error": refusal.code})
         return _with(result, charged.position, charge=charged.data)
