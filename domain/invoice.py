@@ -27,7 +27,7 @@ from domain.errors import (
     RefundExceedsPayment,
     VoidNotAllowed,
 )
-from domain.money import Money, total
+from domain.money import Money, allocate, total
 from domain.payment_methods import PaymentSource
 from domain.pricing import BillingPolicy, card_fee_line
 from domain.values import InvoiceLine, InvoiceLineKind, Payer, clean_text
@@ -35,6 +35,28 @@ from domain.values import InvoiceLine, InvoiceLineKind, Payer, clean_text
 LINES_MAX = 10_000
 """An invoice's lines: one per location or lead; bounded so a document stays printable."""
 MARKED_PAID_NOTE = "marked as paid when the card was updated"
+
+
+def charge_shares(
+    invoices: Sequence[Invoice], source: PaymentSource, policy: BillingPolicy
+) -> list[tuple[Money, InvoiceLine | None]]:
+    """What one charge to a card or bank account takes for each invoice it pays at once, and
+    each one's card fee line (R-H5, R-L5, R-O7): the fee is on the total charged, and each
+    invoice bears a part of it in proportion to what it owes (largest remainder). A debit pays
+    what is owed and not already on its way, with no fee."""
+    if source is not PaymentSource.CARD:
+        return [(found.outstanding - found.pending_total, None) for found in invoices]
+    owed = [found.outstanding for found in invoices]
+    if not invoices or not all(amount.is_positive() for amount in owed):
+        return [(amount, None) for amount in owed]
+    fee_line = card_fee_line(total(owed, owed[0].currency), policy)
+    if fee_line is None:
+        return [(amount, None) for amount in owed]
+    fees = allocate(fee_line.amount, [amount.amount_minor for amount in owed])
+    return [
+        (amount + fee, replace(fee_line, amount=fee) if fee.is_positive() else None)
+        for amount, fee in zip(owed, fees, strict=True)
+    ]
 
 
 class InvoiceKind(StrEnum):

@@ -35,8 +35,8 @@ from domain.errors import (
     NothingOutstanding,
     PartnerNotFound,
 )
-from domain.invoice import Invoice
-from domain.money import Money
+from domain.invoice import Invoice, charge_shares
+from domain.money import Money, total
 from domain.partner_account import PartnerAccount, PaymentMethod, require_kind
 from domain.payment_methods import (
     BankAccountDetails,
@@ -278,13 +278,16 @@ class Ledger:
         partner_id: UUID,
         old_method_id: UUID,
         details: CardDetails | BankAccountDetails,
+        outstanding: Outstanding = Outstanding.CHARGE_ALL,
         *,
         key: str | None = None,
     ) -> CommandResult:
-        """Update a payment method; what is overdue is charged to the new one at once (R-L5)."""
+        """Update a payment method; the billing date stays. What is failed or overdue is
+        charged to the new one at once, in one charge of its total (R-L5), or marked paid in
+        the same transaction as the replacement (R-H5)."""
         key = key or f"anonymous/{uuid4()}"
         if (first := self.replayed(key)) is not None:
-            return first
+            return _with_charges(first, self._replayed_charges(key))
         account = self.partner_account(partner_id)
         token = self._tokenise(details, account.today(self.clock.now()))
         result = self.execute(
@@ -293,13 +296,14 @@ class Ledger:
                 old_method_id=old_method_id,
                 method_id=_derived(key),
                 method=token,
+                outstanding=outstanding,
+                invoice_ids=tuple(self._outstanding_of(partner_id)),
             ),
             key,
         )
-        charged = [
-            self._charge_outstanding(invoice_id, token, None, f"{key}/charge/{invoice_id}")
-            for invoice_id in self._outstanding_of(partner_id)
-        ]
+        charged = self._charge_together(
+            partner_id, result.data.get("to_charge", []), token, None, f"{key}/charge"
+        )
         return _with_charges(result, charged)
 
     def make_default_payment_method(
@@ -479,8 +483,8 @@ class Ledger:
         """Put a new card on a client-paid line; with payments pending, charge or mark (R-H5)."""
         key = key or f"anonymous/{uuid4()}"
         if (first := self.replayed(key)) is not None:
-            # The charges ran under keys of their own: their first answers are the replay's.
-            return _with_charges(first, self._replayed_charges(first, key))
+            # The charge ran under a key of its own: its first answer is the replay's.
+            return _with_charges(first, self._replayed_charges(key))
         subscription = self.line(line_id)
         account = self.partner_account(subscription.partner_id)
         token = self._tokenise(card, account.today(self.clock.now()))
@@ -489,10 +493,13 @@ class Ledger:
         result = self.execute(
             line_commands.AttachLineCard(line_id=line_id, card=token, outstanding=outstanding), key
         )
-        charged = [
-            self._charge_outstanding(UUID(invoice_id), token, line_id, f"{key}/charge/{invoice_id}")
-            for invoice_id in result.data.get("to_charge", [])
-        ]
+        charged = self._charge_together(
+            subscription.partner_id,
+            result.data.get("to_charge", []),
+            token,
+            line_id,
+            f"{key}/charge",
+        )
         return _with_charges(result, charged)
 
     def record_lead(
@@ -764,15 +771,52 @@ class Ledger:
                 self.gateway.refund(charge.charge_id, amount, f"{key}/compensate", now)
             raise
 
-    def _charge_outstanding(
-        self, invoice_id: UUID, method: PaymentMethod, line_id: UUID | None, key: str
-    ) -> tuple[dict[str, Any], int]:
-        """A charge's answer and its log position (0 when it was refused: nothing written)."""
+    def _charge_together(
+        self,
+        partner_id: UUID,
+        invoice_ids: list[str],
+        method: PaymentMethod,
+        line_id: UUID | None,
+        key: str,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Charge everything pending to a new card or bank account in one charge of the total,
+        each invoice paid by its share, the card fee on the total (R-H5, R-L5, R-O7).
+
+        Answers each invoice's outcome and the log position (0 when nothing was written)."""
+        owed = [self.invoice(UUID(invoice_id)) for invoice_id in invoice_ids]
+        amounts = charge_shares(owed, method.source, self.policy)
+        shares = tuple(
+            invoice_commands.ChargeShare(
+                invoice_id=found.id,
+                payment_id=_derived(f"{key}/{found.id}"),
+                amount=amount,
+                fee_line=fee_line,
+            )
+            for found, (amount, fee_line) in zip(owed, amounts, strict=True)
+            if amount.is_positive()
+        )
+        if not shares:
+            return [], 0
+        amount = total([share.amount for share in shares], shares[0].amount.currency)
+        now = self.clock.now()
+        charge = self.gateway.charge(method, amount, f"{key}/charge", now)
+        command = invoice_commands.RecordCombinedCharge(
+            partner_id=partner_id,
+            shares=shares,
+            source=method.source,
+            charge=charge,
+            line_id=line_id,
+        )
         try:
-            result = self._charge(self.invoice(invoice_id), method, line_id, key)
+            result = self.execute(command, key)
         except BillingError as refusal:
-            return {"invoice_id": str(invoice_id), "error": refusal.code}, 0
-        return {"invoice_id": str(invoice_id), **result.data}, result.position
+            if charge.status is ChargeStatus.SUCCEEDED:
+                # An invoice moved on while it was charged: give all the money back.
+                self.gateway.refund(charge.charge_id, amount, f"{key}/compensate", now)
+            return [
+                {"invoice_id": str(share.invoice_id), "error": refusal.code} for share in shares
+            ], 0
+        return list(result.data["charges"]), result.position
 
     def _outstanding_of(self, partner_id: UUID) -> list[UUID]:
         with self.reads.connection() as conn:
@@ -783,13 +827,12 @@ class Ledger:
             ).fetchall()
         return [row[0] for row in rows]
 
-    def _replayed_charges(self, first: CommandResult, key: str) -> list[tuple[dict[str, Any], int]]:
-        charges = []
-        for invoice_id in first.data.get("to_charge", []):
-            earlier = self.replayed(f"{key}/charge/{invoice_id}")
-            if earlier is not None:
-                charges.append(({"invoice_id": str(invoice_id), **earlier.data}, earlier.position))
-        return charges
+    def _replayed_charges(self, key: str) -> tuple[list[dict[str, Any]], int]:
+        """The first answer of the charge a replayed command set off, if it made one."""
+        earlier = self.replayed(f"{key}/charge")
+        if earlier is None:
+            return [], 0
+        return list(earlier.data.get("charges", [])), earlier.position
 
     def _autopay_follow_up(self, result: CommandResult, key: str) -> CommandResult:
         """An invoice a card or debit pays by autopay is charged straight after it is issued.
@@ -860,11 +903,11 @@ def _with(result: CommandResult, position: int = 0, **data: Any) -> CommandResul
 
 
 def _with_charges(
-    result: CommandResult, charged: list[tuple[dict[str, Any], int]]
+    result: CommandResult, charged: tuple[list[dict[str, Any]], int]
 ) -> CommandResult:
-    """The result with the charges it set off, answered at the last of their positions."""
-    position = max((at for _, at in charged), default=0)
-    return _with(result, position, charges=[charge for charge, _ in charged])
+    """The result with what its charge did to each invoice, answered at the charge's position."""
+    charges, position = charged
+    return _with(result, position, charges=charges)
 
 
 def _clock_command(kind: str, subject_id: UUID, on: date) -> Command:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from domain.calendar import Anchor
 from domain.money import Money
 from domain.partner_account import PartnerAccount, PaymentMethod
 from domain.payment_methods import PaymentSource
 from domain.subscription_line import LineStatus
-from domain.values import Address
-from ledger.commands.base import LedgerCommand, line, partner
+from domain.values import Address, Payer
+from ledger.billing import after_payment
+from ledger.commands.base import LedgerCommand, invoice, line, partner, today
+from ledger.commands.lines import Outstanding
 from ledger.writer import UnitOfWork
 
 Answer = tuple[UUID | None, dict[str, Any]]
@@ -75,18 +77,46 @@ class AddPaymentMethod(LedgerCommand):
 
 @dataclass(frozen=True, kw_only=True)
 class ReplacePaymentMethod(LedgerCommand):
-    """The partner updates a payment method; the billing date stays (R-O6, R-H5)."""
+    """The partner updates a payment method; the billing date stays (R-O6, R-H5).
+
+    With payments outstanding, MARK_PAID marks them all paid here, in the same transaction;
+    CHARGE_ALL answers which to charge to the new method, which the ledger then does in one
+    charge of their total (R-L5).
+    """
 
     partner_id: UUID
     old_method_id: UUID
     method_id: UUID
     method: PaymentMethod
+    outstanding: Outstanding = Outstanding.CHARGE_ALL
+    invoice_ids: tuple[UUID, ...] = ()
+    """The partner's failed or overdue invoices (from the open-invoice index), checked again
+    here under the lock."""
 
     def handle(self, uow: UnitOfWork) -> Answer:
-        partner(uow, self.partner_id).replace_payment_method(
-            self.old_method_id, self.method_id, self.method, uow.now
-        )
-        return self.partner_id, {"method_id": str(self.method_id)}
+        account = partner(uow, self.partner_id)
+        account.replace_payment_method(self.old_method_id, self.method_id, self.method, uow.now)
+        day = today(uow, account)
+        pending = [
+            found
+            for invoice_id in self.invoice_ids
+            if (found := invoice(uow, invoice_id)).partner_id == account.id
+            and found.payer is Payer.PARTNER
+            and found.is_outstanding
+        ]
+        to_charge: list[str] = []
+        if self.outstanding is Outstanding.MARK_PAID:
+            for owed in pending:
+                payment_id = uuid4()
+                owed.mark_paid(payment_id, day, uow.now)
+                after_payment(uow, account, owed, payment_id, day)
+        else:
+            to_charge = [str(owed.id) for owed in pending]
+        return self.partner_id, {
+            "method_id": str(self.method_id),
+            "outstanding": [str(owed.id) for owed in pending],
+            "to_charge": to_charge,
+        }
 
 
 @dataclass(frozen=True, kw_only=True)

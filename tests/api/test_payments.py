@@ -16,13 +16,24 @@ from uuid import UUID
 import httpx
 
 from api.runtime import Runtime
-from domain.payment_methods import BankAccountDetails, CardDetails
+from domain.payment_methods import BankAccountDetails, CardDetails, PaymentSource
 from ledger.application import EVENTS_TABLE
+from ledger.payments.simulator import SimulatedGateway
 
 PROBLEM = "application/problem+json"
 SIGNATURES = 25_00
 CARD_FEE = 75
 VISA = CardDetails("4242424242424242", 12, 2030, "Ada Lovelace", "123", "10001")
+DECLINING = CardDetails("4000000000000002", 12, 2030, "Ada Lovelace", "123", "10001")
+NEW_CARD = {
+    "kind": "card",
+    "number": "5555 5555 5555 4444",
+    "expiry_month": 12,
+    "expiry_year": 2030,
+    "holder": "Ada Lovelace",
+    "cvv": "321",
+    "postal_code": "10001",
+}
 ACH = BankAccountDetails("110000000", "000123456789", "Acme Resellers LLC")
 
 Client = Callable[[str | None], httpx.Client]
@@ -34,18 +45,22 @@ def usd(amount_minor: int) -> dict[str, Any]:
 
 
 def open_partner(
-    runtime: Runtime, *methods: CardDetails | BankAccountDetails, lines: int = 1
+    runtime: Runtime,
+    *methods: CardDetails | BankAccountDetails,
+    lines: int = 1,
+    autopay: PaymentSource | None = None,
 ) -> tuple[UUID, list[UUID], list[UUID]]:
-    """A partner (its first method the default), and `lines` lines billed today, unpaid."""
+    """A partner (its first method the default), and `lines` lines billed today: unpaid, or
+    charged by autopay."""
     ledger = runtime.ledger
-    partner = ledger.open_partner_account(
-        name="Acme", currency="USD", time_zone="UTC"
-    ).aggregate_id
+    partner = ledger.open_partner_account(name="Acme", currency="USD", time_zone="UTC").aggregate_id
     assert partner is not None
     method_ids = [
         UUID(ledger.add_payment_method(partner, method, make_default=n == 0).data["method_id"])
         for n, method in enumerate(methods)
     ]
+    if autopay is not None:
+        ledger.set_account_autopay(partner, autopay)
     client = ledger.register_client(partner, name="Bistro", unified_billing=False).aggregate_id
     assert client is not None
     invoices = []
@@ -134,3 +149,56 @@ def test_r_h4_r_l4_a_manual_charge_with_no_payment_method_is_a_409_and_writes_no
     problem(response, 409, "no_payment_method")
     assert event_count(runtime) == before
     assert runtime.ledger.partner_account(partner).status.value == "active"
+
+
+# --- a new card: everything pending charged at once, or marked paid (R-H5, R-L5) --------------
+
+
+def test_r_h5_r_l5_charge_all_to_a_new_card_is_one_charge_of_the_total(
+    runtime: Runtime, client_for: Client, make_key: MakeKey
+) -> None:
+    partner, (declining,), invoices = open_partner(
+        runtime, DECLINING, lines=2, autopay=PaymentSource.CARD
+    )
+    own = client_for(make_key("partner", partner))
+    gateway = runtime.ledger.gateway
+    assert isinstance(gateway, SimulatedGateway)
+    made = len(gateway.charges)
+
+    response = own.post(
+        f"/v1/partners/{partner}/payment-methods/{declining}/replace",
+        json={"method": NEW_CARD, "outstanding": "charge_all"},
+    )
+
+    assert response.status_code == 201, response.text
+    [charge] = list(gateway.charges.values())[made:]
+    assert charge.amount.amount_minor == 2 * (SIGNATURES + CARD_FEE)
+    for invoice_id in invoices:
+        invoice = read_invoice(own, invoice_id, response.json()["position"])
+        assert (invoice["status"], invoice["total"]) == ("settled", usd(SIGNATURES + CARD_FEE))
+        [payment] = invoice["payments"]
+        assert payment["amount"] == usd(SIGNATURES + CARD_FEE)
+
+
+def test_r_h5_mark_paid_is_one_command_with_the_replacement(
+    runtime: Runtime, client_for: Client, make_key: MakeKey
+) -> None:
+    partner, (declining,), invoices = open_partner(
+        runtime, DECLINING, lines=2, autopay=PaymentSource.CARD
+    )
+    own = client_for(make_key("partner", partner))
+
+    response = own.post(
+        f"/v1/partners/{partner}/payment-methods/{declining}/replace",
+        json={"method": NEW_CARD, "outstanding": "mark_paid"},
+        headers={"Idempotency-Key": "card-update"},
+    )
+
+    assert response.status_code == 201, response.text
+    for invoice_id in invoices:
+        assert read_invoice(own, invoice_id, response.json()["position"])["status"] == "settled"
+    with runtime.database.connect() as conn:
+        commands = conn.execute(
+            "SELECT command FROM command_log WHERE key LIKE %s", ("%card-update%",)
+        ).fetchall()
+    assert commands == [("replace_payment_method",)]  # marked paid in the same transaction

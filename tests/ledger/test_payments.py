@@ -7,16 +7,18 @@ Partners sell e-mail signatures at 25.00 USD a month; a card adds its 3 % fee, 0
 
 from __future__ import annotations
 
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 
-from domain.errors import NoPaymentMethod, PaymentMethodKindMismatch
+from domain.errors import NoPaymentMethod, PaymentMethodKindMismatch, PaymentMethodNotFound
 from domain.invoice import InvoiceStatus
 from domain.money import Money
 from domain.payment_methods import BankAccountDetails, CardDetails, PaymentSource
 from ledger.application import EVENTS_TABLE, Ledger
+from ledger.commands.lines import Outstanding
 from ledger.database import Database
+from ledger.payments.simulator import SimulatedGateway
 
 SIGNATURES = 25_00
 CARD_FEE = 75
@@ -37,15 +39,21 @@ def event_count(database: Database) -> int:
 
 
 def open_partner(
-    ledger: Ledger, *methods: CardDetails | BankAccountDetails, lines: int = 1
+    ledger: Ledger,
+    *methods: CardDetails | BankAccountDetails,
+    lines: int = 1,
+    autopay: PaymentSource | None = None,
 ) -> tuple[UUID, list[UUID], list[UUID]]:
-    """A partner (its first method the default), and `lines` lines billed today, unpaid."""
+    """A partner (its first method the default), and `lines` lines billed today: unpaid, or
+    charged by autopay."""
     partner = ledger.open_partner_account(name="Acme", currency="USD", time_zone="UTC").aggregate_id
     assert partner is not None
     method_ids = [
         UUID(ledger.add_payment_method(partner, method, make_default=n == 0).data["method_id"])
         for n, method in enumerate(methods)
     ]
+    if autopay is not None:
+        ledger.set_account_autopay(partner, autopay)
     client = ledger.register_client(partner, name="Bistro", unified_billing=False).aggregate_id
     assert client is not None
     invoices = []
@@ -153,3 +161,65 @@ def test_r_c6_r_h4_autopay_with_no_payment_method_is_a_missed_payment_the_payer_
     found = ledger.invoice(UUID(result.data["invoice_id"]))
     assert (found.failed_attempts, found.is_outstanding) == (1, True)
     assert ledger.partner_account(partner).status.value == "in_grace"
+
+
+# --- a new card: everything pending charged at once, or marked paid (R-H5, R-L5) --------------
+
+
+def test_r_h5_r_l5_charge_all_makes_one_charge_of_the_total_and_each_invoice_takes_its_share(
+    ledger: Ledger, gateway: SimulatedGateway
+) -> None:
+    partner, (declining,), invoices = open_partner(
+        ledger, DECLINING, lines=2, autopay=PaymentSource.CARD
+    )
+    assert all(ledger.invoice(i).is_outstanding for i in invoices)
+    made = len(gateway.charges)
+
+    result = ledger.replace_payment_method(partner, declining, VISA, key="card/update")
+
+    [charge] = list(gateway.charges.values())[made:]
+    assert charge.amount == usd(2 * (SIGNATURES + CARD_FEE))  # the fee on the total (R-O7)
+    for invoice_id in invoices:
+        paid = ledger.invoice(invoice_id)
+        [payment] = paid.payments.values()
+        assert (paid.status, payment.amount, payment.fee) == (
+            InvoiceStatus.SETTLED,
+            usd(SIGNATURES + CARD_FEE),
+            usd(CARD_FEE),
+        )
+        assert payment.reference == charge.charge_id
+    assert [c["charge_status"] for c in result.data["charges"]] == ["succeeded", "succeeded"]
+    assert ledger.partner_account(partner).status.value == "active"
+
+    again = ledger.replace_payment_method(
+        partner, declining, VISA, Outstanding.CHARGE_ALL, key="card/update"
+    )
+    assert again.replayed
+    assert again.data["charges"] == result.data["charges"]
+    assert len(gateway.charges) == made + 1
+
+
+def test_r_h5_mark_paid_marks_everything_pending_in_the_replacement_itself(
+    ledger: Ledger, gateway: SimulatedGateway, database: Database
+) -> None:
+    partner, (declining,), invoices = open_partner(
+        ledger, DECLINING, lines=2, autopay=PaymentSource.CARD
+    )
+    made = len(gateway.charges)
+    before = event_count(database)
+
+    with pytest.raises(PaymentMethodNotFound):  # a refused replacement marks nothing
+        ledger.replace_payment_method(partner, uuid4(), VISA, Outstanding.MARK_PAID)
+    assert event_count(database) == before
+
+    result = ledger.replace_payment_method(
+        partner, declining, VISA, Outstanding.MARK_PAID, key="card/update"
+    )
+
+    assert sorted(result.data["outstanding"]) == sorted(str(i) for i in invoices)
+    assert [ledger.invoice(i).status for i in invoices] == [InvoiceStatus.SETTLED] * 2
+    assert len(gateway.charges) == made
+    with database.connect() as conn:
+        keys = conn.execute("SELECT key FROM command_log WHERE key LIKE 'card/update%'").fetchall()
+    assert keys == [("card/update",)]  # one command, one transaction
+    assert ledger.partner_account(partner).status.value == "active"
