@@ -91,6 +91,15 @@ class Payment:
         return self.amount - self.refunded
 
 
+@dataclass(frozen=True, slots=True)
+class AnnouncedPayment:
+    """Money the payer says it sent outside the gateway, not yet confirmed as received."""
+
+    source: PaymentSource
+    amount: Money
+    reference: str
+
+
 class Invoice(Aggregate):
     """An invoice to a partner or a client, with its payments, refunds and credit notes."""
 
@@ -279,6 +288,7 @@ class Invoice(Aggregate):
             )
             invoice.pending.pop(str(self.payment_id), None)
             invoice.pending_references.pop(str(self.payment_id), None)
+            invoice.announced_payments().pop(str(self.payment_id), None)
             invoice.last_attempt_failed = False
 
     class Settled(Event):
@@ -350,6 +360,78 @@ class Invoice(Aggregate):
             note=note,
         )
         self._settle_if_paid(on, now)
+
+    class PaymentAnnounced(Event):
+        """The payer says it sent money outside the gateway (a bank transfer, cash, a cheque);
+        it pays nothing until the vendor confirms it arrived (R-C2, R-H2)."""
+
+        payment_id: UUID
+        source: PaymentSource
+        amount: Money
+        reference: str
+        announced_on: date
+
+        def apply(self, invoice: Invoice) -> None:
+            invoice.announced_payments()[str(self.payment_id)] = AnnouncedPayment(
+                self.source, self.amount, self.reference
+            )
+
+    def announced_payments(self) -> dict[str, AnnouncedPayment]:
+        """Offline payments announced and not yet confirmed, by payment id."""
+        announced: dict[str, AnnouncedPayment] = self.__dict__.setdefault("announced", {})
+        return announced
+
+    def announce_payment(
+        self,
+        *,
+        payment_id: UUID,
+        source: PaymentSource,
+        amount: Money,
+        reference: str,
+        on: date,
+        now: datetime,
+    ) -> None:
+        """Note money the payer says it sent by bank, cash, cheque or other (R-H2): owed still."""
+        self._require_open()
+        if not source.is_confirmed_by_vendor:
+            raise InvalidValue(
+                f"A {source.value} payment is not announced; it is paid at once.", field="source"
+            )
+        self._require_amount(amount, "An announced payment must be above zero.")
+        key = str(payment_id)
+        if key in self.payments or key in self.announced_payments():
+            raise InvalidValue(f"Payment {payment_id} is already recorded.", field="payment_id")
+        if amount > self.outstanding:
+            raise Overpayment(
+                f"The invoice owes {self.outstanding}.",
+                outstanding=self.outstanding.amount_minor,
+            )
+        self._trigger(
+            self.PaymentAnnounced,
+            now,
+            payment_id=payment_id,
+            source=source,
+            amount=amount,
+            reference=clean_text("reference", reference),
+            announced_on=on,
+        )
+
+    def confirm_payment(self, payment_id: UUID, on: date, now: datetime) -> AnnouncedPayment:
+        """The vendor received an announced payment: it pays the invoice now (R-H2)."""
+        announced = self.announced_payments().get(str(payment_id))
+        if announced is None:
+            raise PaymentNotFound(
+                f"No announced payment {payment_id} on this invoice.", payment_id=payment_id
+            )
+        self.record_payment(
+            payment_id=payment_id,
+            source=announced.source,
+            amount=announced.amount,
+            on=on,
+            now=now,
+            reference=announced.reference,
+        )
+        return announced
 
     class PaymentFailed(Event):
         """A card or debit was declined; the payer is told why (R-H2, R-H4)."""

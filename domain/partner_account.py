@@ -31,8 +31,9 @@ from domain.errors import (
     NoPaymentMethod,
     PaymentMethodKindMismatch,
     PaymentMethodNotFound,
+    PaymentNotFound,
 )
-from domain.money import Money, check_new_account_currency
+from domain.money import Money, check_new_account_currency, total
 from domain.payment_methods import (
     AUTOPAY_SOURCES,
     BankAccountToken,
@@ -393,6 +394,63 @@ class PartnerAccount(Aggregate):
 
         def apply(self, account: PartnerAccount) -> None:
             account.balance = account.balance + self.amount
+            account.announced_top_ups().pop(str(self.top_up_id), None)
+
+    class TopUpAnnounced(Event):
+        """The partner says it sent a bank transfer for its balance; the balance grows only
+        once the vendor confirms the money arrived (R-C2, R-H2)."""
+
+        top_up_id: UUID
+        amount: Money
+        source: PaymentSource
+        reference: str
+
+        def apply(self, account: PartnerAccount) -> None:
+            account.announced_top_ups()[str(self.top_up_id)] = (
+                self.amount,
+                self.source,
+                self.reference,
+            )
+
+    def announced_top_ups(self) -> dict[str, tuple[Money, PaymentSource, str]]:
+        """Transfers announced for the balance and not yet confirmed: amount, source, reference.
+
+        (Kept apart from the balance; an account restored from an older snapshot has none.)"""
+        announced: dict[str, tuple[Money, PaymentSource, str]] = self.__dict__.setdefault(
+            "announced", {}
+        )
+        return announced
+
+    @property
+    def announced_total(self) -> Money:
+        """What the partner says it sent for its balance, not yet received (R-C2)."""
+        return total([amount for amount, _, _ in self.announced_top_ups().values()], self.currency)
+
+    def announce_top_up(
+        self, top_up_id: UUID, amount: Money, reference: str, now: datetime
+    ) -> None:
+        """Note a bank transfer the partner says it sent for its balance (R-C2)."""
+        self._require_not_closed()
+        self._require_amount(amount)
+        if str(top_up_id) in self.announced_top_ups():
+            return
+        self.trigger_event(
+            self.TopUpAnnounced,
+            top_up_id=top_up_id,
+            amount=amount,
+            source=PaymentSource.BANK_TRANSFER,
+            reference=clean_text("reference", reference),
+            timestamp=now,
+        )
+
+    def confirm_top_up(self, top_up_id: UUID, now: datetime) -> Money:
+        """The vendor received an announced transfer: it is on the balance now (R-C2)."""
+        announced = self.announced_top_ups().get(str(top_up_id))
+        if announced is None:
+            raise PaymentNotFound(f"No announced top-up {top_up_id}.", payment_id=top_up_id)
+        amount, source, reference = announced
+        self.top_up(top_up_id, amount, source, now, reference)
+        return amount
 
     def top_up(
         self,

@@ -324,7 +324,8 @@ class Ledger:
         reference: str | None = None,
         key: str | None = None,
     ) -> CommandResult:
-        """Put money on the company balance (R-C2): charged to a card now, or arrived by bank."""
+        """Put money on the company balance (R-C2): charged to a card now, or received by
+        bank as the vendor records it (a partner announces a transfer: `announce_top_up`)."""
         key = key or f"anonymous/{uuid4()}"
         if source is PaymentSource.CARD:
             if (first := self.replayed(key)) is not None:
@@ -348,6 +349,23 @@ class Ledger:
             reference=reference,
         )
         return self.execute(command, key)
+
+    def announce_top_up(
+        self, partner_id: UUID, amount: Money, reference: str, *, key: str | None = None
+    ) -> CommandResult:
+        """The partner says it sent a bank transfer for its balance: kept apart (R-C2)."""
+        command = partner_commands.AnnounceTopUp(
+            partner_id=partner_id, top_up_id=_derived(key), amount=amount, reference=reference
+        )
+        return self.execute(command, key)
+
+    def confirm_top_up(
+        self, partner_id: UUID, top_up_id: UUID, *, key: str | None = None
+    ) -> CommandResult:
+        """The vendor received an announced transfer: it is on the balance now (R-C2)."""
+        return self.execute(
+            partner_commands.ConfirmTopUp(partner_id=partner_id, top_up_id=top_up_id), key
+        )
 
     def register_client(
         self,
@@ -551,7 +569,9 @@ class Ledger:
         reference: str | None = None,
         key: str | None = None,
     ) -> CommandResult:
-        """Pay an invoice from any source of R-C2 (and record offline money: R-H2)."""
+        """Pay an invoice from any source of R-C2; money the vendor received by bank, cash,
+        cheque or other is recorded as received (R-H2): the vendor's own word, as a payer
+        only announces such money (`announce_payment`)."""
         key = key or f"anonymous/{uuid4()}"
         if source.is_gateway:
             return self.charge_invoice(invoice_id, source=source, method_id=method_id, key=key)
@@ -569,6 +589,33 @@ class Ledger:
                 reference=reference,
             ),
             key,
+        )
+
+    def announce_payment(
+        self,
+        invoice_id: UUID,
+        source: PaymentSource,
+        reference: str,
+        *,
+        amount: Money | None = None,
+        key: str | None = None,
+    ) -> CommandResult:
+        """The payer says it sent money outside the gateway: noted, paid once confirmed (R-H2)."""
+        command = invoice_commands.AnnouncePayment(
+            invoice_id=invoice_id,
+            payment_id=_derived(key),
+            source=source,
+            amount=amount,
+            reference=reference,
+        )
+        return self.execute(command, key)
+
+    def confirm_payment(
+        self, invoice_id: UUID, payment_id: UUID, *, key: str | None = None
+    ) -> CommandResult:
+        """The vendor received an announced payment: it pays the invoice now (R-H2)."""
+        return self.execute(
+            invoice_commands.ConfirmPayment(invoice_id=invoice_id, payment_id=payment_id), key
         )
 
     def charge_invoice(

@@ -47,7 +47,8 @@ def _status(found: Any) -> dict[str, Any]:
 
 @dataclass(frozen=True, kw_only=True)
 class RecordPayment(LedgerCommand):
-    """A bank transfer, cash, cheque or other payment arrived for an invoice (R-C2, R-H2)."""
+    """The vendor received a bank transfer, cash, cheque or other payment for an invoice
+    (R-C2, R-H2). Only the vendor records one; a payer announces it (`AnnouncePayment`)."""
 
     invoice_id: UUID
     payment_id: UUID
@@ -72,6 +73,48 @@ class RecordPayment(LedgerCommand):
             now=uow.now,
             reference=self.reference,
         )
+        after_payment(uow, account, found, self.payment_id, day)
+        return found.id, {"payment_id": str(self.payment_id), **_status(found)}
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnnouncePayment(LedgerCommand):
+    """The payer says it sent a bank transfer, cash, a cheque or other: noted, not yet paid
+    (R-C2, R-H2)."""
+
+    invoice_id: UUID
+    payment_id: UUID
+    source: PaymentSource
+    amount: Money | None = None
+    """By default what the invoice still owes."""
+    reference: str
+
+    def handle(self, uow: UnitOfWork) -> Answer:
+        found = invoice(uow, self.invoice_id)
+        account = partner(uow, found.partner_id)
+        found.announce_payment(
+            payment_id=self.payment_id,
+            source=self.source,
+            amount=self.amount or found.outstanding,
+            reference=self.reference,
+            on=today(uow, account),
+            now=uow.now,
+        )
+        return found.id, {"payment_id": str(self.payment_id), **_status(found)}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConfirmPayment(LedgerCommand):
+    """The vendor received an announced payment: it pays the invoice now (R-H2)."""
+
+    invoice_id: UUID
+    payment_id: UUID
+
+    def handle(self, uow: UnitOfWork) -> Answer:
+        found = invoice(uow, self.invoice_id)
+        account = partner(uow, found.partner_id)
+        day = today(uow, account)
+        found.confirm_payment(self.payment_id, day, uow.now)
         after_payment(uow, account, found, self.payment_id, day)
         return found.id, {"payment_id": str(self.payment_id), **_status(found)}
 

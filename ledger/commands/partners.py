@@ -151,6 +151,43 @@ class RecordTopUp(LedgerCommand):
 
 
 @dataclass(frozen=True, kw_only=True)
+class AnnounceTopUp(LedgerCommand):
+    """The partner says it sent a bank transfer for its balance; kept apart until the vendor
+    confirms it arrived (R-C2)."""
+
+    partner_id: UUID
+    top_up_id: UUID
+    amount: Money
+    reference: str
+
+    def handle(self, uow: UnitOfWork) -> Answer:
+        account = partner(uow, self.partner_id)
+        account.announce_top_up(self.top_up_id, self.amount, self.reference, uow.now)
+        return self.partner_id, {
+            "top_up_id": str(self.top_up_id),
+            "balance_minor": account.balance.amount_minor,
+            "announced_minor": account.announced_total.amount_minor,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConfirmTopUp(LedgerCommand):
+    """The vendor received an announced transfer: it is on the company balance now (R-C2)."""
+
+    partner_id: UUID
+    top_up_id: UUID
+
+    def handle(self, uow: UnitOfWork) -> Answer:
+        account = partner(uow, self.partner_id)
+        account.confirm_top_up(self.top_up_id, uow.now)
+        return self.partner_id, {
+            "top_up_id": str(self.top_up_id),
+            "balance_minor": account.balance.amount_minor,
+            "announced_minor": account.announced_total.amount_minor,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
 class RegisterClient(LedgerCommand):
     """A partner's client, in unified billing or paying for itself (R-O4, R-C4)."""
 

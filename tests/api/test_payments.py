@@ -202,3 +202,83 @@ def test_r_h5_mark_paid_is_one_command_with_the_replacement(
             "SELECT command FROM command_log WHERE key LIKE %s", ("%card-update%",)
         ).fetchall()
     assert commands == [("replace_payment_method",)]  # marked paid in the same transaction
+
+
+# --- offline money pays only once the vendor received it (R-C2, R-H2) -------------------------
+
+
+def test_r_h2_a_partner_announces_a_bank_transfer_and_only_the_vendor_confirms_it(
+    runtime: Runtime, client_for: Client, make_key: MakeKey
+) -> None:
+    partner, _, (invoice_id,) = open_partner(runtime)
+    own = client_for(make_key("partner", partner))
+    finance = client_for(make_key("finance"))
+    before = event_count(runtime)
+
+    declared = own.post(
+        f"/v1/invoices/{invoice_id}/payments",
+        json={"source": "bank_transfer", "reference": "Wire 1"},
+    )
+    problem(declared, 403, "forbidden")
+    assert event_count(runtime) == before
+
+    announced = own.post(
+        f"/v1/invoices/{invoice_id}/payment-announcements",
+        json={"source": "bank_transfer", "reference": "Wire 1"},
+    )
+    assert announced.status_code == 201, announced.text
+    payment_id = announced.json()["payment_id"]
+    assert (announced.json()["status"], announced.json()["outstanding"]) == (
+        "open",
+        usd(SIGNATURES),
+    )
+    confirm = f"/v1/invoices/{invoice_id}/payment-announcements/{payment_id}/confirm"
+    problem(own.post(confirm), 403, "forbidden")
+
+    confirmed = finance.post(confirm)
+
+    assert confirmed.status_code == 201, confirmed.text
+    invoice = read_invoice(own, invoice_id, confirmed.json()["position"])
+    assert invoice["status"] == "settled"
+    assert [(p["source"], p["reference"]) for p in invoice["payments"]] == [
+        ("bank_transfer", "Wire 1")
+    ]
+
+
+def test_r_c2_a_partner_cannot_credit_its_balance_it_announces_a_transfer_kept_apart(
+    runtime: Runtime, client_for: Client, make_key: MakeKey, http: httpx.Client
+) -> None:
+    partner, _, _ = open_partner(runtime, lines=0)
+    own = client_for(make_key("partner", partner))
+    before = event_count(runtime)
+    ten_million = usd(1_000_000_000)
+
+    declared = own.post(
+        f"/v1/partners/{partner}/top-ups",
+        json={"amount": ten_million, "source": "bank_transfer", "reference": "W1"},
+    )
+    problem(declared, 403, "forbidden")
+    assert event_count(runtime) == before
+
+    announced = own.post(
+        f"/v1/partners/{partner}/top-up-announcements",
+        json={"amount": ten_million, "reference": "W1"},
+    )
+    assert announced.status_code == 201, announced.text
+    assert (announced.json()["balance"], announced.json()["announced"]) == (usd(0), ten_million)
+    balance = own.get(
+        f"/v1/partners/{partner}/balance",
+        params={"min_position": announced.json()["position"], "wait_ms": 5000},
+    ).json()
+    assert (balance["company_balance"], balance["announced_top_ups"]) == (usd(0), ten_million)
+
+    top_up_id = announced.json()["top_up_id"]
+    confirm = f"/v1/partners/{partner}/top-up-announcements/{top_up_id}/confirm"
+    problem(own.post(confirm), 403, "forbidden")
+    confirmed = http.post(confirm)
+    assert confirmed.status_code == 201, confirmed.text
+    balance = own.get(
+        f"/v1/partners/{partner}/balance",
+        params={"min_position": confirmed.json()["position"], "wait_ms": 5000},
+    ).json()
+    assert (balance["company_balance"], balance["announced_top_ups"]) == (ten_million, usd(0))

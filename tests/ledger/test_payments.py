@@ -11,7 +11,12 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from domain.errors import NoPaymentMethod, PaymentMethodKindMismatch, PaymentMethodNotFound
+from domain.errors import (
+    NoPaymentMethod,
+    PaymentMethodKindMismatch,
+    PaymentMethodNotFound,
+    PaymentNotFound,
+)
 from domain.invoice import InvoiceStatus
 from domain.money import Money
 from domain.payment_methods import BankAccountDetails, CardDetails, PaymentSource
@@ -223,3 +228,44 @@ def test_r_h5_mark_paid_marks_everything_pending_in_the_replacement_itself(
         keys = conn.execute("SELECT key FROM command_log WHERE key LIKE 'card/update%'").fetchall()
     assert keys == [("card/update",)]  # one command, one transaction
     assert ledger.partner_account(partner).status.value == "active"
+
+
+# --- offline money pays only once the vendor received it (R-C2, R-H2) -------------------------
+
+
+def test_r_h2_an_announced_bank_transfer_pays_nothing_until_the_vendor_confirms_it(
+    ledger: Ledger,
+) -> None:
+    _, _, (invoice_id,) = open_partner(ledger)
+
+    announced = ledger.announce_payment(
+        invoice_id, PaymentSource.BANK_TRANSFER, "Wire 2026-0117", key="announce"
+    )
+
+    found = ledger.invoice(invoice_id)
+    assert (found.status, found.outstanding, found.payments) == (
+        InvoiceStatus.OPEN,
+        usd(SIGNATURES),
+        {},
+    )
+    payment_id = UUID(announced.data["payment_id"])
+    ledger.confirm_payment(invoice_id, payment_id, key="confirm")
+    paid = ledger.invoice(invoice_id)
+    assert paid.status is InvoiceStatus.SETTLED
+    assert paid.payments[str(payment_id)].reference == "Wire 2026-0117"
+    with pytest.raises(PaymentNotFound):  # confirmed once only
+        ledger.confirm_payment(invoice_id, payment_id)
+
+
+def test_r_c2_an_announced_top_up_is_kept_apart_from_the_balance_until_confirmed(
+    ledger: Ledger,
+) -> None:
+    partner, _, _ = open_partner(ledger, lines=0)
+
+    announced = ledger.announce_top_up(partner, usd(1_000_000_000), "Wire 77", key="announce")
+
+    account = ledger.partner_account(partner)
+    assert (account.balance, account.announced_total) == (usd(0), usd(1_000_000_000))
+    ledger.confirm_top_up(partner, UUID(announced.data["top_up_id"]), key="confirm")
+    account = ledger.partner_account(partner)
+    assert (account.balance, account.announced_total) == (usd(1_000_000_000), usd(0))
