@@ -32,6 +32,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from api.app import _routes, openapi_document
 from api.runtime import Runtime
 from api.security import Access, access
+from domain.money import Money
 from domain.payment_methods import CardDetails, PaymentSource
 from domain.values import Location
 from ledger.application import EVENTS_TABLE
@@ -81,6 +82,7 @@ def build(runtime: Runtime, name: str) -> Resources:
     invoice = UUID(ledger.activate_line(line).data["invoice_id"])
     payment = ledger.pay_invoice(invoice, PaymentSource.BANK_TRANSFER, reference="Wire 1")
     document = ledger.request_closing_document(invoice).data["document_id"]
+    top_up = ledger.announce_top_up(partner, Money(100_00, "USD"), "Wire 2").data["top_up_id"]
     return Resources(
         {
             "partner_id": partner,
@@ -91,13 +93,15 @@ def build(runtime: Runtime, name: str) -> Resources:
             "payment_id": UUID(payment.data["payment_id"]),
             "document_id": UUID(document),
             "method_id": method,
+            "top_up_id": UUID(top_up),
         }
     )
 
 
 def random_resources() -> Resources:
     names = ("partner_id", "client_id", "line_id", "location_id", "invoice_id", "payment_id")
-    return Resources({name: uuid.uuid4() for name in (*names, "document_id", "method_id")})
+    more = ("document_id", "method_id", "top_up_id")
+    return Resources({name: uuid.uuid4() for name in (*names, *more)})
 
 
 def calls() -> list[Call]:
