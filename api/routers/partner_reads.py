@@ -95,9 +95,7 @@ def get_balance(
         company_balance=money(-held.get(AccountKind.PREPAID_BALANCE.value, 0)),
         receivable=money(held.get(AccountKind.RECEIVABLE.value, 0)),
         bonus_wallet=money(-held.get(AccountKind.BONUS_LIABILITY.value, 0)),
-        announced_top_ups=MoneyModel.of(
-            runtime.ledger.partner_account(partner_id).announced_total
-        ),
+        announced_top_ups=MoneyModel.of(runtime.ledger.partner_account(partner_id).announced_total),
         as_of_position=live_position(conn, Balances.name),
     )
 
