@@ -11,7 +11,8 @@ Roles:
 - `admin` (the vendor): reads everything and issues every command.
 - `partner` (bound to one partner): reads and commands its own partner account, clients,
   lines, invoices, documents and wallet; another partner's ids answer 404.
-- `finance`: reads everything, issues no command.
+- `finance`: reads everything; its one command is confirming that money a partner announced
+  (a bank transfer, cash, a cheque) reached the vendor, which is finance's work (R-H2).
 - `auditor`: reads everything (and audit replay), issues no command.
 """
 
@@ -63,7 +64,7 @@ class Principal:
 
     @property
     def may_command(self) -> bool:
-        """Admins and partners issue commands; finance and auditors only read."""
+        """Admins and partners issue commands; finance only confirms receipts, auditors read."""
         return self.role in (Role.ADMIN, Role.PARTNER)
 
     def sees(self, partner_id: UUID | None) -> bool:

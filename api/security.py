@@ -5,6 +5,8 @@
   404 as for a resource that does not exist: ids of other partners are not confirmed.
 - `Commander`: a key that may issue commands (admin or partner; 403 for finance and auditor).
 - `Admin`: the vendor only (opening partner accounts, voids, credit notes, key management).
+- `Receiver`: the vendor's admin or finance: confirms that money announced by a partner (a
+  bank transfer, cash, a cheque) arrived, the only way such money pays (R-H2).
 - `Overseer`: reads that span every partner (admin, finance, auditor; 403 for a partner key).
 - `IdempotencyKey`: the `Idempotency-Key` header every POST must carry (R-X5); a missing
   one is a validation problem naming the header.
@@ -29,6 +31,7 @@ from api import keys
 from api.keys import Principal, Role
 from api.runtime import Runtime
 from domain.errors import BillingError
+from domain.payment_methods import PaymentSource
 
 KEY_CACHE_TTL_S = 30.0
 """How long a verified key is trusted without asking the database again (so a revoked key
@@ -126,6 +129,23 @@ async def get_admin(principal: Annotated[Principal, Depends(get_principal)]) -> 
     return principal
 
 
+async def get_receiver(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    """Confirms money received outside the gateway: the vendor's admin or finance (R-H2)."""
+    if principal.role not in (Role.ADMIN, Role.FINANCE):
+        raise Forbidden("Only the vendor (admin or finance) confirms money it received.")
+    return principal
+
+
+def refuse_payer_receipt(principal: Principal, source: PaymentSource) -> None:
+    """A partner announces money it sent outside the gateway; only the vendor records it as
+    received (R-H2)."""
+    if principal.role is Role.PARTNER and source.is_confirmed_by_vendor:
+        raise Forbidden(
+            f"A partner announces a {source.value} payment (POST …/payment-announcements or "
+            "…/top-up-announcements); the vendor confirms it arrived."
+        )
+
+
 async def get_overseer(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
     """Reads across all partners (the trial balance, projection status): not for partner keys."""
     if principal.role is Role.PARTNER:
@@ -166,6 +186,7 @@ class Access(StrEnum):
     CALLER = "every role (a partner: its own)"
     OVERSEER = "admin, finance, auditor"
     COMMANDER = "admin, own partner"
+    RECEIVER = "admin, finance"
     ADMIN = "admin"
 
 
@@ -174,6 +195,7 @@ def access(route: APIRoute) -> Access:
     calls = set(_calls(route.dependant))
     for dependency, level in (
         (get_admin, Access.ADMIN),
+        (get_receiver, Access.RECEIVER),
         (get_overseer, Access.OVERSEER),
         (get_commander, Access.COMMANDER),
         (get_principal, Access.CALLER),
@@ -192,5 +214,6 @@ def _calls(dependant: Dependant) -> Iterator[Any]:
 Caller = Annotated[Principal, Depends(get_principal)]
 Commander = Annotated[Principal, Depends(get_commander)]
 Admin = Annotated[Principal, Depends(get_admin)]
+Receiver = Annotated[Principal, Depends(get_receiver)]
 Overseer = Annotated[Principal, Depends(get_overseer)]
 IdempotencyKey = Annotated[str, Depends(get_idempotency_key)]

@@ -82,6 +82,13 @@ class CurrencyMismatch(BillingError):
     refusal = Refusal.INVALID
 
 
+class PaymentMethodKindMismatch(BillingError):
+    """The payment method named is of another kind than the source asked for (R-C2, R-O7)."""
+
+    code = "payment_method_kind_mismatch"
+    refusal = Refusal.INVALID
+
+
 class UnknownTimeZone(BillingError):
     """The time zone is not in the IANA time zone database (R-X7)."""
 
@@ -337,6 +344,12 @@ class ClientNotInUnifiedBilling(BillingError):
     """The client is not in the partner's unified billing (R-O4)."""
 
     code = "client_not_in_unified_billing"
+
+
+class NoPaymentMethod(BillingError):
+    """There is no card or bank account of the kind asked for to charge; nothing was charged."""
+
+    code = "no_payment_method"
 
 
 class NothingOutstanding(BillingError):

@@ -27,7 +27,7 @@ from domain.errors import (
     RefundExceedsPayment,
     VoidNotAllowed,
 )
-from domain.money import Money, total
+from domain.money import Money, allocate, total
 from domain.payment_methods import PaymentSource
 from domain.pricing import BillingPolicy, card_fee_line
 from domain.values import InvoiceLine, InvoiceLineKind, Payer, clean_text
@@ -35,6 +35,28 @@ from domain.values import InvoiceLine, InvoiceLineKind, Payer, clean_text
 LINES_MAX = 10_000
 """An invoice's lines: one per location or lead; bounded so a document stays printable."""
 MARKED_PAID_NOTE = "marked as paid when the card was updated"
+
+
+def charge_shares(
+    invoices: Sequence[Invoice], source: PaymentSource, policy: BillingPolicy
+) -> list[tuple[Money, InvoiceLine | None]]:
+    """What one charge to a card or bank account takes for each invoice it pays at once, and
+    each one's card fee line (R-H5, R-L5, R-O7): the fee is on the total charged, and each
+    invoice bears a part of it in proportion to what it owes (largest remainder). A debit pays
+    what is owed and not already on its way, with no fee."""
+    if source is not PaymentSource.CARD:
+        return [(found.outstanding - found.pending_total, None) for found in invoices]
+    owed = [found.outstanding for found in invoices]
+    if not invoices or not all(amount.is_positive() for amount in owed):
+        return [(amount, None) for amount in owed]
+    fee_line = card_fee_line(total(owed, owed[0].currency), policy)
+    if fee_line is None:
+        return [(amount, None) for amount in owed]
+    fees = allocate(fee_line.amount, [amount.amount_minor for amount in owed])
+    return [
+        (amount + fee, replace(fee_line, amount=fee) if fee.is_positive() else None)
+        for amount, fee in zip(owed, fees, strict=True)
+    ]
 
 
 class InvoiceKind(StrEnum):
@@ -67,6 +89,15 @@ class Payment:
     @property
     def refundable(self) -> Money:
         return self.amount - self.refunded
+
+
+@dataclass(frozen=True, slots=True)
+class AnnouncedPayment:
+    """Money the payer says it sent outside the gateway, not yet confirmed as received."""
+
+    source: PaymentSource
+    amount: Money
+    reference: str
 
 
 class Invoice(Aggregate):
@@ -257,6 +288,7 @@ class Invoice(Aggregate):
             )
             invoice.pending.pop(str(self.payment_id), None)
             invoice.pending_references.pop(str(self.payment_id), None)
+            invoice.announced_payments().pop(str(self.payment_id), None)
             invoice.last_attempt_failed = False
 
     class Settled(Event):
@@ -328,6 +360,78 @@ class Invoice(Aggregate):
             note=note,
         )
         self._settle_if_paid(on, now)
+
+    class PaymentAnnounced(Event):
+        """The payer says it sent money outside the gateway (a bank transfer, cash, a cheque);
+        it pays nothing until the vendor confirms it arrived (R-C2, R-H2)."""
+
+        payment_id: UUID
+        source: PaymentSource
+        amount: Money
+        reference: str
+        announced_on: date
+
+        def apply(self, invoice: Invoice) -> None:
+            invoice.announced_payments()[str(self.payment_id)] = AnnouncedPayment(
+                self.source, self.amount, self.reference
+            )
+
+    def announced_payments(self) -> dict[str, AnnouncedPayment]:
+        """Offline payments announced and not yet confirmed, by payment id."""
+        announced: dict[str, AnnouncedPayment] = self.__dict__.setdefault("announced", {})
+        return announced
+
+    def announce_payment(
+        self,
+        *,
+        payment_id: UUID,
+        source: PaymentSource,
+        amount: Money,
+        reference: str,
+        on: date,
+        now: datetime,
+    ) -> None:
+        """Note money the payer says it sent by bank, cash, cheque or other (R-H2): owed still."""
+        self._require_open()
+        if not source.is_confirmed_by_vendor:
+            raise InvalidValue(
+                f"A {source.value} payment is not announced; it is paid at once.", field="source"
+            )
+        self._require_amount(amount, "An announced payment must be above zero.")
+        key = str(payment_id)
+        if key in self.payments or key in self.announced_payments():
+            raise InvalidValue(f"Payment {payment_id} is already recorded.", field="payment_id")
+        if amount > self.outstanding:
+            raise Overpayment(
+                f"The invoice owes {self.outstanding}.",
+                outstanding=self.outstanding.amount_minor,
+            )
+        self._trigger(
+            self.PaymentAnnounced,
+            now,
+            payment_id=payment_id,
+            source=source,
+            amount=amount,
+            reference=clean_text("reference", reference),
+            announced_on=on,
+        )
+
+    def confirm_payment(self, payment_id: UUID, on: date, now: datetime) -> AnnouncedPayment:
+        """The vendor received an announced payment: it pays the invoice now (R-H2)."""
+        announced = self.announced_payments().get(str(payment_id))
+        if announced is None:
+            raise PaymentNotFound(
+                f"No announced payment {payment_id} on this invoice.", payment_id=payment_id
+            )
+        self.record_payment(
+            payment_id=payment_id,
+            source=announced.source,
+            amount=announced.amount,
+            on=on,
+            now=now,
+            reference=announced.reference,
+        )
+        return announced
 
     class PaymentFailed(Event):
         """A card or debit was declined; the payer is told why (R-H2, R-H4)."""

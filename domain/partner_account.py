@@ -28,9 +28,12 @@ from domain.errors import (
     CurrencyMismatch,
     InsufficientBalance,
     InvalidValue,
+    NoPaymentMethod,
+    PaymentMethodKindMismatch,
     PaymentMethodNotFound,
+    PaymentNotFound,
 )
-from domain.money import Money, check_new_account_currency
+from domain.money import Money, check_new_account_currency, total
 from domain.payment_methods import (
     AUTOPAY_SOURCES,
     BankAccountToken,
@@ -288,6 +291,30 @@ class PartnerAccount(Aggregate):
     def payment_method(self, method_id: UUID) -> PaymentMethod:
         return self._method(method_id)
 
+    def method_to_charge(
+        self, source: PaymentSource | None, method_id: UUID | None
+    ) -> tuple[UUID, PaymentMethod]:
+        """The method a charge from `source` goes to (R-C2): the one named, which must be of
+        that kind; else the default if it is of that kind, else the first kept of that kind.
+        With no source, the one named or the default, whatever its kind."""
+        if method_id is not None:
+            method = self._method(method_id)
+            require_kind(method, source, method_id)
+            return method_id, method
+        candidates = [
+            (UUID(key), method)
+            for key, method in self.payment_methods.items()
+            if source is None or method.source is source
+        ]
+        candidates.sort(key=lambda candidate: candidate[0] != self.default_method_id)
+        if not candidates:
+            raise NoPaymentMethod(
+                "The partner has no "
+                + ("payment method." if source is None else f"method for {source.value}."),
+                source=None if source is None else source.value,
+            )
+        return candidates[0]
+
     # --- clients (R-O4, R-C8) -------------------------------------------------------
 
     class ClientRegistered(Event):
@@ -367,6 +394,63 @@ class PartnerAccount(Aggregate):
 
         def apply(self, account: PartnerAccount) -> None:
             account.balance = account.balance + self.amount
+            account.announced_top_ups().pop(str(self.top_up_id), None)
+
+    class TopUpAnnounced(Event):
+        """The partner says it sent a bank transfer for its balance; the balance grows only
+        once the vendor confirms the money arrived (R-C2, R-H2)."""
+
+        top_up_id: UUID
+        amount: Money
+        source: PaymentSource
+        reference: str
+
+        def apply(self, account: PartnerAccount) -> None:
+            account.announced_top_ups()[str(self.top_up_id)] = (
+                self.amount,
+                self.source,
+                self.reference,
+            )
+
+    def announced_top_ups(self) -> dict[str, tuple[Money, PaymentSource, str]]:
+        """Transfers announced for the balance and not yet confirmed: amount, source, reference.
+
+        (Kept apart from the balance; an account restored from an older snapshot has none.)"""
+        announced: dict[str, tuple[Money, PaymentSource, str]] = self.__dict__.setdefault(
+            "announced", {}
+        )
+        return announced
+
+    @property
+    def announced_total(self) -> Money:
+        """What the partner says it sent for its balance, not yet received (R-C2)."""
+        return total([amount for amount, _, _ in self.announced_top_ups().values()], self.currency)
+
+    def announce_top_up(
+        self, top_up_id: UUID, amount: Money, reference: str, now: datetime
+    ) -> None:
+        """Note a bank transfer the partner says it sent for its balance (R-C2)."""
+        self._require_not_closed()
+        self._require_amount(amount)
+        if str(top_up_id) in self.announced_top_ups():
+            return
+        self.trigger_event(
+            self.TopUpAnnounced,
+            top_up_id=top_up_id,
+            amount=amount,
+            source=PaymentSource.BANK_TRANSFER,
+            reference=clean_text("reference", reference),
+            timestamp=now,
+        )
+
+    def confirm_top_up(self, top_up_id: UUID, now: datetime) -> Money:
+        """The vendor received an announced transfer: it is on the balance now (R-C2)."""
+        announced = self.announced_top_ups().get(str(top_up_id))
+        if announced is None:
+            raise PaymentNotFound(f"No announced top-up {top_up_id}.", payment_id=top_up_id)
+        amount, source, reference = announced
+        self.top_up(top_up_id, amount, source, now, reference)
+        return amount
 
     def top_up(
         self,
@@ -747,3 +831,16 @@ class PartnerAccount(Aggregate):
     def _require_current(method: PaymentMethod, today: date) -> None:
         if isinstance(method, CardToken):
             refuse_expired(method, today)
+
+
+def require_kind(
+    method: PaymentMethod, source: PaymentSource | None, method_id: UUID | None
+) -> None:
+    """Refuse a card for a debit or a bank account for a card payment (R-C2, R-O7)."""
+    if source is not None and method.source is not source:
+        raise PaymentMethodKindMismatch(
+            f"Payment method {method_id or 'on the line'} is not for {source.value} payments.",
+            method_id=method_id,
+            source=source.value,
+            method_kind=method.source.value,
+        )

@@ -91,6 +91,12 @@ class PaymentSource(StrEnum):
         return self in _CLOSING_DOCUMENT
 
     @property
+    def is_confirmed_by_vendor(self) -> bool:
+        """Money the vendor receives outside the gateway: it pays only once the vendor
+        confirms it arrived; a payer may only announce it (R-C2, R-H2)."""
+        return self in _CONFIRMED_BY_VENDOR
+
+    @property
     def is_gateway(self) -> bool:
         """Charged through the payment gateway."""
         return self in _GATEWAY
@@ -102,6 +108,7 @@ _BANK_OR_CARD = frozenset(PaymentSource) - _OFFLINE - {PaymentSource.BONUS}
 _REFUNDABLE = _BANK_OR_CARD
 _CLOSING_DOCUMENT = _BANK_OR_CARD
 _GATEWAY = frozenset({PaymentSource.CARD, PaymentSource.DIRECT_DEBIT})
+_CONFIRMED_BY_VENDOR = _OFFLINE | {PaymentSource.BANK_TRANSFER}
 
 AUTOPAY_SOURCES = frozenset(
     {

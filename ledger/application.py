@@ -31,13 +31,13 @@ from domain.errors import (
     InvalidValue,
     InvoiceNotFound,
     LineNotFound,
+    NoPaymentMethod,
     NothingOutstanding,
     PartnerNotFound,
-    PaymentMethodNotFound,
 )
-from domain.invoice import Invoice
-from domain.money import Money
-from domain.partner_account import PartnerAccount, PaymentMethod
+from domain.invoice import Invoice, charge_shares
+from domain.money import Money, total
+from domain.partner_account import PartnerAccount, PaymentMethod, require_kind
 from domain.payment_methods import (
     BankAccountDetails,
     CardDetails,
@@ -278,13 +278,16 @@ class Ledger:
         partner_id: UUID,
         old_method_id: UUID,
         details: CardDetails | BankAccountDetails,
+        outstanding: Outstanding = Outstanding.CHARGE_ALL,
         *,
         key: str | None = None,
     ) -> CommandResult:
-        """Update a payment method; what is overdue is charged to the new one at once (R-L5)."""
+        """Update a payment method; the billing date stays. What is failed or overdue is
+        charged to the new one at once, in one charge of its total (R-L5), or marked paid in
+        the same transaction as the replacement (R-H5)."""
         key = key or f"anonymous/{uuid4()}"
         if (first := self.replayed(key)) is not None:
-            return first
+            return _with_charges(first, self._replayed_charges(key))
         account = self.partner_account(partner_id)
         token = self._tokenise(details, account.today(self.clock.now()))
         result = self.execute(
@@ -293,13 +296,14 @@ class Ledger:
                 old_method_id=old_method_id,
                 method_id=_derived(key),
                 method=token,
+                outstanding=outstanding,
+                invoice_ids=tuple(self._outstanding_of(partner_id)),
             ),
             key,
         )
-        charged = [
-            self._charge_outstanding(invoice_id, token, None, f"{key}/charge/{invoice_id}")
-            for invoice_id in self._outstanding_of(partner_id)
-        ]
+        charged = self._charge_together(
+            partner_id, result.data.get("to_charge", []), token, None, f"{key}/charge"
+        )
         return _with_charges(result, charged)
 
     def make_default_payment_method(
@@ -320,15 +324,14 @@ class Ledger:
         reference: str | None = None,
         key: str | None = None,
     ) -> CommandResult:
-        """Put money on the company balance (R-C2): charged to a card now, or arrived by bank."""
+        """Put money on the company balance (R-C2): charged to a card now, or received by
+        bank as the vendor records it (a partner announces a transfer: `announce_top_up`)."""
         key = key or f"anonymous/{uuid4()}"
         if source is PaymentSource.CARD:
             if (first := self.replayed(key)) is not None:
                 return first
             account = self.partner_account(partner_id)
-            method = self._partner_method(account, method_id)
-            if not isinstance(method, CardToken):
-                raise InvalidValue("A card top-up needs a card.", field="method_id")
+            _, method = account.method_to_charge(PaymentSource.CARD, method_id)
             charge = self.gateway.charge(method, amount, f"{key}/charge", self.clock.now())
             if charge.status is not ChargeStatus.SUCCEEDED:
                 raise PaymentDeclined(
@@ -346,6 +349,23 @@ class Ledger:
             reference=reference,
         )
         return self.execute(command, key)
+
+    def announce_top_up(
+        self, partner_id: UUID, amount: Money, reference: str, *, key: str | None = None
+    ) -> CommandResult:
+        """The partner says it sent a bank transfer for its balance: kept apart (R-C2)."""
+        command = partner_commands.AnnounceTopUp(
+            partner_id=partner_id, top_up_id=_derived(key), amount=amount, reference=reference
+        )
+        return self.execute(command, key)
+
+    def confirm_top_up(
+        self, partner_id: UUID, top_up_id: UUID, *, key: str | None = None
+    ) -> CommandResult:
+        """The vendor received an announced transfer: it is on the balance now (R-C2)."""
+        return self.execute(
+            partner_commands.ConfirmTopUp(partner_id=partner_id, top_up_id=top_up_id), key
+        )
 
     def register_client(
         self,
@@ -502,8 +522,8 @@ class Ledger:
         """Put a new card on a client-paid line; with payments pending, charge or mark (R-H5)."""
         key = key or f"anonymous/{uuid4()}"
         if (first := self.replayed(key)) is not None:
-            # The charges ran under keys of their own: their first answers are the replay's.
-            return _with_charges(first, self._replayed_charges(first, key))
+            # The charge ran under a key of its own: its first answer is the replay's.
+            return _with_charges(first, self._replayed_charges(key))
         subscription = self.line(line_id)
         account = self.partner_account(subscription.partner_id)
         token = self._tokenise(card, account.today(self.clock.now()))
@@ -512,10 +532,13 @@ class Ledger:
         result = self.execute(
             line_commands.AttachLineCard(line_id=line_id, card=token, outstanding=outstanding), key
         )
-        charged = [
-            self._charge_outstanding(UUID(invoice_id), token, line_id, f"{key}/charge/{invoice_id}")
-            for invoice_id in result.data.get("to_charge", [])
-        ]
+        charged = self._charge_together(
+            subscription.partner_id,
+            result.data.get("to_charge", []),
+            token,
+            line_id,
+            f"{key}/charge",
+        )
         return _with_charges(result, charged)
 
     def record_lead(
@@ -567,10 +590,12 @@ class Ledger:
         reference: str | None = None,
         key: str | None = None,
     ) -> CommandResult:
-        """Pay an invoice from any source of R-C2 (and record offline money: R-H2)."""
+        """Pay an invoice from any source of R-C2; money the vendor received by bank, cash,
+        cheque or other is recorded as received (R-H2): the vendor's own word, as a payer
+        only announces such money (`announce_payment`)."""
         key = key or f"anonymous/{uuid4()}"
         if source.is_gateway:
-            return self.charge_invoice(invoice_id, method_id=method_id, key=key)
+            return self.charge_invoice(invoice_id, source=source, method_id=method_id, key=key)
         if source in (PaymentSource.COMPANY_BALANCE, PaymentSource.BONUS):
             return self.execute(
                 invoice_commands.PayInternally(invoice_id=invoice_id, source=source, amount=amount),
@@ -587,20 +612,71 @@ class Ledger:
             key,
         )
 
-    def charge_invoice(
-        self, invoice_id: UUID, *, method_id: UUID | None = None, key: str | None = None
+    def announce_payment(
+        self,
+        invoice_id: UUID,
+        source: PaymentSource,
+        reference: str,
+        *,
+        amount: Money | None = None,
+        key: str | None = None,
     ) -> CommandResult:
-        """Charge what an invoice owes to a card or bank account (and retry a failed one)."""
+        """The payer says it sent money outside the gateway: noted, paid once confirmed (R-H2)."""
+        command = invoice_commands.AnnouncePayment(
+            invoice_id=invoice_id,
+            payment_id=_derived(key),
+            source=source,
+            amount=amount,
+            reference=reference,
+        )
+        return self.execute(command, key)
+
+    def confirm_payment(
+        self, invoice_id: UUID, payment_id: UUID, *, key: str | None = None
+    ) -> CommandResult:
+        """The vendor received an announced payment: it pays the invoice now (R-H2)."""
+        return self.execute(
+            invoice_commands.ConfirmPayment(invoice_id=invoice_id, payment_id=payment_id), key
+        )
+
+    def charge_invoice(
+        self,
+        invoice_id: UUID,
+        *,
+        source: PaymentSource | None = None,
+        method_id: UUID | None = None,
+        key: str | None = None,
+    ) -> CommandResult:
+        """Charge what an invoice owes to a card or bank account (and retry a failed one).
+
+        The method is the one named, or the payer's default of the `source` asked for (R-C2);
+        with none to charge, the request is refused with `no_payment_method` and nothing is
+        written: no decline, no grace (R-H4, R-L4)."""
         key = key or f"anonymous/{uuid4()}"
         if (first := self.replayed(key)) is not None:
             return first
         found = self.invoice(invoice_id)
         account = self.partner_account(found.partner_id)
+        method, line_id = self._paying_method(account, found, source, method_id)
+        return self._charge(found, method, line_id, key)
+
+    def _autopay_charge(self, invoice_id: UUID, key: str) -> CommandResult:
+        """The billing clock charges an invoice autopay pays (R-C6) on the day it is due.
+
+        Unlike a manual charge, finding no method is not refused: the payment was due today
+        and cannot be made, so it is recorded as failed with `no_payment_method`. The payer is
+        told and sent the link to add a card (R-H4), the invoice shows as failed (R-H2, R-H3)
+        and a partner's grace week starts (R-L4); otherwise the invoice would owe silently
+        forever, as an invoice expected to be charged is never marked overdue."""
+        if (first := self.replayed(key)) is not None:
+            return first
+        found = self.invoice(invoice_id)
+        account = self.partner_account(found.partner_id)
+        expected = found.expected_source
+        source = expected if expected is not None and expected.is_gateway else None
         try:
-            method, line_id = self._paying_method(account, found, method_id)
-        except PaymentMethodNotFound:
-            if method_id is not None:
-                raise
+            method, line_id = self._paying_method(account, found, source, None)
+        except NoPaymentMethod:
             return self._record_no_method(found, key)
         return self._charge(found, method, line_id, key)
 
@@ -700,7 +776,7 @@ class Ledger:
         if kind == "settle_debit":
             return self._settle_debits(subject_id, on, key)
         if kind == "charge":
-            return self.charge_invoice(subject_id, key=key)
+            return self._autopay_charge(subject_id, key)
         command = _clock_command(kind, subject_id, on)
         result = self.execute(command, key)
         if kind in ("activate", "renew", "invoice_ahead", "invoice_leads", "unified_invoice"):
@@ -714,25 +790,23 @@ class Ledger:
             return self.gateway.tokenize_card(details.validated(today))
         return self.gateway.tokenize_bank_account(details.validated())
 
-    def _partner_method(self, account: PartnerAccount, method_id: UUID | None) -> PaymentMethod:
-        if method_id is not None:
-            return account.payment_method(method_id)
-        method = account.default_method
-        if method is None:
-            raise PaymentMethodNotFound("The partner has no payment method.", method_id=None)
-        return method
-
     def _paying_method(
-        self, account: PartnerAccount, found: Invoice, method_id: UUID | None
+        self,
+        account: PartnerAccount,
+        found: Invoice,
+        source: PaymentSource | None,
+        method_id: UUID | None,
     ) -> tuple[PaymentMethod, UUID | None]:
-        """A client pays with the card on its line (R-H5); a partner with its own method."""
+        """A client pays with the card on its line (R-H5); a partner with its own method of
+        the kind asked for (R-C2)."""
         if found.payer is Payer.CLIENT and method_id is None:
             for line_id in found.line_ids:
                 subscription = self.load(SubscriptionLine, line_id)
                 if subscription is not None and subscription.card is not None:
+                    require_kind(subscription.card, source, None)
                     return subscription.card, line_id
-            raise PaymentMethodNotFound("The client's line has no card.", method_id=None)
-        return self._partner_method(account, method_id), None
+            raise NoPaymentMethod("The client's line has no card.", source="card")
+        return account.method_to_charge(source, method_id)[1], None
 
     def _charge(
         self, found: Invoice, method: PaymentMethod, line_id: UUID | None, key: str
@@ -765,15 +839,52 @@ class Ledger:
                 self.gateway.refund(charge.charge_id, amount, f"{key}/compensate", now)
             raise
 
-    def _charge_outstanding(
-        self, invoice_id: UUID, method: PaymentMethod, line_id: UUID | None, key: str
-    ) -> tuple[dict[str, Any], int]:
-        """A charge's answer and its log position (0 when it was refused: nothing written)."""
+    def _charge_together(
+        self,
+        partner_id: UUID,
+        invoice_ids: list[str],
+        method: PaymentMethod,
+        line_id: UUID | None,
+        key: str,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Charge everything pending to a new card or bank account in one charge of the total,
+        each invoice paid by its share, the card fee on the total (R-H5, R-L5, R-O7).
+
+        Answers each invoice's outcome and the log position (0 when nothing was written)."""
+        owed = [self.invoice(UUID(invoice_id)) for invoice_id in invoice_ids]
+        amounts = charge_shares(owed, method.source, self.policy)
+        shares = tuple(
+            invoice_commands.ChargeShare(
+                invoice_id=found.id,
+                payment_id=_derived(f"{key}/{found.id}"),
+                amount=amount,
+                fee_line=fee_line,
+            )
+            for found, (amount, fee_line) in zip(owed, amounts, strict=True)
+            if amount.is_positive()
+        )
+        if not shares:
+            return [], 0
+        amount = total([share.amount for share in shares], shares[0].amount.currency)
+        now = self.clock.now()
+        charge = self.gateway.charge(method, amount, f"{key}/charge", now)
+        command = invoice_commands.RecordCombinedCharge(
+            partner_id=partner_id,
+            shares=shares,
+            source=method.source,
+            charge=charge,
+            line_id=line_id,
+        )
         try:
-            result = self._charge(self.invoice(invoice_id), method, line_id, key)
+            result = self.execute(command, key)
         except BillingError as refusal:
-            return {"invoice_id": str(invoice_id), "error": refusal.code}, 0
-        return {"invoice_id": str(invoice_id), **result.data}, result.position
+            if charge.status is ChargeStatus.SUCCEEDED:
+                # An invoice moved on while it was charged: give all the money back.
+                self.gateway.refund(charge.charge_id, amount, f"{key}/compensate", now)
+            return [
+                {"invoice_id": str(share.invoice_id), "error": refusal.code} for share in shares
+            ], 0
+        return list(result.data["charges"]), result.position
 
     def _outstanding_of(self, partner_id: UUID) -> list[UUID]:
         with self.reads.connection() as conn:
@@ -784,13 +895,12 @@ class Ledger:
             ).fetchall()
         return [row[0] for row in rows]
 
-    def _replayed_charges(self, first: CommandResult, key: str) -> list[tuple[dict[str, Any], int]]:
-        charges = []
-        for invoice_id in first.data.get("to_charge", []):
-            earlier = self.replayed(f"{key}/charge/{invoice_id}")
-            if earlier is not None:
-                charges.append(({"invoice_id": str(invoice_id), **earlier.data}, earlier.position))
-        return charges
+    def _replayed_charges(self, key: str) -> tuple[list[dict[str, Any]], int]:
+        """The first answer of the charge a replayed command set off, if it made one."""
+        earlier = self.replayed(f"{key}/charge")
+        if earlier is None:
+            return [], 0
+        return list(earlier.data.get("charges", [])), earlier.position
 
     def _autopay_follow_up(self, result: CommandResult, key: str) -> CommandResult:
         """An invoice a card or debit pays by autopay is charged straight after it is issued.
@@ -815,9 +925,7 @@ class Ledger:
         ):
             return result
         try:
-            charged = self.charge_invoice(
-                found.id, key=f"clock/charge/{found.id}/{found.issued_on}"
-            )
+            charged = self._autopay_charge(found.id, f"clock/charge/{found.id}/{found.issued_on}")
         except BillingError as refusal:
             return _with(result, charge={"error": refusal.code})
         return _with(result, charged.position, charge=charged.data)
@@ -863,11 +971,11 @@ def _with(result: CommandResult, position: int = 0, **data: Any) -> CommandResul
 
 
 def _with_charges(
-    result: CommandResult, charged: list[tuple[dict[str, Any], int]]
+    result: CommandResult, charged: tuple[list[dict[str, Any]], int]
 ) -> CommandResult:
-    """The result with the charges it set off, answered at the last of their positions."""
-    position = max((at for _, at in charged), default=0)
-    return _with(result, position, charges=[charge for charge, _ in charged])
+    """The result with what its charge did to each invoice, answered at the charge's position."""
+    charges, position = charged
+    return _with(result, position, charges=charges)
 
 
 def _clock_command(kind: str, subject_id: UUID, on: date) -> Command:

@@ -86,7 +86,8 @@ def _account() -> list[Any]:
     account.make_default_payment_method(uid(11), NOW)
     account.register_client(CLIENT, "Bistro Uno", "owner@bistro.example", True, NOW)
     account.remove_client_from_unified_billing(CLIENT, NOW)
-    account.top_up(uid(20), Money(50_000, "USD"), PaymentSource.BANK_TRANSFER, NOW, "WIRE-1")
+    account.announce_top_up(uid(20), Money(50_000, "USD"), "WIRE-1", NOW)
+    account.confirm_top_up(uid(20), NOW)
     account.spend_balance(uid(21), Money(10_000, "USD"), uid(40), NOW)
     account.restore_balance(uid(22), Money(2_000, "USD"), uid(40), NOW)
     account.set_autopay(PaymentSource.COMPANY_BALANCE, NOW)
@@ -201,6 +202,14 @@ def _invoices() -> list[Any]:
         amount=paid.total,
         decline_code="expired_card",
         reason="The card has expired.",
+        on=TODAY,
+        now=NOW,
+    )
+    paid.announce_payment(
+        payment_id=uid(70),
+        source=PaymentSource.BANK_TRANSFER,
+        amount=Money(100, "USD"),
+        reference="WIRE-2",
         on=TODAY,
         now=NOW,
     )

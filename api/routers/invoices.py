@@ -30,7 +30,15 @@ from api.schemas import (
     PositiveMoney,
     accepted,
 )
-from api.security import Admin, Caller, Commander, IdempotencyKey, visible
+from api.security import (
+    Admin,
+    Caller,
+    Commander,
+    IdempotencyKey,
+    Receiver,
+    refuse_payer_receipt,
+    visible,
+)
 from domain.errors import BillingError, InvalidValue, InvoiceNotFound, PartnerNotFound, Refusal
 from domain.invoice import Invoice, InvoiceStatus
 from domain.payment_methods import PaymentSource
@@ -128,6 +136,24 @@ class PaymentRequest(BaseModel):
         if self.reference is not None and self.source not in RECORDED_SOURCES:
             raise ValueError("reference is for bank_transfer, cash, cheque and other payments")
         return self
+
+
+class PaymentAnnouncementRequest(BaseModel):
+    """Money the payer sent outside the gateway (R-C2, R-H2): noted with its reference, paid
+    once the vendor confirms it arrived."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"source": "bank_transfer", "reference": "Wire 2026-02-03 #4471"}]
+        },
+    )
+
+    source: Literal["bank_transfer", "cash", "cheque", "other"]
+    amount: PositiveMoney | None = Field(
+        default=None, description="Leave out when it is what the invoice owes."
+    )
+    reference: Reference = Field(description="The transfer's, cheque's or receipt's reference.")
 
 
 class ChargeRequest(BaseModel):
@@ -679,8 +705,11 @@ def pay_invoice(
     """Pay from any source of R-C2: card or direct debit (charged now; a declined charge is
     recorded and answered with its decline code), company balance, bonuses, or record a bank
     transfer, cash, cheque or other payment (R-H2). The amount defaults to what is owed. Admin
-    or the invoice's partner."""
+    or the invoice's partner; money outside the gateway (bank transfer, cash, cheque, other) is
+    recorded as received by the vendor only: a partner announces it instead
+    (`…/payment-announcements`, 403 `forbidden` here)."""
     found = _owned_invoice(runtime, caller, invoice_id)
+    refuse_payer_receipt(caller, body.source)
     result = runtime.ledger.pay_invoice(
         invoice_id,
         body.source,
@@ -689,6 +718,57 @@ def pay_invoice(
         reference=body.reference,
         key=key,
     )
+    return _paid(response, result, found)
+
+
+@router.post(
+    f"{INVOICES}/{{invoice_id}}/payment-announcements",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PaymentAccepted,
+    responses=COMMAND_PROBLEMS,
+    summary="Announce a bank transfer, cash, cheque or other payment",
+)
+def announce_payment(
+    invoice_id: InvoiceId,
+    body: PaymentAnnouncementRequest,
+    runtime: RuntimeDep,
+    response: Response,
+    caller: Commander,
+    key: IdempotencyKey,
+) -> PaymentAccepted:
+    """Say that money was sent outside the gateway, with its reference (R-C2, R-H2). It pays
+    nothing yet: the invoice still owes it until the vendor confirms it arrived
+    (`…/payment-announcements/{payment_id}/confirm`). Admin or the invoice's partner."""
+    found = _owned_invoice(runtime, caller, invoice_id)
+    result = runtime.ledger.announce_payment(
+        invoice_id,
+        PaymentSource(body.source),
+        body.reference,
+        amount=body.amount.to_money() if body.amount else None,
+        key=key,
+    )
+    return _paid(response, result, found)
+
+
+@router.post(
+    f"{INVOICES}/{{invoice_id}}/payment-announcements/{{payment_id}}/confirm",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PaymentAccepted,
+    responses=COMMAND_PROBLEMS,
+    summary="Confirm an announced payment arrived",
+)
+def confirm_payment(
+    invoice_id: InvoiceId,
+    payment_id: Annotated[UUID, Path(description="The announced payment's id.")],
+    runtime: RuntimeDep,
+    response: Response,
+    caller: Receiver,
+    key: IdempotencyKey,
+) -> PaymentAccepted:
+    """The vendor received the money a payer announced: it pays the invoice now (R-H2);
+    `payment_not_found` if no such announcement is waiting. Admin or finance."""
+    found = _owned_invoice(runtime, caller, invoice_id)
+    result = runtime.ledger.confirm_payment(invoice_id, payment_id, key=key)
     return _paid(response, result, found)
 
 

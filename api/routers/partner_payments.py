@@ -358,7 +358,9 @@ def replace_payment_method(
     was. The billing date never moves. With payments outstanding the updater chooses: charge
     them all to the new method now, or mark them all paid (R-H5). Charges are recorded just
     after the replacement, and the answered position includes them: the banner and invoices
-    read with it as `min_position` show their outcome."""
+    read with it as `min_position` show their outcome. Marking paid happens in the same
+    transaction as the replacement; charging is one charge of the total, each invoice paid by
+    its share (R-L5)."""
     commandable(caller, partner_id)
     method = body.method
     refuse_other_body(
@@ -371,35 +373,12 @@ def replace_payment_method(
             and _same_method(e.method, method)
         ),
     )
-    details = method.details()
-    if body.outstanding is Outstanding.MARK_PAID and runtime.ledger.replayed(key) is None:
-        _mark_outstanding_paid(runtime, partner_id, method_id, details, key)
-    result = runtime.ledger.replace_payment_method(partner_id, method_id, details, key=key)
+    result = runtime.ledger.replace_payment_method(
+        partner_id, method_id, method.details(), body.outstanding, key=key
+    )
     shown = _recorded_method(runtime, key, partner_id, result)
     answer = accepted(response, result, f"{PREFIX}/{partner_id}/payment-methods", shown.method_id)
     return PaymentMethodReplaced(**answer.model_dump(), method=shown, outstanding=body.outstanding)
-
-
-def _mark_outstanding_paid(
-    runtime: Runtime,
-    partner_id: UUID,
-    method_id: UUID,
-    details: CardDetails | BankAccountDetails,
-    key: str,
-) -> None:
-    """R-H5 `mark_paid`: what the partner owes is marked paid before the new method is kept, so
-    the ledger has nothing left to charge to it. The replacement is checked first (the method
-    exists, the new one is valid), so a refused replacement marks nothing."""
-    account = runtime.ledger.partner_account(partner_id)
-    account.payment_method(method_id)
-    if isinstance(details, CardDetails):
-        details.validated(account.today(runtime.ledger.clock.now()))
-    else:
-        details.validated()
-    # The ledger's own list of what the partner owes (failed or overdue, not being debited):
-    # the very invoices `replace_payment_method` would otherwise charge.
-    for invoice_id in runtime.ledger._outstanding_of(partner_id):
-        runtime.ledger.mark_pending_paid(invoice_id, key=f"{key}/mark-paid/{invoice_id}")
 
 
 @router.post(

@@ -50,6 +50,10 @@ class BalanceResponse(BaseModel):
     company_balance: MoneyModel = Field(description="Prepaid, spendable on any line (R-C2).")
     receivable: MoneyModel = Field(description="What the partner owes on its invoices.")
     bonus_wallet: MoneyModel = Field(description="Bonuses it can spend on any line (R-C5).")
+    announced_top_ups: MoneyModel = Field(
+        description="Bank transfers the partner announced for its balance and the vendor has "
+        "not yet confirmed: not in `company_balance`, not spendable (R-C2)."
+    )
     as_of_position: int = Field(description="The log position these balances include.")
 
 
@@ -60,10 +64,15 @@ class BalanceResponse(BaseModel):
     summary="Read the balances",
 )
 def get_balance(
-    partner_id: PartnerId, conn: ReadConnection, read_after: ReadAfterDep, caller: Caller
+    partner_id: PartnerId,
+    conn: ReadConnection,
+    read_after: ReadAfterDep,
+    caller: Caller,
+    runtime: RuntimeDep,
 ) -> BalanceResponse:
     """The company balance, what the partner owes and its bonus wallet, from the journal's
-    running totals (R-C2, R-C5, R-X2)."""
+    running totals (R-C2, R-C5, R-X2); and apart, the transfers announced for the balance and
+    not yet confirmed, read from the account itself (they move no money, so post nothing)."""
     view = readable_partner(conn, caller, partner_id, read_after, Balances.name)
     kinds = (
         AccountKind.PREPAID_BALANCE.value,
@@ -85,6 +94,7 @@ def get_balance(
         company_balance=money(-held.get(AccountKind.PREPAID_BALANCE.value, 0)),
         receivable=money(held.get(AccountKind.RECEIVABLE.value, 0)),
         bonus_wallet=money(-held.get(AccountKind.BONUS_LIABILITY.value, 0)),
+        announced_top_ups=MoneyModel.of(runtime.ledger.partner_account(partner_id).announced_total),
         as_of_position=live_position(conn, Balances.name),
     )
 

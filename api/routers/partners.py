@@ -35,12 +35,13 @@ from api.schemas import (
     accepted,
     page_of,
 )
-from api.security import Admin, Caller, Commander, IdempotencyKey
+from api.security import Admin, Caller, Commander, IdempotencyKey, Receiver, refuse_payer_receipt
 from domain.calendar import Anchor
 from domain.money import Money
 from domain.partner_account import PartnerAccount
 from domain.payment_methods import PaymentSource
 from domain.values import Address
+from ledger.writer import CommandResult
 from projections.partners import PartnerDirectory
 
 router = APIRouter(prefix=PREFIX, tags=["partners"])
@@ -274,11 +275,13 @@ def top_up(
     key: IdempotencyKey,
 ) -> TopUpAccepted:
     """Prepay money onto the company balance, spendable on any line (R-C2): a card is charged
-    now (declined: `payment_declined`, nothing recorded), a bank transfer is recorded as
-    arrived. Top-ups get no closing document (R-C7)."""
+    now (declined: `payment_declined`, nothing recorded); a bank transfer is recorded as
+    arrived by the vendor only, a partner announces it instead (`…/top-up-announcements`, 403
+    `forbidden` here). Top-ups get no closing document (R-C7)."""
     commandable(caller, partner_id)
     amount = body.amount.to_money()
     source = PaymentSource(body.source)
+    refuse_payer_receipt(caller, source)
     if source is PaymentSource.CARD:
         refuse_other_body(
             runtime,
@@ -298,6 +301,91 @@ def top_up(
         top_up_id=UUID(result.data["top_up_id"]),
         balance=MoneyModel.of(Money(int(result.data["balance_minor"]), amount.currency)),
     )
+
+
+class TopUpAnnouncementRequest(BaseModel):
+    """A bank transfer the partner sent for its balance, with its reference (R-C2)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"amount": {"amount_minor": 50000, "currency": "USD"}, "reference": "W1"}]
+        },
+    )
+
+    amount: PositiveMoney
+    reference: str = Field(
+        min_length=1,
+        max_length=200,
+        pattern=PRINTABLE,
+        description="The bank's reference of the transfer.",
+    )
+
+
+class TopUpAnnounced(CommandAccepted):
+    """The transfer is noted, apart from the balance, until the vendor confirms it arrived."""
+
+    top_up_id: UUID
+    balance: MoneyModel = Field(description="The company balance (announced money not in it).")
+    announced: MoneyModel = Field(description="Transfers announced and not yet confirmed.")
+
+
+def _top_up_answer(
+    response: Response, result: CommandResult, partner_id: UUID, currency: str
+) -> TopUpAnnounced:
+    answer = accepted(response, result, f"{PREFIX}/{partner_id}/balance", partner_id)
+    return TopUpAnnounced(
+        **answer.model_dump(),
+        top_up_id=UUID(result.data["top_up_id"]),
+        balance=MoneyModel.of(Money(int(result.data["balance_minor"]), currency)),
+        announced=MoneyModel.of(Money(int(result.data["announced_minor"]), currency)),
+    )
+
+
+@router.post(
+    "/{partner_id}/top-up-announcements",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TopUpAnnounced,
+    responses=COMMAND_PROBLEMS,
+    summary="Announce a bank transfer for the company balance",
+)
+def announce_top_up(
+    partner_id: PartnerId,
+    body: TopUpAnnouncementRequest,
+    runtime: RuntimeDep,
+    response: Response,
+    caller: Commander,
+    key: IdempotencyKey,
+) -> TopUpAnnounced:
+    """Say a bank transfer was sent for the company balance (R-C2). The balance grows only
+    when the vendor confirms it arrived (`…/top-up-announcements/{top_up_id}/confirm`);
+    until then the balance shows it apart. Admin or the partner itself."""
+    commandable(caller, partner_id)
+    amount = body.amount.to_money()
+    result = runtime.ledger.announce_top_up(partner_id, amount, body.reference, key=key)
+    return _top_up_answer(response, result, partner_id, amount.currency)
+
+
+@router.post(
+    "/{partner_id}/top-up-announcements/{top_up_id}/confirm",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TopUpAnnounced,
+    responses=COMMAND_PROBLEMS,
+    summary="Confirm an announced transfer arrived",
+)
+def confirm_top_up(
+    partner_id: PartnerId,
+    top_up_id: Annotated[UUID, Path(description="The announced top-up's id.")],
+    runtime: RuntimeDep,
+    response: Response,
+    caller: Receiver,
+    key: IdempotencyKey,
+) -> TopUpAnnounced:
+    """The vendor received an announced transfer: it is on the company balance now (R-C2);
+    `payment_not_found` if no such announcement is waiting. Admin or finance."""
+    account = runtime.ledger.partner_account(partner_id)
+    result = runtime.ledger.confirm_top_up(partner_id, top_up_id, key=key)
+    return _top_up_answer(response, result, partner_id, account.currency)
 
 
 class RegisterClientRequest(BaseModel):

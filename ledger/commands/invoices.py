@@ -8,8 +8,9 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from domain.errors import InvalidValue
-from domain.invoice import InvoiceStatus
+from domain.invoice import Invoice, InvoiceStatus, charge_shares
 from domain.money import Money
+from domain.partner_account import PartnerAccount
 from domain.payment_methods import PaymentSource
 from domain.subscription_line import SubscriptionLine
 from domain.values import InvoiceLine
@@ -46,7 +47,8 @@ def _status(found: Any) -> dict[str, Any]:
 
 @dataclass(frozen=True, kw_only=True)
 class RecordPayment(LedgerCommand):
-    """A bank transfer, cash, cheque or other payment arrived for an invoice (R-C2, R-H2)."""
+    """The vendor received a bank transfer, cash, cheque or other payment for an invoice
+    (R-C2, R-H2). Only the vendor records one; a payer announces it (`AnnouncePayment`)."""
 
     invoice_id: UUID
     payment_id: UUID
@@ -71,6 +73,48 @@ class RecordPayment(LedgerCommand):
             now=uow.now,
             reference=self.reference,
         )
+        after_payment(uow, account, found, self.payment_id, day)
+        return found.id, {"payment_id": str(self.payment_id), **_status(found)}
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnnouncePayment(LedgerCommand):
+    """The payer says it sent a bank transfer, cash, a cheque or other: noted, not yet paid
+    (R-C2, R-H2)."""
+
+    invoice_id: UUID
+    payment_id: UUID
+    source: PaymentSource
+    amount: Money | None = None
+    """By default what the invoice still owes."""
+    reference: str
+
+    def handle(self, uow: UnitOfWork) -> Answer:
+        found = invoice(uow, self.invoice_id)
+        account = partner(uow, found.partner_id)
+        found.announce_payment(
+            payment_id=self.payment_id,
+            source=self.source,
+            amount=self.amount or found.outstanding,
+            reference=self.reference,
+            on=today(uow, account),
+            now=uow.now,
+        )
+        return found.id, {"payment_id": str(self.payment_id), **_status(found)}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConfirmPayment(LedgerCommand):
+    """The vendor received an announced payment: it pays the invoice now (R-H2)."""
+
+    invoice_id: UUID
+    payment_id: UUID
+
+    def handle(self, uow: UnitOfWork) -> Answer:
+        found = invoice(uow, self.invoice_id)
+        account = partner(uow, found.partner_id)
+        day = today(uow, account)
+        found.confirm_payment(self.payment_id, day, uow.now)
         after_payment(uow, account, found, self.payment_id, day)
         return found.id, {"payment_id": str(self.payment_id), **_status(found)}
 
@@ -119,57 +163,141 @@ class RecordCharge(LedgerCommand):
     def handle(self, uow: UnitOfWork) -> Answer:
         found = invoice(uow, self.invoice_id)
         account = partner(uow, found.partner_id)
-        day = today(uow, account)
         expected = (
             found.card_charge(context(uow).policy)[0]
             if self.source is PaymentSource.CARD
             else found.outstanding - found.pending_total
         )
         if found.status is not InvoiceStatus.OPEN or expected != self.amount:
-            raise Conflict(
-                f"Invoice {found.number} changed while it was being charged.",
-                number=found.number,
-            )
-        status = self.charge.status
-        if status is ChargeStatus.SUCCEEDED:
-            found.record_payment(
+            raise _changed(found)
+        record_charge_outcome(
+            uow,
+            account,
+            found,
+            ChargeShare(
+                invoice_id=found.id,
                 payment_id=self.payment_id,
-                source=self.source,
                 amount=self.amount,
                 fee_line=self.fee_line,
-                on=day,
-                now=uow.now,
-                reference=self.charge.charge_id,
-            )
-            after_payment(uow, account, found, self.payment_id, day)
-        elif status is ChargeStatus.PENDING:
-            found.record_pending_debit(
-                payment_id=self.payment_id,
-                amount=self.amount,
-                reference=self.charge.charge_id,
-                on=day,
-                now=uow.now,
-            )
-        else:
-            code = self.charge.decline_code or "declined"
-            reason = self.charge.reason or "The payment was declined."
-            found.record_failed_payment(
-                payment_id=self.payment_id,
-                source=self.source,
-                amount=self.amount,
-                decline_code=code,
-                reason=reason,
-                on=day,
-                now=uow.now,
-            )
-            paying_line = uow.get(SubscriptionLine, self.line_id) if self.line_id else None
-            after_failure(uow, account, found, self.amount, code, reason, day, paying_line)
-        return found.id, {
-            "payment_id": str(self.payment_id),
-            "charge_status": status.value,
+            ),
+            self.source,
+            self.charge,
+            self.line_id,
+        )
+        return found.id, _charged(found, self.payment_id, self.charge)
+
+
+@dataclass(frozen=True, slots=True)
+class ChargeShare:
+    """The part of one charge that pays one invoice, with its part of the card fee (R-O7)."""
+
+    invoice_id: UUID
+    payment_id: UUID
+    amount: Money
+    fee_line: InvoiceLine | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordCombinedCharge(LedgerCommand):
+    """One card charge or debit that paid several invoices at once, each by its share: what a
+    new card or bank account was charged for everything pending (R-H5, R-L5).
+
+    The shares were decided on an earlier reading of the invoices; if any invoice has moved
+    since, nothing is recorded and the whole charge is refunded.
+    """
+
+    partner_id: UUID
+    shares: tuple[ChargeShare, ...]
+    source: PaymentSource
+    charge: ChargeResult
+    line_id: UUID | None = None
+    """The line whose card paid, for the update-card link of a failure (R-H4)."""
+
+    def handle(self, uow: UnitOfWork) -> Answer:
+        account = partner(uow, self.partner_id)
+        found = [invoice(uow, share.invoice_id) for share in self.shares]
+        expected = charge_shares(found, self.source, context(uow).policy)
+        for owed, share, (amount, fee_line) in zip(found, self.shares, expected, strict=True):
+            if (
+                owed.partner_id != account.id
+                or owed.status is not InvoiceStatus.OPEN
+                or (amount, fee_line) != (share.amount, share.fee_line)
+            ):
+                raise _changed(owed)
+        for owed, share in zip(found, self.shares, strict=True):
+            record_charge_outcome(uow, account, owed, share, self.source, self.charge, self.line_id)
+        return self.partner_id, {
+            "charge_id": self.charge.charge_id,
+            "charge_status": self.charge.status.value,
             "decline_code": self.charge.decline_code,
-            **_status(found),
+            "amount_minor": self.charge.amount.amount_minor,
+            "charges": [
+                {"invoice_id": str(owed.id), **_charged(owed, share.payment_id, self.charge)}
+                for owed, share in zip(found, self.shares, strict=True)
+            ],
         }
+
+
+def record_charge_outcome(
+    uow: UnitOfWork,
+    account: PartnerAccount,
+    found: Invoice,
+    share: ChargeShare,
+    source: PaymentSource,
+    charge: ChargeResult,
+    line_id: UUID | None,
+) -> None:
+    """Record what the gateway answered on one invoice: paid, a debit on its way, or failed
+    with everything a failure sets off (R-H4, R-L4)."""
+    day = today(uow, account)
+    if charge.status is ChargeStatus.SUCCEEDED:
+        found.record_payment(
+            payment_id=share.payment_id,
+            source=source,
+            amount=share.amount,
+            fee_line=share.fee_line,
+            on=day,
+            now=uow.now,
+            reference=charge.charge_id,
+        )
+        after_payment(uow, account, found, share.payment_id, day)
+    elif charge.status is ChargeStatus.PENDING:
+        found.record_pending_debit(
+            payment_id=share.payment_id,
+            amount=share.amount,
+            reference=charge.charge_id,
+            on=day,
+            now=uow.now,
+        )
+    else:
+        code = charge.decline_code or "declined"
+        reason = charge.reason or "The payment was declined."
+        found.record_failed_payment(
+            payment_id=share.payment_id,
+            source=source,
+            amount=share.amount,
+            decline_code=code,
+            reason=reason,
+            on=day,
+            now=uow.now,
+        )
+        paying_line = uow.get(SubscriptionLine, line_id) if line_id else None
+        after_failure(uow, account, found, share.amount, code, reason, day, paying_line)
+
+
+def _changed(found: Invoice) -> Conflict:
+    return Conflict(
+        f"Invoice {found.number} changed while it was being charged.", number=found.number
+    )
+
+
+def _charged(found: Invoice, payment_id: UUID, charge: ChargeResult) -> dict[str, Any]:
+    return {
+        "payment_id": str(payment_id),
+        "charge_status": charge.status.value,
+        "decline_code": charge.decline_code,
+        **_status(found),
+    }
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from domain.bonus_wallet import CreditReason
 from domain.calendar import Anchor
@@ -12,8 +12,10 @@ from domain.money import Money
 from domain.partner_account import PartnerAccount, PaymentMethod
 from domain.payment_methods import PaymentSource
 from domain.subscription_line import LineStatus
-from domain.values import Address
-from ledger.commands.base import LedgerCommand, line, partner, today, wallet
+from domain.values import Address, Payer
+from ledger.billing import after_payment
+from ledger.commands.base import LedgerCommand, invoice, line, partner, today, wallet
+from ledger.commands.lines import Outstanding
 from ledger.writer import UnitOfWork
 
 Answer = tuple[UUID | None, dict[str, Any]]
@@ -76,18 +78,46 @@ class AddPaymentMethod(LedgerCommand):
 
 @dataclass(frozen=True, kw_only=True)
 class ReplacePaymentMethod(LedgerCommand):
-    """The partner updates a payment method; the billing date stays (R-O6, R-H5)."""
+    """The partner updates a payment method; the billing date stays (R-O6, R-H5).
+
+    With payments outstanding, MARK_PAID marks them all paid here, in the same transaction;
+    CHARGE_ALL answers which to charge to the new method, which the ledger then does in one
+    charge of their total (R-L5).
+    """
 
     partner_id: UUID
     old_method_id: UUID
     method_id: UUID
     method: PaymentMethod
+    outstanding: Outstanding = Outstanding.CHARGE_ALL
+    invoice_ids: tuple[UUID, ...] = ()
+    """The partner's failed or overdue invoices (from the open-invoice index), checked again
+    here under the lock."""
 
     def handle(self, uow: UnitOfWork) -> Answer:
-        partner(uow, self.partner_id).replace_payment_method(
-            self.old_method_id, self.method_id, self.method, uow.now
-        )
-        return self.partner_id, {"method_id": str(self.method_id)}
+        account = partner(uow, self.partner_id)
+        account.replace_payment_method(self.old_method_id, self.method_id, self.method, uow.now)
+        day = today(uow, account)
+        pending = [
+            found
+            for invoice_id in self.invoice_ids
+            if (found := invoice(uow, invoice_id)).partner_id == account.id
+            and found.payer is Payer.PARTNER
+            and found.is_outstanding
+        ]
+        to_charge: list[str] = []
+        if self.outstanding is Outstanding.MARK_PAID:
+            for owed in pending:
+                payment_id = uuid4()
+                owed.mark_paid(payment_id, day, uow.now)
+                after_payment(uow, account, owed, payment_id, day)
+        else:
+            to_charge = [str(owed.id) for owed in pending]
+        return self.partner_id, {
+            "method_id": str(self.method_id),
+            "outstanding": [str(owed.id) for owed in pending],
+            "to_charge": to_charge,
+        }
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -146,6 +176,43 @@ class GrantBonus(LedgerCommand):
         return self.partner_id, {
             "credit_id": str(self.credit_id),
             "balance_minor": bonuses.balance.amount_minor,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnnounceTopUp(LedgerCommand):
+    """The partner says it sent a bank transfer for its balance; kept apart until the vendor
+    confirms it arrived (R-C2)."""
+
+    partner_id: UUID
+    top_up_id: UUID
+    amount: Money
+    reference: str
+
+    def handle(self, uow: UnitOfWork) -> Answer:
+        account = partner(uow, self.partner_id)
+        account.announce_top_up(self.top_up_id, self.amount, self.reference, uow.now)
+        return self.partner_id, {
+            "top_up_id": str(self.top_up_id),
+            "balance_minor": account.balance.amount_minor,
+            "announced_minor": account.announced_total.amount_minor,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConfirmTopUp(LedgerCommand):
+    """The vendor received an announced transfer: it is on the company balance now (R-C2)."""
+
+    partner_id: UUID
+    top_up_id: UUID
+
+    def handle(self, uow: UnitOfWork) -> Answer:
+        account = partner(uow, self.partner_id)
+        account.confirm_top_up(self.top_up_id, uow.now)
+        return self.partner_id, {
+            "top_up_id": str(self.top_up_id),
+            "balance_minor": account.balance.amount_minor,
+            "announced_minor": account.announced_total.amount_minor,
         }
 
 

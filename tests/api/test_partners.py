@@ -929,7 +929,7 @@ def test_r_l4_the_banner_of_a_partner_that_owes_nothing_is_empty(http: httpx.Cli
 COMMANDS: list[tuple[str, Any]] = [
     ("billing-profile", PROFILE),
     ("payment-methods", {"method": CARD}),
-    ("top-ups", {"amount": usd(100), "source": "bank_transfer"}),
+    ("top-up-announcements", {"amount": usd(100), "reference": "W1"}),
     ("clients", {"name": "Blue Bottle Cafe"}),
     ("budget", {"amount": usd(100)}),
     ("autopay", {"source": None}),

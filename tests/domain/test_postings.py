@@ -78,6 +78,8 @@ MOVES_NO_MONEY: dict[type[Any], str] = {
     Invoice.PaymentPending: "a debit on its way: money arrives when it settles",
     PartnerAccount.ChargeDeferred: "waits for the partner's invoice, whose Issued posts it",
     Invoice.ClosingDocumentRequested: "a document about payments already posted (R-C7)",
+    Invoice.PaymentAnnounced: "the payer's word; money arrives when the vendor confirms (R-H2)",
+    PartnerAccount.TopUpAnnounced: "the partner's word; the confirmed top-up posts it (R-C2)",
 }
 """Monetary event classes that post nothing, each with why."""
 

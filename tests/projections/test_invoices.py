@@ -627,5 +627,12 @@ def test_a_partners_unified_invoice_splits_its_debt_across_its_lines(
 def test_the_history_reads_every_invoice_event_but_closing_document_requests() -> None:
     """A new kind of invoice event must be weighed here before the history can miss it."""
     shown = {f"Invoice.{name}" for name, value in vars(Invoice).items() if isinstance(value, type)}
-    skipped = {"Invoice.Event", "Invoice.Created", "Invoice.ClosingDocumentRequested"}
+    # An announced payment pays nothing until confirmed (its PaymentReceived is read); the
+    # history does not list announcements yet.
+    skipped = {
+        "Invoice.Event",
+        "Invoice.Created",
+        "Invoice.ClosingDocumentRequested",
+        "Invoice.PaymentAnnounced",
+    }
     assert set(InvoiceHistory.reads) == shown - skipped

@@ -212,3 +212,29 @@ def oldest_first(invoices: list[Json]) -> list[Json]:
 def of_line(feed: list[Json], line_id: str) -> Iterator[Json]:
     """One line's entries of a partner's activity feed (R-H7)."""
     return (entry for entry in feed if entry["line_id"] == line_id)
+
+
+def pay_offline(api: Api, invoice_id: str, body: Json, *, key: str) -> Json:
+    """Money sent outside the gateway (bank transfer, cash, cheque): the payer announces it,
+    the vendor confirms it arrived, and only then is it paid (R-H2). The confirmation's answer."""
+    announced = api.post(
+        f"/v1/invoices/{invoice_id}/payment-announcements",
+        {"reference": key, **body},
+        key=f"{key}/announce",
+    )
+    confirm = f"/v1/invoices/{invoice_id}/payment-announcements/{announced['payment_id']}/confirm"
+    return api.story.admin.post(confirm, key=f"{key}/confirm")
+
+
+def top_up_by_transfer(
+    api: Api, partner: UUID | str, amount: Json, *, key: str, reference: str | None = None
+) -> Json:
+    """A bank transfer for the company balance: announced by the partner, confirmed by the
+    vendor (R-C2). The confirmation's answer (the balance with the transfer in it)."""
+    announced = api.post(
+        f"/v1/partners/{partner}/top-up-announcements",
+        {"amount": amount, "reference": reference or key},
+        key=f"{key}/announce",
+    )
+    confirm = f"/v1/partners/{partner}/top-up-announcements/{announced['top_up_id']}/confirm"
+    return api.story.admin.post(confirm, key=f"{key}/confirm")

@@ -28,7 +28,9 @@ from tests.api.scenarios.support import (
     minor,
     money,
     oldest_first,
+    pay_offline,
     payments,
+    top_up_by_transfer,
 )
 
 MOSCOW = "Europe/Moscow"
@@ -114,6 +116,8 @@ def buy(
 
 
 def pay(api: Api, invoice: Json, source: str, key: str, **fields: Any) -> Json:
+    if source == "bank_transfer":  # announced by the partner, confirmed by the vendor (R-H2)
+        return pay_offline(api, invoice["id"], {"source": source, **fields}, key=key)
     return api.post(f"/v1/invoices/{invoice['id']}/payments", {"source": source, **fields}, key=key)
 
 
@@ -143,11 +147,7 @@ def test_r_c1_r_c2_a_line_is_bought_renewed_and_paid_from_balance_by_card_and_by
 ) -> None:
     story = Story(runtime, clock, client_for, make_key)
     partner, own = open_partner(story)
-    topped = own.post(
-        f"/v1/partners/{partner}/top-ups",
-        {"amount": rub(400000), "source": "bank_transfer", "reference": "ПП № 17"},
-        key="top-up",
-    )
+    topped = top_up_by_transfer(own, partner, rub(400000), key="top-up", reference="ПП № 17")
     assert topped["balance"] == rub(400000)
     cafe = client(own, partner, "cafe", "Кофейня Зерно")
 
@@ -313,11 +313,7 @@ def test_r_c2_r_c4_r_c5_cashback_from_clients_paying_themselves_pays_another_cli
     )
 
     # R-C4: a partner paying a client's invoice from its own balance earns no cashback.
-    own.post(
-        f"/v1/partners/{partner}/top-ups",
-        {"amount": rub(200000), "source": "bank_transfer"},
-        key="top-up",
-    )
+    top_up_by_transfer(own, partner, rub(200000), key="top-up")
     _, monthly = buy(own, partner, lotus, "lotus/monthly", payer="client")
     pay(own, monthly, "company_balance", "lotus/monthly/pay")
     assert own.get(f"/v1/invoices/{monthly['id']}")["status"] == "settled"
@@ -387,11 +383,7 @@ def test_r_c6_autopay_from_the_company_balance_and_by_card_pays_renewals_when_is
 ) -> None:
     story = Story(runtime, clock, client_for, make_key)
     partner, own = open_partner(story)
-    own.post(
-        f"/v1/partners/{partner}/top-ups",
-        {"amount": rub(300000), "source": "bank_transfer"},
-        key="top-up",
-    )
+    top_up_by_transfer(own, partner, rub(300000), key="top-up")
     own.post(
         f"/v1/partners/{partner}/payment-methods",
         {"method": PARTNER_VISA, "make_default": True},
@@ -430,7 +422,7 @@ def test_r_c7_closing_documents_after_invoice_card_or_balance_never_for_bonuses_
         key="card",
     )
     top_ups = f"/v1/partners/{partner}/top-ups"
-    own.post(top_ups, {"amount": rub(200000), "source": "bank_transfer"}, key="top-up")
+    top_up_by_transfer(own, partner, rub(200000), key="top-up")
     own.post(top_ups, {"amount": rub(50000), "source": "card"}, key="top-up/card")
     assert balances(own, partner)[0] == 250000
     assert own.pages(f"/v1/partners/{partner}/invoices") == []  # a top-up is not an invoice
@@ -531,8 +523,7 @@ def test_r_c8_one_partners_clients_lines_and_invoices_never_mix_with_anothers(
         status=404,
     )
     assert refused["code"] == "client_not_found"
-    own_top_up = {"amount": rub(300000), "source": "bank_transfer"}
-    one.post(f"/v1/partners/{first}/top-ups", own_top_up, key="p1/top-up")
+    top_up_by_transfer(one, first, rub(300000), key="p1/top-up")
     # Only the first partner's balance could pay: the second's has nothing.
     poor = two.refused(
         f"/v1/invoices/{garage_invoice['id']}/payments",

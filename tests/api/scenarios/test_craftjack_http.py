@@ -32,6 +32,7 @@ from tests.api.scenarios.support import (
     money,
     of_line,
     oldest_first,
+    pay_offline,
     payments,
 )
 from tests.ledger.scenarios.craftjack_support import local
@@ -347,12 +348,12 @@ def test_r_l4_r_x2_a_declined_card_gives_a_week_of_grace_then_pauses_until_paid(
 
     clock.set(local(2, 10, 11))
     wire = {"source": "bank_transfer", "reference": "wire 1"}
-    assert own.post(f"/v1/invoices/{first}/payments", wire, key="cj/wire/1")["status"] == "settled"
+    assert pay_offline(own, first, wire, key="cj/wire/1")["status"] == "settled"
     assert account(contractor)["status"] == "paused"  # 3500 still owed
     assert minor(own.get(f"/v1/partners/{partner}/balance")["receivable"]) == 3500
 
     wire = {"source": "bank_transfer", "reference": "wire 2"}
-    own.post(f"/v1/invoices/{second['id']}/payments", wire, key="cj/wire/2")
+    pay_offline(own, second["id"], wire, key="cj/wire/2")
     settled = account(contractor)
     assert (settled["status"], settled["pause_reasons"], settled["banner"]) == ("active", [], None)
     deliver(story, contractor, 8, local(2, 10, 12))  # leads flow again

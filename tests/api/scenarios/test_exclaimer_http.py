@@ -30,6 +30,7 @@ from tests.api.scenarios.support import (
     Story,
     minor,
     of_line,
+    pay_offline,
 )
 from tests.ledger.scenarios.exclaimer_housecall_support import local
 
@@ -124,7 +125,7 @@ def set_up(story: Story) -> Resale:
 
 def pay(resale: Resale, invoice_id: str, key: str) -> None:
     body = {"source": "bank_transfer", "reference": key}
-    resale.northwind.post(f"/v1/invoices/{invoice_id}/payments", body, key=key)
+    pay_offline(resale.northwind, invoice_id, body, key=key)
 
 
 def open_invoice_of(resale: Resale, api: Api, number: str) -> str:

@@ -29,6 +29,7 @@ from tests.api.scenarios.support import (
     minor,
     money,
     of_line,
+    pay_offline,
     payments,
 )
 from tests.ledger.scenarios.exclaimer_housecall_support import local
@@ -226,10 +227,8 @@ def test_r_h1_r_h6_r_h7_a_plan_goes_draft_pending_active_a_cheque_is_not_refunde
     assert period == {"start": "2026-01-31", "end": "2026-02-28"}  # renews on 28 February
 
     clock.set(la(2026, 2, 3, 9))
-    paid = sparkle.post(
-        f"/v1/invoices/{invoice['id']}/payments",
-        {"source": "cheque", "reference": "cheque 1042"},
-        key="pay",
+    paid = pay_offline(
+        sparkle, invoice["id"], {"source": "cheque", "reference": "cheque 1042"}, key="pay"
     )
     assert paid["status"] == "settled"
     # R-H6: a cheque is not refunded through the plan, and the refusal writes nothing.
@@ -429,10 +428,8 @@ def test_r_h2_r_h3_r_h5_mark_paid_settles_what_is_pending_without_a_charge_then_
 
     # R-H2, R-H3: Dana pays the overdue annual plan in cash; the banner goes.
     clock.set(la(2026, 5, 4, 16))
-    sparkle.post(
-        f"/v1/invoices/{state.annual}/payments",
-        {"source": "cash", "reference": "receipt 0117"},
-        key="pay/cash",
+    pay_offline(
+        sparkle, state.annual, {"source": "cash", "reference": "receipt 0117"}, key="pay/cash"
     )
     assert sparkle.get(f"/v1/invoices/{state.annual}")["status"] == "settled"
     assert banner(sparkle, client) is None

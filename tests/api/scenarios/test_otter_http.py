@@ -30,6 +30,7 @@ from tests.api.scenarios.support import (
     card_fees,
     minor,
     oldest_first,
+    pay_offline,
     payments,
     products,
 )
@@ -330,10 +331,8 @@ def test_r_o2_r_o7_in_2028_the_31st_clamps_to_february_29th_and_a_calendar_partn
         "2028-03-01",
         2 * SEAT,
     )
-    paid = casa.post(
-        f"/v1/invoices/{first['id']}/payments",
-        {"source": "bank_transfer", "reference": "WIRE 0001"},
-        key="wire",
+    paid = pay_offline(
+        casa, first["id"], {"source": "bank_transfer", "reference": "WIRE 0001"}, key="wire"
     )
     assert paid["status"] == "settled"
     first = casa.get(f"/v1/invoices/{first['id']}")
