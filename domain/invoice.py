@@ -30,7 +30,7 @@ from domain.errors import (
 from domain.money import Money, allocate, total
 from domain.payment_methods import PaymentSource
 from domain.pricing import BillingPolicy, card_fee_line
-from domain.values import InvoiceLine, InvoiceLineKind, Payer, clean_text
+from domain.values import InvoiceLine, InvoiceLineKind, Payer, clean_processor_id, clean_text
 
 LINES_MAX = 10_000
 """An invoice's lines: one per location or lead; bounded so a document stays printable."""
@@ -343,8 +343,14 @@ class Invoice(Aggregate):
         )
         if amount > room:
             raise Overpayment(f"The invoice owes {room}.", outstanding=room.amount_minor)
-        # Free text is checked before the fee line is added: a refusal changes nothing.
-        reference = None if reference is None else clean_text("reference", reference)
+        # Free text is checked before the fee line is added: a refusal changes nothing. A card
+        # or debit's reference is the processor's id for the charge, not text a person typed.
+        if reference is not None:
+            reference = (
+                clean_processor_id("reference", reference)
+                if source.is_gateway
+                else clean_text("reference", reference)
+            )
         note = None if note is None else clean_text("note", note)
         if fee_line is not None:
             self._trigger(self.CardFeeAdded, now, line=fee_line)
@@ -508,7 +514,7 @@ class Invoice(Aggregate):
             now,
             payment_id=payment_id,
             amount=amount,
-            reference=clean_text("reference", reference),
+            reference=clean_processor_id("reference", reference),
             submitted_on=on,
         )
 

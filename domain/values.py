@@ -31,6 +31,21 @@ def clean_text(field: str, value: str, *, required: bool = True) -> str:
     return refuse_card_numbers(field, text)
 
 
+def clean_processor_id(field: str, value: str) -> str:
+    """A payment processor's id for a charge or debit (`ch_…`): one printable word, bounded.
+
+    Not checked for card numbers: the processor makes these ids, and a random one may hold a
+    run of digits that passes the Luhn check (about one in 300 of the simulator's). Text a
+    person types, a bank transfer's reference included, goes through `clean_text`.
+    """
+    text = value.strip()
+    if not text or not text.isprintable() or any(char.isspace() for char in text):
+        raise InvalidValue(f"{field} is not a processor's id.", field=field)
+    if len(text) > TEXT_MAX_LENGTH:
+        raise InvalidValue(f"{field} has at most {TEXT_MAX_LENGTH} characters.", field=field)
+    return text
+
+
 def clean_email(field: str, value: str) -> str:
     """A plausible e-mail address (one @, a dot in the domain, no spaces), lower-cased domain."""
     text = value.strip()

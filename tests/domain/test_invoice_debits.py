@@ -90,3 +90,37 @@ def test_r_c2_nothing_else_pays_what_a_debit_on_its_way_covers() -> None:
         invoice.record_payment(
             payment_id=DEBIT_ID, source=DEBIT, amount=usd(9_999), on=TODAY, now=NOW
         )
+
+
+# A processor id with a Luhn-valid run of 16 digits, as one in about 300 random ids has.
+PROCESSOR_ID = "sim_ch_4242424242424242ab"
+
+
+def test_r_x4_a_processors_id_is_its_own_not_text_checked_for_card_numbers() -> None:
+    debit = given(issue(10_000, expected=DEBIT))
+    debit.record_pending_debit(
+        payment_id=DEBIT_ID, amount=usd(10_000), reference=PROCESSOR_ID, on=TODAY, now=NOW
+    )
+    card = given(issue(10_000, expected=PaymentSource.CARD))
+    card.record_payment(
+        payment_id=uuid4(),
+        source=PaymentSource.CARD,
+        amount=usd(10_000),
+        reference=PROCESSOR_ID,
+        on=TODAY,
+        now=NOW,
+    )
+    assert card.status is InvoiceStatus.SETTLED
+
+
+def test_r_x4_a_typed_transfer_reference_holding_a_card_number_is_refused() -> None:
+    invoice = given(issue(10_000, expected=BANK))
+    with then_refused(invoice, "card_number_in_text", {"field": "reference"}):
+        invoice.record_payment(
+            payment_id=uuid4(),
+            source=BANK,
+            amount=usd(10_000),
+            reference="paid with 4242 4242 4242 4242",
+            on=TODAY,
+            now=NOW,
+        )
