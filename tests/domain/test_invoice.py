@@ -24,7 +24,6 @@ from tests.domain.invoicing import (
     BANK,
     BONUS,
     CARD,
-    CARD_NUMBER,
     CASH,
     CLIENT,
     DEBIT,
@@ -102,7 +101,8 @@ def test_r_o7_a_card_payment_adds_the_3_percent_fee_as_its_own_line() -> None:
 
 @pytest.mark.parametrize(
     ("source", "reference", "code", "field"),
-    [(BANK, None, "invalid_value", "fee"), (CARD, CARD_NUMBER, "card_number_in_text", "reference")],
+    # A card payment's reference is the processor's id: one word (R-X4's check is for text).
+    [(BANK, None, "invalid_value", "fee"), (CARD, "not an id", "invalid_value", "reference")],
 )
 def test_r_o7_a_refused_card_payment_adds_no_fee_line(
     source: PaymentSource, reference: str | None, code: str, field: str
