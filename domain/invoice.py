@@ -168,6 +168,8 @@ class Invoice(Aggregate):
         """Debits submitted and not yet settled or bounced, by payment id."""
         self.pending_references: dict[str, str] = {}
         """The processor's id of each pending debit, to ask how it went."""
+        self.pending_since: dict[str, date] = {}
+        """The partner's business day each pending debit was submitted on (R-X7)."""
         self.closing_document_number: str | None = None
 
     @classmethod
@@ -288,6 +290,7 @@ class Invoice(Aggregate):
             )
             invoice.pending.pop(str(self.payment_id), None)
             invoice.pending_references.pop(str(self.payment_id), None)
+            invoice.pending_since.pop(str(self.payment_id), None)
             invoice.announced_payments().pop(str(self.payment_id), None)
             invoice.last_attempt_failed = False
 
@@ -455,6 +458,7 @@ class Invoice(Aggregate):
             invoice.last_attempt_failed = True
             invoice.pending.pop(str(self.payment_id), None)
             invoice.pending_references.pop(str(self.payment_id), None)
+            invoice.pending_since.pop(str(self.payment_id), None)
 
     def record_failed_payment(
         self,
@@ -495,6 +499,7 @@ class Invoice(Aggregate):
         def apply(self, invoice: Invoice) -> None:
             invoice.pending[str(self.payment_id)] = self.amount
             invoice.pending_references[str(self.payment_id)] = self.reference
+            invoice.pending_since[str(self.payment_id)] = self.submitted_on
             invoice.last_attempt_failed = False
 
     def record_pending_debit(

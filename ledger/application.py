@@ -46,6 +46,7 @@ from domain.payment_methods import (
 )
 from domain.pricing import BillingPolicy, Catalogue
 from domain.subscription_line import SubscriptionLine, TransferParty, TransferRequest
+from domain.time import zone
 from domain.values import Address, Location, Payer
 from ledger import schema, store
 from ledger.clock import Clock
@@ -332,7 +333,9 @@ class Ledger:
                 return first
             account = self.partner_account(partner_id)
             _, method = account.method_to_charge(PaymentSource.CARD, method_id)
-            charge = self.gateway.charge(method, amount, f"{key}/charge", self.clock.now())
+            charge = self.gateway.charge(
+                method, amount, f"{key}/charge", self._payers_now(partner_id)
+            )
             if charge.status is not ChargeStatus.SUCCEEDED:
                 raise PaymentDeclined(
                     charge.reason or "The card was declined.",
@@ -785,6 +788,11 @@ class Ledger:
 
     # --- helpers ----------------------------------------------------------------------
 
+    def _payers_now(self, partner_id: UUID) -> datetime:
+        """Now, in the partner's time zone: what the processor is told, so that days it counts
+        (an ACH debit's settlement) are the partner's business days (R-X7, R-E4)."""
+        return self.clock.now().astimezone(zone(self.partner_account(partner_id).time_zone))
+
     def _tokenise(self, details: CardDetails | BankAccountDetails, today: date) -> PaymentMethod:
         if isinstance(details, CardDetails):
             return self.gateway.tokenize_card(details.validated(today))
@@ -821,7 +829,9 @@ class Ledger:
                 f"Invoice {found.number} has nothing left to charge.", number=found.number
             )
         now = self.clock.now()
-        charge = self.gateway.charge(method, amount, f"{key}/charge", now)
+        charge = self.gateway.charge(
+            method, amount, f"{key}/charge", self._payers_now(found.partner_id)
+        )
         command = invoice_commands.RecordCharge(
             invoice_id=found.id,
             payment_id=_derived(key),
@@ -867,7 +877,7 @@ class Ledger:
             return [], 0
         amount = total([share.amount for share in shares], shares[0].amount.currency)
         now = self.clock.now()
-        charge = self.gateway.charge(method, amount, f"{key}/charge", now)
+        charge = self.gateway.charge(method, amount, f"{key}/charge", self._payers_now(partner_id))
         command = invoice_commands.RecordCombinedCharge(
             partner_id=partner_id,
             shares=shares,
@@ -935,8 +945,9 @@ class Ledger:
         if found is None:
             return None
         result = None
+        now = self._payers_now(found.partner_id)
         for payment_id, reference in list(found.pending_references.items()):
-            settlement = self.gateway.settlement(reference, self.clock.now())
+            settlement = self.gateway.settlement(reference, now)
             if settlement is None:
                 continue
             result = self.execute(

@@ -27,7 +27,8 @@ from domain.values import Payer
 from ledger.writer import Lookup
 
 ACH_SETTLEMENT_CHECK_BUSINESS_DAYS = 2
-"""A direct debit is looked at again this many business days after it was last touched."""
+"""A direct debit is looked at this many of the partner's business days after it was
+submitted, and at every tick after that until it has settled or bounced."""
 
 
 class Work(StrEnum):
@@ -174,9 +175,11 @@ def _invoice(invoice: Invoice) -> list[tuple[Work, date]]:
     work: list[tuple[Work, date]] = []
     source = invoice.expected_source
     if invoice.pending:
-        touched = invoice.modified_on.date()
+        # Counted from the partner's business day the first debit went in (R-X7, R-E4), not
+        # the UTC date: a Sunday evening in New York is Monday in UTC.
+        submitted = min(invoice.pending_since.values())
         work.append(
-            (Work.SETTLE_DEBIT, add_business_days(touched, ACH_SETTLEMENT_CHECK_BUSINESS_DAYS))
+            (Work.SETTLE_DEBIT, add_business_days(submitted, ACH_SETTLEMENT_CHECK_BUSINESS_DAYS))
         )
     elif source is not None and source.is_gateway:
         if invoice.failed_attempts == 0 and not invoice.payments:

@@ -65,7 +65,11 @@ class GatewayUnavailable(Exception):
 
 
 class PaymentGateway(Protocol):
-    """What Ledgerline needs from a card and ACH processor."""
+    """What Ledgerline needs from a card and ACH processor.
+
+    `now` is the instant of the call, given in the payer's time zone: a processor that counts
+    days from it (the simulator's ACH settlement) counts the payer's business days (R-X7).
+    """
 
     def tokenize_card(self, card: CardDetails) -> CardToken:
         """Store the card at the processor; return its token and safe display data."""

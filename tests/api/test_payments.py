@@ -10,6 +10,7 @@ its 3 % fee, 0.75 USD.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -18,6 +19,8 @@ import httpx
 from api.runtime import Runtime
 from domain.payment_methods import BankAccountDetails, CardDetails, PaymentSource
 from ledger.application import EVENTS_TABLE
+from ledger.billing_clock import tick
+from ledger.clock import SimulatedClock
 from ledger.payments.simulator import SimulatedGateway
 
 PROBLEM = "application/problem+json"
@@ -282,3 +285,32 @@ def test_r_c2_a_partner_cannot_credit_its_balance_it_announces_a_transfer_kept_a
         params={"min_position": confirmed.json()["position"], "wait_ms": 5000},
     ).json()
     assert (balance["company_balance"], balance["announced_top_ups"]) == (ten_million, usd(0))
+
+
+# --- ACH days are the partner's (R-X7, R-E4) ----------------------------------------------------
+
+
+def test_r_x7_r_e4_a_debit_asked_for_on_the_partners_sunday_settles_on_its_tuesday(
+    runtime: Runtime, clock: SimulatedClock, client_for: Client, make_key: MakeKey
+) -> None:
+    ledger = runtime.ledger
+    partner = ledger.open_partner_account(
+        name="Acme", currency="USD", time_zone="America/New_York"
+    ).aggregate_id
+    assert partner is not None
+    ledger.add_payment_method(partner, ACH, make_default=True)
+    client = ledger.register_client(partner, name="Bistro", unified_billing=False).aggregate_id
+    assert client is not None
+    line = ledger.create_line(partner, client, "email-signatures").aggregate_id
+    assert line is not None
+    clock.set(datetime(2026, 3, 2, 2, 9, tzinfo=UTC))  # Sunday 1 March, 21:09 in New York
+    invoice_id = UUID(ledger.activate_line(line).data["invoice_id"])
+    own = client_for(make_key("partner", partner))
+
+    debit = own.post(f"/v1/invoices/{invoice_id}/payments", json={"source": "direct_debit"})
+    assert debit.status_code == 201, debit.text
+
+    clock.set(datetime(2026, 3, 3, 5, 30, tzinfo=UTC))  # Tuesday 3 March, 00:30 in New York
+    assert tick(ledger, clock.now()).done["settle_debit"] == 1
+    invoice = read_invoice(own, invoice_id, event_count(runtime))  # read after the settlement
+    assert (invoice["status"], invoice["pending"]) == ("settled", usd(0))

@@ -7,6 +7,7 @@ Partners sell e-mail signatures at 25.00 USD a month; a card adds its 3 % fee, 0
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from uuid import UUID, uuid4
 
 import pytest
@@ -21,6 +22,8 @@ from domain.invoice import InvoiceStatus
 from domain.money import Money
 from domain.payment_methods import BankAccountDetails, CardDetails, PaymentSource
 from ledger.application import EVENTS_TABLE, Ledger
+from ledger.billing_clock import tick
+from ledger.clock import SimulatedClock
 from ledger.commands.lines import Outstanding
 from ledger.database import Database
 from ledger.payments.simulator import SimulatedGateway
@@ -269,3 +272,45 @@ def test_r_c2_an_announced_top_up_is_kept_apart_from_the_balance_until_confirmed
     ledger.confirm_top_up(partner, UUID(announced.data["top_up_id"]), key="confirm")
     account = ledger.partner_account(partner)
     assert (account.balance, account.announced_total) == (usd(1_000_000_000), usd(0))
+
+
+# --- ACH days are the partner's (R-X7, R-E4) ----------------------------------------------------
+
+SUNDAY_EVENING_IN_NEW_YORK = datetime(2026, 3, 2, 2, 9, tzinfo=UTC)  # Sun 1 Mar, 21:09 EST
+"""Already Monday in UTC."""
+TUESDAY_EARLY_IN_NEW_YORK = datetime(2026, 3, 3, 5, 30, tzinfo=UTC)  # Tue 3 Mar, 00:30 EST
+
+
+def debit_on_a_new_york_sunday(ledger: Ledger, clock: SimulatedClock) -> UUID:
+    """A New York partner's invoice, debited from its bank account on Sunday evening."""
+    partner = ledger.open_partner_account(
+        name="Acme", currency="USD", time_zone="America/New_York"
+    ).aggregate_id
+    assert partner is not None
+    ledger.add_payment_method(partner, ACH, make_default=True)
+    client = ledger.register_client(partner, name="Bistro", unified_billing=False).aggregate_id
+    assert client is not None
+    line = ledger.create_line(partner, client, "email-signatures").aggregate_id
+    assert line is not None
+    clock.set(SUNDAY_EVENING_IN_NEW_YORK)
+    invoice_id = UUID(ledger.activate_line(line).data["invoice_id"])
+    debit = ledger.pay_invoice(invoice_id, PaymentSource.DIRECT_DEBIT)
+    assert debit.data["charge_status"] == "pending"
+    return invoice_id
+
+
+def test_r_x7_r_e4_a_debit_made_on_the_partners_sunday_settles_on_its_tuesday(
+    ledger: Ledger, clock: SimulatedClock, database: Database
+) -> None:
+    invoice_id = debit_on_a_new_york_sunday(ledger, clock)
+    with database.connect() as conn:
+        due = conn.execute(
+            "SELECT due_on FROM schedule WHERE subject_id = %s AND kind = 'settle_debit'",
+            (invoice_id,),
+        ).fetchall()
+    assert due == [(date(2026, 3, 3),)]  # two business days after Sunday, not after Monday
+
+    clock.set(TUESDAY_EARLY_IN_NEW_YORK)
+    assert tick(ledger, clock.now()).done["settle_debit"] == 1
+    found = ledger.invoice(invoice_id)
+    assert (found.status, found.pending_total) == (InvoiceStatus.SETTLED, usd(0))
