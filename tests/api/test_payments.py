@@ -10,24 +10,29 @@ its 3 % fee, 0.75 USD.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 import httpx
 
 from api.runtime import Runtime
-from domain.payment_methods import BankAccountDetails, CardDetails, PaymentSource
+from domain.payment_methods import PaymentSource
 from ledger.application import EVENTS_TABLE
 from ledger.billing_clock import tick
 from ledger.clock import SimulatedClock
 from ledger.payments.simulator import SimulatedGateway
+from tests.ledger.payments_support import (
+    ACH,
+    CARD_FEE,
+    DECLINING,
+    SIGNATURES,
+    TUESDAY_EARLY_IN_NEW_YORK,
+    VISA,
+    billed_on_a_new_york_sunday,
+    open_partner,
+)
 
 PROBLEM = "application/problem+json"
-SIGNATURES = 25_00
-CARD_FEE = 75
-VISA = CardDetails("4242424242424242", 12, 2030, "Ada Lovelace", "123", "10001")
-DECLINING = CardDetails("4000000000000002", 12, 2030, "Ada Lovelace", "123", "10001")
 NEW_CARD = {
     "kind": "card",
     "number": "5555 5555 5555 4444",
@@ -37,7 +42,6 @@ NEW_CARD = {
     "cvv": "321",
     "postal_code": "10001",
 }
-ACH = BankAccountDetails("110000000", "000123456789", "Acme Resellers LLC")
 
 Client = Callable[[str | None], httpx.Client]
 MakeKey = Callable[..., str]
@@ -45,33 +49,6 @@ MakeKey = Callable[..., str]
 
 def usd(amount_minor: int) -> dict[str, Any]:
     return {"amount_minor": amount_minor, "currency": "USD"}
-
-
-def open_partner(
-    runtime: Runtime,
-    *methods: CardDetails | BankAccountDetails,
-    lines: int = 1,
-    autopay: PaymentSource | None = None,
-) -> tuple[UUID, list[UUID], list[UUID]]:
-    """A partner (its first method the default), and `lines` lines billed today: unpaid, or
-    charged by autopay."""
-    ledger = runtime.ledger
-    partner = ledger.open_partner_account(name="Acme", currency="USD", time_zone="UTC").aggregate_id
-    assert partner is not None
-    method_ids = [
-        UUID(ledger.add_payment_method(partner, method, make_default=n == 0).data["method_id"])
-        for n, method in enumerate(methods)
-    ]
-    if autopay is not None:
-        ledger.set_account_autopay(partner, autopay)
-    client = ledger.register_client(partner, name="Bistro", unified_billing=False).aggregate_id
-    assert client is not None
-    invoices = []
-    for _ in range(lines):
-        line = ledger.create_line(partner, client, "email-signatures").aggregate_id
-        assert line is not None
-        invoices.append(UUID(ledger.activate_line(line).data["invoice_id"]))
-    return partner, method_ids, invoices
 
 
 def event_count(runtime: Runtime) -> int:
@@ -104,7 +81,7 @@ def problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
 def test_r_c2_r_o7_direct_debit_asked_for_debits_the_bank_account_with_no_card_fee(
     runtime: Runtime, client_for: Client, make_key: MakeKey
 ) -> None:
-    partner, _, (invoice_id,) = open_partner(runtime, VISA, ACH)
+    partner, _, (invoice_id,) = open_partner(runtime.ledger, VISA, ACH)
     own = client_for(make_key("partner", partner))
 
     response = own.post(f"/v1/invoices/{invoice_id}/payments", json={"source": "direct_debit"})
@@ -119,7 +96,7 @@ def test_r_c2_r_o7_direct_debit_asked_for_debits_the_bank_account_with_no_card_f
 def test_r_c2_a_method_of_the_other_kind_is_a_422_problem_and_nothing_is_written(
     runtime: Runtime, client_for: Client, make_key: MakeKey
 ) -> None:
-    partner, (card, ach), (invoice_id,) = open_partner(runtime, VISA, ACH)
+    partner, (card, ach), (invoice_id,) = open_partner(runtime.ledger, VISA, ACH)
     own = client_for(make_key("partner", partner))
     before = event_count(runtime)
 
@@ -143,7 +120,7 @@ def test_r_c2_a_method_of_the_other_kind_is_a_422_problem_and_nothing_is_written
 def test_r_h4_r_l4_a_manual_charge_with_no_payment_method_is_a_409_and_writes_nothing(
     runtime: Runtime, client_for: Client, make_key: MakeKey
 ) -> None:
-    partner, _, (invoice_id,) = open_partner(runtime)
+    partner, _, (invoice_id,) = open_partner(runtime.ledger)
     own = client_for(make_key("partner", partner))
     before = event_count(runtime)
 
@@ -161,7 +138,7 @@ def test_r_h5_r_l5_charge_all_to_a_new_card_is_one_charge_of_the_total(
     runtime: Runtime, client_for: Client, make_key: MakeKey
 ) -> None:
     partner, (declining,), invoices = open_partner(
-        runtime, DECLINING, lines=2, autopay=PaymentSource.CARD
+        runtime.ledger, DECLINING, lines=2, autopay=PaymentSource.CARD
     )
     own = client_for(make_key("partner", partner))
     gateway = runtime.ledger.gateway
@@ -187,7 +164,7 @@ def test_r_h5_mark_paid_is_one_command_with_the_replacement(
     runtime: Runtime, client_for: Client, make_key: MakeKey
 ) -> None:
     partner, (declining,), invoices = open_partner(
-        runtime, DECLINING, lines=2, autopay=PaymentSource.CARD
+        runtime.ledger, DECLINING, lines=2, autopay=PaymentSource.CARD
     )
     own = client_for(make_key("partner", partner))
 
@@ -213,7 +190,7 @@ def test_r_h5_mark_paid_is_one_command_with_the_replacement(
 def test_r_h2_a_partner_announces_a_bank_transfer_and_only_the_vendor_confirms_it(
     runtime: Runtime, client_for: Client, make_key: MakeKey
 ) -> None:
-    partner, _, (invoice_id,) = open_partner(runtime)
+    partner, _, (invoice_id,) = open_partner(runtime.ledger)
     own = client_for(make_key("partner", partner))
     finance = client_for(make_key("finance"))
     before = event_count(runtime)
@@ -251,7 +228,7 @@ def test_r_h2_a_partner_announces_a_bank_transfer_and_only_the_vendor_confirms_i
 def test_r_c2_a_partner_cannot_credit_its_balance_it_announces_a_transfer_kept_apart(
     runtime: Runtime, client_for: Client, make_key: MakeKey, http: httpx.Client
 ) -> None:
-    partner, _, _ = open_partner(runtime, lines=0)
+    partner, _, _ = open_partner(runtime.ledger, lines=0)
     own = client_for(make_key("partner", partner))
     before = event_count(runtime)
     ten_million = usd(1_000_000_000)
@@ -294,23 +271,13 @@ def test_r_x7_r_e4_a_debit_asked_for_on_the_partners_sunday_settles_on_its_tuesd
     runtime: Runtime, clock: SimulatedClock, client_for: Client, make_key: MakeKey
 ) -> None:
     ledger = runtime.ledger
-    partner = ledger.open_partner_account(
-        name="Acme", currency="USD", time_zone="America/New_York"
-    ).aggregate_id
-    assert partner is not None
-    ledger.add_payment_method(partner, ACH, make_default=True)
-    client = ledger.register_client(partner, name="Bistro", unified_billing=False).aggregate_id
-    assert client is not None
-    line = ledger.create_line(partner, client, "email-signatures").aggregate_id
-    assert line is not None
-    clock.set(datetime(2026, 3, 2, 2, 9, tzinfo=UTC))  # Sunday 1 March, 21:09 in New York
-    invoice_id = UUID(ledger.activate_line(line).data["invoice_id"])
+    partner, invoice_id = billed_on_a_new_york_sunday(ledger, clock)
     own = client_for(make_key("partner", partner))
 
     debit = own.post(f"/v1/invoices/{invoice_id}/payments", json={"source": "direct_debit"})
     assert debit.status_code == 201, debit.text
 
-    clock.set(datetime(2026, 3, 3, 5, 30, tzinfo=UTC))  # Tuesday 3 March, 00:30 in New York
+    clock.set(TUESDAY_EARLY_IN_NEW_YORK)
     assert tick(ledger, clock.now()).done["settle_debit"] == 1
     invoice = read_invoice(own, invoice_id, event_count(runtime))  # read after the settlement
     assert (invoice["status"], invoice["pending"]) == ("settled", usd(0))

@@ -7,7 +7,7 @@ Partners sell e-mail signatures at 25.00 USD a month; a card adds its 3 % fee, 0
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from uuid import UUID, uuid4
 
 import pytest
@@ -20,19 +20,23 @@ from domain.errors import (
 )
 from domain.invoice import InvoiceStatus
 from domain.money import Money
-from domain.payment_methods import BankAccountDetails, CardDetails, PaymentSource
+from domain.payment_methods import PaymentSource
 from ledger.application import EVENTS_TABLE, Ledger
 from ledger.billing_clock import tick
 from ledger.clock import SimulatedClock
 from ledger.commands.lines import Outstanding
 from ledger.database import Database
 from ledger.payments.simulator import SimulatedGateway
-
-SIGNATURES = 25_00
-CARD_FEE = 75
-VISA = CardDetails("4242424242424242", 12, 2030, "Ada Lovelace", "123", "10001")
-DECLINING = CardDetails("4000000000000002", 12, 2030, "Ada Lovelace", "123", "10001")
-ACH = BankAccountDetails("110000000", "000123456789", "Acme Resellers LLC")
+from tests.ledger.payments_support import (
+    ACH,
+    CARD_FEE,
+    DECLINING,
+    SIGNATURES,
+    TUESDAY_EARLY_IN_NEW_YORK,
+    VISA,
+    billed_on_a_new_york_sunday,
+    open_partner,
+)
 
 
 def usd(amount_minor: int) -> Money:
@@ -44,32 +48,6 @@ def event_count(database: Database) -> int:
         row = conn.execute(f"SELECT count(*) FROM {EVENTS_TABLE}").fetchone()
     assert row is not None
     return int(row[0])
-
-
-def open_partner(
-    ledger: Ledger,
-    *methods: CardDetails | BankAccountDetails,
-    lines: int = 1,
-    autopay: PaymentSource | None = None,
-) -> tuple[UUID, list[UUID], list[UUID]]:
-    """A partner (its first method the default), and `lines` lines billed today: unpaid, or
-    charged by autopay."""
-    partner = ledger.open_partner_account(name="Acme", currency="USD", time_zone="UTC").aggregate_id
-    assert partner is not None
-    method_ids = [
-        UUID(ledger.add_payment_method(partner, method, make_default=n == 0).data["method_id"])
-        for n, method in enumerate(methods)
-    ]
-    if autopay is not None:
-        ledger.set_account_autopay(partner, autopay)
-    client = ledger.register_client(partner, name="Bistro", unified_billing=False).aggregate_id
-    assert client is not None
-    invoices = []
-    for _ in range(lines):
-        line = ledger.create_line(partner, client, "email-signatures").aggregate_id
-        assert line is not None
-        invoices.append(UUID(ledger.activate_line(line).data["invoice_id"]))
-    return partner, method_ids, invoices
 
 
 # --- the source asked for is the one charged (R-C2, R-O7) -------------------------------------
@@ -276,33 +254,15 @@ def test_r_c2_an_announced_top_up_is_kept_apart_from_the_balance_until_confirmed
 
 # --- ACH days are the partner's (R-X7, R-E4) ----------------------------------------------------
 
-SUNDAY_EVENING_IN_NEW_YORK = datetime(2026, 3, 2, 2, 9, tzinfo=UTC)  # Sun 1 Mar, 21:09 EST
-"""Already Monday in UTC."""
-TUESDAY_EARLY_IN_NEW_YORK = datetime(2026, 3, 3, 5, 30, tzinfo=UTC)  # Tue 3 Mar, 00:30 EST
-
-
-def debit_on_a_new_york_sunday(ledger: Ledger, clock: SimulatedClock) -> UUID:
-    """A New York partner's invoice, debited from its bank account on Sunday evening."""
-    partner = ledger.open_partner_account(
-        name="Acme", currency="USD", time_zone="America/New_York"
-    ).aggregate_id
-    assert partner is not None
-    ledger.add_payment_method(partner, ACH, make_default=True)
-    client = ledger.register_client(partner, name="Bistro", unified_billing=False).aggregate_id
-    assert client is not None
-    line = ledger.create_line(partner, client, "email-signatures").aggregate_id
-    assert line is not None
-    clock.set(SUNDAY_EVENING_IN_NEW_YORK)
-    invoice_id = UUID(ledger.activate_line(line).data["invoice_id"])
-    debit = ledger.pay_invoice(invoice_id, PaymentSource.DIRECT_DEBIT)
-    assert debit.data["charge_status"] == "pending"
-    return invoice_id
-
 
 def test_r_x7_r_e4_a_debit_made_on_the_partners_sunday_settles_on_its_tuesday(
     ledger: Ledger, clock: SimulatedClock, database: Database
 ) -> None:
-    invoice_id = debit_on_a_new_york_sunday(ledger, clock)
+    _, invoice_id = billed_on_a_new_york_sunday(ledger, clock)
+    assert (
+        ledger.pay_invoice(invoice_id, PaymentSource.DIRECT_DEBIT).data["charge_status"]
+        == "pending"
+    )
     with database.connect() as conn:
         due = conn.execute(
             "SELECT due_on FROM schedule WHERE subject_id = %s AND kind = 'settle_debit'",
