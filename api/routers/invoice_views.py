@@ -1,10 +1,12 @@
 """An invoice fetched again, whole, as `GET /v1/invoices/{id}` answers it: its lines,
-payments, debits on their way, failed attempts, refunds and credit notes (R-O3, R-O5, R-X6)."""
+payments, debits on their way, failed attempts, offline payments announced, refunds and credit
+notes (R-O3, R-O5, R-X6, R-H2)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
+from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field
@@ -69,6 +71,23 @@ class FailedAttemptView(BaseModel):
     reason: str | None
 
 
+class AnnouncedPaymentView(BaseModel):
+    """Money the payer says it sent by bank transfer, cash, cheque or other (R-H2): it pays
+    nothing while it waits; the vendor confirms it by its `payment_id`
+    (`POST /v1/invoices/{id}/payment-announcements/{payment_id}/confirm`), and it is then the
+    payment with the same id."""
+
+    payment_id: UUID = Field(description="The id to confirm it by; its payment's once confirmed.")
+    source: PaymentSource
+    amount: MoneyModel
+    reference: str = Field(description="The transfer's, cheque's or receipt's reference.")
+    announced_on: date
+    status: Literal["waiting", "confirmed"] = Field(
+        description="`waiting` until the vendor confirms it arrived; not paid until then."
+    )
+    confirmed_on: date | None = Field(description="When the vendor recorded it received.")
+
+
 class RefundView(BaseModel):
     """Part or all of a payment given back (R-H6)."""
 
@@ -97,6 +116,10 @@ class InvoiceResponse(InvoiceSummaryView):
     payments: list[PaymentView]
     pending_debits: list[PendingDebitView]
     failed_attempts: list[FailedAttemptView]
+    announced_payments: list[AnnouncedPaymentView] = Field(
+        description="Offline payments the payer announced, oldest first: waiting ones are not "
+        "in `paid` and still `outstanding` (R-H2)."
+    )
     refunds: list[RefundView]
     credit_notes: list[CreditNoteView]
 
@@ -162,6 +185,18 @@ def invoice_response(detail: InvoiceDetail) -> InvoiceResponse:
             )
             for a in attempts
             if a.what == "failed"
+        ],
+        announced_payments=[
+            AnnouncedPaymentView(
+                payment_id=a.payment_id,
+                source=PaymentSource(a.source),
+                amount=_money(a.amount_minor, a.currency),
+                reference=a.reference,
+                announced_on=a.announced_on,
+                status="waiting" if a.confirmed_on is None else "confirmed",
+                confirmed_on=a.confirmed_on,
+            )
+            for a in detail.announcements
         ],
         refunds=[
             RefundView(

@@ -472,8 +472,9 @@ def list_invoices(
 def get_invoice(
     invoice_id: InvoiceId, conn: ReadConnection, read_after: ReadAfterDep, caller: Caller
 ) -> InvoiceResponse:
-    """An invoice with its lines, totals, payments, failed attempts, refunds and credit notes,
-    from the invoice history (R-O3, R-O5, R-X6). Admin, finance, auditor, or its partner."""
+    """An invoice with its lines, totals, payments, failed attempts, announced payments (waiting
+    or confirmed), refunds and credit notes, from the invoice history (R-O3, R-O5, R-X6, R-H2).
+    Admin, finance, auditor, or its partner."""
     return invoice_response(_read_invoice(conn, read_after, caller, invoice_id))
 
 
@@ -570,8 +571,9 @@ def announce_payment(
     key: IdempotencyKey,
 ) -> PaymentAccepted:
     """Say that money was sent outside the gateway, with its reference (R-C2, R-H2). It pays
-    nothing yet: the invoice still owes it until the vendor confirms it arrived
-    (`…/payment-announcements/{payment_id}/confirm`). Admin or the invoice's partner."""
+    nothing yet: the invoice still owes it, and lists it under `announced_payments` as waiting,
+    until the vendor confirms it arrived (`…/payment-announcements/{payment_id}/confirm`).
+    Admin or the invoice's partner."""
     found = _owned_invoice(runtime, caller, invoice_id)
     result = runtime.ledger.announce_payment(
         invoice_id,
