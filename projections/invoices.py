@@ -1,4 +1,4 @@
-"""Invoice history (R-O3, R-O5, R-X6).
+"""Invoice history (R-O3, R-O5, R-X6, R-H2).
 
 `InvoiceHistory` keeps every invoice a partner or client was ever sent, line by line, with
 every payment, pending debit, declined charge, refund and credit note, so any invoice can be
@@ -6,6 +6,11 @@ fetched again (R-O5) and corrections show as what they are: a void or a credit n
 edit (R-X6). An invoice's figures are recomputed from its own lines, payments and credit notes
 each time one of its events arrives, so several events of one invoice in one batch (issued,
 charged, settled) give what they give one by one.
+
+Offline payments a payer announced are kept apart, in `invoice_announcements`, waiting until
+the vendor confirms them (R-H2): no figure reads that table, so announced money never counts as
+paid. A confirmation is the payment received with the announcement's payment id; that payment
+is what counts, once.
 """
 
 from __future__ import annotations
@@ -42,6 +47,9 @@ INVOICE_EVENTS = (
     "Invoice.Voided",
     "Invoice.CreditNoteIssued",
 )
+HISTORY_TOPICS = INVOICE_TOPICS + ", {t_Invoice_PaymentAnnounced}"
+"""An announcement changes an invoice's history (its position moves), not what it owes: the
+banners, which share `INVOICE_TOPICS`, do not read it."""
 TOUCHED = (
     "SELECT originator_id FROM batch_events WHERE position > %(lo)s AND topic IN ("
     + INVOICE_TOPICS
@@ -54,9 +62,17 @@ class InvoiceHistory(Projection):
     """Every invoice with its lines, payments, refunds and credit notes (R-O3, R-O5, R-X6)."""
 
     name = "invoices"
+    version = 2
+    """2: offline payments announced and their confirmation (`invoice_announcements`)."""
     weight = 4
-    reads = INVOICE_EVENTS
-    tables = ("invoices", "invoice_lines", "invoice_payments", "credit_notes")
+    reads = (*INVOICE_EVENTS, "Invoice.PaymentAnnounced")
+    tables = (
+        "invoices",
+        "invoice_lines",
+        "invoice_payments",
+        "invoice_announcements",
+        "credit_notes",
+    )
     ddl = (
         """
         CREATE TABLE {schema}.invoices (
@@ -133,6 +149,20 @@ class InvoiceHistory(Projection):
         """,
         "CREATE INDEX ON {schema}.invoice_payments (invoice_id, position)",
         """
+        CREATE TABLE {schema}.invoice_announcements (
+            invoice_id uuid NOT NULL,
+            payment_id uuid NOT NULL,
+            source text NOT NULL,
+            amount_minor bigint NOT NULL,
+            currency char(3) NOT NULL,
+            reference text NOT NULL,
+            announced_on date NOT NULL,
+            confirmed_on date,
+            position bigint NOT NULL,
+            PRIMARY KEY (invoice_id, payment_id)
+        )
+        """,
+        """
         CREATE TABLE {schema}.credit_notes (
             credit_note_id uuid PRIMARY KEY,
             number text NOT NULL,
@@ -208,6 +238,22 @@ class InvoiceHistory(Projection):
                         {t_Invoice_PaymentFailed}, {t_Invoice_PaymentRefunded})
           AND position > %(lo)s
         """,
+        # Announced, then confirmed by the payment received with the same id: in this order,
+        # so an announcement confirmed within its own batch is found.
+        """
+        INSERT INTO {schema}.invoice_announcements
+        SELECT originator_id, ll_uuid(event -> 'payment_id'), ll_text(event -> 'source'),
+               ll_minor(event -> 'amount'), ll_currency(event -> 'amount'),
+               event ->> 'reference', ll_date(event -> 'announced_on'), NULL, position
+        FROM batch_events WHERE topic = {t_Invoice_PaymentAnnounced} AND position > %(lo)s
+        """,
+        """
+        UPDATE {schema}.invoice_announcements a
+        SET confirmed_on = ll_date(b.event -> 'received_on')
+        FROM batch_events b
+        WHERE b.topic = {t_Invoice_PaymentReceived} AND b.position > %(lo)s
+          AND a.invoice_id = b.originator_id AND a.payment_id = ll_uuid(b.event -> 'payment_id')
+        """,
         """
         INSERT INTO {schema}.credit_notes
         SELECT ll_uuid(event -> 'credit_note_id'), event ->> 'credit_note_number', originator_id,
@@ -236,7 +282,8 @@ class InvoiceHistory(Projection):
         ) s
         WHERE i.invoice_id = s.invoice_id
         """,
-        # The figures, from the invoice's own lines, payments and credit notes (domain/invoice.py).
+        # The figures, from the invoice's own lines, payments and credit notes (domain/invoice.py);
+        # never from announcements, which only move the invoice's position.
         """
         UPDATE {schema}.invoices i SET
             status = s.status,
@@ -265,7 +312,7 @@ class InvoiceHistory(Projection):
                 SELECT originator_id AS invoice_id, max(position) AS position
                 FROM batch_events
                 WHERE position > %(lo)s AND topic IN ("""
-        + INVOICE_TOPICS
+        + HISTORY_TOPICS
         + """)
                 GROUP BY originator_id
             ) t
@@ -386,6 +433,22 @@ class InvoicePayment:
 
 
 @dataclass(frozen=True)
+class PaymentAnnouncement:
+    """Money the payer says it sent outside the gateway: waiting until the vendor confirms it
+    arrived, then paid as the payment with the same id (R-H2)."""
+
+    payment_id: UUID
+    source: str
+    amount_minor: int
+    currency: str
+    reference: str
+    announced_on: date
+    confirmed_on: date | None
+    """When the vendor recorded it received; None while it waits."""
+    position: int
+
+
+@dataclass(frozen=True)
 class CreditNote:
     """A numbered credit note against an invoice (R-X6)."""
 
@@ -399,11 +462,13 @@ class CreditNote:
 
 @dataclass(frozen=True)
 class InvoiceDetail:
-    """An invoice fetched again, whole: its lines, payments and credit notes (R-O3, R-O5)."""
+    """An invoice fetched again, whole: its lines, payments, announced payments and credit notes
+    (R-O3, R-O5, R-H2)."""
 
     invoice: InvoiceSummary
     lines: list[InvoiceLineView]
     payments: list[InvoicePayment]
+    announcements: list[PaymentAnnouncement]
     credit_notes: list[CreditNote]
 
 
@@ -430,7 +495,8 @@ def _columns(view: type[Any]) -> sql.Composable:
 def invoice(
     conn: psycopg.Connection[Any], invoice_id: UUID, *, partner_id: UUID | None = None
 ) -> InvoiceDetail | None:
-    """An invoice with its lines, payments and credit notes; with `partner_id`, only its own."""
+    """An invoice with its lines, payments, announcements and credit notes; with `partner_id`,
+    only its own."""
     query = sql.SQL(
         "SELECT {} FROM invoices WHERE invoice_id = %s AND (%s::uuid IS NULL OR partner_id = %s)"
     ).format(_columns(InvoiceSummary))
@@ -452,6 +518,13 @@ def invoice(
             ).format(_columns(InvoicePayment)),
             (invoice_id,),
         ).fetchall()
+    with conn.cursor(row_factory=class_row(PaymentAnnouncement)) as cur:
+        announcements = cur.execute(
+            sql.SQL(
+                "SELECT {} FROM invoice_announcements WHERE invoice_id = %s ORDER BY position"
+            ).format(_columns(PaymentAnnouncement)),
+            (invoice_id,),
+        ).fetchall()
     with conn.cursor(row_factory=class_row(CreditNote)) as cur:
         credit_notes = cur.execute(
             sql.SQL("SELECT {} FROM credit_notes WHERE invoice_id = %s ORDER BY position").format(
@@ -459,7 +532,7 @@ def invoice(
             ),
             (invoice_id,),
         ).fetchall()
-    return InvoiceDetail(found, lines, payments, credit_notes)
+    return InvoiceDetail(found, lines, payments, announcements, credit_notes)
 
 
 def invoices_of(

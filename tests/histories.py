@@ -48,6 +48,8 @@ def make_history(ledger: Ledger, clock: SimulatedClock, seed: int, steps: int) -
         (2, _top_up),
         (5, _create_and_activate_line),
         (6, _pay),
+        (2, _announce),
+        (2, _confirm),
         (2, _refund),
         (1, _credit_or_void),
         (2, _lead),
@@ -161,6 +163,31 @@ def _pay(ledger: Ledger, clock: SimulatedClock, rng: random.Random, h: History) 
     if source is not PaymentSource.CARD and rng.random() < 0.3:
         amount = Money(max(1, invoice.outstanding.amount_minor // 2), invoice.currency)
     ledger.pay_invoice(invoice.id, source, amount=amount, reference="ref")
+
+
+def _announce(ledger: Ledger, clock: SimulatedClock, rng: random.Random, h: History) -> None:
+    """A payer says it sent money outside the gateway; it pays nothing yet (R-H2)."""
+    invoice = ledger.invoice(_open_invoice(ledger, rng, h))
+    source = rng.choice(
+        [PaymentSource.BANK_TRANSFER, PaymentSource.CASH, PaymentSource.CHEQUE, PaymentSource.OTHER]
+    )
+    amount = None
+    if rng.random() < 0.3:
+        amount = Money(max(1, invoice.outstanding.amount_minor // 2), invoice.currency)
+    ledger.announce_payment(invoice.id, source, f"announced-{rng.randrange(10**6)}", amount=amount)
+
+
+def _confirm(ledger: Ledger, clock: SimulatedClock, rng: random.Random, h: History) -> None:
+    """The vendor confirms an announced payment arrived (refused once it no longer fits)."""
+    waiting = [
+        (invoice_id, payment_id)
+        for invoice_id in h.invoices
+        for payment_id in sorted(ledger.invoice(invoice_id).announced_payments())
+    ]
+    if not waiting:
+        raise BillingError("nothing announced")
+    invoice_id, payment_id = rng.choice(waiting)
+    ledger.confirm_payment(invoice_id, UUID(payment_id))
 
 
 def _refund(ledger: Ledger, clock: SimulatedClock, rng: random.Random, h: History) -> None:

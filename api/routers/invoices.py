@@ -9,7 +9,6 @@ naming another partner's invoice gets the same 404 as for an invoice that does n
 from __future__ import annotations
 
 import unicodedata
-from collections import defaultdict
 from datetime import date
 from typing import Annotated, Any, Literal, Self
 from uuid import UUID
@@ -20,7 +19,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from api.deps import ReadAfterDep, ReadConnection, RuntimeDep
 from api.keys import Principal
 from api.problems import COMMAND_PROBLEMS, READ_PROBLEMS
-from api.routers.invoice_summary import InvoiceSummaryView, invoice_page, summary_fields
+from api.routers.invoice_summary import InvoiceSummaryView, invoice_page
+from api.routers.invoice_views import InvoiceResponse, invoice_response
 from api.runtime import Runtime
 from api.schemas import (
     CommandAccepted,
@@ -270,87 +270,6 @@ class ClosingDocumentAccepted(CommandAccepted):
 # --- read answers ------------------------------------------------------------------------
 
 
-class InvoiceLineModel(BaseModel):
-    """A line: a product for a location and period, a lead, a discount or the card fee."""
-
-    line_no: int
-    kind: InvoiceLineKind
-    description: str
-    quantity: int
-    amount: MoneyModel
-    product_code: str | None
-    line_id: UUID | None = Field(description="The subscription line it bills.")
-    location_id: UUID | None
-    location_name: str | None
-    period_start: date | None
-    period_end: date | None = Field(description="Exclusive: the day after the last day billed.")
-    lead_id: UUID | None
-
-
-class PaymentView(BaseModel):
-    """Money received for the invoice."""
-
-    payment_id: UUID
-    source: PaymentSource
-    amount: MoneyModel
-    fee: MoneyModel = Field(description="The part of it that paid the card fee line (R-O7).")
-    refunded: MoneyModel
-    received_on: date
-    reference: str | None
-    note: str | None
-
-
-class PendingDebitView(BaseModel):
-    """A direct debit submitted and not yet settled or bounced."""
-
-    payment_id: UUID
-    amount: MoneyModel
-    submitted_on: date
-
-
-class FailedAttemptView(BaseModel):
-    """A declined card charge or a bounced debit (R-H2, R-H4)."""
-
-    payment_id: UUID
-    source: PaymentSource
-    amount: MoneyModel
-    attempted_on: date
-    decline_code: str | None
-    reason: str | None
-
-
-class RefundView(BaseModel):
-    """Part or all of a payment given back (R-H6)."""
-
-    refund_id: UUID | None
-    payment_id: UUID
-    source: PaymentSource
-    amount: MoneyModel
-    refunded_on: date
-    reason: str | None
-
-
-class CreditNoteView(BaseModel):
-    """A numbered credit note against the invoice (R-X6)."""
-
-    credit_note_id: UUID
-    number: str
-    amount: MoneyModel
-    reason: str
-    issued_on: date
-
-
-class InvoiceResponse(InvoiceSummaryView):
-    """An invoice fetched again, whole (R-O3, R-O5)."""
-
-    lines: list[InvoiceLineModel]
-    payments: list[PaymentView]
-    pending_debits: list[PendingDebitView]
-    failed_attempts: list[FailedAttemptView]
-    refunds: list[RefundView]
-    credit_notes: list[CreditNoteView]
-
-
 class DocumentLineView(BaseModel):
     """A line of work a closing document covers."""
 
@@ -453,92 +372,6 @@ def _paid(response: Response, result: CommandResult, found: Invoice) -> PaymentA
     return answer
 
 
-def _invoice_response(detail: InvoiceDetail) -> InvoiceResponse:
-    currency = detail.invoice.currency
-    attempts = detail.payments
-    refunded: dict[UUID, int] = defaultdict(int)
-    for refund in (a for a in attempts if a.what == "refund"):
-        refunded[refund.payment_id] += refund.amount_minor
-    cleared = {a.payment_id for a in attempts if a.what in ("payment", "failed")}
-    return InvoiceResponse(
-        **summary_fields(detail.invoice),
-        lines=[
-            InvoiceLineModel(
-                line_no=line.line_no,
-                kind=InvoiceLineKind(line.kind),
-                description=line.description,
-                quantity=line.quantity,
-                amount=_money(line.amount_minor, line.currency),
-                product_code=line.product_code,
-                line_id=line.line_id,
-                location_id=line.location_id,
-                location_name=line.location_name,
-                period_start=line.period_start,
-                period_end=line.period_end,
-                lead_id=line.lead_id,
-            )
-            for line in detail.lines
-        ],
-        payments=[
-            PaymentView(
-                payment_id=a.payment_id,
-                source=PaymentSource(a.source),
-                amount=_money(a.amount_minor, currency),
-                fee=_money(a.fee_minor, currency),
-                refunded=_money(refunded[a.payment_id], currency),
-                received_on=a.occurred_on,
-                reference=a.reference,
-                note=a.note,
-            )
-            for a in attempts
-            if a.what == "payment"
-        ],
-        pending_debits=[
-            PendingDebitView(
-                payment_id=a.payment_id,
-                amount=_money(a.amount_minor, currency),
-                submitted_on=a.occurred_on,
-            )
-            for a in attempts
-            if a.what == "pending" and a.payment_id not in cleared
-        ],
-        failed_attempts=[
-            FailedAttemptView(
-                payment_id=a.payment_id,
-                source=PaymentSource(a.source),
-                amount=_money(a.amount_minor, currency),
-                attempted_on=a.occurred_on,
-                decline_code=a.decline_code,
-                reason=a.reason,
-            )
-            for a in attempts
-            if a.what == "failed"
-        ],
-        refunds=[
-            RefundView(
-                refund_id=a.refund_id,
-                payment_id=a.payment_id,
-                source=PaymentSource(a.source),
-                amount=_money(a.amount_minor, currency),
-                refunded_on=a.occurred_on,
-                reason=a.reason,
-            )
-            for a in attempts
-            if a.what == "refund"
-        ],
-        credit_notes=[
-            CreditNoteView(
-                credit_note_id=note.credit_note_id,
-                number=note.number,
-                amount=_money(note.amount_minor, note.currency),
-                reason=note.reason,
-                issued_on=note.issued_on,
-            )
-            for note in detail.credit_notes
-        ],
-    )
-
-
 def _read_invoice(
     conn: ReadConnection, read_after: ReadAfterDep, caller: Principal, invoice_id: UUID
 ) -> InvoiceDetail:
@@ -639,9 +472,10 @@ def list_invoices(
 def get_invoice(
     invoice_id: InvoiceId, conn: ReadConnection, read_after: ReadAfterDep, caller: Caller
 ) -> InvoiceResponse:
-    """An invoice with its lines, totals, payments, failed attempts, refunds and credit notes,
-    from the invoice history (R-O3, R-O5, R-X6). Admin, finance, auditor, or its partner."""
-    return _invoice_response(_read_invoice(conn, read_after, caller, invoice_id))
+    """An invoice with its lines, totals, payments, failed attempts, announced payments (waiting
+    or confirmed), refunds and credit notes, from the invoice history (R-O3, R-O5, R-X6, R-H2).
+    Admin, finance, auditor, or its partner."""
+    return invoice_response(_read_invoice(conn, read_after, caller, invoice_id))
 
 
 @router.get(
@@ -737,8 +571,9 @@ def announce_payment(
     key: IdempotencyKey,
 ) -> PaymentAccepted:
     """Say that money was sent outside the gateway, with its reference (R-C2, R-H2). It pays
-    nothing yet: the invoice still owes it until the vendor confirms it arrived
-    (`…/payment-announcements/{payment_id}/confirm`). Admin or the invoice's partner."""
+    nothing yet: the invoice still owes it, and lists it under `announced_payments` as waiting,
+    until the vendor confirms it arrived (`…/payment-announcements/{payment_id}/confirm`).
+    Admin or the invoice's partner."""
     found = _owned_invoice(runtime, caller, invoice_id)
     result = runtime.ledger.announce_payment(
         invoice_id,

@@ -225,6 +225,60 @@ def test_r_h2_a_partner_announces_a_bank_transfer_and_only_the_vendor_confirms_i
     ]
 
 
+def test_r_h2_an_announced_payment_shows_on_the_invoice_waiting_then_confirmed(
+    runtime: Runtime, client_for: Client, make_key: MakeKey
+) -> None:
+    partner, _, (invoice_id,) = open_partner(runtime)
+    own = client_for(make_key("partner", partner))
+    finance = client_for(make_key("finance"))
+    auditor = client_for(make_key("auditor"))
+
+    announced = own.post(
+        f"/v1/invoices/{invoice_id}/payment-announcements",
+        json={"source": "cheque", "amount": usd(SIGNATURES), "reference": "Cheque 0042"},
+    )
+    assert announced.status_code == 201, announced.text
+    position = announced.json()["position"]
+    waiting = read_invoice(own, invoice_id, position)
+    [announcement] = waiting["announced_payments"]
+    assert announcement == {
+        "payment_id": announced.json()["payment_id"],
+        "source": "cheque",
+        "amount": usd(SIGNATURES),
+        "reference": "Cheque 0042",
+        "announced_on": "2026-01-31",
+        "status": "waiting",
+        "confirmed_on": None,
+    }
+    assert (waiting["status"], waiting["paid"], waiting["outstanding"]) == (
+        "open",
+        usd(0),
+        usd(SIGNATURES),
+    )
+    assert waiting["payments"] == []
+    assert read_invoice(auditor, invoice_id, position)["announced_payments"] == [announcement]
+    # The vendor learns which announcement to confirm from the invoice itself.
+    [to_confirm] = read_invoice(finance, invoice_id, position)["announced_payments"]
+
+    confirmed = finance.post(
+        f"/v1/invoices/{invoice_id}/payment-announcements/{to_confirm['payment_id']}/confirm"
+    )
+
+    assert confirmed.status_code == 201, confirmed.text
+    settled = read_invoice(own, invoice_id, confirmed.json()["position"])
+    assert settled["announced_payments"] == [
+        {**announcement, "status": "confirmed", "confirmed_on": "2026-01-31"}
+    ]
+    assert (settled["status"], settled["paid"], settled["outstanding"]) == (
+        "settled",
+        usd(SIGNATURES),
+        usd(0),
+    )
+    assert [(p["payment_id"], p["source"], p["amount"]) for p in settled["payments"]] == [
+        (to_confirm["payment_id"], "cheque", usd(SIGNATURES))
+    ]
+
+
 def test_r_c2_a_partner_cannot_credit_its_balance_it_announces_a_transfer_kept_apart(
     runtime: Runtime, client_for: Client, make_key: MakeKey, http: httpx.Client
 ) -> None:

@@ -31,7 +31,13 @@ from projections.banners import (
     partner_banner,
 )
 from projections.base import stage
-from projections.invoices import InvoiceHistory, client_invoices, invoice, invoices_of
+from projections.invoices import (
+    InvoiceHistory,
+    PaymentAnnouncement,
+    client_invoices,
+    invoice,
+    invoices_of,
+)
 from projections.runner import Runner, Target
 from tests.histories import make_history
 from tests.projections.support import live_runner
@@ -166,6 +172,17 @@ def assert_rows_are(conn: psycopg.Connection[Any], domain: Invoice) -> None:
         if p.refunded.is_positive()
     }
     assert sum(p.what == "failed" for p in document.payments) == domain.failed_attempts
+    waiting = {
+        a.payment_id: (a.source, a.amount_minor, a.reference)
+        for a in document.announcements
+        if a.confirmed_on is None
+    }
+    assert waiting == {
+        UUID(k): (a.source.value, a.amount.amount_minor, a.reference)
+        for k, a in domain.announced_payments().items()
+    }
+    for confirmed in (a for a in document.announcements if a.confirmed_on is not None):
+        assert paid[confirmed.payment_id] == confirmed.amount_minor  # paid once, as announced
     assert sum(n.amount_minor for n in document.credit_notes) == domain.credited.amount_minor
 
     banner_row = row_in(conn, "banner_invoices", domain.id)
@@ -232,6 +249,7 @@ def test_batch_boundaries_do_not_change_a_rebuilt_generation(
         "invoices",
         "invoice_lines",
         "invoice_payments",
+        "invoice_announcements",
         "credit_notes",
         "banner_invoices",
         "banner_open_invoices",
@@ -448,6 +466,70 @@ def test_r_h2_an_overdue_invoice_leaves_the_banner_while_a_debit_is_on_its_way(
     runner.close()
 
 
+def test_r_h2_an_announced_payment_waits_in_the_history_and_pays_once_when_confirmed(
+    ledger: Ledger, clock: SimulatedClock, database: Database
+) -> None:
+    partner, [client] = business(ledger, card=DECLINING_CARD, autopay=PaymentSource.CARD)
+    _, billed = line(ledger, partner, client)
+    clock.advance(timedelta(days=2))
+    announced = ledger.announce_payment(billed, PaymentSource.BANK_TRANSFER, "Wire #17")
+    payment_id = UUID(announced.data["payment_id"])
+    runner = read_models(database)
+    runner.catch_up()
+    with database.connect() as conn:
+        waiting = invoice(conn, billed)
+        still_owed = client_banner(conn, partner, client)
+    assert waiting is not None
+    assert waiting.announcements == [
+        PaymentAnnouncement(
+            payment_id=payment_id,
+            source="bank_transfer",
+            amount_minor=SIGNATURES,
+            currency="USD",
+            reference="Wire #17",
+            announced_on=date(2026, 2, 2),
+            confirmed_on=None,
+            position=announced.position,
+        )
+    ]
+    shown = waiting.invoice
+    # Announced money pays nothing: the declined charge is still the invoice's last word.
+    assert (shown.status, shown.paid_minor, shown.outstanding_minor, shown.failed) == (
+        "open",
+        0,
+        SIGNATURES,
+        True,
+    )
+    assert shown.position == announced.position
+    assert [p.what for p in waiting.payments] == ["failed"]
+    assert still_owed is not None
+    assert_matches_domain(ledger, database, billed)
+
+    clock.advance(timedelta(days=1))
+    confirmed = ledger.confirm_payment(billed, payment_id)
+    runner.catch_up()
+    with database.connect() as conn:
+        paid = invoice(conn, billed)
+        assert client_banner(conn, partner, client) is None
+    assert paid is not None
+    [announcement] = paid.announcements
+    assert (announcement.payment_id, announcement.confirmed_on) == (payment_id, date(2026, 2, 3))
+    received = [
+        (p.payment_id, p.amount_minor, p.reference) for p in paid.payments if p.what == "payment"
+    ]
+    assert received == [(payment_id, SIGNATURES, "Wire #17")]
+    settled = paid.invoice
+    assert (settled.status, settled.paid_minor, settled.outstanding_minor, settled.failed) == (
+        "settled",
+        SIGNATURES,
+        0,
+        False,
+    )
+    assert announced.position < settled.position <= confirmed.position
+    assert_matches_domain(ledger, database, billed)
+    runner.close()
+
+
 def test_r_x6_voids_credit_notes_and_refunds_stay_in_the_history(
     ledger: Ledger, database: Database
 ) -> None:
@@ -627,12 +709,5 @@ def test_a_partners_unified_invoice_splits_its_debt_across_its_lines(
 def test_the_history_reads_every_invoice_event_but_closing_document_requests() -> None:
     """A new kind of invoice event must be weighed here before the history can miss it."""
     shown = {f"Invoice.{name}" for name, value in vars(Invoice).items() if isinstance(value, type)}
-    # An announced payment pays nothing until confirmed (its PaymentReceived is read); the
-    # history does not list announcements yet.
-    skipped = {
-        "Invoice.Event",
-        "Invoice.Created",
-        "Invoice.ClosingDocumentRequested",
-        "Invoice.PaymentAnnounced",
-    }
+    skipped = {"Invoice.Event", "Invoice.Created", "Invoice.ClosingDocumentRequested"}
     assert set(InvoiceHistory.reads) == shown - skipped

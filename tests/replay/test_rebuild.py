@@ -8,19 +8,21 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from psycopg import sql
 
+from domain.payment_methods import PaymentSource
 from ledger.application import EVENTS_TABLE, Ledger
 from ledger.catalogue import load_catalogue
 from ledger.clock import SimulatedClock
 from ledger.database import Database
-from projections import generations
+from projections import generations, invoices
 from projections.activity import ActivityFeed
 from projections.base import Projection, install_functions
+from projections.invoices import InvoiceHistory
 from projections.partners import PartnerDirectory
 from projections.registry import all_projections
 from projections.runner import Runner, Target
@@ -228,6 +230,51 @@ def test_a_rebuild_that_would_change_nothing_can_be_dropped_leaving_the_live_one
         ]
         schema = conn.execute("SELECT to_regnamespace('rm_partners_2')").fetchone()
     assert schema == (None,)
+
+
+def test_r_h2_an_invoice_history_of_version_1_is_rebuilt_with_the_payments_announced(
+    ledger: Ledger, database: Database
+) -> None:
+    partner = ledger.open_partner_account(name="Acme", currency="USD", time_zone="UTC")
+    assert partner.aggregate_id is not None
+    client = ledger.register_client(partner.aggregate_id, name="Bistro")
+    assert client.aggregate_id is not None
+    line = ledger.create_line(partner.aggregate_id, client.aggregate_id, "email-signatures")
+    assert line.aggregate_id is not None
+    billed = UUID(ledger.activate_line(line.aggregate_id).data["invoice_id"])
+    announced = ledger.announce_payment(billed, PaymentSource.CASH, "Receipt 17")
+    history = InvoiceHistory()
+    live = following(database, history)
+    live.catch_up()
+    live.close()
+    with database.connect() as conn:  # the generation version 1 built: no announcements
+        conn.execute("DROP TABLE rm_invoices_1.invoice_announcements CASCADE")
+        conn.execute("UPDATE projection_generations SET version = 1 WHERE projection = 'invoices'")
+        [model] = [m for m in status(conn) if m.name == "invoices"]
+        assert model.needs_rebuild
+
+    rebuilt = rebuild(database, history)
+    difference = compare(database, history, rebuilt.generation)
+    swap(database, history, rebuilt.generation)
+
+    [added] = [t for t in difference.tables if not t.empty]
+    assert (added.table, added.added, added.removed, added.changed) == (
+        "invoice_announcements",
+        1,
+        0,
+        0,
+    )
+    with database.connect() as conn:
+        [model] = [m for m in status(conn) if m.name == "invoices"]
+        document = invoices.invoice(conn, billed)
+    assert not model.needs_rebuild
+    assert document is not None
+    [waiting] = document.announcements
+    assert (waiting.payment_id, waiting.reference, waiting.confirmed_on) == (
+        UUID(announced.data["payment_id"]),
+        "Receipt 17",
+        None,
+    )
 
 
 @contextmanager
