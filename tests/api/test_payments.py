@@ -228,7 +228,7 @@ def test_r_h2_a_partner_announces_a_bank_transfer_and_only_the_vendor_confirms_i
 def test_r_h2_an_announced_payment_shows_on_the_invoice_waiting_then_confirmed(
     runtime: Runtime, client_for: Client, make_key: MakeKey
 ) -> None:
-    partner, _, (invoice_id,) = open_partner(runtime)
+    partner, _, (invoice_id,) = open_partner(runtime.ledger)
     own = client_for(make_key("partner", partner))
     finance = client_for(make_key("finance"))
     auditor = client_for(make_key("auditor"))
