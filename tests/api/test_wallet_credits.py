@@ -48,7 +48,9 @@ def test_r_c5_the_vendor_credits_bonuses_the_partner_then_holds(
     ).json()
     assert wallet["balance"] == usd(10000)
     assert [(e["kind"], e["amount"]) for e in wallet["recent"]] == [("credited", usd(5000))] * 2
-    balance = partner.get(f"/v1/partners/{partner_id}/balance").json()
+    balance = partner.get(
+        f"/v1/partners/{partner_id}/balance", params={"min_position": second.json()["position"]}
+    ).json()
     assert balance["bonus_wallet"] == usd(10000)
     # Each credit keeps its reason and note in the partner's history (R-X6).
     with runtime.database.connect() as conn:
