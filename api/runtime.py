@@ -174,6 +174,7 @@ class Runtime:
                 database.conninfo(),
                 min_size=1,
                 max_size=settings.db_pool_size,
+                timeout=settings.db_pool_timeout_s,
                 kwargs={"autocommit": True},
                 open=True,
             )

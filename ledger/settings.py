@@ -14,6 +14,10 @@ from ledger.mail import DEFAULT_MAIL_FROM, SmtpTarget
 
 DB_POOL_SIZE_MAX = 100
 """PostgreSQL's default max_connections; a bigger pool could never be filled."""
+DB_POOL_TIMEOUT_S = 30.0
+"""psycopg_pool's own default: long enough to ride out a burst, short enough that a client
+behind a stuck pool is told so (503) before its own timeout gives up on us."""
+DB_POOL_TIMEOUT_MAX_S = 300.0
 
 
 class Environment(StrEnum):
@@ -78,6 +82,13 @@ class Settings(BaseSettings):
     log_level: str = Field(default="info", pattern="^(debug|info|warning|error)$")
     log_format: LogFormat = LogFormat.AUTO
     db_pool_size: int = Field(default=10, ge=1, le=DB_POOL_SIZE_MAX)
+    db_pool_timeout_s: float = Field(
+        default=DB_POOL_TIMEOUT_S,
+        gt=0,
+        le=DB_POOL_TIMEOUT_MAX_S,
+        description="How long a request waits for a free read connection before answering 503 "
+        "`service_busy`.",
+    )
     clock: ClockKind = Field(
         default=ClockKind.SYSTEM,
         description="`simulated` for the demo and tests; refused when the environment is "
