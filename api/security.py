@@ -76,7 +76,8 @@ class Keyring:
         found = self.cached(token)
         if found is not None:
             return found
-        with self._runtime.read_pool.connection() as conn:
+        # Its own pool, never the read pool: see KEY_POOL_SIZE in api/runtime.py.
+        with self._runtime.key_pool.connection() as conn:
             found = keys.authenticate(conn, token)
         if found is not None:
             with self._lock:
