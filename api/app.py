@@ -10,6 +10,7 @@ from typing import Any
 import anyio.to_thread
 from fastapi import FastAPI
 
+from api.key_limits import FailedKeyLimiter
 from api.metrics import Metrics
 from api.middleware import RequestContextMiddleware
 from api.problems import install_problem_handlers
@@ -75,6 +76,7 @@ def create_app(runtime: Runtime, *, close_runtime: bool = False) -> FastAPI:
     app.router.lifespan_context = lifespan
     app.state.runtime = runtime
     app.state.keyring = Keyring(runtime)
+    app.state.failed_keys = FailedKeyLimiter(runtime.settings.auth_failures_per_minute)
     app.state.metrics = Metrics(runtime)
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     return app

@@ -7,13 +7,16 @@ default (10 connections, 30 s) would stall it for half a minute:
 - many requests with made-up keys at once, more than the pool holds, all answer 401, and a
   request with a good key made meanwhile answers 200: checking a key holds nothing the request
   needs afterwards, and no request holds a read connection before its key is checked;
-- as many first uses of different good keys at once all answer 200.
+- as many first uses of different good keys at once all answer 200;
+- failed key checks are limited per client address (429 `too_many_failed_keys`, with
+  `Retry-After`); successful ones are never counted.
 """
 
 from __future__ import annotations
 
 import secrets
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -23,6 +26,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from api import keys
 from api.app import _routes
 from api.deps import get_read_connection
+from api.key_limits import FailedKeyLimiter
 from api.keys import Role
 from api.runtime import Runtime
 from api.security import get_principal
@@ -36,12 +40,18 @@ AT_ONCE = 16
 
 
 @pytest.fixture
-def settings(database: Database) -> Settings:
+def auth_failures_per_minute() -> int:
+    return 1_000
+
+
+@pytest.fixture
+def settings(database: Database, auth_failures_per_minute: int) -> Settings:
     return Settings(
         database_url=database.url,
         environment=Environment.TEST,
         db_pool_size=POOL_SIZE,
         db_pool_timeout_s=POOL_TIMEOUT_S,
+        auth_failures_per_minute=auth_failures_per_minute,
     )
 
 
@@ -114,3 +124,69 @@ def test_first_uses_of_many_good_keys_at_once_all_answer_200(
 ) -> None:
     fresh = new_keys(runtime, Role.FINANCE, AT_ONCE)
     assert get_together(base_url, fresh) == [200] * AT_ONCE
+
+
+@pytest.mark.parametrize("auth_failures_per_minute", [3])
+def test_failed_key_checks_beyond_the_allowance_answer_429_with_retry_after(
+    client_for: Callable[[str | None], httpx.Client], http: httpx.Client
+) -> None:
+    assert http.get("/v1/partners").status_code == 200
+    anonymous = client_for(None)
+    failed = [get_with(anonymous, made_up_key()).status_code for _ in range(3)]
+    assert failed == [401, 401, 401]
+    refused = get_with(anonymous, made_up_key())
+    assert refused.status_code == 429
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["code"] == "too_many_failed_keys"
+    assert int(refused.headers["retry-after"]) == 20  # one failure back every 60 s / 3
+    assert anonymous.get("/v1/partners").status_code == 429  # no key is a failed check too
+    assert http.get("/v1/partners").status_code == 200  # a key verified lately still reads
+
+
+@pytest.mark.parametrize("auth_failures_per_minute", [3])
+def test_successful_key_checks_never_spend_the_allowance(
+    client_for: Callable[[str | None], httpx.Client], runtime: Runtime
+) -> None:
+    anonymous = client_for(None)
+    for key in new_keys(runtime, Role.AUDITOR, 6):
+        assert get_with(anonymous, key).status_code == 200
+    failed = [get_with(anonymous, made_up_key()).status_code for _ in range(4)]
+    assert failed == [401, 401, 401, 429]
+
+
+class FakeMonotonic:
+    def __init__(self) -> None:
+        self.now_s = 100.0
+
+    def __call__(self) -> float:
+        return self.now_s
+
+
+def test_the_allowance_refills_at_its_rate_and_each_address_has_its_own() -> None:
+    clock = FakeMonotonic()
+    limiter = FailedKeyLimiter(per_minute=2, monotonic=clock)
+    for _ in range(2):
+        assert limiter.refused_for_s("198.51.100.7") is None
+        limiter.failed("198.51.100.7")
+    assert limiter.refused_for_s("198.51.100.7") == 30
+    assert limiter.refused_for_s("203.0.113.9") is None
+    clock.now_s += 29.5
+    assert limiter.refused_for_s("198.51.100.7") == 1
+    clock.now_s += 0.5
+    assert limiter.refused_for_s("198.51.100.7") is None
+    limiter.failed("198.51.100.7")
+    clock.now_s += 3_600
+    assert limiter.refused_for_s("198.51.100.7") is None  # refills to the allowance, no more
+    for _ in range(2):
+        limiter.failed("198.51.100.7")
+    assert limiter.refused_for_s("198.51.100.7") == 30
+
+
+def test_failures_made_at_once_beyond_the_allowance_are_owed() -> None:
+    """Checks in flight together all pass the gate; the failures beyond the allowance are
+    paid back before the address is heard again (up to one allowance of debt)."""
+    clock = FakeMonotonic()
+    limiter = FailedKeyLimiter(per_minute=2, monotonic=clock)
+    for _ in range(10):
+        limiter.failed("198.51.100.7")
+    assert limiter.refused_for_s("198.51.100.7") == 90  # 2 owed, then 1 to spend: 3 x 30 s
