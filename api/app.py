@@ -37,7 +37,8 @@ Ledgerline is an event-sourced billing ledger for businesses that sell through p
 `ledgerline keys create --role admin|partner|finance|auditor [--partner ID]`. An `admin` key
 (the vendor) does everything; a `partner` key sees and changes only its own partner's
 resources (another partner's ids answer 404); `finance` and `auditor` keys read everything and
-issue no commands (403).
+issue no commands (403). Failed key checks are limited per client address: beyond the
+allowance, 429 `too_many_failed_keys` with `Retry-After`.
 
 **Commands** are POSTs. Each needs an `Idempotency-Key` header: a retry with the same key and
 body answers as the first time (with `Idempotent-Replayed: true`) and writes nothing; the same
