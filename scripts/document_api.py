@@ -116,7 +116,7 @@ human `detail`, and, for invalid input, `errors` naming each failing field:
 | 409 | the state does not allow it (the rule's code, e.g. `refund_exceeds_payment`) |
 | 422 | invalid input (`validation_failed`, or a rule's code such as `card_invalid`) |
 | 429 | too many failed key checks from this address (`too_many_failed_keys`); see `Retry-After` |
-| 503 | a read model has not reached `min_position` in time (`projection_behind`), or every database connection is busy (`service_busy`); see `Retry-After` |
+| 503 | a read model is behind `min_position` (`projection_behind`), or all connections are busy |
 
 Every code a business rule answers with is listed under [every rule's
 code](#every-rules-code) at the end of this page, generated from the code.
