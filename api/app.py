@@ -10,6 +10,7 @@ from typing import Any
 import anyio.to_thread
 from fastapi import FastAPI
 
+from api.key_limits import FailedKeyLimiter
 from api.metrics import Metrics
 from api.middleware import RequestContextMiddleware
 from api.problems import install_problem_handlers
@@ -36,7 +37,8 @@ Ledgerline is an event-sourced billing ledger for businesses that sell through p
 `ledgerline keys create --role admin|partner|finance|auditor [--partner ID]`. An `admin` key
 (the vendor) does everything; a `partner` key sees and changes only its own partner's
 resources (another partner's ids answer 404); `finance` and `auditor` keys read everything and
-issue no commands (403).
+issue no commands (403). Failed key checks are limited per client address: beyond the
+allowance, 429 `too_many_failed_keys` with `Retry-After`.
 
 **Commands** are POSTs. Each needs an `Idempotency-Key` header: a retry with the same key and
 body answers as the first time (with `Idempotent-Replayed: true`) and writes nothing; the same
@@ -75,6 +77,7 @@ def create_app(runtime: Runtime, *, close_runtime: bool = False) -> FastAPI:
     app.router.lifespan_context = lifespan
     app.state.runtime = runtime
     app.state.keyring = Keyring(runtime)
+    app.state.failed_keys = FailedKeyLimiter(runtime.settings.auth_failures_per_minute)
     app.state.metrics = Metrics(runtime)
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     return app

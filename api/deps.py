@@ -10,6 +10,7 @@ from fastapi import Depends, Query, Request
 
 from api.runtime import Runtime
 from api.schemas import READ_WAIT_DEFAULT_MS, READ_WAIT_MAX_MS
+from api.security import Caller
 from domain.errors import BillingError, Refusal
 from projections.generations import live_position
 from projections.tracking import wait_for_position
@@ -23,7 +24,17 @@ async def get_runtime(request: Request) -> Runtime:
 
 def get_read_connection(
     runtime: Annotated[Runtime, Depends(get_runtime)],
+    _: Caller,
 ) -> Iterator[psycopg.Connection[Any]]:
+    """A read connection, for an authenticated caller only.
+
+    FastAPI solves a route's dependencies in the order its parameters name them, so a route
+    naming its connection before its caller used to take a connection and then check the key,
+    which needs a connection of its own: a burst of made-up keys, one more than the pool,
+    waited on itself for the pool's timeout (issue 11). Depending on the caller here, the key
+    is checked first whatever the order, and a request with a bad key never holds a read
+    connection. Key lookups use their own small pool besides (`KEY_POOL_SIZE`).
+    """
     with runtime.read_pool.connection() as conn:
         yield conn
 

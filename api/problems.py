@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
+from api.key_limits import TooManyFailedKeys
 from api.security import Forbidden, Unauthorized
 from domain.errors import BillingError, Refusal
 from projections.tracking import ProjectionBehind
@@ -144,6 +145,18 @@ async def _unauthorized(request: Request, _: Unauthorized) -> JSONResponse:
     )
 
 
+async def _too_many_failed_keys(request: Request, error: TooManyFailedKeys) -> JSONResponse:
+    _noted(request, "too_many_failed_keys")
+    return problem_response(
+        429,
+        "too_many_failed_keys",
+        "Too many failed keys",
+        "Too many requests from this address presented a missing, unknown or revoked key; "
+        f"keys are not checked for it for {error.retry_after_s} s.",
+        headers={"Retry-After": str(error.retry_after_s)},
+    )
+
+
 async def _forbidden(request: Request, error: Forbidden) -> JSONResponse:
     _noted(request, "forbidden")
     return problem_response(403, "forbidden", "Forbidden", error.detail)
@@ -190,6 +203,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         (BillingError, _billing_error),
         (RequestValidationError, _validation_error),
         (Unauthorized, _unauthorized),
+        (TooManyFailedKeys, _too_many_failed_keys),
         (Forbidden, _forbidden),
         (StarletteHTTPException, _http_error),
         (ProjectionBehind, _projection_behind),
@@ -208,6 +222,8 @@ def _documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
         404: "Not found, or not the calling partner's to see.",
         409: "The current state does not allow it (the `code` says which rule).",
         422: "Invalid input (`validation_failed` with `errors`, or a rule's `code`).",
+        429: "Too many failed key checks from this address (`too_many_failed_keys`); see "
+        "`Retry-After`.",
         503: "The read model has not reached `min_position` in time (`projection_behind`), "
         "or every database connection is busy (`service_busy`); see `Retry-After`.",
         # 422 also covers `position_not_in_log`: a `min_position` past the end of the log.
@@ -222,7 +238,7 @@ def _documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
-READ_PROBLEMS = _documented(401, 404, 422, 503)
+READ_PROBLEMS = _documented(401, 404, 422, 429, 503)
 """The problems a GET may answer with, for its OpenAPI entry."""
-COMMAND_PROBLEMS = _documented(400, 401, 403, 404, 409, 422, 503)
+COMMAND_PROBLEMS = _documented(400, 401, 403, 404, 409, 422, 429, 503)
 """The problems a command (POST) may answer with, for its OpenAPI entry."""

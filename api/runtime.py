@@ -29,6 +29,11 @@ from projections.runner import Runner
 
 STOP_TIMEOUT_S = 10.0
 """How long closing waits for a background thread to finish what it is doing."""
+KEY_POOL_SIZE = 2
+"""Connections for API key lookups, apart from the read pool (issue 11). A lookup is one
+primary-key read, a database round trip, so two serve thousands a second; apart, a first use
+of a key never waits behind reads that hold their connections (a `min_position` wait holds one
+up to 10 s), and checking a key never needs a connection the request will want afterwards."""
 
 log = structlog.get_logger(__name__)
 
@@ -109,8 +114,23 @@ def live_runner(database: Database) -> Runner:
     )
 
 
+def _pool(
+    database: Database, size: int, timeout_s: float
+) -> ConnectionPool[psycopg.Connection[Any]]:
+    """A pool of autocommit connections for reads, open and holding one connection."""
+    return ConnectionPool(
+        database.conninfo(),
+        min_size=1,
+        max_size=size,
+        timeout=timeout_s,
+        kwargs={"autocommit": True},
+        open=True,
+    )
+
+
 class Runtime:
-    """A running Ledgerline: its database, the ledger, the read pool and the background work."""
+    """A running Ledgerline: its database, the ledger, the read and key pools and the background
+    work."""
 
     def __init__(
         self,
@@ -118,6 +138,7 @@ class Runtime:
         database: Database,
         ledger: Ledger,
         read_pool: ConnectionPool[psycopg.Connection[Any]],
+        key_pool: ConnectionPool[psycopg.Connection[Any]],
         projectors: list[Runner],
         embedded: EmbeddedPostgres | None,
     ) -> None:
@@ -125,6 +146,7 @@ class Runtime:
         self.database = database
         self.ledger = ledger
         self.read_pool = read_pool
+        self.key_pool = key_pool
         self.projectors = projectors
         self.embedded = embedded
         self._stop = threading.Event()
@@ -170,13 +192,8 @@ class Runtime:
                 projectors = [live_runner(database)]
                 with database.connect() as conn:
                     keys.install(conn)
-            read_pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
-                database.conninfo(),
-                min_size=1,
-                max_size=settings.db_pool_size,
-                kwargs={"autocommit": True},
-                open=True,
-            )
+            read_pool = _pool(database, settings.db_pool_size, settings.db_pool_timeout_s)
+            key_pool = _pool(database, KEY_POOL_SIZE, settings.db_pool_timeout_s)
         except BaseException:
             if embedded is not None:
                 embedded.stop()
@@ -189,7 +206,7 @@ class Runtime:
             clock=describe_clock(clock),
             payment_gateway=describe_gateway(gateway),
         )
-        return cls(settings, database, ledger, read_pool, projectors, embedded)
+        return cls(settings, database, ledger, read_pool, key_pool, projectors, embedded)
 
     def start_projectors(self) -> None:
         """Run the read models' runner in a background thread, following the log live."""
@@ -246,6 +263,7 @@ class Runtime:
         for runner in self.projectors:
             runner.close()
         self.read_pool.close()
+        self.key_pool.close()
         self.ledger.close()
         if self.embedded is not None:
             self.embedded.stop()

@@ -28,6 +28,7 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api import keys
+from api.key_limits import FailedKeyLimiter, TooManyFailedKeys, client_address
 from api.keys import Principal, Role
 from api.runtime import Runtime
 from domain.errors import BillingError
@@ -76,7 +77,8 @@ class Keyring:
         found = self.cached(token)
         if found is not None:
             return found
-        with self._runtime.read_pool.connection() as conn:
+        # Its own pool, never the read pool: see KEY_POOL_SIZE in api/runtime.py.
+        with self._runtime.key_pool.connection() as conn:
             found = keys.authenticate(conn, token)
         if found is not None:
             with self._lock:
@@ -105,14 +107,22 @@ async def get_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
-    if credentials is None:
-        raise Unauthorized()
+    """The caller, from a key remembered (no I/O) or looked up once; every failure spends one
+    of the client address's allowance, and an address with none left is not looked up (429)."""
+    token = credentials.credentials if credentials is not None else None
     keyring: Keyring = request.app.state.keyring
-    principal = keyring.cached(credentials.credentials)
+    principal = keyring.cached(token) if token is not None else None
     if principal is None:
-        principal = await run_in_threadpool(keyring.principal, credentials.credentials)
-    if principal is None:
-        raise Unauthorized()
+        limiter: FailedKeyLimiter = request.app.state.failed_keys
+        address = client_address(request)
+        refused_for_s = limiter.refused_for_s(address)
+        if refused_for_s is not None:
+            raise TooManyFailedKeys(refused_for_s)
+        if token is not None:
+            principal = await run_in_threadpool(keyring.principal, token)
+        if principal is None:
+            limiter.failed(address)
+            raise Unauthorized()
     request.state.principal = principal
     return principal
 

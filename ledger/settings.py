@@ -14,6 +14,15 @@ from ledger.mail import DEFAULT_MAIL_FROM, SmtpTarget
 
 DB_POOL_SIZE_MAX = 100
 """PostgreSQL's default max_connections; a bigger pool could never be filled."""
+DB_POOL_TIMEOUT_S = 30.0
+"""psycopg_pool's own default: long enough to ride out a burst, short enough that a client
+behind a stuck pool is told so (503) before its own timeout gives up on us."""
+DB_POOL_TIMEOUT_MAX_S = 300.0
+AUTH_FAILURES_PER_MINUTE = 60
+"""Failed key checks allowed per client address and minute (a minute's worth at once). A
+client with a wrong or revoked key fails once per call until a person fixes it; 60 leaves room
+for an office of such clients behind one address, and cuts a flood of made-up keys (363/s
+measured in issue 11) to one a second, each refused one without a database lookup."""
 
 
 class Environment(StrEnum):
@@ -78,6 +87,20 @@ class Settings(BaseSettings):
     log_level: str = Field(default="info", pattern="^(debug|info|warning|error)$")
     log_format: LogFormat = LogFormat.AUTO
     db_pool_size: int = Field(default=10, ge=1, le=DB_POOL_SIZE_MAX)
+    db_pool_timeout_s: float = Field(
+        default=DB_POOL_TIMEOUT_S,
+        gt=0,
+        le=DB_POOL_TIMEOUT_MAX_S,
+        description="How long a request waits for a free read connection before answering 503 "
+        "`service_busy`.",
+    )
+    auth_failures_per_minute: int = Field(
+        default=AUTH_FAILURES_PER_MINUTE,
+        ge=1,
+        le=1_000_000,
+        description="Failed API key checks allowed per client address and minute; beyond it "
+        "429 `too_many_failed_keys`.",
+    )
     clock: ClockKind = Field(
         default=ClockKind.SYSTEM,
         description="`simulated` for the demo and tests; refused when the environment is "

@@ -51,6 +51,13 @@ A partner key that names another partner's resource gets the same 404 as for an 
 not exist: ids of other partners are neither confirmed nor denied. A missing, unknown or revoked
 key answers 401 `unauthorized`.
 
+Failed key checks are limited per client address: each 401 spends one of the address's
+allowance, `LEDGERLINE_AUTH_FAILURES_PER_MINUTE` (60 by default, a minute's worth at once,
+refilled continuously). An address with none left is answered 429 `too_many_failed_keys`, with
+`Retry-After` in seconds, without its key being looked up, until the allowance refills. A
+successful request never spends anything, and a key that answered in the last 30 seconds is
+never refused; a key's first use costs one database lookup, on connections of its own.
+
 ## Commands
 
 Commands are POSTs. Each needs an `Idempotency-Key` header (R-X5), unique per command (a UUID
@@ -108,7 +115,8 @@ human `detail`, and, for invalid input, `errors` naming each failing field:
 | 404 | not found, or not the calling partner's (`partner_not_found`, `invoice_not_found`, …) |
 | 409 | the state does not allow it (the rule's code, e.g. `refund_exceeds_payment`) |
 | 422 | invalid input (`validation_failed`, or a rule's code such as `card_invalid`) |
-| 503 | a read model has not reached `min_position` in time (`projection_behind`) |
+| 429 | too many failed key checks from this address (`too_many_failed_keys`); see `Retry-After` |
+| 503 | a read model is behind `min_position` (`projection_behind`), or all connections are busy |
 
 Every code a business rule answers with is listed under [every rule's
 code](#every-rules-code) at the end of this page, generated from the code.

@@ -36,10 +36,13 @@ from domain.money import Money
 from domain.payment_methods import CardDetails, PaymentSource
 from domain.values import Location
 from ledger.application import EVENTS_TABLE
+from ledger.database import Database
+from ledger.settings import Environment, Settings
 
 CARD = CardDetails("4242424242424242", 12, 2030, "Ada Lovelace", "123", "10001")
 PATH_PARAM = re.compile(r"{(\w+)}")
 CAUGHT_UP_TIMEOUT_S = 20.0
+AUTH_FAILURES_UNLIMITED = 1_000_000
 LIST_FILTERS = {"/v1/invoices": "partner_id", "/v1/lines": "client_id"}
 """Lists that name whose items to list in the query: the id walked with is that parameter."""
 DECLARED = {
@@ -196,6 +199,18 @@ def label(call: Call) -> str:
 def code(response: httpx.Response) -> tuple[int, str | None]:
     body = response.json() if response.headers.get("content-type", "").endswith("json") else {}
     return response.status_code, body.get("code") if isinstance(body, dict) else None
+
+
+@pytest.fixture
+def settings(database: Database) -> Settings:
+    """The walk sends two requests without a valid key per route, all from one address: the
+    answer under test is their 401, not the failed-key limit's 429 (test_key_checks.py)."""
+    return Settings(
+        database_url=database.url,
+        environment=Environment.TEST,
+        db_pool_size=4,
+        auth_failures_per_minute=AUTH_FAILURES_UNLIMITED,
+    )
 
 
 def test_every_route_answers_each_role_as_its_access_says(
