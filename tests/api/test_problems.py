@@ -1,4 +1,5 @@
-"""Unknown errors over real HTTP: a bare 500 problem, and the connection stays usable."""
+"""Problems over real HTTP: bad input is a 422 problem, never a 500; an unknown error is a
+bare 500 problem, and the connection stays usable."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 
 from api.app import create_app
@@ -60,3 +62,32 @@ def test_an_unknown_error_is_a_bare_500_problem_and_the_connection_serves_the_ne
             assert after.status == 200
     finally:
         connection.close()
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01"])
+def test_the_trial_balance_as_of_the_first_or_last_date_there_is_reads_the_books(
+    http: httpx.Client, day: str
+) -> None:
+    response = http.get("/v1/ledger/trial-balance", params={"as_of_date": day})
+    assert response.status_code == 200, response.text
+    assert response.json()["as_of_date"] == day
+
+
+@pytest.mark.parametrize(
+    "day",
+    [
+        "0000-01-01",
+        "9999-12-32",
+        "10000-01-01",
+        "9999-12-31T23:59:59Z",
+        "+9999-12-31",
+        "２０２６-01-01",
+    ],
+)
+def test_the_trial_balance_as_of_a_date_there_is_not_is_a_422_problem(
+    http: httpx.Client, day: str
+) -> None:
+    response = http.get("/v1/ledger/trial-balance", params={"as_of_date": day})
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] in {"invalid_value", "validation_failed"}
