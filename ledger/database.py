@@ -148,8 +148,6 @@ def create_database(admin: Database, name: str) -> None:
             conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK_KEY,))
 
 
-
-
 @contextmanager
 def schema_lock(database: Database) -> Iterator[None]:
     """Hold the cluster-wide advisory lock under which tables are created or changed."""

@@ -14,6 +14,16 @@ from ledger.mail import DEFAULT_MAIL_FROM, SmtpTarget
 
 DB_POOL_SIZE_MAX = 100
 """PostgreSQL's default max_connections; a bigger pool could never be filled."""
+HTTP_HEADER_TIMEOUT_S = 10.0
+"""A request's headers are a few hundred bytes, sent in one packet by any client, even over a
+slow mobile link; one that takes longer than this is stuck or trickling them on purpose (a
+"slowloris"), and its connection is closed."""
+HTTP_KEEP_ALIVE_S = 5
+"""uvicorn's default idle time between two requests on one connection: long enough for a
+client's next request of a burst, short enough that idle connections do not hold sockets.
+Behind a proxy that keeps connections open, set it above the proxy's idle timeout."""
+HTTP_TIMEOUT_MAX_S = 300
+"""Longer limits would let slow or idle clients hold connections for minutes."""
 
 
 class Environment(StrEnum):
@@ -115,6 +125,19 @@ class Settings(BaseSettings):
     )
     workers: int = Field(
         default=1, ge=1, le=64, description="HTTP worker processes of `ledgerline serve`."
+    )
+    http_header_timeout_s: float = Field(
+        default=HTTP_HEADER_TIMEOUT_S,
+        gt=0,
+        le=HTTP_TIMEOUT_MAX_S,
+        description="Seconds a client has to send a request's headers before its connection "
+        "is closed.",
+    )
+    http_keep_alive_s: int = Field(
+        default=HTTP_KEEP_ALIVE_S,
+        ge=1,
+        le=HTTP_TIMEOUT_MAX_S,
+        description="Seconds an idle keep-alive connection is kept open for the next request.",
     )
     smtp_url: str | None = Field(
         default=None,

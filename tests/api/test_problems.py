@@ -81,7 +81,7 @@ def test_the_trial_balance_as_of_the_first_or_last_date_there_is_reads_the_books
         "10000-01-01",
         "9999-12-31T23:59:59Z",
         "+9999-12-31",
-        "２０２６-01-01",
+        "\uff12\uff10\uff12\uff16-01-01",  # full-width digits
     ],
 )
 def test_the_trial_balance_as_of_a_date_there_is_not_is_a_422_problem(
