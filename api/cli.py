@@ -34,6 +34,7 @@ from uvicorn.supervisors import Multiprocess
 from api import keys
 from api.logs import configure_logging
 from api.runtime import GatewayNotChosen, Runtime
+from api.server import server_config
 from domain.errors import PartnerNotFound
 from ledger.billing_clock import tick
 from ledger.database import Database, DatabaseError
@@ -153,12 +154,12 @@ def serve(
             # start-up time, and only `serve` needs them.
             from api.app import create_app
 
-            config = uvicorn.Config(
+            config = server_config(
                 create_app(runtime),
+                header_timeout_s=settings.http_header_timeout_s,
+                keep_alive_s=settings.http_keep_alive_s,
                 host=settings.host,
                 port=settings.port,
-                log_config=None,
-                access_log=False,
             )
             _Server(config).run()
         else:
@@ -180,14 +181,14 @@ def serve(
 def _serve_workers(settings: Settings, runtime: Runtime) -> None:
     """Several HTTP worker processes on one socket; this process keeps the background work."""
     os.environ["DATABASE_URL"] = runtime.database.url  # the workers' database, embedded or not
-    config = uvicorn.Config(
+    config = server_config(
         "api.worker:create",
+        header_timeout_s=settings.http_header_timeout_s,
+        keep_alive_s=settings.http_keep_alive_s,
         factory=True,
         host=settings.host,
         port=settings.port,
         workers=settings.workers,
-        log_config=None,
-        access_log=False,
     )
     sock = config.bind_socket()
     # Listening now, so connections wait in the queue until a worker takes them: without it,

@@ -14,6 +14,7 @@ from psycopg_pool import PoolTimeout
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.key_limits import TooManyFailedKeys
 from api.security import Forbidden, Unauthorized
@@ -190,10 +191,40 @@ async def _busy(request: Request, _: PoolTimeout) -> JSONResponse:
     )
 
 
-async def _unexpected(request: Request, error: Exception) -> JSONResponse:
-    _noted(request, "internal_error")
-    log.exception("request_failed", error_type=type(error).__name__)
-    return problem_response(500, "internal_error", "Internal server error")
+class UnexpectedErrorMiddleware:
+    """Answer an error no handler knows with a bare 500 problem, and keep the connection.
+
+    Starlette's own last-resort handler sends the 500 and then raises the error again, for
+    the server to see; uvicorn then closes the connection, so a client's next request on the
+    same keep-alive connection is reset. Here the error ends at the 500 it is logged with. An
+    error after the response has started still reaches the server: that connection cannot
+    carry another response.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_noting_start(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_noting_start)
+        except Exception as error:
+            log.exception("request_failed", error_type=type(error).__name__)
+            if started:
+                raise
+            _noted(Request(scope), "internal_error")
+            response = problem_response(500, "internal_error", "Internal server error")
+            await response(scope, receive, send)
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -208,10 +239,12 @@ def install_problem_handlers(app: FastAPI) -> None:
         (StarletteHTTPException, _http_error),
         (ProjectionBehind, _projection_behind),
         (PoolTimeout, _busy),
-        (Exception, _unexpected),
     ]
     for exception_class, handler in handlers:
         app.add_exception_handler(exception_class, handler)
+    # Added first, so it sits inside every middleware added later (the request's log line and
+    # metrics see its 500).
+    app.add_middleware(UnexpectedErrorMiddleware)
 
 
 def _documented(*statuses: int) -> dict[int | str, dict[str, Any]]:

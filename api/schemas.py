@@ -25,6 +25,9 @@ PAGE_SIZE_DEFAULT = 50
 PAGE_SIZE_MAX = 200
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 """The pattern of free text: no control characters (PostgreSQL's text and jsonb refuse NUL)."""
+BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
+"""A cursor's whole numbers (log positions, mail ids) are PostgreSQL bigints; a forged one
+outside them would fail the query instead of being refused."""
 MINOR_MAX = 10**15
 """Amounts are bounded (a quadrillion minor units) so that no sum overflows a bigint."""
 
@@ -102,11 +105,14 @@ class PageParams:
         if len(self.after) != len(kinds):
             raise InvalidValue("The cursor is not one this list gave out.", field="cursor")
         try:
-            return tuple(kind(value) for kind, value in zip(kinds, self.after, strict=True))
-        except (TypeError, ValueError, AttributeError):
-            raise InvalidValue(
-                "The cursor is not one this list gave out.", field="cursor"
-            ) from None
+            values = tuple(kind(value) for kind, value in zip(kinds, self.after, strict=True))
+        except (TypeError, ValueError, AttributeError, OverflowError):
+            values = None
+        if values is None or any(
+            isinstance(value, int) and not BIGINT_MIN <= value <= BIGINT_MAX for value in values
+        ):
+            raise InvalidValue("The cursor is not one this list gave out.", field="cursor")
+        return values
 
 
 class Page(BaseModel, Generic[T]):

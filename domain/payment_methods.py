@@ -54,13 +54,20 @@ NAME_MAX_LENGTH = 200
 """Long enough for any legal name; short enough to print on a receipt."""
 CARD_GROUP_MIN_DIGITS = 3
 """Printed card numbers group their digits by 4 (Amex 4-6-5): never by 1 or 2."""
+CARD_SEPARATOR_MAX_CHARS = 3
+"""Between two digit groups of a card number written in text: one mark ("4242.4242"), a mark
+with a space each side ("4242 - 4242") or up to three letters ("4242x4242"). A longer gap is a
+word between two numbers ("1234 and 5678"), not one number."""
 LAST_DIGITS_SHOWN = 4
 """Card and account numbers are shown by their last 4 digits only (R-X4)."""
 
 _NUMBER_SEPARATORS = str.maketrans("", "", " -")
 _POSTAL_CODE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9 -]*[A-Za-z0-9])?")
-# Digit groups joined by one space or dash of any kind; `\d` also sees non-ASCII digits.
-_DIGIT_RUN = re.compile(r"\d+(?:[\s\-\u2010-\u2015\u2212]\d+)*")
+
+# Digit groups joined by separators: spaces, dashes of any kind, dots, slashes, underscores and
+# letters (`[^\W\d_]`); `\d` also sees non-ASCII digits.
+_CARD_SEPARATOR = r"(?:[\s\-\u2010-\u2015\u2212./_]|[^\W\d_])"
+_DIGIT_RUN = re.compile(rf"\d+(?:{_CARD_SEPARATOR}{{1,{CARD_SEPARATOR_MAX_CHARS}}}\d+)*")
 
 
 class PaymentSource(StrEnum):
@@ -454,14 +461,16 @@ PaymentMethod: TypeAlias = CardToken | BankAccountToken
 
 def _digits_of(run: str) -> list[str]:
     """The digit groups of a run, every digit made ASCII (full-width and other scripts too)."""
-    groups = re.split(r"\D", run)
+    groups = re.split(r"\D+", run)
     return ["".join(str(unicodedata.decimal(char)) for char in group) for group in groups]
 
 
 def contains_card_number(text: str) -> bool:
     """Whether the text holds what looks like a card number: 13 to 19 digits passing Luhn (R-X4).
 
-    The digits may be split into groups by single spaces or dashes ("4242 4242 4242 4242").
+    The digits may be split into groups by spaces, dashes, dots, slashes, underscores or letters
+    ("4242 4242 4242 4242", "4242.4242/4242_4242", "4242x4242x4242x4242"), up to
+    `CARD_SEPARATOR_MAX_CHARS` between two groups.
     Within a longer run of groups, every stretch of whole groups is tried, so a card number
     next to an order number or an expiry is still found. Cards print their digits in groups
     of three or more, so a stretch with a shorter group (a date, "2026-01-01") is not one.

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode
 
 import psycopg
-from psycopg import sql
+from psycopg import errors, sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 if TYPE_CHECKING:
@@ -22,6 +22,8 @@ DURABILITY_SETTINGS = ("fsync", "synchronous_commit", "full_page_writes")
 
 EMBEDDED_DATABASE = "ledgerline"
 CONNECT_TIMEOUT_S = 10
+SCHEMA_LOCK_KEY = 0x4C65_6467_6572
+"""Serialises creating the database, and then its tables, across processes ("Ledger")."""
 
 
 class DatabaseError(Exception):
@@ -127,14 +129,23 @@ class EmbeddedPostgres:
 
 
 def create_database(admin: Database, name: str) -> None:
-    """Create a database on the server unless it exists."""
+    """Create a database on the server unless it exists, safely when several processes start
+    at once (`serve` and `keys create` on a fresh home): one creates it, the others find it.
+
+    Looking first and then creating is a race PostgreSQL settles with a unique violation on
+    `pg_database`; the advisory lock makes the look and the creation one step among Ledgerline
+    processes, and a database someone else created meanwhile still counts as found.
+    """
     with admin.connect() as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if exists is None:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-
-SCHEMA_LOCK_KEY = 0x4C65_6467_6572  # "Ledger": serialises table creation across processes.
+        conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK_KEY,))
+        try:
+            found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            if found.fetchone() is None:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        except (errors.DuplicateDatabase, errors.UniqueViolation):
+            pass  # created by another client between our look and our creation
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK_KEY,))
 
 
 @contextmanager

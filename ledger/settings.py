@@ -23,6 +23,16 @@ AUTH_FAILURES_PER_MINUTE = 60
 client with a wrong or revoked key fails once per call until a person fixes it; 60 leaves room
 for an office of such clients behind one address, and cuts a flood of made-up keys (363/s
 measured in issue 11) to one a second, each refused one without a database lookup."""
+HTTP_HEADER_TIMEOUT_S = 10.0
+"""A request's headers are a few hundred bytes, sent in one packet by any client, even over a
+slow mobile link; one that takes longer than this is stuck or trickling them on purpose (a
+"slowloris"), and its connection is closed."""
+HTTP_KEEP_ALIVE_S = 5
+"""uvicorn's default idle time between two requests on one connection: long enough for a
+client's next request of a burst, short enough that idle connections do not hold sockets.
+Behind a proxy that keeps connections open, set it above the proxy's idle timeout."""
+HTTP_TIMEOUT_MAX_S = 300
+"""Longer limits would let slow or idle clients hold connections for minutes."""
 
 
 class Environment(StrEnum):
@@ -138,6 +148,19 @@ class Settings(BaseSettings):
     )
     workers: int = Field(
         default=1, ge=1, le=64, description="HTTP worker processes of `ledgerline serve`."
+    )
+    http_header_timeout_s: float = Field(
+        default=HTTP_HEADER_TIMEOUT_S,
+        gt=0,
+        le=HTTP_TIMEOUT_MAX_S,
+        description="Seconds a client has to send a request's headers before its connection "
+        "is closed.",
+    )
+    http_keep_alive_s: int = Field(
+        default=HTTP_KEEP_ALIVE_S,
+        ge=1,
+        le=HTTP_TIMEOUT_MAX_S,
+        description="Seconds an idle keep-alive connection is kept open for the next request.",
     )
     smtp_url: str | None = Field(
         default=None,

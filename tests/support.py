@@ -24,7 +24,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.app import HANDLER_THREADS, create_app
 from api.runtime import Runtime
+from api.server import server_config
 from ledger.database import Database
+from ledger.settings import HTTP_HEADER_TIMEOUT_S
 
 if TYPE_CHECKING:
     from pgserver.postgres_server import PostgresServer
@@ -152,14 +154,16 @@ class SwitchedApp:
 
 
 @contextmanager
-def served(runtime: Runtime | ASGIApp) -> Iterator[str]:
-    """The API over `runtime` (or an ASGI app), served over real HTTP on a free loopback port:
-    its base URL."""
+def served(
+    runtime: Runtime | ASGIApp, header_timeout_s: float = HTTP_HEADER_TIMEOUT_S
+) -> Iterator[str]:
+    """The API over `runtime` (or an ASGI app), served over real HTTP on a free loopback port,
+    by the server `ledgerline serve` runs: its base URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     app = create_app(runtime) if isinstance(runtime, Runtime) else runtime
-    config = uvicorn.Config(app, log_config=None, access_log=False)
+    config = server_config(app, header_timeout_s=header_timeout_s)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from api.runtime import Runtime
+from api.schemas import encode_cursor
 from tests.api.test_partners import (
     CARD_DIGITS,
     DECLINING,
@@ -240,6 +241,18 @@ def test_a_schedule_cursor_this_list_did_not_give_out_is_a_422_problem(
         f"/v1/partners/{partner_id}/schedule",
         params={"cursor": forged, "min_position": position},
     )
+    assert (response.status_code, response.json()["code"]) == (422, "invalid_value")
+
+
+@pytest.mark.parametrize("read", ["/e-mails", "/activity"])
+@pytest.mark.parametrize("position", [2**63, -(2**63) - 1, 10**30])
+def test_a_cursor_with_a_position_no_log_can_hold_is_a_422_problem(
+    http: httpx.Client, read: str, position: int
+) -> None:
+    partner_id, opened = open_partner(http)
+    forged = encode_cursor([position, str(uuid4())][: 1 if read == "/e-mails" else 2])
+    query = {"cursor": forged, "min_position": opened}
+    response = http.get(f"/v1/partners/{partner_id}{read}", params=query)
     assert (response.status_code, response.json()["code"]) == (422, "invalid_value")
 
 

@@ -490,6 +490,16 @@ def test_r_x4_a_bank_token_keeps_token_last4_checked_routing_number_and_name() -
         "Amex 3782 822463 10005",
         f"full width {FULL_WIDTH_VISA}",
         "4242\u00a04242\u00a04242\u00a04242",
+        "card 4242.4242.4242.4242 exp 12/30",
+        "4242/4242/4242/4242",
+        "4242_4242_4242_4242",
+        "4242x4242x4242x4242",
+        "4242 o 4242 o 4242 o 4242",
+        "4242abc4242abc4242abc4242",
+        "4242 - 4242 - 4242 - 4242",
+        "Amex 3782.822463.10005",
+        "Amex 3782/822463/10005",
+        "4242.4242-4242_4242",
     ],
 )
 def test_r_x4_contains_card_number_finds_card_numbers_in_text(text: str) -> None:
@@ -505,6 +515,14 @@ def test_r_x4_contains_card_number_finds_card_numbers_in_text(text: str) -> None
         "4242 4242 4242 4241",
         "424242424242",
         "Paid 1,234.56 USD on 2026-01-31 for 12 locations",
+        "Bezahlt 1.234,56 EUR am 31.01.2026",
+        "Invoices INV-2026-000001 and INV-2026-000002",
+        "INV/2026/000123 of 2026/01/31",
+        "INV_2026_000123",
+        "call +1 (415) 555-0132 or +44 20 7946 0958",
+        "tel. 415.555.0132",
+        "Order 12345678 of 01.02.2026, 10 x 4242",
+        "v2026.01.31-build.1234",
     ],
 )
 def test_r_x4_contains_card_number_leaves_other_numbers_alone(text: str) -> None:
@@ -528,7 +546,7 @@ def test_r_x4_refuse_card_numbers_returns_clean_text_and_refuses_the_rest() -> N
 
 payloads = st.text(alphabet=DIGITS, min_size=11, max_size=18)
 card_numbers = st.text(alphabet=DIGITS, min_size=12, max_size=18).map(with_check_digit)
-separators = st.sampled_from([" ", "-"])
+separators = st.sampled_from([" ", "-", ".", "/", "_", "\u2013", " - ", "x", " x ", "abc"])
 
 
 @given(payloads)
@@ -600,3 +618,32 @@ def test_r_x4_no_valid_card_shows_its_number(number: str) -> None:
 )
 def test_r_x4_dates_and_short_digit_groups_are_not_taken_for_card_numbers(text: str) -> None:
     assert not contains_card_number(text)
+
+
+date_separators = st.sampled_from(["-", ".", "/", "_", " "])
+
+
+@given(st.dates(), date_separators, st.sampled_from(["ymd", "dmy", "mdy"]))
+def test_r_x4_a_date_however_written_is_not_taken_for_a_card_number(
+    day: date, separator: str, order: str
+) -> None:
+    parts = {"y": f"{day.year:04}", "m": f"{day.month:02}", "d": f"{day.day:02}"}
+    written = separator.join(parts[part] for part in order)
+    assert not contains_card_number(f"due {written} and {written}")
+
+
+@given(st.integers(0, 10**12 - 1), st.sampled_from([(",", "."), (".", ","), (" ", ","), ("", ".")]))
+def test_r_x4_an_amount_is_not_taken_for_a_card_number(
+    amount_minor: int, marks: tuple[str, str]
+) -> None:
+    thousands, decimal = marks
+    whole = f"{amount_minor // 100:,}".replace(",", thousands)
+    assert not contains_card_number(f"paid {whole}{decimal}{amount_minor % 100:02} USD")
+
+
+@given(st.integers(2000, 2099), st.integers(1, 999_999), date_separators)
+def test_r_x4_an_invoice_number_is_not_taken_for_a_card_number(
+    year: int, sequence: int, separator: str
+) -> None:
+    number = separator.join(["INV", str(year), f"{sequence:06}"])
+    assert not contains_card_number(f"settles {number}")

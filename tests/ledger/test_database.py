@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -12,7 +15,12 @@ from ledger.database import (
     EmbeddedPostgres,
     UnsafeDurabilityError,
     check_durability,
+    create_database,
 )
+from tests.support import drop_database
+
+STARTS_AT_ONCE = 6
+"""Processes starting together on a fresh home (`serve` and some `keys create`), as threads."""
 
 
 def test_a_server_without_durable_commits_is_refused(database: Database) -> None:
@@ -53,6 +61,27 @@ def test_embedded_postgres_is_durable_and_keeps_its_data_across_restarts(
             assert conn.execute("SELECT value FROM kept").fetchall() == [("still here",)]
     finally:
         again.stop()
+
+
+def test_starts_at_once_each_find_the_database_one_of_them_created(
+    postgres_server: Database,
+) -> None:
+    name = f"ledgerline_test_{uuid.uuid4().hex[:16]}"
+    together = threading.Barrier(STARTS_AT_ONCE)
+
+    def start() -> None:
+        together.wait()
+        create_database(postgres_server, name)
+
+    try:
+        with ThreadPoolExecutor(STARTS_AT_ONCE) as starts:
+            for started in [starts.submit(start) for _ in range(STARTS_AT_ONCE)]:
+                started.result()
+        with postgres_server.connect() as conn:
+            found = conn.execute("SELECT count(*) FROM pg_database WHERE datname = %s", (name,))
+            assert found.fetchone() == (1,)
+    finally:
+        drop_database(postgres_server, postgres_server.with_dbname(name))
 
 
 def test_database_urls_keep_every_parameter_when_the_database_changes() -> None:

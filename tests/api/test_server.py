@@ -1,0 +1,73 @@
+"""The HTTP server's time limits, over real sockets: slow clients do not hold connections."""
+
+from __future__ import annotations
+
+import select
+import socket
+import time
+from urllib.parse import urlsplit
+
+from starlette.responses import PlainTextResponse
+
+from tests.support import served
+
+HEADER_TIMEOUT_S = 0.3
+"""Short, so the test is; the server's default is HTTP_HEADER_TIMEOUT_S."""
+PATIENCE_S = 5.0
+"""How long the test waits for the server to close: far beyond the limit, short of a hang."""
+TRICKLE_PAUSE_S = 0.05
+
+
+def _connect(url: str) -> socket.socket:
+    address = urlsplit(url)
+    return socket.create_connection((address.hostname, address.port), timeout=PATIENCE_S)
+
+
+def _closed_by_server(sock: socket.socket) -> bool:
+    """Whether the server has closed the connection (without blocking)."""
+    readable, _, _ = select.select([sock], [], [], 0)
+    if not readable:
+        return False
+    try:
+        return sock.recv(1024) == b""
+    except ConnectionResetError:
+        return True
+
+
+def _trickle_until_closed(sock: socket.socket, data: bytes) -> float:
+    """Send `data` a byte at a time until the server closes; the seconds that took."""
+    started = time.monotonic()
+    for byte in data:
+        if _closed_by_server(sock):
+            return time.monotonic() - started
+        try:
+            sock.send(bytes([byte]))
+        except (BrokenPipeError, ConnectionResetError):
+            return time.monotonic() - started
+        time.sleep(TRICKLE_PAUSE_S)
+    raise AssertionError("the server kept reading a trickle of headers")
+
+
+def test_a_client_sending_its_headers_a_byte_at_a_time_is_cut_off() -> None:
+    app = PlainTextResponse("ok")
+    with served(app, header_timeout_s=HEADER_TIMEOUT_S) as url:
+        slow = _connect(url)
+        silent = _connect(url)
+        patient: socket.socket | None = None
+        try:
+            trickle = b"GET / HTTP/1.1\r\nHost: a\r\n" + b"X-Slow: " + b"a" * 200
+            took_s = _trickle_until_closed(slow, trickle)
+            assert HEADER_TIMEOUT_S <= took_s + TRICKLE_PAUSE_S < PATIENCE_S
+            assert _closed_by_server(silent)  # it connected and sent nothing, for as long
+
+            # A client that sends its requests in time keeps its connection between them.
+            patient = _connect(url)
+            for _ in range(2):
+                patient.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+                assert patient.recv(1024).startswith(b"HTTP/1.1 200")
+                time.sleep(HEADER_TIMEOUT_S / 2)
+            assert not _closed_by_server(patient)
+        finally:
+            for sock in (slow, silent, patient):
+                if sock is not None:
+                    sock.close()
