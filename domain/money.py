@@ -33,8 +33,8 @@ from domain.errors import (
 #
 # Every amount the ledger records and every running sum an aggregate keeps is bounded here,
 # and refused (`amount_too_large`, 422) before any event is triggered, so no accepted command
-# can produce a figure a read model cannot hold. docs/payments.md ("Bounds on amounts") says
-# the same at more length.
+# can produce a figure a read model cannot hold. docs/architecture.md ("Bounds on amounts")
+# says the same at more length.
 
 AMOUNT_MAX_MINOR = 10**15
 """The most any single amount may be, in minor units of its currency: a top-up, a payment, a
