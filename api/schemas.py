@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.metrics import REPLAYED_HEADER
 from domain.errors import InvalidValue
-from domain.money import Money
+from domain.money import AMOUNT_MAX_MINOR, Money
 from ledger.writer import CommandResult
 from projections.tracking import READ_WAIT_MAX_S
 
@@ -28,8 +28,9 @@ PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
 """A cursor's whole numbers (log positions, mail ids) are PostgreSQL bigints; a forged one
 outside them would fail the query instead of being refused."""
-MINOR_MAX = 10**15
-"""Amounts are bounded (a quadrillion minor units) so that no sum overflows a bigint."""
+MINOR_MAX = AMOUNT_MAX_MINOR
+"""An amount's bound is the domain's (domain/money.py AMOUNT_MAX_MINOR): the schema refuses
+an absurd one early and says so in the OpenAPI document; the domain refuses it anyway."""
 
 
 class MoneyModel(BaseModel):
@@ -49,6 +50,13 @@ class MoneyModel(BaseModel):
     def to_money(self) -> Money:
         """The domain's Money (an unknown currency is refused there, as a 422 problem)."""
         return Money(self.amount_minor, self.currency)
+
+
+class MoneySum(MoneyModel):
+    """A sum over many amounts (a trial balance's debits over every partner, what a partner
+    owes on all its invoices): integer minor units, not held to one amount's bound."""
+
+    amount_minor: int = Field(strict=True)
 
 
 class PositiveMoney(MoneyModel):

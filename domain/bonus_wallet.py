@@ -16,7 +16,14 @@ from domain.errors import (
     InsufficientBonus,
     InvalidValue,
 )
-from domain.money import Money, check_currency, minor_unit_exponent
+from domain.money import (
+    AMOUNT_MAX_MINOR,
+    WALLET_MAX_MINOR,
+    Money,
+    check_currency,
+    minor_unit_exponent,
+    require_at_most,
+)
 from domain.values import bonus_wallet_id, clean_text
 
 
@@ -119,6 +126,7 @@ class BonusWallet(Aggregate):
         if reason is CreditReason.CASHBACK and payment_id is None:
             # Without it a refund of that payment could not claw the cashback back.
             raise InvalidValue("Cashback names the payment that earned it.", field="payment_id")
+        self._require_room(amount)
         self._trigger(
             self.Credited,
             now,
@@ -153,6 +161,7 @@ class BonusWallet(Aggregate):
                 field="amount",
                 limit_minor=most,
             )
+        self._require_room(amount)
         self._trigger(
             self.Credited,
             now,
@@ -251,6 +260,10 @@ class BonusWallet(Aggregate):
     def _trigger(self, event_class: type[Any], now: datetime, **fields: Any) -> None:
         self.trigger_event(event_class, partner_id=self.partner_id, timestamp=now, **fields)
 
+    def _require_room(self, amount: Money) -> None:
+        """Refuse a credit that would take the wallet above WALLET_MAX_MINOR."""
+        require_at_most(self.balance + amount, WALLET_MAX_MINOR, "amount", "The bonus wallet")
+
     def _require_amount(self, amount: Money) -> None:
         if amount.currency != self.currency:
             raise CurrencyMismatch(
@@ -258,3 +271,4 @@ class BonusWallet(Aggregate):
             )
         if not amount.is_positive():
             raise AmountNotPositive("The amount must be above zero.", field="amount")
+        require_at_most(amount, AMOUNT_MAX_MINOR, "amount", "An amount")

@@ -54,6 +54,15 @@ class AmountNotPositive(BillingError):
     refusal = Refusal.INVALID
 
 
+class AmountTooLarge(BillingError):
+    """An amount, or a sum it would grow to (a balance, a wallet, an invoice's total), is
+    above the bound the ledger keeps for it (domain/money.py); `field` names the amount and
+    `limit_minor` the bound."""
+
+    code = "amount_too_large"
+    refusal = Refusal.INVALID
+
+
 class UnknownCurrency(BillingError):
     """The currency is not an ISO 4217 currency."""
 

@@ -27,7 +27,14 @@ from domain.errors import (
     RefundExceedsPayment,
     VoidNotAllowed,
 )
-from domain.money import Money, allocate, total
+from domain.money import (
+    AMOUNT_MAX_MINOR,
+    INVOICE_TOTAL_MAX_MINOR,
+    Money,
+    allocate,
+    require_at_most,
+    total,
+)
 from domain.payment_methods import PaymentSource
 from domain.pricing import BillingPolicy, card_fee_line
 from domain.values import InvoiceLine, InvoiceLineKind, Payer, clean_processor_id, clean_text
@@ -199,9 +206,12 @@ class Invoice(Aggregate):
         if due_on < issued_on:
             raise InvalidValue("An invoice is due on or after its issue date.", field="due_on")
         currency = lines[0].amount.currency
+        for line in lines:
+            require_at_most(line.amount, INVOICE_TOTAL_MAX_MINOR, "lines", "An invoice line")
         amount = total([line.amount for line in lines], currency)
         if not amount.is_positive():
             raise AmountNotPositive("An invoice's total must be above zero.", field="lines")
+        require_at_most(amount, INVOICE_TOTAL_MAX_MINOR, "lines", "An invoice's total")
         return cls._create(
             cls.Issued,
             id=invoice_id,
@@ -338,6 +348,7 @@ class Invoice(Aggregate):
                 raise InvalidValue("Only a card payment adds a card fee line.", field="fee")
             self._require_amount(fee_line.amount, "A card fee must be above zero.", field="fee")
             fee = fee_line.amount
+            require_at_most(self.total + fee, AMOUNT_MAX_MINOR, "fee", "A total with its card fee")
         # Debits on their way are owed to no one else: a new payment may cover the rest only.
         room = (
             self.outstanding
@@ -608,6 +619,7 @@ class Invoice(Aggregate):
             )
         if not amount.is_positive():
             raise AmountNotPositive("A refund must be above zero.", field="amount")
+        require_at_most(amount, AMOUNT_MAX_MINOR, "amount", "A refund")
         if amount > payment.refundable:
             raise RefundExceedsPayment(
                 f"At most {payment.refundable} of this payment can be refunded.",
@@ -679,6 +691,7 @@ class Invoice(Aggregate):
             )
         if not amount.is_positive():
             raise AmountNotPositive("A credit note must be above zero.", field="amount")
+        require_at_most(amount, AMOUNT_MAX_MINOR, "amount", "A credit note")
         creditable = self.total - self.credited
         if amount > creditable:
             raise CreditExceedsInvoice(
@@ -774,6 +787,7 @@ class Invoice(Aggregate):
             )
         if not amount.is_positive():
             raise AmountNotPositive(detail, field=field)
+        require_at_most(amount, AMOUNT_MAX_MINOR, field, "An amount")
 
     def _require_open(self) -> None:
         if self.status is InvoiceStatus.VOID:

@@ -21,7 +21,61 @@ from decimal import (
 from fractions import Fraction
 
 from domain.currencies import MINOR_UNIT_EXPONENTS, WITHDRAWN
-from domain.errors import CurrencyMismatch, CurrencyWithdrawn, InvalidValue, UnknownCurrency
+from domain.errors import (
+    AmountTooLarge,
+    CurrencyMismatch,
+    CurrencyWithdrawn,
+    InvalidValue,
+    UnknownCurrency,
+)
+
+# --- Bounds on amounts (TigerBeetle-style: a limit on everything, with its reason) -----------
+#
+# Every amount the ledger records and every running sum an aggregate keeps is bounded here,
+# and refused (`amount_too_large`, 422) before any event is triggered, so no accepted command
+# can produce a figure a read model cannot hold. docs/architecture.md ("Bounds on amounts")
+# says the same at more length.
+
+AMOUNT_MAX_MINOR = 10**15
+"""The most any single amount may be, in minor units of its currency: a top-up, a payment, a
+refund, a credit note, an invoice line, a bonus credit, a budget. A quadrillion minor units is
+10 trillion USD or EUR, 1 trillion KWD (3 decimals), 1 quadrillion JPY or KRW (0 decimals,
+about 6.5 trillion USD), 1 quadrillion VND (about 40 billion USD): more than any real business
+bills in one go in any currency, and a typo of a few extra zeros is caught well before it.
+It is 2^63 / 9,223: a bigint (PostgreSQL's, the read models' amount columns) holds the sum of
+9,223 amounts of the largest size, and any one amount, any invoice, any balance with room to
+spare. Sums over unboundedly many events (an account's lifetime debits, the trial balance
+over every partner) are summed as numeric instead (projections/balances.py)."""
+
+BALANCE_MAX_MINOR = AMOUNT_MAX_MINOR
+"""The most a partner's company balance may hold (and the most its announced, unconfirmed
+top-ups may add up to, R-C2): prepaid money is spent on invoices, each at most one amount, so
+a balance above one amount's worth is money no invoice could use; it stays one bigint."""
+
+WALLET_MAX_MINOR = AMOUNT_MAX_MINOR
+"""The most a partner's bonus wallet may hold (R-C5), for the reason the company balance is
+bounded: bonuses pay invoices, each at most one amount."""
+
+INVOICE_TOTAL_MAX_MINOR = AMOUNT_MAX_MINOR // 2
+"""The most an invoice may total when issued (and the most a line's unbilled leads may add
+up to, R-L2). Half an amount: a card fee below 100 % (domain/pricing.py RATE_MAX) is added
+to the invoice when a card pays it (R-O7), so the total with its fee, and the card charge
+that pays it, stay one amount within AMOUNT_MAX_MINOR. Each of its lines is at most the same,
+so a payment, a credit note or a refund (never more than the invoice's total) is too."""
+
+BUDGET_MAX_MINOR = AMOUNT_MAX_MINOR
+"""The most a monthly lead budget may be (R-L3). What a period spends stops growing once the
+budget is reached, so it stays below the budget plus one lead: under two amounts."""
+
+
+def require_at_most(amount: Money, limit_minor: int, field: str, what: str) -> None:
+    """Refuse (`amount_too_large`) an amount, or a sum it would grow to, above its bound."""
+    if abs(amount.amount_minor) > limit_minor:
+        raise AmountTooLarge(
+            f"{what} may be at most {Money(limit_minor, amount.currency)}, not {amount}.",
+            field=field,
+            limit_minor=limit_minor,
+        )
 
 
 def minor_unit_exponent(currency: str) -> int:

@@ -33,7 +33,15 @@ from domain.errors import (
     PaymentMethodNotFound,
     PaymentNotFound,
 )
-from domain.money import Money, check_new_account_currency, total
+from domain.money import (
+    AMOUNT_MAX_MINOR,
+    BALANCE_MAX_MINOR,
+    BUDGET_MAX_MINOR,
+    Money,
+    check_new_account_currency,
+    require_at_most,
+    total,
+)
 from domain.payment_methods import (
     AUTOPAY_SOURCES,
     BankAccountToken,
@@ -434,6 +442,9 @@ class PartnerAccount(Aggregate):
         self._require_amount(amount)
         if str(top_up_id) in self.announced_top_ups():
             return
+        require_at_most(
+            self.announced_total + amount, BALANCE_MAX_MINOR, "amount", "Announced top-ups"
+        )
         self.trigger_event(
             self.TopUpAnnounced,
             top_up_id=top_up_id,
@@ -464,6 +475,7 @@ class PartnerAccount(Aggregate):
         self._require_amount(amount)
         if source not in TOP_UP_SOURCES:
             raise InvalidValue(f"A top-up cannot be paid with {source.value}.", field="source")
+        require_at_most(self.balance + amount, BALANCE_MAX_MINOR, "amount", "The company balance")
         self.trigger_event(
             self.BalanceToppedUp,
             top_up_id=top_up_id,
@@ -513,6 +525,7 @@ class PartnerAccount(Aggregate):
         self, refund_id: UUID, amount: Money, invoice_id: UUID, now: datetime
     ) -> None:
         self._require_amount(amount)
+        require_at_most(self.balance + amount, BALANCE_MAX_MINOR, "amount", "The company balance")
         self.trigger_event(
             self.BalanceRestored,
             refund_id=refund_id,
@@ -615,6 +628,7 @@ class PartnerAccount(Aggregate):
         self._require_not_closed()
         if amount is not None:
             self._require_amount(amount)
+            require_at_most(amount, BUDGET_MAX_MINOR, "amount", "A monthly budget")
         period = budget_period(self.opened_on.day, self.today(now))
         self.trigger_event(self.BudgetSet, amount=amount, period=period, timestamp=now)
         if self.budget is not None and self.budget_spent >= self.budget:
@@ -818,6 +832,7 @@ class PartnerAccount(Aggregate):
             )
         if not amount.is_positive():
             raise AmountNotPositive("The amount must be above zero.", field="amount")
+        require_at_most(amount, AMOUNT_MAX_MINOR, "amount", "An amount")
 
     def _method(self, method_id: UUID) -> PaymentMethod:
         try:

@@ -33,7 +33,7 @@ from domain.errors import (
     PeriodNotNext,
     TransferNotAllowed,
 )
-from domain.money import Money, total
+from domain.money import INVOICE_TOTAL_MAX_MINOR, Money, require_at_most, total
 from domain.payment_methods import AUTOPAY_SOURCES, CardToken, PaymentSource, refuse_expired
 from domain.pricing import BillingPolicy, PriceUnit, Product
 from domain.values import Location, Payer, clean_email, clean_text
@@ -636,6 +636,10 @@ class SubscriptionLine(Aggregate):
             )
         if str(lead_id) in self.unbilled_leads or str(lead_id) in self.invoiced_leads:
             return
+        # Unbilled leads become one invoice (R-L2): their sum is bounded as an invoice's is.
+        require_at_most(
+            self.unbilled_total + price, INVOICE_TOTAL_MAX_MINOR, "price", "Unbilled leads"
+        )
         self._trigger(
             self.LeadRecorded, now, lead_id=lead_id, price=price, delivered_on=delivered_on
         )

@@ -119,6 +119,11 @@ class Balances(Projection):
     """The journal, account balances and the trial balance (R-X2)."""
 
     name = "balances"
+    version = 2
+    """2: account_balances' debits and credits are numeric (issue 11): an account's lifetime
+    turnover, the vendor's cash clearing over every partner above all, grows with every event
+    and has no bound a bigint could hold. Each journal entry is one amount, at most
+    AMOUNT_MAX_MINOR (domain/money.py), so it stays a bigint; the queries' sums are numeric."""
     weight = 4
     reads = (
         "PartnerAccount.Opened",
@@ -167,8 +172,8 @@ class Balances(Projection):
             owner_id uuid NOT NULL,
             currency char(3) NOT NULL,
             partner_id uuid,
-            debit_minor bigint NOT NULL,
-            credit_minor bigint NOT NULL,
+            debit_minor numeric NOT NULL,
+            credit_minor numeric NOT NULL,
             position bigint NOT NULL,
             PRIMARY KEY (account_kind, owner_id, currency)
         )

@@ -25,6 +25,9 @@ class Cashback(Projection):
     month (R-C4, R-C5)."""
 
     name = "cashback"
+    version = 2
+    """2: lifetime totals are numeric (issue 11): each credit, spend or claw-back is at most
+    AMOUNT_MAX_MINOR, but a partner's lifetime sum of them has no bound a bigint could hold."""
     reads = (
         "BonusWallet.Opened",
         "BonusWallet.Credited",
@@ -37,10 +40,10 @@ class Cashback(Projection):
         CREATE TABLE {schema}.cashback_wallets (
             partner_id uuid PRIMARY KEY,
             currency char(3) NOT NULL,
-            earned_minor bigint NOT NULL,
-            spent_minor bigint NOT NULL,
-            clawed_back_minor bigint NOT NULL,
-            shortfall_minor bigint NOT NULL,
+            earned_minor numeric NOT NULL,
+            spent_minor numeric NOT NULL,
+            clawed_back_minor numeric NOT NULL,
+            shortfall_minor numeric NOT NULL,
             position bigint NOT NULL,
             CHECK (earned_minor - spent_minor - clawed_back_minor >= 0)
         )
@@ -53,7 +56,7 @@ class Cashback(Projection):
             month date NOT NULL,
             reason text NOT NULL,
             currency char(3) NOT NULL,
-            earned_minor bigint NOT NULL,
+            earned_minor numeric NOT NULL,
             UNIQUE NULLS NOT DISTINCT (partner_id, client_id, month, reason)
         )
         """,
@@ -153,7 +156,7 @@ def cashback_of(conn: psycopg.Connection[Any], partner_id: UUID) -> PartnerCashb
         "shortfall_minor FROM cashback_wallets WHERE partner_id = %s",
         (partner_id,),
     ).fetchone()
-    return PartnerCashback(row[0], str(row[1]), *row[2:]) if row else None
+    return PartnerCashback(row[0], str(row[1]), *map(int, row[2:])) if row else None
 
 
 def cashback_by_client_month(

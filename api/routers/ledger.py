@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import ReadAfterDep, ReadConnection
 from api.problems import PROBLEM_MEDIA_TYPE, READ_PROBLEMS, Problem
-from api.schemas import MoneyModel
+from api.schemas import MoneySum
 from api.security import Overseer
 from domain.errors import InvalidValue
 from projections.balances import Balances, account_totals, trial_balance
@@ -48,8 +48,8 @@ class CurrencyTotals(BaseModel):
     """All debits and all credits posted in one currency: equal when the books balance."""
 
     currency: str
-    debits: MoneyModel
-    credits: MoneyModel
+    debits: MoneySum
+    credits: MoneySum
     balanced: bool = Field(description="Debits equal credits (R-X2).")
 
 
@@ -58,9 +58,9 @@ class AccountTotals(BaseModel):
 
     account_kind: str = Field(examples=["receivable"])
     currency: str
-    debits: MoneyModel
-    credits: MoneyModel
-    balance: MoneyModel = Field(description="Debits minus credits.")
+    debits: MoneySum
+    credits: MoneySum
+    balance: MoneySum = Field(description="Debits minus credits.")
 
 
 class TrialBalanceResponse(BaseModel):
@@ -141,8 +141,8 @@ def get_trial_balance(
     currencies = [
         CurrencyTotals(
             currency=currency,
-            debits=MoneyModel(amount_minor=debits, currency=currency),
-            credits=MoneyModel(amount_minor=credits, currency=currency),
+            debits=MoneySum(amount_minor=debits, currency=currency),
+            credits=MoneySum(amount_minor=credits, currency=currency),
             balanced=debits == credits,
         )
         for currency, (debits, credits) in totals.items()
@@ -151,9 +151,9 @@ def get_trial_balance(
         AccountTotals(
             account_kind=account.account_kind,
             currency=account.currency,
-            debits=MoneyModel(amount_minor=account.debit_minor, currency=account.currency),
-            credits=MoneyModel(amount_minor=account.credit_minor, currency=account.currency),
-            balance=MoneyModel(amount_minor=account.balance_minor, currency=account.currency),
+            debits=MoneySum(amount_minor=account.debit_minor, currency=account.currency),
+            credits=MoneySum(amount_minor=account.credit_minor, currency=account.currency),
+            balance=MoneySum(amount_minor=account.balance_minor, currency=account.currency),
         )
         for account in account_totals(conn, position=position, on=on)
     ]

@@ -25,7 +25,7 @@ from api.routers.partner_common import (
     readable_partner,
     wait_for,
 )
-from api.schemas import MoneyModel, Page, PageParams, page_of
+from api.schemas import MoneyModel, MoneySum, Page, PageParams, page_of
 from api.security import Caller, visible
 from domain.postings import AccountKind
 from projections import activity, balances, banners, cashback, documents, invoices
@@ -48,7 +48,7 @@ class BalanceResponse(BaseModel):
 
     partner_id: UUID
     company_balance: MoneyModel = Field(description="Prepaid, spendable on any line (R-C2).")
-    receivable: MoneyModel = Field(description="What the partner owes on its invoices.")
+    receivable: MoneySum = Field(description="What the partner owes on its invoices.")
     bonus_wallet: MoneyModel = Field(description="Bonuses it can spend on any line (R-C5).")
     announced_top_ups: MoneyModel = Field(
         description="Bank transfers the partner announced for its balance and the vendor has "
@@ -92,7 +92,9 @@ def get_balance(
     return BalanceResponse(
         partner_id=partner_id,
         company_balance=money(-held.get(AccountKind.PREPAID_BALANCE.value, 0)),
-        receivable=money(held.get(AccountKind.RECEIVABLE.value, 0)),
+        receivable=MoneySum(
+            amount_minor=held.get(AccountKind.RECEIVABLE.value, 0), currency=view.currency
+        ),
         bonus_wallet=money(-held.get(AccountKind.BONUS_LIABILITY.value, 0)),
         announced_top_ups=MoneyModel.of(runtime.ledger.partner_account(partner_id).announced_total),
         as_of_position=live_position(conn, Balances.name),
@@ -182,7 +184,7 @@ class ClientMonthModel(BaseModel):
     client_id: UUID | None = Field(description="Null for a promotion no client earned.")
     month: date = Field(description="The month's first day.")
     reason: str = Field(description="`cashback`, or the vendor's `promotion` or `goodwill`.")
-    earned: MoneyModel
+    earned: MoneySum
 
 
 class CashbackResponse(BaseModel):
@@ -190,10 +192,10 @@ class CashbackResponse(BaseModel):
     what it earned per client and month (oldest month first)."""
 
     partner_id: UUID
-    earned: MoneyModel
-    spent: MoneyModel
-    clawed_back: MoneyModel = Field(description="Taken back after refunds.")
-    shortfall: MoneyModel = Field(description="Owed back after refunds, already spent.")
+    earned: MoneySum
+    spent: MoneySum
+    clawed_back: MoneySum = Field(description="Taken back after refunds.")
+    shortfall: MoneySum = Field(description="Owed back after refunds, already spent.")
     available: MoneyModel
     items: list[ClientMonthModel]
     next_cursor: str | None = None
@@ -231,7 +233,7 @@ def get_cashback(
                 client_id=r.client_id,
                 month=r.month,
                 reason=r.reason,
-                earned=MoneyModel(amount_minor=r.earned_minor, currency=r.currency),
+                earned=MoneySum(amount_minor=r.earned_minor, currency=r.currency),
             )
             for r in rows
         ],
@@ -239,8 +241,8 @@ def get_cashback(
         lambda r: [r.month.isoformat(), str(r.client_id or cashback.NO_CLIENT), r.reason],
     )
 
-    def money(minor: int) -> MoneyModel:
-        return MoneyModel(amount_minor=minor, currency=figures.currency)
+    def money(minor: int) -> MoneySum:
+        return MoneySum(amount_minor=minor, currency=figures.currency)
 
     return CashbackResponse(
         partner_id=partner_id,
@@ -248,7 +250,7 @@ def get_cashback(
         spent=money(figures.spent_minor),
         clawed_back=money(figures.clawed_back_minor),
         shortfall=money(figures.shortfall_minor),
-        available=money(figures.available_minor),
+        available=MoneyModel(amount_minor=figures.available_minor, currency=figures.currency),
         items=items.items,
         next_cursor=items.next_cursor,
     )
