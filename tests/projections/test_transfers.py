@@ -20,9 +20,8 @@ from ledger.database import Database
 from projections import documents
 from projections.documents import ClosingDocuments
 from projections.partners import PartnerDirectory
-from ledger.application import EVENTS_TABLE
 from replay.rebuild import compare, rebuild_many
-from tests.projections.support import live_runner
+from tests.projections.support import live_runner, stored_backwards
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 OLD_NAME = "Kowalski (Northwind's client)"
@@ -65,22 +64,6 @@ def transferred(ledger: Ledger, clock: SimulatedClock) -> tuple[UUID, UUID, UUID
     ledger.pay_invoice(renewal, PaymentSource.BANK_TRANSFER, reference="przelew-2")
     ledger.request_closing_document(renewal)
     return old, new, client, line
-
-
-def stored_backwards(database: Database) -> None:
-    """Rewrite every stored event, newest first, so the table's rows lie on disk in the reverse
-    of the log's order: a scan returns rows in the order they lie (after a vacuum, a restore or
-    concurrent writers, not the log's), and a read model must not depend on it."""
-    with database.connect() as conn:
-        positions = conn.execute(
-            f"SELECT notification_id FROM {EVENTS_TABLE} ORDER BY notification_id DESC"  # noqa: S608
-        ).fetchall()
-        for (position,) in positions:
-            conn.execute(
-                f"UPDATE {EVENTS_TABLE} SET state = state WHERE notification_id = %s",  # noqa: S608
-                (position,),
-            )
-        conn.execute(f"ANALYZE {EVENTS_TABLE}")  # as autovacuum would: a whole-log batch scans
 
 
 @pytest.mark.parametrize("batch_size", [1, 3, 5_000])
