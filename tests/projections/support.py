@@ -68,8 +68,8 @@ def stored_backwards(database: Database) -> None:
         )
         conn.execute(sql.SQL("DELETE FROM {}").format(table))
         conn.execute(
-            sql.SQL(
-                "INSERT INTO {} ({}) OVERRIDING SYSTEM VALUE SELECT {} FROM backwards"
-            ).format(table, stored, stored)
+            sql.SQL("INSERT INTO {} ({}) OVERRIDING SYSTEM VALUE SELECT {} FROM backwards").format(
+                table, stored, stored
+            )
         )
         conn.execute(sql.SQL("ANALYZE {}").format(table))
