@@ -318,7 +318,7 @@ def test_for_random_histories_a_rebuilt_model_equals_the_incrementally_maintaine
         try:
             models = all_projections()
             with running(following(database, *models, batch_size=live_batch)):
-                make_history(ledger, clock, seed, steps=steps)
+                make_history(ledger, clock, seed, steps=steps, transfers=True)
                 clock.advance(timedelta(days=1))
                 for model in models:
                     wait_for_head(database, model.name)
@@ -347,7 +347,7 @@ def test_r_e1_a_random_history_with_transfers_rebuilt_equals_the_live_model(
 ) -> None:
     """Transferred clients and their acts come out the same live, in any batches, and rebuilt;
     also when the log's rows lie on disk in another order than the log's."""
-    history = make_history(ledger, clock, TRANSFERRING_SEED, steps=75)
+    history = make_history(ledger, clock, TRANSFERRING_SEED, steps=75, transfers=True)
     assert transfers_done(ledger) >= 2
     assert history.transfers_requested > transfers_done(ledger)  # some wait, or were refused
     models = all_projections()
