@@ -5,6 +5,12 @@ bank (transfer or direct debit) or company balance, net of refunds and of the ca
 domain's `Invoice.documentable_amount`, recomputed here in SQL from the payments. Top-ups are
 never invoices, so they never appear; bonus payments never count. Every row carries its partner
 and every act its client, so one partner's or client's documents never show for another.
+
+A reseller transfer (R-E1) makes the client its new reseller's: `closing_client_owners` names
+the reseller that registered the client or took over one of its lines last. An act stays with
+the reseller that was billed for the invoice and shows the client as that reseller registered
+it, before the move or after. Every row depends only on the events up to its position, never on
+how the log was cut into batches or on the order a scan returns a batch's rows in.
 """
 
 from __future__ import annotations
@@ -43,10 +49,14 @@ class ClosingDocuments(Projection):
     """Invoices that may get a closing document, and the documents requested (R-C7, R-C8)."""
 
     name = "closing_documents"
+    version = 2
+    """2: a client's record per reseller and its current reseller after a transfer (R-E1)."""
     weight = 3
     reads = (
         "PartnerAccount.Opened",
         "PartnerAccount.ClientRegistered",
+        "SubscriptionLine.Created",
+        "SubscriptionLine.Transferred",
         "Invoice.Issued",
         "Invoice.CardFeeAdded",
         "Invoice.PaymentReceived",
@@ -57,6 +67,8 @@ class ClosingDocuments(Projection):
     tables = (
         "closing_partners",
         "closing_clients",
+        "closing_client_lines",
+        "closing_client_owners",
         "closing_invoices",
         "closing_invoice_lines",
         "closing_payments",
@@ -64,11 +76,28 @@ class ClosingDocuments(Projection):
     )
     ddl = (
         "CREATE TABLE {schema}.closing_partners (partner_id uuid PRIMARY KEY, name text NOT NULL)",
+        # Each reseller's own record of a client: a transfer registers the client again with
+        # its new reseller (R-E1), under the name the request gave.
         """
         CREATE TABLE {schema}.closing_clients (
+            partner_id uuid NOT NULL,
+            client_id uuid NOT NULL,
+            name text NOT NULL,
+            position bigint NOT NULL,
+            PRIMARY KEY (partner_id, client_id)
+        )
+        """,
+        """
+        CREATE TABLE {schema}.closing_client_lines (
+            line_id uuid PRIMARY KEY,
+            client_id uuid NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE {schema}.closing_client_owners (
             client_id uuid PRIMARY KEY,
             partner_id uuid NOT NULL,
-            name text NOT NULL
+            position bigint NOT NULL
         )
         """,
         """
@@ -139,11 +168,40 @@ class ClosingDocuments(Projection):
         SELECT originator_id, event ->> 'name' FROM batch_events
         WHERE topic = {t_PartnerAccount_Opened} AND position > %(lo)s
         """,
+        # Keyed by reseller and client: two resellers' records of one client in one batch no
+        # longer conflict, so which survives cannot depend on the order a scan returns them in.
         """
-        INSERT INTO {schema}.closing_clients (client_id, partner_id, name)
-        SELECT ll_uuid(event -> 'client_id'), originator_id, event ->> 'name' FROM batch_events
+        INSERT INTO {schema}.closing_clients (partner_id, client_id, name, position)
+        SELECT originator_id, ll_uuid(event -> 'client_id'), event ->> 'name', position
+        FROM batch_events
         WHERE topic = {t_PartnerAccount_ClientRegistered} AND position > %(lo)s
-        ON CONFLICT (client_id) DO NOTHING
+        ON CONFLICT (partner_id, client_id) DO NOTHING
+        """,
+        """
+        INSERT INTO {schema}.closing_client_lines (line_id, client_id)
+        SELECT originator_id, ll_uuid(event -> 'client_id') FROM batch_events
+        WHERE topic = {t_SubscriptionLine_Created} AND position > %(lo)s
+        """,
+        # The client's reseller is the one of its latest registration or line transfer, by log
+        # position: the line's `Created` always comes before its `Transferred`, in this batch
+        # (applied by the statement above) or an earlier one.
+        """
+        INSERT INTO {schema}.closing_client_owners (client_id, partner_id, position)
+        SELECT DISTINCT ON (client_id) client_id, partner_id, position
+        FROM (
+            SELECT ll_uuid(event -> 'client_id') AS client_id, originator_id AS partner_id,
+                   position
+            FROM batch_events
+            WHERE topic = {t_PartnerAccount_ClientRegistered} AND position > %(lo)s
+          UNION ALL
+            SELECT l.client_id, ll_uuid(b.event -> 'new_partner_id'), b.position
+            FROM batch_events b JOIN {schema}.closing_client_lines l ON l.line_id = b.originator_id
+            WHERE b.topic = {t_SubscriptionLine_Transferred} AND b.position > %(lo)s
+        ) moves
+        ORDER BY client_id, position DESC
+        ON CONFLICT (client_id) DO UPDATE
+        SET partner_id = excluded.partner_id, position = excluded.position
+        WHERE closing_client_owners.position < excluded.position
         """,
         """
         INSERT INTO {schema}.closing_invoices (invoice_id, partner_id, payer_id, client_id,
@@ -221,7 +279,9 @@ class ClosingDocuments(Projection):
                ll_currency(b.event -> 'amount'), ll_date(b.event -> 'requested_on'), b.position
         FROM batch_events b
         JOIN {schema}.closing_invoices i ON i.invoice_id = b.originator_id
-        LEFT JOIN {schema}.closing_clients c ON c.client_id = ll_uuid(b.event -> 'client_id')
+        LEFT JOIN {schema}.closing_clients c
+               ON c.partner_id = i.partner_id AND c.client_id = ll_uuid(b.event -> 'client_id')
+              AND c.position < b.position
         WHERE b.topic = {t_Invoice_ClosingDocumentRequested} AND b.position > %(lo)s
         """,
     )
@@ -297,7 +357,8 @@ DOCUMENT_COLUMNS = """
 ELIGIBLE = """
     SELECT i.invoice_id, i.number, i.partner_id, i.client_id, c.name AS client_name, i.payer,
            i.period_start, i.period_end, i.documentable_minor, i.currency, i.settled_on
-    FROM closing_invoices i LEFT JOIN closing_clients c ON c.client_id = i.client_id
+    FROM closing_invoices i
+    LEFT JOIN closing_clients c ON c.partner_id = i.partner_id AND c.client_id = i.client_id
     WHERE i.partner_id = %(partner)s AND (%(client)s::uuid IS NULL OR i.client_id = %(client)s)
       AND i.settled_on IS NOT NULL AND i.documentable_minor > 0
       AND NOT EXISTS (SELECT 1 FROM closing_documents d WHERE d.invoice_id = i.invoice_id)
@@ -384,8 +445,9 @@ def _lines(
 
 
 def client_partner(conn: psycopg.Connection[Any], client_id: UUID) -> UUID | None:
-    """The partner that registered a client, once this read model has seen it (R-C8)."""
+    """The client's reseller, once this read model has seen it: the one that registered it,
+    or after a transfer of its line the new one (R-E1, R-C8)."""
     row = conn.execute(
-        "SELECT partner_id FROM closing_clients WHERE client_id = %s", (client_id,)
+        "SELECT partner_id FROM closing_client_owners WHERE client_id = %s", (client_id,)
     ).fetchone()
     return row[0] if row else None

@@ -2,7 +2,9 @@
 
 Each step picks something a partner, a client or the billing clock could do next, and does it
 through the `Ledger` facade; refusals are part of life (a payment larger than the balance, a
-refund of cash) and are simply skipped. The same seed makes the same history.
+refund of cash) and are simply skipped. The same seed makes the same history. Reseller
+transfers are requested with some consents, completed by later consents, and take effect when
+the billing clock reaches their date (R-E1 … R-E4).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from domain.errors import BillingError
 from domain.invoice import InvoiceStatus
 from domain.money import Money
 from domain.payment_methods import CardDetails, PaymentSource
+from domain.subscription_line import LineStatus, TransferParty, TransferRequest
 from domain.values import Location, Payer
 from ledger.application import Ledger
 from ledger.billing_clock import tick
@@ -34,12 +37,16 @@ class History:
     clients: dict[UUID, list[UUID]] = field(default_factory=dict)
     lines: list[UUID] = field(default_factory=list)
     invoices: list[UUID] = field(default_factory=list)
+    transfers_requested: int = 0
     steps: int = 0
     refused: int = 0
 
 
-def make_history(ledger: Ledger, clock: SimulatedClock, seed: int, steps: int) -> History:
-    """Run `steps` random steps through the ledger."""
+def make_history(
+    ledger: Ledger, clock: SimulatedClock, seed: int, steps: int, *, transfers: bool = False
+) -> History:
+    """Run `steps` random steps through the ledger; with `transfers`, reseller transfers too
+    (off by default so that the histories other tests picked their seeds by stay the same)."""
     rng = random.Random(seed)
     history = History()
     actions = [
@@ -55,6 +62,8 @@ def make_history(ledger: Ledger, clock: SimulatedClock, seed: int, steps: int) -
         (2, _lead),
         (3, _time_passes),
     ]
+    if transfers:
+        actions += [(2, _request_transfer), (2, _consent_to_transfer)]
     weights = [weight for weight, _ in actions]
     for _ in range(steps):
         _, action = rng.choices(actions, weights)[0]
@@ -235,10 +244,74 @@ def _lead(ledger: Ledger, clock: SimulatedClock, rng: random.Random, h: History)
         h.invoices.append(UUID(result.data["invoice_id"]))
 
 
+def _request_transfer(
+    ledger: Ledger, clock: SimulatedClock, rng: random.Random, h: History
+) -> None:
+    """A client asks to move an active line to another reseller in its currency (R-E1, R-E2)."""
+    active = [
+        line
+        for line in (ledger.line(line_id) for line_id in h.lines)
+        if line.status is LineStatus.ACTIVE and line.transfer is None
+    ]
+    if not active:
+        raise BillingError("no line to transfer")
+    line = rng.choice(active)
+    if line.open_invoices and rng.random() < 0.7:  # R-E3: settle first, mostly
+        for invoice_id in sorted(line.open_invoices):
+            invoice = ledger.invoice(UUID(invoice_id))
+            ledger.pay_invoice(invoice.id, PaymentSource.BANK_TRANSFER, reference="settle")
+    currency = line.unit_price.currency
+    others = [
+        p
+        for p in h.partners
+        if p != line.partner_id and ledger.partner_account(p).currency == currency
+    ]
+    if not others:
+        raise BillingError("no other reseller in this currency")
+    new = rng.choice(others)
+    request = TransferRequest(
+        end_user_name=f"End user of {line.id.hex[:6]}",
+        current_reseller_id=line.partner_id,
+        new_reseller_id=new,
+        preferred_date=clock.now().date() + timedelta(days=rng.randint(0, 5)),
+        owner_email="owner@client.example",
+        invoice_email="invoices@client.example",
+        billing=rng.choice([Term.MONTHLY, Term.ANNUAL]),
+        payment_method=rng.choice([PaymentSource.BANK_TRANSFER, PaymentSource.CARD]),
+    )
+    parties = list(TransferParty) if rng.random() < 0.7 else rng.sample(list(TransferParty), 1)
+    ledger.request_transfer(line.id, request, tuple(parties))
+    h.transfers_requested += 1
+
+
+def _consent_to_transfer(
+    ledger: Ledger, clock: SimulatedClock, rng: random.Random, h: History
+) -> None:
+    """One more party consents to a requested transfer; the last one schedules it (R-E4)."""
+    pending = [line_id for line_id in h.lines if ledger.line(line_id).missing_consents]
+    waiting = [line_id for line_id in pending if ledger.line(line_id).transfer is not None]
+    if not waiting:
+        raise BillingError("no transfer waits for consent")
+    line = ledger.line(rng.choice(waiting))
+    ledger.give_consent(line.id, rng.choice(line.missing_consents))
+
+
+def transfers_done(ledger: Ledger) -> int:
+    """How many transfers took effect in the log (R-E1)."""
+    with ledger.reads.connection() as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM ledger_events WHERE topic LIKE %s",
+            ("%SubscriptionLine.Transferred",),
+        ).fetchone()
+    return int(str(row[0])) if row else 0
+
+
 def _time_passes(ledger: Ledger, clock: SimulatedClock, rng: random.Random, h: History) -> None:
     clock.advance(timedelta(days=rng.randint(1, 20), hours=rng.randint(0, 23)))
     tick(ledger, clock.now())
     h.invoices = _all_invoices(ledger)
+    for partner in h.partners:  # a completed transfer registered its client with the new one
+        h.clients[partner] = [UUID(key) for key in ledger.partner_account(partner).clients]
 
 
 def _all_invoices(ledger: Ledger) -> list[UUID]:

@@ -1,8 +1,9 @@
 """`/v1/clients`: a partner's clients, their overdue banner and their own invoices (R-C8).
 
-A client belongs to the partner that registered it: admin, finance, auditor and that partner's
-keys may read it, admin and that partner's keys may act on it; any other partner's key gets
-the same 404 as for a client that does not exist.
+A client belongs to the partner that registered it, and after a reseller transfer of its line to
+the new reseller (R-E1): admin, finance, auditor and that partner's keys may read it, admin and
+that partner's keys may act on it; the reseller it moved from still reads its own record of it;
+any other partner's key gets the same 404 as for a client that does not exist.
 """
 
 from __future__ import annotations
@@ -55,8 +56,9 @@ def owner_of(
 
     A client the read model does not know may have been registered an instant ago: the read
     model is given until it has applied the whole log as it is now, then asked again. The
-    read model names the partner that registered the client first; a reseller that took the
-    client's line over (R-E1) has it among its own clients too, and reads it as its own.
+    read model names the client's reseller now: after a transfer of its line, the new one
+    (R-E1). The reseller it moved from has it among its own clients still, and reads its own
+    record of it (R-C8).
     """
     partner_id = documents.client_partner(conn, client_id)
     if partner_id is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from eventsourcing.persistence import StoredEvent
+from psycopg import sql
 
 from ledger.application import EVENTS_TABLE, Ledger
 from ledger.database import Database
@@ -38,3 +39,37 @@ def logged_events(ledger: Ledger, database: Database) -> list[tuple[int, Any]]:
         )
         for position, originator_id, version, topic, state in rows
     ]
+
+
+def stored_backwards(database: Database) -> None:
+    """Store the log again newest first, so its rows lie on disk in the reverse of the log's
+    order, and have later sessions read it without an index scan: a scan returns rows in the
+    order they lie (after a vacuum, a restore or concurrent writers, not the log's), and a read
+    model must not depend on that order."""
+    with database.connect() as conn:
+        conn.execute(
+            sql.SQL("ALTER DATABASE {} SET enable_indexscan = off").format(
+                sql.Identifier(conn.info.dbname)
+            )
+        )
+        table = sql.Identifier(EVENTS_TABLE)
+        conn.execute(
+            sql.SQL(
+                "CREATE TEMP TABLE backwards AS SELECT * FROM {} ORDER BY notification_id DESC"
+            ).format(table)
+        )
+        stored = sql.SQL(", ").join(
+            sql.Identifier(str(row[0]))
+            for row in conn.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = %s "
+                "AND is_generated = 'NEVER' ORDER BY ordinal_position",
+                (EVENTS_TABLE,),
+            )
+        )
+        conn.execute(sql.SQL("DELETE FROM {}").format(table))
+        conn.execute(
+            sql.SQL("INSERT INTO {} ({}) OVERRIDING SYSTEM VALUE SELECT {} FROM backwards").format(
+                table, stored, stored
+            )
+        )
+        conn.execute(sql.SQL("ANALYZE {}").format(table))

@@ -268,6 +268,9 @@ def test_r_e2_r_e4_r_e1_done_on_a_friday_a_too_early_date_moves_to_tuesday_to_th
         "email": INVOICE_EMAIL,
         "unified_billing": False,
     }
+    # Kowalski is Baltic's client now (R-E1); Northwind still reads its own record (R-C8).
+    assert story.admin.get(f"/v1/clients/{resale.client}")["partner_id"] == str(resale.new)
+    assert northwind.get(f"/v1/clients/{resale.client}")["partner_id"] == str(resale.current)
 
     story.tick(warsaw(2026, 2, 28))  # the next renewal is Baltic's, billed annually
     renewal = baltic.get(f"/v1/invoices/{open_invoice_of(resale, baltic, 'INV-2026-000002')}")
