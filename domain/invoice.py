@@ -177,6 +177,8 @@ class Invoice(Aggregate):
         """The processor's id of each pending debit, to ask how it went."""
         self.pending_since: dict[str, date] = {}
         """The partner's business day each pending debit was submitted on (R-X7)."""
+        self.announced_payments: dict[str, AnnouncedPayment] = {}
+        """Offline payments announced and not yet confirmed, by payment id (R-H2)."""
         self.closing_document_number: str | None = None
 
     @classmethod
@@ -301,7 +303,7 @@ class Invoice(Aggregate):
             invoice.pending.pop(str(self.payment_id), None)
             invoice.pending_references.pop(str(self.payment_id), None)
             invoice.pending_since.pop(str(self.payment_id), None)
-            invoice.announced_payments().pop(str(self.payment_id), None)
+            invoice.announced_payments.pop(str(self.payment_id), None)
             invoice.last_attempt_failed = False
 
     class Settled(Event):
@@ -392,14 +394,9 @@ class Invoice(Aggregate):
         announced_on: date
 
         def apply(self, invoice: Invoice) -> None:
-            invoice.announced_payments()[str(self.payment_id)] = AnnouncedPayment(
+            invoice.announced_payments[str(self.payment_id)] = AnnouncedPayment(
                 self.source, self.amount, self.reference
             )
-
-    def announced_payments(self) -> dict[str, AnnouncedPayment]:
-        """Offline payments announced and not yet confirmed, by payment id."""
-        announced: dict[str, AnnouncedPayment] = self.__dict__.setdefault("announced", {})
-        return announced
 
     def announce_payment(
         self,
@@ -419,7 +416,7 @@ class Invoice(Aggregate):
             )
         self._require_amount(amount, "An announced payment must be above zero.")
         key = str(payment_id)
-        if key in self.payments or key in self.announced_payments():
+        if key in self.payments or key in self.announced_payments:
             raise InvalidValue(f"Payment {payment_id} is already recorded.", field="payment_id")
         if amount > self.outstanding:
             raise Overpayment(
@@ -438,7 +435,7 @@ class Invoice(Aggregate):
 
     def confirm_payment(self, payment_id: UUID, on: date, now: datetime) -> AnnouncedPayment:
         """The vendor received an announced payment: it pays the invoice now (R-H2)."""
-        announced = self.announced_payments().get(str(payment_id))
+        announced = self.announced_payments.get(str(payment_id))
         if announced is None:
             raise PaymentNotFound(
                 f"No announced payment {payment_id} on this invoice.", payment_id=payment_id

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -141,6 +142,17 @@ class PartnerAccount(Aggregate):
         self.deferred_charges: list[InvoiceLine] = []
         """Charges of unified-billing lines waiting for the partner's next invoice (R-O3)."""
         self.deferred_since: date | None = None
+        self.announced_top_ups: dict[str, tuple[Money, PaymentSource, str]] = {}
+        """Transfers announced for the balance and not yet confirmed, by top-up id: amount,
+        source and reference, kept apart from the balance (R-C2, R-H2)."""
+
+    class_version = 2
+    """Version 2 keeps the transfers announced for the balance apart from it (R-C2)."""
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """A snapshot from before version 2 had no announced transfers."""
+        state.setdefault("announced_top_ups", state.pop("announced", {}))
 
     @classmethod
     def open(
@@ -402,7 +414,7 @@ class PartnerAccount(Aggregate):
 
         def apply(self, account: PartnerAccount) -> None:
             account.balance = account.balance + self.amount
-            account.announced_top_ups().pop(str(self.top_up_id), None)
+            account.announced_top_ups.pop(str(self.top_up_id), None)
 
     class TopUpAnnounced(Event):
         """The partner says it sent a bank transfer for its balance; the balance grows only
@@ -414,25 +426,16 @@ class PartnerAccount(Aggregate):
         reference: str
 
         def apply(self, account: PartnerAccount) -> None:
-            account.announced_top_ups()[str(self.top_up_id)] = (
+            account.announced_top_ups[str(self.top_up_id)] = (
                 self.amount,
                 self.source,
                 self.reference,
             )
 
-    def announced_top_ups(self) -> dict[str, tuple[Money, PaymentSource, str]]:
-        """Transfers announced for the balance and not yet confirmed: amount, source, reference.
-
-        (Kept apart from the balance; an account restored from an older snapshot has none.)"""
-        announced: dict[str, tuple[Money, PaymentSource, str]] = self.__dict__.setdefault(
-            "announced", {}
-        )
-        return announced
-
     @property
     def announced_total(self) -> Money:
         """What the partner says it sent for its balance, not yet received (R-C2)."""
-        return total([amount for amount, _, _ in self.announced_top_ups().values()], self.currency)
+        return total([amount for amount, _, _ in self.announced_top_ups.values()], self.currency)
 
     def announce_top_up(
         self, top_up_id: UUID, amount: Money, reference: str, now: datetime
@@ -440,7 +443,7 @@ class PartnerAccount(Aggregate):
         """Note a bank transfer the partner says it sent for its balance (R-C2)."""
         self._require_not_closed()
         self._require_amount(amount)
-        if str(top_up_id) in self.announced_top_ups():
+        if str(top_up_id) in self.announced_top_ups:
             return
         require_at_most(
             self.announced_total + amount, BALANCE_MAX_MINOR, "amount", "Announced top-ups"
@@ -456,7 +459,7 @@ class PartnerAccount(Aggregate):
 
     def confirm_top_up(self, top_up_id: UUID, now: datetime) -> Money:
         """The vendor received an announced transfer: it is on the balance now (R-C2)."""
-        announced = self.announced_top_ups().get(str(top_up_id))
+        announced = self.announced_top_ups.get(str(top_up_id))
         if announced is None:
             raise PaymentNotFound(f"No announced top-up {top_up_id}.", payment_id=top_up_id)
         amount, source, reference = announced

@@ -191,7 +191,7 @@ def _confirm(ledger: Ledger, clock: SimulatedClock, rng: random.Random, h: Histo
     waiting = [
         (invoice_id, payment_id)
         for invoice_id in h.invoices
-        for payment_id in sorted(ledger.invoice(invoice_id).announced_payments())
+        for payment_id in sorted(ledger.invoice(invoice_id).announced_payments)
     ]
     if not waiting:
         raise BillingError("nothing announced")

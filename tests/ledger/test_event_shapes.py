@@ -19,6 +19,7 @@ import pytest
 from eventsourcing.domain import Aggregate, Snapshot
 from eventsourcing.persistence import Mapper, StoredEvent, TranscodingNotRegisteredError
 
+from domain.money import Money
 from domain.partner_account import PartnerAccount
 from domain.payment_methods import BankAccountDetails, CardDetails
 from domain.subscription_line import SubscriptionLine
@@ -184,3 +185,25 @@ def test_r_c1_a_line_snapshot_from_version_1_is_upcast() -> None:
     assert line.started_periods == {current.start.isoformat(): current}
     assert (line.invoiced_periods, line.starts_on) == ((), None)
     assert line.next_period.start == current.end  # it renews on as before
+
+
+def test_r_c2_an_account_snapshot_from_version_1_is_upcast() -> None:
+    """An account's snapshot stored before announced transfers were kept apart (class_version
+    1) loads with none announced, its balance as it was."""
+    frozen = json.loads((FIXTURES.parent / "snapshots" / "PartnerAccount.v1.json").read_text())
+    old = StoredEvent(
+        originator_id=uuid4(),
+        originator_version=frozen["originator_version"],
+        topic=frozen["topic"],
+        state=json.dumps(frozen["state"]).encode(),
+    )
+    snapshot = mapper().to_domain_event(old)
+    assert isinstance(snapshot, Snapshot)
+    account = snapshot.mutate(None)
+    assert isinstance(account, PartnerAccount)
+    assert account.announced_top_ups == {}
+    assert account.announced_total == Money.zero(account.currency)
+    assert (
+        account.balance.amount_minor
+        == frozen["state"]["state"]["balance"]["_data_"]["amount_minor"]
+    )

@@ -179,7 +179,7 @@ def assert_rows_are(conn: psycopg.Connection[Any], domain: Invoice) -> None:
     }
     assert waiting == {
         UUID(k): (a.source.value, a.amount.amount_minor, a.reference)
-        for k, a in domain.announced_payments().items()
+        for k, a in domain.announced_payments.items()
     }
     for confirmed in (a for a in document.announcements if a.confirmed_on is not None):
         assert paid[confirmed.payment_id] == confirmed.amount_minor  # paid once, as announced
