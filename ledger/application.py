@@ -303,7 +303,7 @@ class Ledger:
             key,
         )
         charged = self._charge_together(
-            partner_id, result.data.get("to_charge", []), token, None, f"{key}/charge"
+            account, result.data.get("to_charge", []), token, None, f"{key}/charge"
         )
         return _with_charges(result, charged)
 
@@ -333,9 +333,7 @@ class Ledger:
                 return first
             account = self.partner_account(partner_id)
             _, method = account.method_to_charge(PaymentSource.CARD, method_id)
-            charge = self.gateway.charge(
-                method, amount, f"{key}/charge", self._payers_now(partner_id)
-            )
+            charge = self.gateway.charge(method, amount, f"{key}/charge", self._payers_now(account))
             if charge.status is not ChargeStatus.SUCCEEDED:
                 raise PaymentDeclined(
                     charge.reason or "The card was declined.",
@@ -536,7 +534,7 @@ class Ledger:
             line_commands.AttachLineCard(line_id=line_id, card=token, outstanding=outstanding), key
         )
         charged = self._charge_together(
-            subscription.partner_id,
+            account,
             result.data.get("to_charge", []),
             token,
             line_id,
@@ -661,7 +659,7 @@ class Ledger:
         found = self.invoice(invoice_id)
         account = self.partner_account(found.partner_id)
         method, line_id = self._paying_method(account, found, source, method_id)
-        return self._charge(found, method, line_id, key)
+        return self._charge(found, account, method, line_id, key)
 
     def _autopay_charge(self, invoice_id: UUID, key: str) -> CommandResult:
         """The billing clock charges an invoice autopay pays (R-C6) on the day it is due.
@@ -681,7 +679,7 @@ class Ledger:
             method, line_id = self._paying_method(account, found, source, None)
         except NoPaymentMethod:
             return self._record_no_method(found, key)
-        return self._charge(found, method, line_id, key)
+        return self._charge(found, account, method, line_id, key)
 
     def _record_no_method(self, found: Invoice, key: str) -> CommandResult:
         """Autopay found nothing to charge: a failed payment the payer is told about (R-H4)."""
@@ -788,10 +786,10 @@ class Ledger:
 
     # --- helpers ----------------------------------------------------------------------
 
-    def _payers_now(self, partner_id: UUID) -> datetime:
+    def _payers_now(self, account: PartnerAccount) -> datetime:
         """Now, in the partner's time zone: what the processor is told, so that days it counts
         (an ACH debit's settlement) are the partner's business days (R-X7, R-E4)."""
-        return self.clock.now().astimezone(zone(self.partner_account(partner_id).time_zone))
+        return self.clock.now().astimezone(zone(account.time_zone))
 
     def _tokenise(self, details: CardDetails | BankAccountDetails, today: date) -> PaymentMethod:
         if isinstance(details, CardDetails):
@@ -817,7 +815,12 @@ class Ledger:
         return account.method_to_charge(source, method_id)[1], None
 
     def _charge(
-        self, found: Invoice, method: PaymentMethod, line_id: UUID | None, key: str
+        self,
+        found: Invoice,
+        account: PartnerAccount,
+        method: PaymentMethod,
+        line_id: UUID | None,
+        key: str,
     ) -> CommandResult:
         source = PaymentSource.CARD if isinstance(method, CardToken) else PaymentSource.DIRECT_DEBIT
         if source is PaymentSource.CARD:
@@ -829,9 +832,7 @@ class Ledger:
                 f"Invoice {found.number} has nothing left to charge.", number=found.number
             )
         now = self.clock.now()
-        charge = self.gateway.charge(
-            method, amount, f"{key}/charge", self._payers_now(found.partner_id)
-        )
+        charge = self.gateway.charge(method, amount, f"{key}/charge", self._payers_now(account))
         command = invoice_commands.RecordCharge(
             invoice_id=found.id,
             payment_id=_derived(key),
@@ -851,7 +852,7 @@ class Ledger:
 
     def _charge_together(
         self,
-        partner_id: UUID,
+        account: PartnerAccount,
         invoice_ids: list[str],
         method: PaymentMethod,
         line_id: UUID | None,
@@ -877,9 +878,9 @@ class Ledger:
             return [], 0
         amount = total([share.amount for share in shares], shares[0].amount.currency)
         now = self.clock.now()
-        charge = self.gateway.charge(method, amount, f"{key}/charge", self._payers_now(partner_id))
+        charge = self.gateway.charge(method, amount, f"{key}/charge", self._payers_now(account))
         command = invoice_commands.RecordCombinedCharge(
-            partner_id=partner_id,
+            partner_id=account.id,
             shares=shares,
             source=method.source,
             charge=charge,
@@ -945,7 +946,7 @@ class Ledger:
         if found is None:
             return None
         result = None
-        now = self._payers_now(found.partner_id)
+        now = self._payers_now(self.partner_account(found.partner_id))
         for payment_id, reference in list(found.pending_references.items()):
             settlement = self.gateway.settlement(reference, now)
             if settlement is None:
