@@ -944,6 +944,10 @@ READS = [
     "/banner",
     "/activity",
     "/payment-methods",
+    "/state",
+    "/schedule",
+    "/clients",
+    "/e-mails",
 ]
 
 
@@ -981,6 +985,7 @@ def test_r_c8_another_partners_id_answers_every_read_as_a_missing_one(
         other = partner.get(f"/v1/partners/{theirs}{read}", params={"min_position": position})
         nowhere = partner.get(f"/v1/partners/{missing}{read}", params={"min_position": position})
         same_404(other, nowhere, theirs, missing)
+        assert other.json()["code"] == "partner_not_found", read
         assert partner.get(f"/v1/partners/{mine}{read}").status_code == 200, read
     replace = partner.post(
         f"/v1/partners/{theirs}/payment-methods/{uuid4()}/replace", json={"method": CARD}
