@@ -60,13 +60,18 @@ command's handler waits in its thread until its batch commits, and group commit 
 commands waiting at once to write large batches."""
 
 
+def use_handler_threads() -> None:
+    """Give the running event loop's thread pool HANDLER_THREADS threads (at start-up)."""
+    anyio.to_thread.current_default_thread_limiter().total_tokens = HANDLER_THREADS
+
+
 def create_app(runtime: Runtime, *, close_runtime: bool = False) -> FastAPI:
     """Build the HTTP API over a started runtime; the caller closes it, unless `close_runtime`
     asks the app to close it when the server stops."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        anyio.to_thread.current_default_thread_limiter().total_tokens = HANDLER_THREADS
+        use_handler_threads()
         try:
             yield
         finally:

@@ -15,14 +15,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-import anyio.to_thread
 import structlog
 import uvicorn
 from psycopg import sql
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.app import HANDLER_THREADS, create_app
+from api.app import create_app, use_handler_threads
 from api.runtime import Runtime
 from api.server import server_config
 from ledger.database import Database
@@ -146,7 +145,7 @@ class SwitchedApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                anyio.to_thread.current_default_thread_limiter().total_tokens = HANDLER_THREADS
+                use_handler_threads()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await send({"type": "lifespan.shutdown.complete"})
