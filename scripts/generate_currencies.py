@@ -60,23 +60,20 @@ def merge(
     published: str,
     known: dict[str, int],
     withdrawn: dict[str, str],
-    *,
-    known_from_iso: bool,
 ) -> tuple[dict[str, int], dict[str, str]]:
     """The new table and its withdrawn codes, refusing to change a known exponent."""
-    if known_from_iso:
-        changed = {
-            code: (known[code], exponent)
-            for code, exponent in listed.items()
-            if code in known and known[code] != exponent
-        }
-        if changed:
-            described = ", ".join(f"{code} {old} -> {new}" for code, (old, new) in changed.items())
-            raise ExponentChanged(
-                f"ISO 4217 ({published}) changes exponents Ledgerline already stores amounts "
-                f"in: {described}. Stored amount_minor values would change meaning: this needs "
-                "a data migration of the event store, never a regeneration."
-            )
+    changed = {
+        code: (known[code], exponent)
+        for code, exponent in listed.items()
+        if code in known and known[code] != exponent
+    }
+    if changed:
+        described = ", ".join(f"{code} {old} -> {new}" for code, (old, new) in changed.items())
+        raise ExponentChanged(
+            f"ISO 4217 ({published}) changes exponents Ledgerline already stores amounts "
+            f"in: {described}. Stored amount_minor values would change meaning: this needs "
+            "a data migration of the event store, never a regeneration."
+        )
     table = dict(listed)
     still_withdrawn: dict[str, str] = {}
     for code, exponent in known.items():
@@ -133,16 +130,9 @@ def main(argv: list[str] | None = None) -> int:
     from domain import currencies
 
     known = dict(currencies.MINOR_UNIT_EXPONENTS)
-    withdrawn = dict(getattr(currencies, "WITHDRAWN", {}))
+    withdrawn = dict(currencies.WITHDRAWN)
     try:
-        table, still_withdrawn = merge(
-            listed,
-            published,
-            known,
-            withdrawn,
-            # The table before the first ISO generation held CLDR's display digits.
-            known_from_iso=hasattr(currencies, "ISO_4217_PUBLISHED"),
-        )
+        table, still_withdrawn = merge(listed, published, known, withdrawn)
     except ExponentChanged as refused:
         print(refused, file=sys.stderr)
         return 1

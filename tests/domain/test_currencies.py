@@ -114,16 +114,12 @@ def test_r_x1_iso_4217_differs_from_cldr_display_digits() -> None:
 def test_r_x1_generator_refuses_to_change_a_known_exponent() -> None:
     script = _script()
     with pytest.raises(script.ExponentChanged, match="data migration") as refused:
-        script.merge(
-            {"RSD": 0, "USD": 2}, "2030-01-01", {"RSD": 2, "USD": 2}, {}, known_from_iso=True
-        )
+        script.merge({"RSD": 0, "USD": 2}, "2030-01-01", {"RSD": 2, "USD": 2}, {})
     assert "RSD 2 -> 0" in str(refused.value)
 
 
 def test_r_x1_a_currency_leaving_the_list_stays_readable_and_withdrawn() -> None:
-    table, withdrawn = _script().merge(
-        {"EUR": 2}, "2026-01-01", {"EUR": 2, "BGN": 2}, {}, known_from_iso=True
-    )
+    table, withdrawn = _script().merge({"EUR": 2}, "2026-01-01", {"EUR": 2, "BGN": 2}, {})
     assert table == {"BGN": 2, "EUR": 2}
     assert withdrawn == {"BGN": "2026-01-01"}
 
