@@ -7,9 +7,9 @@ database of its own, dropped after it, so two test runs at once never meet.
 
 A test's database is a copy of a template that already holds Ledgerline's schema (tables,
 the read models' live generations, the keys table), made once per session by starting a
-runtime on it: `CREATE DATABASE … TEMPLATE` copies it in milliseconds. `empty_database` is
-for the tests of what a first start creates. The API is served over real HTTP by one uvicorn
-server per session, switched to each test's app in turn.
+runtime on it (so every session starts Ledgerline once on an empty database):
+`CREATE DATABASE … TEMPLATE` copies it in milliseconds. The API is served over real HTTP by
+one uvicorn server per session, switched to each test's app in turn.
 """
 
 from __future__ import annotations
@@ -113,13 +113,6 @@ def database(postgres_server: Database, database_copies: DatabaseCopies) -> Iter
         yield database
     finally:
         drop_database(postgres_server, database)
-
-
-@pytest.fixture
-def empty_database(postgres_server: Database) -> Iterator[Database]:
-    """A new, empty database for one test: what a first start finds."""
-    with created_database(postgres_server) as database:
-        yield database
 
 
 @pytest.fixture
