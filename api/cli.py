@@ -255,6 +255,22 @@ def projections_status() -> None:
         live = "-" if model.live is None else f"#{model.live.generation}"
         table.add_row(model.name, live, version, f"{model.position:,}", lag, building or "-")
     console.print(table)
+    for model in models:
+        if model.stop is not None:
+            console.print(
+                f"[red]{model.name} is stopped at log position {model.stop.position} "
+                f"({model.stop.topic}) since {model.stop.stopped_at:%Y-%m-%d %H:%M:%S %Z}: "
+                f"{model.stop.reason}[/red]",
+                highlight=False,
+                soft_wrap=True,
+            )
+    if any(model.stop is not None for model in models):
+        console.print(
+            "The other read models carry on. Deploy code that applies the event and restart "
+            "`ledgerline serve` (it tries again), or rebuild the read model.",
+            soft_wrap=True,
+        )
+        raise typer.Exit(code=1)
 
 
 @projections_cli.command("rebuild")

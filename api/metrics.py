@@ -39,13 +39,20 @@ class ProjectionLag(Collector):
             "Events in the log a live read model has not applied yet (capped).",
             labels=["projection"],
         )
+        stopped = GaugeMetricFamily(
+            "ledgerline_projection_stopped",
+            "1 while the live runner has stopped a read model at an event it cannot apply.",
+            labels=["projection"],
+        )
         with self._runtime.read_pool.connection() as conn:
             models = projection_status(conn)
         for model in models:
             position.add_metric([model.name], model.live.position if model.live else 0)
             lag.add_metric([model.name], model.lag)
+            stopped.add_metric([model.name], 0 if model.stop is None else 1)
         yield position
         yield lag
+        yield stopped
 
 
 class Metrics:

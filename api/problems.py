@@ -19,10 +19,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.key_limits import TooManyFailedKeys
 from api.security import Forbidden, Unauthorized
 from domain.errors import BillingError, Refusal
-from projections.tracking import ProjectionBehind
+from projections.tracking import ProjectionBehind, ReadModelStopped
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 RETRY_AFTER_BEHIND_S = 1
+RETRY_AFTER_STOPPED_S = 60
+"""A stopped read model needs a person (new code and a restart, or a rebuild): minutes."""
 
 STATUS_OF_REFUSAL = {Refusal.INVALID: 422, Refusal.NOT_FOUND: 404, Refusal.CONFLICT: 409}
 
@@ -179,6 +181,22 @@ async def _projection_behind(request: Request, error: ProjectionBehind) -> JSONR
     )
 
 
+async def _read_model_stopped(request: Request, error: ReadModelStopped) -> JSONResponse:
+    _noted(request, "read_model_stopped")
+    return problem_response(
+        503,
+        "read_model_stopped",
+        "Read model stopped",
+        str(error),
+        headers={"Retry-After": str(RETRY_AFTER_STOPPED_S)},
+        extra={
+            "projection": error.stop.projection,
+            "wanted_position": error.wanted,
+            "stopped_at_position": error.stop.position,
+        },
+    )
+
+
 async def _busy(request: Request, _: PoolTimeout) -> JSONResponse:
     _noted(request, "service_busy")
     log.warning("database_pool_exhausted")
@@ -238,6 +256,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         (Forbidden, _forbidden),
         (StarletteHTTPException, _http_error),
         (ProjectionBehind, _projection_behind),
+        (ReadModelStopped, _read_model_stopped),
         (PoolTimeout, _busy),
     ]
     for exception_class, handler in handlers:
@@ -258,6 +277,7 @@ def _documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
         429: "Too many failed key checks from this address (`too_many_failed_keys`); see "
         "`Retry-After`.",
         503: "The read model has not reached `min_position` in time (`projection_behind`), "
+        "stopped before it at an event it cannot apply (`read_model_stopped`), "
         "or every database connection is busy (`service_busy`); see `Retry-After`.",
         # 422 also covers `position_not_in_log`: a `min_position` past the end of the log.
     }

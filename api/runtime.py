@@ -92,6 +92,10 @@ LIVE_LOCK = "projections/live"
 def live_runner(database: Database) -> Runner:
     """The runner of every live read model whose generation matches its code's version.
 
+    A read model that meets an event it cannot apply stops alone (`projection_stops`, shown by
+    `/readyz`, `/metrics` and `ledgerline projections status`); a process that starts the
+    runners tries it again (`Runtime.start_projectors`).
+
     It follows promotions: once `ledgerline projections rebuild` swaps in a new generation
     (from any process), the next batch goes to it, and a read model that needed a rebuild is
     maintained again from then on.
@@ -209,7 +213,20 @@ class Runtime:
         return cls(settings, database, ledger, read_pool, key_pool, projectors, embedded)
 
     def start_projectors(self) -> None:
-        """Run the read models' runner in a background thread, following the log live."""
+        """Run the read models' runner in a background thread, following the log live.
+
+        A read model stopped at an event it could not apply is tried again: the code deployed
+        since may apply it (if not, it stops there again, as loudly).
+        """
+        with self.database.connect() as conn:
+            for projection in all_projections():
+                stopped = generations.clear_stop(conn, projection.name)
+                if stopped is not None:
+                    log.warning(
+                        "projection_retrying_after_stop",
+                        projection=projection.name,
+                        stopped=stopped.describe(),
+                    )
         for runner in self.projectors:
             self._background("projections", runner.run)
 

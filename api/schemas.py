@@ -6,6 +6,7 @@ import base64
 import binascii
 import json
 from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query, Response
@@ -15,6 +16,7 @@ from api.metrics import REPLAYED_HEADER
 from domain.errors import InvalidValue
 from domain.money import AMOUNT_MAX_MINOR, Money
 from ledger.writer import CommandResult
+from projections.generations import Stop
 from projections.tracking import READ_WAIT_MAX_S
 
 T = TypeVar("T")
@@ -151,3 +153,23 @@ def decode_cursor(cursor: str) -> list[Any]:
     if not isinstance(values, list):
         raise InvalidValue("The cursor is not one this API gave out.", field="cursor")
     return values
+
+
+class ProjectionStop(BaseModel):
+    """Why the live runner stopped a read model: the event it could not apply."""
+
+    position: int = Field(description="The log position of the event it could not apply.")
+    topic: str = Field(description="That event's kind.")
+    reason: str = Field(description="The database's error applying it.")
+    stopped_at: datetime
+
+    @classmethod
+    def of(cls, stop: Stop | None) -> ProjectionStop | None:
+        if stop is None:
+            return None
+        return cls(
+            position=stop.position,
+            topic=stop.topic,
+            reason=stop.reason,
+            stopped_at=stop.stopped_at,
+        )

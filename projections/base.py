@@ -45,6 +45,22 @@ GENERATIONS_DDL = [
     CREATE UNIQUE INDEX IF NOT EXISTS projection_generations_live
     ON projection_generations (projection) WHERE live
     """,
+    # A generation the live runner stopped: the event it could not apply, and why. The runner
+    # leaves it alone from then on (the others carry on); a restart retries it, a rebuild
+    # replaces it. See projections/runner.py.
+    """
+    CREATE TABLE IF NOT EXISTS projection_stops (
+        projection text NOT NULL,
+        generation integer NOT NULL,
+        position bigint NOT NULL CHECK (position > 0),
+        topic text NOT NULL,
+        reason text NOT NULL,
+        stopped_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (projection, generation),
+        FOREIGN KEY (projection, generation)
+            REFERENCES projection_generations (projection, generation) ON DELETE CASCADE
+    )
+    """,
 ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -20,6 +21,68 @@ class Generation:
     version: int
     position: int
     live: bool
+
+
+STOP_REASON_MAX_CHARS = 2_000
+"""A stop's reason is the database's error message: kept whole up to this, cut beyond."""
+
+
+@dataclass(frozen=True)
+class Stop:
+    """Why the live runner stopped one generation: the event it could not apply."""
+
+    projection: str
+    generation: int
+    position: int
+    topic: str
+    reason: str
+    stopped_at: datetime
+
+    def describe(self) -> str:
+        return f"stopped at log position {self.position} ({self.topic}): {self.reason}"
+
+
+def record_stop(
+    conn: psycopg.Connection[Any],
+    name: str,
+    generation: int,
+    position: int,
+    topic: str,
+    reason: str,
+) -> None:
+    """Mark a generation stopped (in the caller's transaction); the first stop is kept."""
+    conn.execute(
+        "INSERT INTO projection_stops (projection, generation, position, topic, reason) "
+        "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+        (name, generation, position, topic, reason[:STOP_REASON_MAX_CHARS]),
+    )
+
+
+def stops(conn: psycopg.Connection[Any]) -> dict[str, Stop]:
+    """The stopped live generations, by read model."""
+    rows = conn.execute(
+        "SELECT s.projection, s.generation, s.position, s.topic, s.reason, s.stopped_at "
+        "FROM projection_stops s JOIN projection_generations g USING (projection, generation) "
+        "WHERE g.live"
+    ).fetchall()
+    return {str(row[0]): Stop(*row) for row in rows}
+
+
+def live_stop(conn: psycopg.Connection[Any], name: str) -> Stop | None:
+    """Why the live generation of a read model is stopped, if it is."""
+    return stops(conn).get(name)
+
+
+def clear_stop(conn: psycopg.Connection[Any], name: str) -> Stop | None:
+    """Let the runner try the live generation again (after a restart); the stop it had."""
+    row = conn.execute(
+        "DELETE FROM projection_stops s USING projection_generations g "
+        "WHERE s.projection = %s AND g.projection = s.projection "
+        "AND g.generation = s.generation AND g.live "
+        "RETURNING s.projection, s.generation, s.position, s.topic, s.reason, s.stopped_at",
+        (name,),
+    ).fetchone()
+    return Stop(*row) if row else None
 
 
 def generations(conn: psycopg.Connection[Any], name: str) -> list[Generation]:

@@ -27,6 +27,7 @@ import psycopg
 import structlog
 from psycopg import sql
 
+from projections import generations
 from projections.base import Projection, event_topics, stage, statement_topics
 
 BATCH_SIZE = 5_000
@@ -38,6 +39,14 @@ LOCK_RETRY_S = 1.0
 RECONNECT_PAUSE_S = 1.0
 
 log = structlog.get_logger(__name__)
+
+
+class _Unappliable(Exception):
+    """A live batch failed in the database: it is applied again one read model at a time."""
+
+
+class _Probed(Exception):
+    """Rolls a probe's savepoint back once its statements have applied."""
 
 
 class ProjectionFailed(Exception):
@@ -127,7 +136,23 @@ class Runner:
     # --- one batch ----------------------------------------------------------------------
 
     def run_once(self, conn: psycopg.Connection[Any], until: int | None = None) -> tuple[int, bool]:
-        """Apply the next batch; return how far the positions moved and whether the log is done."""
+        """Apply the next batch; return how far the positions moved and whether the log is done.
+
+        A live runner (`following_live`) that meets an event one read model cannot apply stops
+        that read model alone: the batch is rolled back and applied again one read model at a
+        time, the failing one up to the event before the one it cannot apply, which is recorded
+        as its stop (`projection_stops`); the others carry on. A runner of given generations (a
+        rebuild) raises `ProjectionFailed` instead. A lost connection is never a stop: it
+        propagates as psycopg's `OperationalError` for the caller to reconnect.
+        """
+        try:
+            return self._batch(conn, until, one_by_one=False)
+        except _Unappliable:
+            return self._batch(conn, until, one_by_one=True)
+
+    def _batch(
+        self, conn: psycopg.Connection[Any], until: int | None, *, one_by_one: bool
+    ) -> tuple[int, bool]:
         with conn.transaction():
             if self._following:
                 self._follow_live(conn)
@@ -157,37 +182,22 @@ class Runner:
             high = min(head, low + self.batch_size)
             if high <= low:
                 return 0, True
-            # Staged, and the kinds of event the batch holds, in one round trip.
-            present = {
-                str(row[0])
-                for row in conn.execute(
-                    sql.SQL(
-                        "WITH staged AS (INSERT INTO batch_events (position, originator_id,"
-                        " version, topic, event, recorded_at)"
-                        " SELECT position, originator_id, version, topic, event,"
-                        " ll_instant(event -> 'timestamp')"
-                        " FROM (SELECT notification_id AS position, originator_id,"
-                        " originator_version AS version, topic,"
-                        " CASE WHEN topic = ANY(%(relevant)s) THEN '{{}}'::jsonb || event"
-                        " END AS event"
-                        " FROM {} WHERE notification_id > %(low)s"
-                        " AND notification_id <= %(high)s) e"
-                        " RETURNING topic)"
-                        " SELECT DISTINCT topic FROM staged"
-                    ).format(sql.Identifier(self.events_table)),
-                    {"relevant": self._relevant, "low": low, "high": high},
-                )
-            }
-            if not present <= self._known:
-                unknown = conn.execute(
-                    "SELECT position, topic FROM batch_events WHERE topic <> ALL(%s) "
-                    "ORDER BY position LIMIT 1",
-                    (sorted(self._known),),
-                ).fetchone()
-                assert unknown is not None  # noqa: S101 - a topic not known is in the batch
-                raise ProjectionFailed(
-                    self.name, int(unknown[0]) - 1, f"an event of unknown kind {unknown[1]!r}"
-                )
+            present = self._stage(conn, low, high)
+            unknown = self._first_unknown(conn, present)
+            if unknown is not None:
+                position, topic = unknown
+                if not self._following:
+                    raise ProjectionFailed(
+                        self.name, position - 1, f"an event of unknown kind {topic!r}"
+                    )
+                # Every read model stops before it: none can say it would not have needed it.
+                self._apply_one_by_one(conn, positions, position - 1, (low, high))
+                for target in self.targets:
+                    self._stop(conn, target, position, f"an event of unknown kind {topic!r}")
+                return position - 1 - low, False
+            if one_by_one:
+                self._apply_one_by_one(conn, positions, high, (low, high))
+                return high - low, high >= head
             # Every statement, the positions and the notification go in one pipeline: the
             # server runs them back to back, and the client waits once, at the end.
             try:
@@ -200,17 +210,151 @@ class Runner:
                             if topics and topics.isdisjoint(present):
                                 continue
                             conn.execute(statement, {"lo": since, "hi": high})
-                    conn.execute(
-                        "UPDATE projection_generations SET position = %s WHERE "
-                        "(projection, generation) IN (SELECT * FROM unnest(%s::text[], %s::int[]))",
-                        (high, [k[0] for k in keys], [k[1] for k in keys]),
-                    )
-                    conn.execute(
-                        sql.SQL("NOTIFY {}").format(sql.Identifier("projection_positions"))
-                    )
+                    self._move(conn, keys, high)
+            except (psycopg.OperationalError, psycopg.InterfaceError):
+                raise
             except psycopg.Error as error:
+                if self._following:
+                    raise _Unappliable from error
                 raise ProjectionFailed(self.name, low, error) from error
         return high - low, high >= head
+
+    def _stage(self, conn: psycopg.Connection[Any], low: int, high: int) -> set[str]:
+        """Stage the batch's events in `batch_events`; the kinds of event it holds."""
+        return {
+            str(row[0])
+            for row in conn.execute(
+                sql.SQL(
+                    "WITH staged AS (INSERT INTO batch_events (position, originator_id,"
+                    " version, topic, event, recorded_at)"
+                    " SELECT position, originator_id, version, topic, event,"
+                    " ll_instant(event -> 'timestamp')"
+                    " FROM (SELECT notification_id AS position, originator_id,"
+                    " originator_version AS version, topic,"
+                    " CASE WHEN topic = ANY(%(relevant)s) THEN '{{}}'::jsonb || event"
+                    " END AS event"
+                    " FROM {} WHERE notification_id > %(low)s"
+                    " AND notification_id <= %(high)s) e"
+                    " RETURNING topic)"
+                    " SELECT DISTINCT topic FROM staged"
+                ).format(sql.Identifier(self.events_table)),
+                {"relevant": self._relevant, "low": low, "high": high},
+            )
+        }
+
+    def _first_unknown(
+        self, conn: psycopg.Connection[Any], present: set[str]
+    ) -> tuple[int, str] | None:
+        """The first staged event of a kind this code does not know, if any."""
+        if present <= self._known:
+            return None
+        row = conn.execute(
+            "SELECT position, topic FROM batch_events WHERE topic <> ALL(%s) "
+            "ORDER BY position LIMIT 1",
+            (sorted(self._known),),
+        ).fetchone()
+        assert row is not None  # noqa: S101 - a topic not known is in the batch
+        return int(row[0]), str(row[1])
+
+    def _move(self, conn: psycopg.Connection[Any], keys: list[tuple[str, int]], to: int) -> None:
+        conn.execute(
+            "UPDATE projection_generations SET position = %s WHERE "
+            "(projection, generation) IN (SELECT * FROM unnest(%s::text[], %s::int[]))",
+            (to, [k[0] for k in keys], [k[1] for k in keys]),
+        )
+        conn.execute(sql.SQL("NOTIFY {}").format(sql.Identifier("projection_positions")))
+
+    def _attempt(
+        self,
+        conn: psycopg.Connection[Any],
+        index: int,
+        since: int,
+        to: int,
+        staged: tuple[int, int],
+        *,
+        keep: bool,
+    ) -> psycopg.Error | None:
+        """One target's statements over (since, to] in a savepoint: the error, if they fail.
+
+        Statements read every staged event after their target's position, so a shorter range
+        is applied by unstaging the events after `to` first; kept, the batch is staged again
+        for the next target. Kept if the statements apply and `keep`, rolled back otherwise
+        (a probe). A lost connection is not an answer about the events: it propagates.
+        """
+        try:
+            with conn.transaction():
+                if to < staged[1]:
+                    conn.execute("DELETE FROM batch_events WHERE position > %s", (to,))
+                for statement, _ in self._rendered[index]:
+                    conn.execute(statement, {"lo": since, "hi": to})
+                if not keep:
+                    raise _Probed
+        except _Probed:
+            return None
+        except (psycopg.OperationalError, psycopg.InterfaceError):
+            raise
+        except psycopg.Error as error:
+            return error
+        if to < staged[1]:
+            conn.execute("DELETE FROM batch_events")
+            self._stage(conn, *staged)
+        return None
+
+    def _apply_one_by_one(
+        self,
+        conn: psycopg.Connection[Any],
+        positions: dict[tuple[str, int], int],
+        high: int,
+        staged: tuple[int, int],
+    ) -> None:
+        """Apply each target alone up to `high`; one that fails stops before its bad event.
+
+        The first event a target cannot apply is found by halving (statements apply a range
+        of positions, so applying (since, p] fails exactly when p is at or past it): about
+        log2(batch size) savepoints, paid only on the batch where a read model stops.
+        """
+        for index, target in enumerate(self.targets):
+            key = (target.projection.name, target.generation)
+            since = positions[key]
+            if since >= high:
+                continue
+            failure = self._attempt(conn, index, since, high, staged, keep=True)
+            if failure is None:
+                self._move(conn, [key], high)
+                continue
+            good, bad = since, high
+            while bad - good > 1:
+                middle = (good + bad) // 2
+                error = self._attempt(conn, index, since, middle, staged, keep=False)
+                if error is None:
+                    good = middle
+                else:
+                    bad, failure = middle, error
+            if good > since:
+                self._attempt(conn, index, since, good, staged, keep=True)
+                self._move(conn, [key], good)
+            self._stop(conn, target, bad, str(failure).strip())
+
+    def _stop(self, conn: psycopg.Connection[Any], target: Target, position: int, why: str) -> None:
+        row = conn.execute(
+            sql.SQL("SELECT topic FROM {} WHERE notification_id = %s").format(
+                sql.Identifier(self.events_table)
+            ),
+            (position,),
+        ).fetchone()
+        topic = str(row[0]) if row else "?"
+        generations.record_stop(
+            conn, target.projection.name, target.generation, position, topic, why
+        )
+        log.error(
+            "projection_stopped",
+            projection=target.projection.name,
+            generation=target.generation,
+            position=position,
+            topic=topic,
+            reason=why,
+            hint="the other read models carry on; fix the code and restart, or rebuild",
+        )
 
     def _follow_live(self, conn: psycopg.Connection[Any]) -> None:
         """Target the live generations, locking their rows until the batch commits.
@@ -219,11 +363,13 @@ class Runner:
         generation it waited on no longer live: it leaves that read model for the next batch.
         """
         rows = conn.execute(
-            "SELECT projection, generation, version FROM projection_generations "
-            "WHERE projection = ANY(%s) AND live ORDER BY projection, generation FOR UPDATE",
+            "SELECT projection, generation, version, EXISTS (SELECT 1 FROM projection_stops s"
+            " WHERE s.projection = g.projection AND s.generation = g.generation)"
+            " FROM projection_generations g"
+            " WHERE projection = ANY(%s) AND live ORDER BY projection, generation FOR UPDATE",
             ([p.name for p in self._following],),
         ).fetchall()
-        live = {str(name): (int(generation), int(version)) for name, generation, version in rows}
+        live = {str(row[0]): (int(row[1]), int(row[2])) for row in rows if not row[3]}
         targets = [
             Target(p, live[p.name][0])
             for p in self._following
@@ -234,6 +380,7 @@ class Runner:
                 "projection_generations_followed",
                 live=[t.schema for t in targets],
                 left_alone=sorted(set(live) - {t.projection.name for t in targets}),
+                stopped=sorted(str(row[0]) for row in rows if row[3]),
             )
             self.targets = targets
             self._rendered = self._render(targets)
@@ -274,7 +421,7 @@ class Runner:
                 self.failure = failure
                 log.error("projection_failed", projections=self.name, error=str(failure))
                 return
-            except psycopg.OperationalError as error:
+            except (psycopg.OperationalError, psycopg.InterfaceError) as error:
                 log.warning("projection_reconnecting", projections=self.name, error=str(error))
                 self._drop_connection()
                 stop.wait(RECONNECT_PAUSE_S)

@@ -7,7 +7,7 @@ from typing import Any
 
 import psycopg
 
-from projections.generations import live_position
+from projections.generations import Stop, live_position, live_stop
 
 READ_WAIT_MAX_S = 10.0
 """The longest a reader may wait for a projection to reach a position (read-your-writes)."""
@@ -26,10 +26,28 @@ class ProjectionBehind(Exception):
         self.reached = reached
 
 
+class ReadModelStopped(Exception):
+    """The read model stopped before the asked position: no wait can bring it there."""
+
+    def __init__(self, stop: Stop, wanted: int) -> None:
+        super().__init__(
+            f"The read model {stop.projection} is {stop.describe()}; it cannot reach "
+            f"position {wanted} until it is mended."
+        )
+        self.stop = stop
+        self.wanted = wanted
+
+
 def wait_for_position(
     conn: psycopg.Connection[Any], projection: str, position: int, timeout_s: float
 ) -> int:
-    """Wait until the live read model has applied `position`; return the position it reached."""
+    """Wait until the live read model has applied `position`; return the position it reached.
+
+    A read model stopped before `position` (an event it cannot apply) fails at once.
+    """
+    stop = live_stop(conn, projection)
+    if stop is not None and stop.position <= position:
+        raise ReadModelStopped(stop, position)
     deadline = time.monotonic() + min(timeout_s, READ_WAIT_MAX_S)
     pause = POLL_FIRST_S
     while True:

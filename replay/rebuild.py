@@ -30,7 +30,7 @@ from ledger.application import EVENTS_TABLE
 from ledger.database import Database
 from projections import generations
 from projections.base import Projection, install_functions, stage
-from projections.generations import Generation
+from projections.generations import Generation, Stop
 from projections.registry import all_projections
 from projections.runner import BATCH_SIZE, Runner, Target
 from replay.diff import Diff, TableDiff, diff
@@ -104,6 +104,8 @@ class ModelStatus:
     """Events in the log after the live generation's position (at most LAG_COUNT_MAX)."""
     building: tuple[Generation, ...]
     """Its other generations: being rebuilt, or kept after a swap (`--keep-old`)."""
+    stop: Stop | None = None
+    """Why the live runner stopped the live generation, if it did (the event and the error)."""
 
     @property
     def position(self) -> int:
@@ -307,6 +309,7 @@ def status(conn: psycopg.Connection[Any]) -> list[ModelStatus]:
     for row in rows:
         found.setdefault(str(row[0]), []).append(Generation(*row))
     names = list(code) + sorted(set(found) - set(code))
+    stopped = generations.stops(conn)
     models = []
     for name in names:
         own = found.get(name, [])
@@ -318,6 +321,7 @@ def status(conn: psycopg.Connection[Any]) -> list[ModelStatus]:
                 live=live,
                 lag=_lag(conn, live.position if live else 0),
                 building=tuple(g for g in own if not g.live),
+                stop=stopped.get(name),
             )
         )
     return models

@@ -127,12 +127,14 @@ to the payment gateway at once, and never echoed, logged or stored (R-X4).
 ## Operations
 
 - `GET /healthz`: the process answers.
-- `GET /readyz`: the database answers and every live read model is within
-  `LEDGERLINE_READY_MAX_LAG` events of the log (default 10,000); otherwise 503.
+- `GET /readyz`: the database answers, no read model is stopped, and every live read model is
+  within `LEDGERLINE_READY_MAX_LAG` events of the log (default 10,000); otherwise 503
+  (`database_unavailable`, `read_model_stopped` or `projections_behind`).
 - `GET /metrics`: Prometheus text: `ledgerline_http_requests_total`,
   `ledgerline_http_request_duration_seconds`, `ledgerline_commands_total{command,outcome}`
   (outcome `accepted`, `replayed` or the problem's code), `ledgerline_command_duration_seconds`,
-  `ledgerline_projection_position` and `ledgerline_projection_lag_events`. With several
+  `ledgerline_projection_position`, `ledgerline_projection_lag_events` and
+  `ledgerline_projection_stopped` (1 while a read model is stopped). With several
   workers each process counts its own requests.
 
 These three need no key: keep them off the public internet, as usual.

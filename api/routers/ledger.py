@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import ReadAfterDep, ReadConnection
 from api.problems import PROBLEM_MEDIA_TYPE, READ_PROBLEMS, Problem
-from api.schemas import MoneySum
+from api.schemas import MoneySum, ProjectionStop
 from api.security import Overseer
 from domain.errors import InvalidValue
 from projections.balances import Balances, account_totals, trial_balance
@@ -96,6 +96,11 @@ class ProjectionStatus(BaseModel):
     lag: int = Field(ge=0, description="Events in the log it has still to apply.")
     needs_rebuild: bool = Field(description="Built by another version than the code's.")
     building: list[GenerationView]
+    stopped: ProjectionStop | None = Field(
+        default=None,
+        description="Set when the live runner stopped this read model at an event it could not "
+        "apply; the other read models carry on.",
+    )
 
 
 class ProjectionsStatusResponse(BaseModel):
@@ -195,6 +200,7 @@ def get_projections_status(conn: ReadConnection, _: Overseer) -> ProjectionsStat
                     )
                     for other in model.building
                 ],
+                stopped=ProjectionStop.of(model.stop),
             )
             for model in models
         ],

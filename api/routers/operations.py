@@ -10,7 +10,8 @@ from pydantic import BaseModel, Field
 
 from api.deps import RuntimeDep
 from api.metrics import Metrics
-from api.problems import PROBLEM_MEDIA_TYPE, Problem, problem_response
+from api.problems import PROBLEM_MEDIA_TYPE, RETRY_AFTER_STOPPED_S, Problem, problem_response
+from api.schemas import ProjectionStop
 from replay.rebuild import status as projection_status
 
 router = APIRouter(tags=["operations"])
@@ -27,6 +28,11 @@ class ProjectionReadiness(BaseModel):
     position: int = Field(description="The last log position the live read model applied.")
     lag: int = Field(description="Events it has still to apply.")
     ready: bool
+    stopped: ProjectionStop | None = Field(
+        default=None,
+        description="Set when the runner stopped this read model at an event it could not "
+        "apply; the other read models carry on.",
+    )
 
 
 class Readiness(BaseModel):
@@ -70,11 +76,27 @@ def readyz(runtime: RuntimeDep) -> Any:
             name=model.name,
             position=model.position,
             lag=model.lag,
-            ready=model.live is not None and model.lag <= bound,
+            ready=model.live is not None and model.lag <= bound and model.stop is None,
+            stopped=ProjectionStop.of(model.stop),
         )
         for model in models
         if model.code_version is not None
     ]
+    stopped = [model for model in live if model.stopped is not None]
+    if stopped:
+        return problem_response(
+            503,
+            "read_model_stopped",
+            "Read models stopped",
+            "Read models stopped at an event they cannot apply: "
+            + ", ".join(
+                f"{model.name} (log position {model.stopped.position})"
+                for model in stopped
+                if model.stopped is not None
+            ),
+            headers={"Retry-After": str(RETRY_AFTER_STOPPED_S)},
+            extra={"projections": [model.model_dump(mode="json") for model in live]},
+        )
     behind = [model for model in live if not model.ready]
     if behind:
         return problem_response(
@@ -84,7 +106,10 @@ def readyz(runtime: RuntimeDep) -> Any:
             "Read models behind the log beyond the bound: "
             + ", ".join(f"{model.name} ({model.lag} events)" for model in behind),
             headers={"Retry-After": "1"},
-            extra={"projections": [model.model_dump() for model in live], "max_lag": bound},
+            extra={
+                "projections": [model.model_dump(mode="json") for model in live],
+                "max_lag": bound,
+            },
         )
     return Readiness(status="ready", database="ok", max_lag=bound, projections=live)
 

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
 
 from api import keys
+from api.problems import RETRY_AFTER_STOPPED_S
 from api.runtime import Runtime
+from ledger.application import EVENTS_TABLE
 from ledger.clock import SimulatedClock
 from ledger.database import Database
 from ledger.settings import Environment, Settings
+from tests.api.test_amount_bounds_http import top_up
 from tests.support import START, served
 
 ACME = {"name": "Acme", "currency": "USD", "time_zone": "UTC"}
@@ -77,3 +81,72 @@ def test_metrics_count_commands_by_outcome_and_show_projection_lag(
         assert line in text
     assert 'ledgerline_projection_lag_events{projection="partners"}' in text
     assert 'ledgerline_http_request_duration_seconds_bucket{le="0.001"' in text
+
+
+# --- a read model stopped at an event it cannot apply (issue 11) ----------------------------
+
+STOP_SEEN_S = 5.0
+"""How long the test waits for the runner to meet the bad event: it is live within tens of ms."""
+
+
+def _wait_for_stop(http: httpx.Client) -> httpx.Response:
+    deadline = time.monotonic() + STOP_SEEN_S
+    while True:
+        ready = http.get("/readyz")
+        if ready.status_code == 503 or time.monotonic() > deadline:
+            return ready
+        time.sleep(0.02)
+
+
+def test_a_read_model_that_cannot_apply_an_event_stops_alone_and_says_so_everywhere(
+    http: httpx.Client, runtime: Runtime
+) -> None:
+    acme = http.post("/v1/partners", json=ACME).json()["id"]
+    other = http.post("/v1/partners", json={**ACME, "name": "Other"}).json()["id"]
+    topped = top_up(http, other, 5_000, "wire-1").json()
+    http.get(f"/v1/partners/{other}/balance", params={"min_position": topped["position"]})
+    # An event written by a version of the code without today's bounds: only the balances read
+    # model reads top-ups, and its amount does not fit the bigint it casts amounts to.
+    with runtime.database.connect() as conn:
+        row = conn.execute(
+            f"INSERT INTO {EVENTS_TABLE} (originator_id, originator_version, topic, state)"
+            " SELECT gen_random_uuid(), 1, topic, convert_to(jsonb_set(event,"
+            " '{amount,_data_,amount_minor}', '100000000000000000000000')::text, 'UTF8')"
+            f" FROM {EVENTS_TABLE} WHERE topic LIKE '%%BalanceToppedUp' RETURNING notification_id"
+        ).fetchone()
+    assert row is not None
+    poisoned = int(row[0])
+    later = http.post("/v1/partners", json={**ACME, "name": "Later"}).json()
+
+    ready = _wait_for_stop(http)
+    assert ready.status_code == 503
+    assert ready.json()["code"] == "read_model_stopped"
+    models = {model["name"]: model for model in ready.json()["projections"]}
+    stopped = models["balances"]["stopped"]
+    assert stopped["position"] == poisoned
+    assert stopped["topic"].endswith("PartnerAccount.BalanceToppedUp")
+    assert "out of range" in stopped["reason"]
+    assert [name for name, model in models.items() if model["stopped"]] == ["balances"]
+    # The others carry on: a later command is read at once from another read model.
+    assert models["partners"]["position"] >= later["position"]
+    assert (
+        http.get(f"/v1/partners/{acme}", params={"min_position": later["position"]}).status_code
+        == 200
+    )
+    # A read of the stopped model past its stop answers at once, not after the wait.
+    behind = http.get(f"/v1/partners/{acme}/balance", params={"min_position": later["position"]})
+    assert (behind.status_code, behind.json()["code"]) == (503, "read_model_stopped")
+    assert behind.json()["stopped_at_position"] == poisoned
+    assert behind.headers["retry-after"] == str(RETRY_AFTER_STOPPED_S)
+    # Without a position, the balance it last had (another partner's reads carry on).
+    assert (
+        http.get(f"/v1/partners/{other}/balance").json()["company_balance"]["amount_minor"] == 5_000
+    )
+
+    text = http.get("/metrics").text
+    assert 'ledgerline_projection_stopped{projection="balances"} 1.0' in text
+    assert 'ledgerline_projection_stopped{projection="partners"} 0.0' in text
+    status = http.get("/v1/projections/status").json()["projections"]
+    assert {model["name"]: (model["stopped"] or {}).get("position") for model in status}[
+        "balances"
+    ] == poisoned
