@@ -287,8 +287,16 @@ class Runtime:
         target: Callable[[threading.Event], None],
         health: BackgroundHealth | None = None,
     ) -> None:
-        self.background[name] = health or BackgroundHealth(name)
-        thread = threading.Thread(target=target, args=(self._stop,), name=name, daemon=True)
+        health = self.background[name] = health or BackgroundHealth(name)
+
+        def guarded(stop: threading.Event) -> None:
+            try:
+                target(stop)
+            except Exception as error:  # it needs a person: /readyz says so from now on
+                health.stopped(error)
+                log.error("background_task_stopped", task=name, error=str(error))
+
+        thread = threading.Thread(target=guarded, args=(self._stop,), name=name, daemon=True)
         thread.start()
         self._threads.append(thread)
 

@@ -158,14 +158,17 @@ class CheckedPool:
             self.pool.putconn(conn)
 
     def _checked(self, timeout_s: float) -> psycopg.Connection[Any]:
-        wait_s = min(timeout_s, DOWN_WAIT_S) if self.health.down else timeout_s
+        # Down when asked: this caller's short wait ending is the outage (even if the
+        # database answered another part of the process meanwhile), not a busy pool.
+        down = self.health.down
+        wait_s = min(timeout_s, DOWN_WAIT_S) if down else timeout_s
         broken: BaseException | None = None
         # Every connection the pool holds may be broken, and one more try gets a fresh one.
         for _ in range(self.pool.max_size + 1):
             try:
                 conn = self.pool.getconn(wait_s)
             except PoolTimeout as timeout:
-                if broken is None and not self.health.down:
+                if broken is None and not down and not self.health.down:
                     raise  # every connection is busy: the database is fine
                 self.health.failed(broken or timeout)
                 raise DatabaseUnavailable(_text(broken or timeout)) from timeout

@@ -373,6 +373,10 @@ class Writer:
             return [self._waiting.popleft() for _ in range(count)]
 
     def _write(self, envelopes: list[_Envelope]) -> None:
+        # A connection that sat idle through a database restart fails at its first statement;
+        # the batch then goes once more on a new one, so the first commands after an outage
+        # are written (safe in any case: a command that did land replays its answer, R-X5).
+        reused = self._conn is not None and not self._conn.closed
         try:
             answers = self._transaction(envelopes)
         except Exception as error:  # the transaction failed as a whole: nothing was written
@@ -385,8 +389,10 @@ class Writer:
                 projection.settle(committed=False)
                 projection.forget(None)
             if self._conn is not None and (self._conn.broken or lost):
-                self._conn.close()
-                self._conn = None
+                self._drop_connection()
+            if lost and reused:
+                self._write(envelopes)  # on a new connection (and never reused: no loop)
+                return
             if lost:
                 self.health.failed(error)
                 unavailable = DatabaseUnavailable(f"The database did not answer: {error}")
@@ -411,6 +417,11 @@ class Writer:
             else:
                 envelope.future.set_result(answer)
             envelope.wake.set()
+
+    def _drop_connection(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
     def _connection(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed:
