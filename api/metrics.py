@@ -16,6 +16,7 @@ from prometheus_client.registry import Collector
 from starlette.types import Scope
 
 from api.runtime import Runtime
+from ledger.availability import DatabaseUnavailable
 from replay.rebuild import status as projection_status
 
 LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -44,8 +45,11 @@ class ProjectionLag(Collector):
             "1 while the live runner has stopped a read model at an event it cannot apply.",
             labels=["projection"],
         )
-        with self._runtime.read_pool.connection() as conn:
-            models = projection_status(conn)
+        try:
+            with self._runtime.read_pool.connection() as conn:
+                models = projection_status(conn)
+        except DatabaseUnavailable:
+            return  # scraped during an outage: what the database holds is not to be had
         for model in models:
             position.add_metric([model.name], model.live.position if model.live else 0)
             lag.add_metric([model.name], model.lag)
@@ -53,6 +57,29 @@ class ProjectionLag(Collector):
         yield position
         yield lag
         yield stopped
+
+
+class BackgroundUp(Collector):
+    """Whether each background task runs and reaches the database, and the database itself."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        up = GaugeMetricFamily(
+            "ledgerline_background_up",
+            "1 while a background task (projections, billing-clock, mail) runs and reaches "
+            "the database, else 0.",
+            labels=["task"],
+        )
+        for health in self._runtime.background_health():
+            up.add_metric([health.name], 1 if health.ok else 0)
+        yield up
+        yield GaugeMetricFamily(
+            "ledgerline_database_up",
+            "0 from the first failure to reach the database until it answers again, else 1.",
+            value=0 if self._runtime.ledger.health.down else 1,
+        )
 
 
 class Metrics:
@@ -87,6 +114,7 @@ class Metrics:
             registry=self.registry,
         )
         self.registry.register(ProjectionLag(runtime))
+        self.registry.register(BackgroundUp(runtime))
 
     def observe(self, scope: Scope, status: int, replayed: bool, seconds: float) -> None:
         route: Any = scope.get("route")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg
 import structlog
+from eventsourcing import persistence
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -19,12 +21,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.key_limits import TooManyFailedKeys
 from api.security import Forbidden, Unauthorized
 from domain.errors import BillingError, Refusal
+from ledger.availability import DatabaseUnavailable, connection_lost
 from projections.tracking import ProjectionBehind, ReadModelStopped
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 RETRY_AFTER_BEHIND_S = 1
 RETRY_AFTER_STOPPED_S = 60
 """A stopped read model needs a person (new code and a restart, or a rebuild): minutes."""
+RETRY_AFTER_DATABASE_S = 1
+"""A database restart takes seconds, and a process reconnects within one of its return
+(ledger/availability.py): a client asked back a second later finds it, or is told again."""
 
 STATUS_OF_REFUSAL = {Refusal.INVALID: 422, Refusal.NOT_FOUND: 404, Refusal.CONFLICT: 409}
 
@@ -197,7 +203,39 @@ async def _read_model_stopped(request: Request, error: ReadModelStopped) -> JSON
     )
 
 
-async def _busy(request: Request, _: PoolTimeout) -> JSONResponse:
+def database_unavailable(detail: str) -> JSONResponse:
+    """503 `database_unavailable`: the database did not answer; retry (with the same key)."""
+    return problem_response(
+        503,
+        "database_unavailable",
+        "Database unavailable",
+        detail,
+        headers={"Retry-After": str(RETRY_AFTER_DATABASE_S)},
+    )
+
+
+async def _database_error(request: Request, error: Exception) -> JSONResponse:
+    """A lost database connection (or none to be had), from any part of the request: 503. A
+    command it cut short may have landed or not; sent again with its key, it does so once."""
+    if not connection_lost(error):
+        # A statement the database refused (a timeout, say) is no outage: a plain 500.
+        log.error("request_failed", error_type=type(error).__name__, exc_info=error)
+        _noted(request, "internal_error")
+        return problem_response(500, "internal_error", "Internal server error")
+    runtime = getattr(request.app.state, "runtime", None)
+    if runtime is not None:
+        runtime.ledger.health.failed(error)
+    _noted(request, "database_unavailable")
+    return database_unavailable(
+        "The database did not answer. Try again later; a command sent again with the same "
+        "Idempotency-Key takes effect once."
+    )
+
+
+async def _busy(request: Request, error: PoolTimeout) -> JSONResponse:
+    runtime = getattr(request.app.state, "runtime", None)
+    if runtime is not None and runtime.ledger.health.down:
+        return await _database_error(request, error)
     _noted(request, "service_busy")
     log.warning("database_pool_exhausted")
     return problem_response(
@@ -258,6 +296,11 @@ def install_problem_handlers(app: FastAPI) -> None:
         (ProjectionBehind, _projection_behind),
         (ReadModelStopped, _read_model_stopped),
         (PoolTimeout, _busy),
+        (DatabaseUnavailable, _database_error),
+        (psycopg.OperationalError, _database_error),
+        (psycopg.InterfaceError, _database_error),
+        (persistence.OperationalError, _database_error),
+        (persistence.InterfaceError, _database_error),
     ]
     for exception_class, handler in handlers:
         app.add_exception_handler(exception_class, handler)
@@ -278,7 +321,9 @@ def _documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
         "`Retry-After`.",
         503: "The read model has not reached `min_position` in time (`projection_behind`), "
         "stopped before it at an event it cannot apply (`read_model_stopped`), "
-        "or every database connection is busy (`service_busy`); see `Retry-After`.",
+        "every database connection is busy (`service_busy`), or the database does not answer "
+        "(`database_unavailable`; a command may be sent again with the same Idempotency-Key); "
+        "see `Retry-After`.",
         # 422 also covers `position_not_in_log`: a `min_position` past the end of the log.
     }
     return {

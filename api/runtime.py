@@ -5,19 +5,23 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
-import psycopg
 import structlog
-from psycopg_pool import ConnectionPool
 
 from api import keys
 from domain.pricing import BillingPolicy
 from ledger.application import EVENTS_TABLE, Ledger
+from ledger.availability import BackgroundHealth, Backoff, CheckedPool, connection_lost, pool
 from ledger.billing_clock import tick
 from ledger.catalogue import load_catalogue
 from ledger.clock import Clock, SimulatedClock, SystemClock
-from ledger.database import Database, EmbeddedPostgres, check_durability, schema_lock
+from ledger.database import (
+    Database,
+    DatabaseError,
+    EmbeddedPostgres,
+    check_durability,
+    schema_lock,
+)
 from ledger.mail import OutboxSender
 from ledger.payments.gateway import NoGateway, PaymentGateway
 from ledger.payments.simulator import SimulatedGateway
@@ -34,6 +38,9 @@ KEY_POOL_SIZE = 2
 primary-key read, a database round trip, so two serve thousands a second; apart, a first use
 of a key never waits behind reads that hold their connections (a `min_position` wait holds one
 up to 10 s), and checking a key never needs a connection the request will want afterwards."""
+
+MAIL_INTERVAL_S = 5.0
+"""How often the mail sender looks for due e-mails when the outbox was empty."""
 
 log = structlog.get_logger(__name__)
 
@@ -118,18 +125,9 @@ def live_runner(database: Database) -> Runner:
     )
 
 
-def _pool(
-    database: Database, size: int, timeout_s: float
-) -> ConnectionPool[psycopg.Connection[Any]]:
-    """A pool of autocommit connections for reads, open and holding one connection."""
-    return ConnectionPool(
-        database.conninfo(),
-        min_size=1,
-        max_size=size,
-        timeout=timeout_s,
-        kwargs={"autocommit": True},
-        open=True,
-    )
+def _pool(database: Database, ledger: Ledger, size: int, timeout_s: float) -> CheckedPool:
+    """A pool of autocommit connections for reads, checked, reporting to the ledger's health."""
+    return CheckedPool(pool(database.conninfo(), size, timeout_s), ledger.health)
 
 
 class Runtime:
@@ -141,8 +139,8 @@ class Runtime:
         settings: Settings,
         database: Database,
         ledger: Ledger,
-        read_pool: ConnectionPool[psycopg.Connection[Any]],
-        key_pool: ConnectionPool[psycopg.Connection[Any]],
+        read_pool: CheckedPool,
+        key_pool: CheckedPool,
         projectors: list[Runner],
         embedded: EmbeddedPostgres | None,
     ) -> None:
@@ -155,6 +153,8 @@ class Runtime:
         self.embedded = embedded
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self.background: dict[str, BackgroundHealth] = {}
+        """Each background task this process started, by name, and how it is doing."""
 
     @classmethod
     def start(
@@ -196,8 +196,8 @@ class Runtime:
                 projectors = [live_runner(database)]
                 with database.connect() as conn:
                     keys.install(conn)
-            read_pool = _pool(database, settings.db_pool_size, settings.db_pool_timeout_s)
-            key_pool = _pool(database, KEY_POOL_SIZE, settings.db_pool_timeout_s)
+            read_pool = _pool(database, ledger, settings.db_pool_size, settings.db_pool_timeout_s)
+            key_pool = _pool(database, ledger, KEY_POOL_SIZE, settings.db_pool_timeout_s)
         except BaseException:
             if embedded is not None:
                 embedded.stop()
@@ -231,23 +231,37 @@ class Runtime:
             self._background("projections", runner.run)
 
     def start_billing_clock(self) -> None:
-        """Run the billing clock every `tick_interval_s` (R-C6, R-O2, R-H2, R-L2, R-L3, R-L4)."""
+        """Run the billing clock every `tick_interval_s` (R-C6, R-O2, R-H2, R-L2, R-L3, R-L4).
+
+        While the database is down it tries again with a backoff instead of waiting a whole
+        interval; a tick that failed otherwise is logged and the clock carries on.
+        """
+        health = BackgroundHealth("billing-clock")
 
         def run(stop: threading.Event) -> None:
+            backoff = Backoff()
             while not stop.is_set():
                 try:
                     report = tick(self.ledger, self.ledger.clock.now())
+                except Exception as error:
+                    if connection_lost(error):
+                        health.failed(error)
+                        stop.wait(backoff.next_s())
+                        continue
+                    log.exception("billing_clock_failed")
+                else:
                     if report.total or report.refused:
                         log.info(
                             "billing_clock_ticked",
                             done=dict(report.done),
                             refused=dict(report.refused),
                         )
-                except Exception:
-                    log.exception("billing_clock_failed")
+                health.ran()
+                backoff.reset()
                 stop.wait(self.settings.tick_interval_s)
+            health.stopped()
 
-        self._background("billing-clock", run)
+        self._background("billing-clock", run, health)
 
     def start_mail(self) -> None:
         """Deliver the outbox over SMTP, when a mail server is configured."""
@@ -256,7 +270,27 @@ class Runtime:
             log.info("mail_not_configured", hint="set LEDGERLINE_SMTP_URL to send e-mail")
             return
         sender = OutboxSender(self.database.connect, target, clock=self.ledger.clock)
-        self._background("mail", lambda stop: sender.run(stop, interval_s=5.0))
+        health = BackgroundHealth("mail")
+        self._background("mail", lambda stop: sender.run(stop, MAIL_INTERVAL_S, health), health)
+
+    def background_health(self) -> list[BackgroundHealth]:
+        """How each background task this process started is doing, now."""
+        found = []
+        for name, health in self.background.items():
+            if name == "projections":
+                # The runner keeps its own state (projections import nothing of the ledger).
+                runner = self.projectors[0]
+                health.last_error = str(runner.failure) if runner.failure else runner.last_error
+                ok = runner.connected and self._alive(name)
+            else:
+                ok = health.ok and self._alive(name)
+            if ok != health.ok:
+                health.ok, health.since = ok, datetime.now(UTC)
+            found.append(health)
+        return found
+
+    def _alive(self, name: str) -> bool:
+        return any(thread.name == name and thread.is_alive() for thread in self._threads)
 
     def start_background(self) -> None:
         """Everything `ledgerline serve` runs besides the HTTP API."""
@@ -264,8 +298,22 @@ class Runtime:
         self.start_billing_clock()
         self.start_mail()
 
-    def _background(self, name: str, target: Callable[[threading.Event], None]) -> None:
-        thread = threading.Thread(target=target, args=(self._stop,), name=name, daemon=True)
+    def _background(
+        self,
+        name: str,
+        target: Callable[[threading.Event], None],
+        health: BackgroundHealth | None = None,
+    ) -> None:
+        health = self.background[name] = health or BackgroundHealth(name)
+
+        def guarded(stop: threading.Event) -> None:
+            try:
+                target(stop)
+            except Exception as error:  # it needs a person: /readyz says so from now on
+                health.stopped(error)
+                log.error("background_task_stopped", task=name, error=str(error))
+
+        thread = threading.Thread(target=guarded, args=(self._stop,), name=name, daemon=True)
         thread.start()
         self._threads.append(thread)
 
@@ -273,7 +321,10 @@ class Runtime:
         """Stop the background work, close the pools, and stop our embedded PostgreSQL."""
         self._stop.set()
         if self.projectors and self._threads:
-            self.projectors[0].wake()  # runners listen on the events table's channel
+            try:
+                self.projectors[0].wake()  # runners listen on the events table's channel
+            except DatabaseError as error:  # it sees the stop within IDLE_WAKEUP_S anyway
+                log.warning("projections_not_woken", error=str(error))
         for thread in self._threads:
             thread.join(STOP_TIMEOUT_S)
         self._threads.clear()

@@ -12,7 +12,6 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
-import psycopg
 from eventsourcing.application import Application
 from eventsourcing.persistence import (
     InfrastructureFactory,
@@ -22,7 +21,6 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.postgres import PostgresFactory
 from eventsourcing.utils import Environment, EnvType
-from psycopg_pool import ConnectionPool
 
 from domain.bonus_wallet import BonusWallet, CreditReason
 from domain.calendar import Anchor, Term
@@ -49,6 +47,7 @@ from domain.subscription_line import SubscriptionLine, TransferParty, TransferRe
 from domain.time import zone
 from domain.values import Address, Location, Payer
 from ledger import schema, store
+from ledger.availability import POOL_RECONNECT_TIMEOUT_S, CheckedPool, DatabaseHealth, pool
 from ledger.clock import Clock
 from ledger.commands import clock as clock_commands
 from ledger.commands import invoices as invoice_commands
@@ -69,6 +68,9 @@ LOCK_TIMEOUT_S = 10
 """How long a write waits for the events-table lock before it gives up and reports an error."""
 EVENT_STORE_PARAMS = ("dbname", "host", "port", "user", "password")
 """The connection parameters the library takes; any others (sslmode, …) are passed on apart."""
+READ_TIMEOUT_S = 30.0
+"""psycopg_pool's default wait for a free read connection (the API's own pools take theirs
+from the settings)."""
 KEY_NAMESPACE = uuid5(NAMESPACE_URL, "https://ledgerline.invalid/idempotency")
 """Ids derived from idempotency keys, so a repeated command names the same payment or method."""
 
@@ -123,6 +125,9 @@ class EventStore(Application[UUID]):
             pool_kwargs := factory.datastore.pool.kwargs, dict
         ):
             pool_kwargs.update(self._extra_params)
+            # Back within seconds of the database, not minutes (see POOL_RECONNECT_TIMEOUT_S);
+            # its connections are checked before use already (POSTGRES_PRE_PING).
+            factory.datastore.pool.reconnect_timeout = POOL_RECONNECT_TIMEOUT_S
         return factory
 
     def construct_transcoder(self) -> Transcoder:
@@ -152,13 +157,9 @@ class Ledger:
         self.mapper: Mapper[UUID] = self.store.mapper
         with database.connect() as conn:
             schema.create_tables(conn)
-        self.reads: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
-            database.conninfo(),
-            min_size=1,
-            max_size=pool_size,
-            kwargs={"autocommit": True},
-            open=True,
-        )
+        self.health = DatabaseHealth()
+        """Whether the database answers, as every part of the process last found it."""
+        self.reads = CheckedPool(pool(database.conninfo(), pool_size, READ_TIMEOUT_S), self.health)
         self.writer = Writer(
             lambda: database.connect(autocommit=True),
             self.mapper,
@@ -166,6 +167,7 @@ class Ledger:
             snapshot_types=(PartnerAccount, BonusWallet, SubscriptionLine),
             inline=(ScheduleProjection(self.policy), LineIndex(), OpenInvoices()),
             context=Context(self.policy, self.catalogue, public_url.rstrip("/")),
+            health=self.health,
         )
         self.writer.start()
 

@@ -30,6 +30,11 @@ class DatabaseError(Exception):
     """The database cannot be used; the message says why and what to do."""
 
 
+class CannotConnect(DatabaseError, psycopg.OperationalError):
+    """The server could not be reached. Also the driver's OperationalError it stands for, so
+    code that rides out a lost connection (a runner's reconnect loop) handles it as one."""
+
+
 class UnsafeDurabilityError(DatabaseError):
     """The server would acknowledge commits it could lose in a crash."""
 
@@ -65,7 +70,7 @@ class Database:
         try:
             return psycopg.connect(self.conninfo(), autocommit=autocommit)
         except psycopg.OperationalError as error:
-            raise DatabaseError(f"Cannot connect to PostgreSQL: {error}".strip()) from None
+            raise CannotConnect(f"Cannot connect to PostgreSQL: {error}".strip()) from None
 
     def with_dbname(self, dbname: str) -> Database:
         """The same server and credentials, another database."""

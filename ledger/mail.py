@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import psycopg
 import structlog
 
+from ledger.availability import BackgroundHealth, Backoff, connection_lost
 from ledger.clock import Clock, SystemClock
 
 BATCH_SIZE = 50
@@ -211,25 +212,36 @@ class OutboxSender:
                 sent += outcome
         return sent
 
-    def run(self, stop: threading.Event, interval_s: float) -> None:
+    def run(
+        self, stop: threading.Event, interval_s: float, health: BackgroundHealth | None = None
+    ) -> None:
         """Send due e-mails until `stop` is set; pause `interval_s` unless a batch was full.
 
-        An unreachable mail server or database is waited out; any other error stops the
-        sender and is logged, as it needs a person.
+        An unreachable mail server is waited out, and an unreachable database too, trying
+        again with a backoff (`health` says which rounds reached it); any other error stops
+        the sender and is logged, as it needs a person.
         """
+        health = health or BackgroundHealth("mail")
+        backoff = Backoff()
         while not stop.is_set():
             sent = 0
             try:
                 sent = self.send_due(self.clock.now())
             except MailServerUnavailable as error:
                 log.warning("mail_server_unavailable", error=str(error))
-            except psycopg.OperationalError as error:
-                log.warning("mail_database_unavailable", error=str(error))
-            except Exception:
-                log.exception("mail_sender_stopped")
-                raise
+            except Exception as error:
+                if not connection_lost(error):
+                    log.exception("mail_sender_stopped")
+                    health.stopped(error)
+                    raise
+                health.failed(error)
+                stop.wait(backoff.next_s())
+                continue
+            health.ran()
+            backoff.reset()
             if sent < self.batch_size:
                 stop.wait(interval_s)
+        health.stopped()
 
     def _send_next(
         self, conn: psycopg.Connection[Any], session: _SmtpSession, now: datetime

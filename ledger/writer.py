@@ -40,6 +40,7 @@ from psycopg.types.json import Jsonb
 
 from domain.errors import BillingError
 from ledger import store
+from ledger.availability import DatabaseHealth, DatabaseUnavailable, connection_lost
 from ledger.clock import Clock
 from ledger.errors import IdempotencyKeyReused
 
@@ -279,8 +280,10 @@ class Writer:
         inline: tuple[InlineProjection, ...] = (),
         batch_max: int = BATCH_MAX,
         context: Any = None,
+        health: DatabaseHealth | None = None,
     ) -> None:
         self._connect = connect
+        self.health = health or DatabaseHealth()
         self.context = context
         self.mapper = mapper
         self.clock = clock
@@ -370,17 +373,32 @@ class Writer:
             return [self._waiting.popleft() for _ in range(count)]
 
     def _write(self, envelopes: list[_Envelope]) -> None:
+        # A connection that sat idle through a database restart fails at its first statement;
+        # the batch then goes once more on a new one, so the first commands after an outage
+        # are written (safe in any case: a command that did land replays its answer, R-X5).
+        reused = self._conn is not None and not self._conn.closed
         try:
             answers = self._transaction(envelopes)
         except Exception as error:  # the transaction failed as a whole: nothing was written
+            # ...or, if the connection broke at the commit, maybe all of it: the keys tell, as
+            # a command written again under its key replays its first answer (R-X5).
+            lost = connection_lost(error)
             log.error("batch_failed", commands=len(envelopes), error=repr(error))
             self.cache.clear()
             for projection in self.inline:
                 projection.settle(committed=False)
                 projection.forget(None)
-            if self._conn is not None and self._conn.broken:
-                self._conn = None
-            if len(envelopes) > 1:
+            if self._conn is not None and (self._conn.broken or lost):
+                self._drop_connection()
+            if lost and reused:
+                self._write(envelopes)  # on a new connection (and never reused: no loop)
+                return
+            if lost:
+                self.health.failed(error)
+                unavailable = DatabaseUnavailable(f"The database did not answer: {error}")
+                unavailable.__cause__ = error
+                error = unavailable
+            elif len(envelopes) > 1:
                 # One command's events may be what the database refused: write each alone, so
                 # that only its own caller hears of it.
                 for envelope in envelopes:
@@ -390,6 +408,7 @@ class Writer:
                 envelope.future.set_exception(error)
                 envelope.wake.set()
             return
+        self.health.answered()
         self.batches += 1
         self.commands += len(envelopes)
         for envelope, answer in answers:
@@ -398,6 +417,11 @@ class Writer:
             else:
                 envelope.future.set_result(answer)
             envelope.wake.set()
+
+    def _drop_connection(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
     def _connection(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed:

@@ -36,7 +36,10 @@ IDLE_WAKEUP_S = 0.5
 """Without a notification the runner still looks at the log this often (and sees a stop)."""
 LOCK_RETRY_S = 1.0
 """How often a runner that does not hold the lock tries again (takeover within seconds)."""
-RECONNECT_PAUSE_S = 1.0
+RECONNECT_PAUSE_S = 0.1
+RECONNECT_PAUSE_MAX_S = 2.0
+"""After a lost connection the runner tries again in 0.1 s, doubling to 2 s: back quickly
+after a blip, and at worst 2 s after the database returns from a long outage."""
 
 log = structlog.get_logger(__name__)
 
@@ -89,6 +92,9 @@ class Runner:
         self.lock_key = lock_key
         self.failure: ProjectionFailed | None = None
         self.holds_lock = False
+        self.connected = False
+        """True while `run` follows the log on a live connection (what readiness asks)."""
+        self.last_error: str | None = None
         self.applied = 0
         self._relevant = sorted({topic for t in targets for topic in t.projection.topics()})
         self._known = frozenset(event_topics().values())
@@ -404,13 +410,18 @@ class Runner:
 
     def run(self, stop: threading.Event) -> None:
         """Follow the log until `stop`, in one process at a time (see the module docstring)."""
+        pause_s = RECONNECT_PAUSE_S
         while not stop.is_set():
             try:
                 conn = self._connection()
                 if not self._lock(conn):
+                    self.connected = True  # another process applies the log: all is well
                     stop.wait(LOCK_RETRY_S)
                     continue
                 conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.events_table)))
+                if self.last_error is not None:
+                    log.info("projection_reconnected", projections=self.name)
+                self.connected, self.last_error, pause_s = True, None, RECONNECT_PAUSE_S
                 while not stop.is_set():
                     self.catch_up()
                     # Notifications that arrived while catching up wait in psycopg's backlog,
@@ -418,14 +429,24 @@ class Runner:
                     for _ in conn.notifies(timeout=IDLE_WAKEUP_S, stop_after=1):
                         pass
             except ProjectionFailed as failure:
-                self.failure = failure
+                self.failure, self.connected = failure, False
                 log.error("projection_failed", projections=self.name, error=str(failure))
                 return
             except (psycopg.OperationalError, psycopg.InterfaceError) as error:
-                log.warning("projection_reconnecting", projections=self.name, error=str(error))
-                self._drop_connection()
-                stop.wait(RECONNECT_PAUSE_S)
+                pause_s = self._reconnect_after(error, stop, pause_s)
+        self.connected = False
         self._drop_connection()
+
+    def _reconnect_after(
+        self, error: psycopg.Error, stop: threading.Event, pause_s: float
+    ) -> float:
+        """Drop the lost connection and wait `pause_s`; the next pause, backed off."""
+        if self.last_error is None:  # the first failure of an outage
+            log.warning("projection_reconnecting", projections=self.name, error=str(error))
+        self.connected, self.last_error = False, str(error) or type(error).__name__
+        self._drop_connection()
+        stop.wait(pause_s)
+        return min(pause_s * 2, RECONNECT_PAUSE_MAX_S)
 
     def wake(self) -> None:
         """Make a waiting runner look at the log now (and see a stop)."""

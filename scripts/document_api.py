@@ -116,7 +116,12 @@ human `detail`, and, for invalid input, `errors` naming each failing field:
 | 409 | the state does not allow it (the rule's code, e.g. `refund_exceeds_payment`) |
 | 422 | invalid input (`validation_failed`, or a rule's code such as `card_invalid`) |
 | 429 | too many failed key checks from this address (`too_many_failed_keys`); see `Retry-After` |
-| 503 | a read model is behind `min_position` (`projection_behind`), or all connections are busy |
+| 503 | `projection_behind`, `service_busy` or `database_unavailable`; see `Retry-After` |
+
+A 503 is for a while: a read model behind `min_position` (`projection_behind`), every
+connection busy (`service_busy`), or a database that does not answer (`database_unavailable`).
+A command answered `database_unavailable` may have landed or not: send it again with its same
+`Idempotency-Key`, and it takes effect once.
 
 Every code a business rule answers with is listed under [every rule's
 code](#every-rules-code) at the end of this page, generated from the code.

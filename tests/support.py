@@ -152,6 +152,13 @@ class SwitchedApp:
                 return
 
 
+def free_port() -> int:
+    """A loopback port nothing listens on now (for a test's own SMTP server)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 @contextmanager
 def served(
     runtime: Runtime | ASGIApp, header_timeout_s: float = HTTP_HEADER_TIMEOUT_S

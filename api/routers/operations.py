@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import psycopg
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from api.deps import RuntimeDep
 from api.metrics import Metrics
-from api.problems import PROBLEM_MEDIA_TYPE, RETRY_AFTER_STOPPED_S, Problem, problem_response
+from api.problems import (
+    PROBLEM_MEDIA_TYPE,
+    RETRY_AFTER_STOPPED_S,
+    Problem,
+    database_unavailable,
+    problem_response,
+)
+from api.runtime import Runtime
 from api.schemas import ProjectionStop
+from ledger.availability import BackgroundHealth, DatabaseUnavailable
 from replay.rebuild import status as projection_status
 
 router = APIRouter(tags=["operations"])
 
 READY_CHECK_TIMEOUT_MS = 2_000
+RETRY_AFTER_BACKGROUND_S = 1
+"""A background task retries the database every 2 s at most (ledger/availability.py)."""
 
 
 class Health(BaseModel):
@@ -35,11 +47,27 @@ class ProjectionReadiness(BaseModel):
     )
 
 
+class BackgroundTask(BaseModel):
+    """A background task this process started, and whether it runs and reaches the database."""
+
+    name: str = Field(examples=["projections", "billing-clock", "mail"])
+    ok: bool
+    since: datetime = Field(description="When it became ok, or stopped being ok.")
+    last_error: str | None = Field(description="What last kept it from the database, if any.")
+
+    @classmethod
+    def of(cls, health: BackgroundHealth) -> BackgroundTask:
+        return cls(name=health.name, ok=health.ok, since=health.since, last_error=health.last_error)
+
+
 class Readiness(BaseModel):
     status: str = Field(examples=["ready"])
     database: str = Field(examples=["ok"])
     max_lag: int = Field(description="The lag bound (LEDGERLINE_READY_MAX_LAG).")
     projections: list[ProjectionReadiness]
+    background: list[BackgroundTask] = Field(
+        description="The background tasks this process started (none for a bare API)."
+    )
 
 
 @router.get("/healthz", response_model=Health, summary="Liveness: the process answers")
@@ -51,7 +79,8 @@ def healthz() -> Health:
     "/readyz",
     response_model=Readiness,
     responses={503: {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}}},
-    summary="Readiness: the database answers and every read model is within its lag bound",
+    summary="Readiness: the database answers, the background work runs, and every read model "
+    "is within its lag bound",
 )
 def readyz(runtime: RuntimeDep) -> Any:
     bound = runtime.settings.ready_max_lag
@@ -63,14 +92,11 @@ def readyz(runtime: RuntimeDep) -> Any:
             # SET LOCAL ends with the transaction: the pooled connection goes back as it came.
             conn.execute(f"SET LOCAL statement_timeout = {READY_CHECK_TIMEOUT_MS}")
             models = projection_status(conn)
-    except (psycopg.Error, TimeoutError, OSError) as error:
-        return problem_response(
-            503,
-            "database_unavailable",
-            "Database unavailable",
-            f"The database did not answer: {type(error).__name__}.",
-            headers={"Retry-After": "1"},
-        )
+    except (psycopg.Error, TimeoutError, OSError, DatabaseUnavailable) as error:
+        return database_unavailable(f"The database did not answer: {type(error).__name__}.")
+    not_running = background_not_running(runtime)
+    if not_running is not None:
+        return not_running
     live = [
         ProjectionReadiness(
             name=model.name,
@@ -111,7 +137,27 @@ def readyz(runtime: RuntimeDep) -> Any:
                 "max_lag": bound,
             },
         )
-    return Readiness(status="ready", database="ok", max_lag=bound, projections=live)
+    background = [BackgroundTask.of(health) for health in runtime.background_health()]
+    return Readiness(
+        status="ready", database="ok", max_lag=bound, projections=live, background=background
+    )
+
+
+def background_not_running(runtime: Runtime) -> JSONResponse | None:
+    """503 `background_not_running` while a background task this process started (projection
+    runner, billing clock, mail sender) has stopped or cannot reach the database; else None."""
+    tasks = [BackgroundTask.of(health) for health in runtime.background_health()]
+    down = [task for task in tasks if not task.ok]
+    if not down:
+        return None
+    return problem_response(
+        503,
+        "background_not_running",
+        "Background work not running",
+        "Not running or not connected: " + ", ".join(task.name for task in down),
+        headers={"Retry-After": str(RETRY_AFTER_BACKGROUND_S)},
+        extra={"background": [task.model_dump(mode="json") for task in tasks]},
+    )
 
 
 @router.get(

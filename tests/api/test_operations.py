@@ -7,6 +7,8 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Sink
 
 from api import keys
 from api.problems import RETRY_AFTER_STOPPED_S
@@ -16,9 +18,10 @@ from ledger.clock import SimulatedClock
 from ledger.database import Database
 from ledger.settings import Environment, Settings
 from tests.api.test_amount_bounds_http import top_up
-from tests.support import START, served
+from tests.support import START, free_port, served
 
 ACME = {"name": "Acme", "currency": "USD", "time_zone": "UTC"}
+STOPPED_WITHIN_S = 10.0
 
 
 @pytest.fixture
@@ -50,6 +53,43 @@ def test_readyz_is_ready_when_every_read_model_has_applied_the_log(http: httpx.C
     assert (body["status"], body["database"]) == ("ready", "ok")
     assert {model["name"] for model in body["projections"]} >= {"partners", "balances"}
     assert all(model["ready"] for model in body["projections"])
+
+
+def test_readyz_is_503_while_a_background_task_has_stopped(database: Database) -> None:
+    """A background task stopped by an error that needs a person (here the mail sender, its
+    outbox table gone) makes the process unready, says which task and why, and shows in
+    /metrics; before, /readyz said 200 with the task dead (issue 11, item 2)."""
+    mail = Controller(Sink(), hostname="127.0.0.1", port=free_port())
+    mail.start()
+    settings = Settings(
+        database_url=database.url,
+        environment=Environment.TEST,
+        db_pool_size=2,
+        smtp_url=f"smtp://127.0.0.1:{mail.port}",
+    )
+    runtime = Runtime.start(settings, clock=SimulatedClock(START))
+    try:
+        with runtime.database.connect() as conn:
+            conn.execute("DROP TABLE outbox")
+        runtime.start_mail()
+        stopped_by = time.monotonic() + STOPPED_WITHIN_S  # at its first round, at once
+        while runtime.background["mail"].last_error is None and time.monotonic() < stopped_by:
+            time.sleep(0.01)
+        with served(runtime) as url:
+            answer = httpx.get(f"{url}/readyz")
+            metrics = httpx.get(f"{url}/metrics").text
+    finally:
+        runtime.close()
+        mail.stop()
+    assert answer.status_code == 503
+    assert answer.headers["retry-after"] == "1"
+    body = answer.json()
+    assert body["code"] == "background_not_running"
+    [task] = body["background"]
+    assert (task["name"], task["ok"]) == ("mail", False)
+    assert "outbox" in task["last_error"]
+    assert 'ledgerline_background_up{task="mail"} 0.0' in metrics
+    assert "ledgerline_database_up 1.0" in metrics
 
 
 def test_readyz_is_503_while_a_read_model_is_behind_the_lag_bound(idle: Runtime) -> None:

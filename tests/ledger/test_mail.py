@@ -34,7 +34,7 @@ from ledger.mail import (
 )
 from ledger.schema import create_tables
 from ledger.settings import Settings
-from tests.support import START
+from tests.support import START, free_port
 
 WAIT_S = 5.0
 """How long a test waits for something that should happen at once."""
@@ -93,12 +93,6 @@ class RecordingHandler:
 
     def message_ids(self) -> list[str]:
         return [str(item.message["Message-ID"]) for item in self.received]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
