@@ -17,7 +17,7 @@ from ledger.application import EVENTS_TABLE, Ledger
 from ledger.billing_clock import tick
 from ledger.catalogue import load_catalogue
 from ledger.clock import Clock, SimulatedClock, SystemClock
-from ledger.database import Database, EmbeddedPostgres, check_durability, schema_lock
+from ledger.database import Database, DatabaseError, EmbeddedPostgres, check_durability, schema_lock
 from ledger.mail import OutboxSender
 from ledger.payments.gateway import NoGateway, PaymentGateway
 from ledger.payments.simulator import SimulatedGateway
@@ -256,7 +256,11 @@ class Runtime:
         """Stop the background work, close the pools, and stop our embedded PostgreSQL."""
         self._stop.set()
         if self.projectors and self._threads:
-            self.projectors[0].wake()  # runners listen on the events table's channel
+            try:
+                self.projectors[0].wake()  # runners listen on the events table's channel
+            except DatabaseError as error:
+                # Nothing is lost: the runners see the stop within IDLE_WAKEUP_S anyway.
+                log.warning("database_unreachable_on_stop", error=str(error))
         for thread in self._threads:
             thread.join(STOP_TIMEOUT_S)
         self._threads.clear()

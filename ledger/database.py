@@ -35,6 +35,14 @@ class DatabaseError(Exception):
     """The database cannot be used; the message says why and what to do."""
 
 
+class DatabaseUnreachable(DatabaseError, psycopg.OperationalError):
+    """The server did not answer a connection.
+
+    Also a `psycopg.OperationalError`, so the loops that wait out an outage (the projection
+    runner, the mail sender) wait this one out too instead of dying on the friendlier message.
+    """
+
+
 class UnsafeDurabilityError(DatabaseError):
     """The server would acknowledge commits it could lose in a crash."""
 
@@ -70,7 +78,7 @@ class Database:
         try:
             return psycopg.connect(self.conninfo(), autocommit=autocommit)
         except psycopg.OperationalError as error:
-            raise DatabaseError(f"Cannot connect to PostgreSQL: {error}".strip()) from None
+            raise DatabaseUnreachable(f"Cannot connect to PostgreSQL: {error}".strip()) from None
 
     def with_dbname(self, dbname: str) -> Database:
         """The same server and credentials, another database."""

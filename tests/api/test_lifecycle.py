@@ -1,4 +1,4 @@
-"""The process lifecycle around the embedded PostgreSQL: killed, rejoined, stopped.
+"""The process lifecycle around the embedded PostgreSQL: killed, rejoined, stopped while down.
 
 Real `ledgerline` processes and real signals on a fresh LEDGERLINE_HOME each. Every test
 starts two or three processes (about 1.5 s of CPU each, mostly the start of PostgreSQL and
@@ -7,8 +7,11 @@ of the HTTP app): what is proved is what processes do to each other.
 
 from __future__ import annotations
 
+import os
+import queue
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +20,11 @@ import psutil
 import pytest
 
 from tests.api.test_cli import LEDGERLINE, START_TIMEOUT_S, Served, cli_env, make_admin_key
+
+POSTMASTER_EXIT_S = 10.0
+"""An immediate shutdown takes PostgreSQL well under a second; past this it is stuck."""
+RECONNECT_FAILED = '"error": "Cannot connect to PostgreSQL'
+THREAD_DIED = "Exception in thread"
 
 
 def postgres_processes(data_dir: Path) -> list[psutil.Process]:
@@ -110,4 +118,44 @@ def test_a_short_lived_command_after_a_killed_serve_stops_the_orphan_as_the_last
 
     assert made.returncode == 0, made.stderr
     assert made.stdout.startswith("ll_")
+    assert_database_stopped(data_dir)
+
+
+def test_serve_stopped_while_its_database_is_down_exits_cleanly_with_a_warning(
+    home: Path,
+) -> None:
+    """An immediate shutdown (SIGQUIT, what `pg_ctl -m immediate` sends) under a running
+    serve: the background threads wait the outage out, and Ctrl-C still stops with 0."""
+    env = cli_env(
+        LEDGERLINE_HOME=str(home),
+        LEDGERLINE_ENVIRONMENT="development",
+        LEDGERLINE_LOG_FORMAT="json",
+    )
+    data_dir = home.resolve() / "pgdata"
+    served = Served(env)
+    try:
+        served.url()
+        postmaster = postmaster_pid(data_dir)
+        os.kill(postmaster, signal.SIGQUIT)
+        deadline = time.monotonic() + POSTMASTER_EXIT_S
+        while postgres_processes(data_dir) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert postgres_processes(data_dir) == []
+        # The projection runner loses its connection at once, then fails to reconnect
+        # (RECONNECT_PAUSE_S later): that failure must be waited out, not kill its thread.
+        while time.monotonic() < deadline and not any(
+            RECONNECT_FAILED in line or THREAD_DIED in line for line in served.seen
+        ):
+            try:
+                served.seen.append(served.lines.get(timeout=0.1))
+            except queue.Empty:
+                continue
+    finally:
+        code = served.stop(signal.SIGINT)
+    logged = "".join(served.seen)
+    assert code == 0, logged
+    assert THREAD_DIED not in logged, "a background thread died of the outage"
+    assert RECONNECT_FAILED in logged
+    assert "database_unreachable_on_stop" in logged
+    assert "Stopped." in served.seen[-1]
     assert_database_stopped(data_dir)
