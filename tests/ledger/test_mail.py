@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -459,6 +460,24 @@ def test_run_waits_out_an_unreachable_mail_server(outbox: Database) -> None:
     assert not thread.is_alive()
     assert {entry["event"] for entry in logs} == {"mail_server_unavailable"}
     assert outbox_row(outbox, queued).attempts == 0
+
+
+def test_run_waits_out_an_unreachable_database(target: SmtpTarget, tmp_path: Path) -> None:
+    """`Database.connect` answers an outage with its own message (DatabaseUnreachable): the
+    sender must wait that out as a psycopg OperationalError; it used to stop its thread."""
+    nowhere = Database(f"postgresql:///ledgerline?host={tmp_path}")  # no server listens there
+    with structlog.testing.capture_logs() as logs:
+        sender = OutboxSender(nowhere.connect, target, clock=SimulatedClock(START))
+        stop = threading.Event()
+        thread = threading.Thread(target=sender.run, args=(stop, 0.01))
+        thread.start()
+        try:
+            wait_until(lambda: len(logs) >= 2)
+        finally:
+            stop.set()
+            thread.join(WAIT_S)
+    assert not thread.is_alive()
+    assert {entry["event"] for entry in logs} == {"mail_database_unavailable"}
 
 
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
