@@ -492,7 +492,7 @@ def keys_list() -> None:
 def keys_revoke(
     key_id: Annotated[str, typer.Argument(help="The key id `keys list` shows.")],
 ) -> None:
-    """Revoke a key. Running servers stop accepting it within 30 seconds."""
+    """Revoke a key. Running servers stop accepting it within LEDGERLINE_KEY_CACHE_TTL_S (30 s)."""
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_format)
     runtime = _start(settings, takes_payments=False)

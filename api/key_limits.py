@@ -4,8 +4,9 @@ Every 401 spends one failure from the caller's address; the allowance refills at
 `LEDGERLINE_AUTH_FAILURES_PER_MINUTE` and holds at most one minute's worth. An address with no
 failure left is answered 429 `too_many_failed_keys` with `Retry-After`, before its key is
 looked up: looking keys up for it would keep the database busy for whoever floods us, and
-answer every guess. Successful checks never spend anything, and a key verified in the last
-30 s (remembered by the keyring, no I/O) is never refused, from any address.
+answer every guess. Successful checks never spend anything, and a key verified within
+`LEDGERLINE_KEY_CACHE_TTL_S` (remembered by the keyring, no I/O) is never refused, from any
+address.
 
 Checks in flight together all pass the gate before any of them has failed; the failures
 beyond the allowance are owed (up to one allowance), so a burst buys no more than a trickle.

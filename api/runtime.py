@@ -323,8 +323,9 @@ class Runtime:
         if self.projectors and self._threads:
             try:
                 self.projectors[0].wake()  # runners listen on the events table's channel
-            except DatabaseError as error:  # it sees the stop within IDLE_WAKEUP_S anyway
-                log.warning("projections_not_woken", error=str(error))
+            except DatabaseError as error:
+                # Nothing is lost: the runners see the stop within IDLE_WAKEUP_S anyway.
+                log.warning("database_unreachable_on_stop", error=str(error))
         for thread in self._threads:
             thread.join(STOP_TIMEOUT_S)
         self._threads.clear()

@@ -34,9 +34,6 @@ from api.runtime import Runtime
 from domain.errors import BillingError
 from domain.payment_methods import PaymentSource
 
-KEY_CACHE_TTL_S = 30.0
-"""How long a verified key is trusted without asking the database again (so a revoked key
-may work for up to this long in a process that saw it recently)."""
 KEY_CACHE_MAX = 10_000
 IDEMPOTENCY_KEY_MAX = 255
 
@@ -58,9 +55,10 @@ class Forbidden(Exception):
 class Keyring:
     """Verifies presented keys against the database, remembering good ones for a while."""
 
-    def __init__(self, runtime: Runtime, ttl_s: float = KEY_CACHE_TTL_S) -> None:
+    def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
-        self._ttl_s = ttl_s
+        # A revoked key stops working within this bound (LEDGERLINE_KEY_CACHE_TTL_S).
+        self._ttl_s = runtime.settings.key_cache_ttl_s
         self._lock = threading.Lock()
         self._known: dict[str, tuple[Principal, float]] = {}
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode
 
 import psycopg
+import structlog
 from psycopg import errors, sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
@@ -24,6 +25,10 @@ EMBEDDED_DATABASE = "ledgerline"
 CONNECT_TIMEOUT_S = 10
 SCHEMA_LOCK_KEY = 0x4C65_6467_6572
 """Serialises creating the database, and then its tables, across processes ("Ledger")."""
+HANDLES_FILE = ".handle_pids.json"
+"""Where pgserver lists the processes using a data folder (its `PostgresServer.__init__`)."""
+
+log = structlog.get_logger(__name__)
 
 
 class DatabaseError(Exception):
@@ -116,6 +121,7 @@ class EmbeddedPostgres:
 
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         try:
+            self._forget_dead_users()
             self._server = get_server(self.data_dir, cleanup_mode="stop")
         except Exception as error:
             raise DatabaseError(
@@ -127,10 +133,31 @@ class EmbeddedPostgres:
         return Database(self._server.get_uri(EMBEDDED_DATABASE))
 
     def stop(self) -> None:
-        """Stop the cluster, unless another Ledgerline process still uses it."""
+        """Stop the cluster, unless another live Ledgerline process still uses it."""
         if self._server is not None:
+            self._forget_dead_users()
             self._server.cleanup()
             self._server = None
+
+    def _forget_dead_users(self) -> None:
+        """Drop the processes that died without leaving from pgserver's list of users.
+
+        pgserver stops the server when the last process on its list leaves, but a process
+        killed (SIGKILL, the OOM killer) never leaves: its pid would keep an
+        orphaned server alive past every later clean stop. Pruned under pgserver's own lock,
+        the lock it holds while it adds a user or decides to stop.
+        """
+        from pgserver.postgres_server import PostgresServer
+        from pgserver.utils import DiskList, process_is_running
+
+        users = DiskList(self.data_dir / HANDLES_FILE)
+        with PostgresServer._lock:
+            listed: list[int] = users.get()
+            alive = [pid for pid in listed if process_is_running(pid)]
+            if alive != listed:
+                users.put(alive)
+                dead = sorted(set(listed) - set(alive))
+                log.warning("embedded_postgres_dead_users_forgotten", pids=dead)
 
 
 def create_database(admin: Database, name: str) -> None:

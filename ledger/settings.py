@@ -23,6 +23,12 @@ AUTH_FAILURES_PER_MINUTE = 60
 client with a wrong or revoked key fails once per call until a person fixes it; 60 leaves room
 for an office of such clients behind one address, and cuts a flood of made-up keys (363/s
 measured in issue 11) to one a second, each refused one without a database lookup."""
+KEY_CACHE_TTL_S = 30.0
+"""How long a server trusts a key it verified without asking the database again: the bound
+within which a revoked key stops working everywhere. A key's lookup costs a database round
+trip; 30 s spares a busy client one per request and still ends a leaked key within a minute."""
+KEY_CACHE_TTL_MAX_S = 300.0
+"""A revoked key must not live on for long: past five minutes, revoking is no remedy."""
 HTTP_HEADER_TIMEOUT_S = 10.0
 """A request's headers are a few hundred bytes, sent in one packet by any client, even over a
 slow mobile link; one that takes longer than this is stuck or trickling them on purpose (a
@@ -110,6 +116,13 @@ class Settings(BaseSettings):
         le=1_000_000,
         description="Failed API key checks allowed per client address and minute; beyond it "
         "429 `too_many_failed_keys`.",
+    )
+    key_cache_ttl_s: float = Field(
+        default=KEY_CACHE_TTL_S,
+        gt=0,
+        le=KEY_CACHE_TTL_MAX_S,
+        description="How long a verified API key is trusted without a database lookup: a "
+        "revoked key is refused by every server within this many seconds.",
     )
     clock: ClockKind = Field(
         default=ClockKind.SYSTEM,

@@ -38,7 +38,8 @@ Every `/v1` call carries an API key: `Authorization: Bearer ll_…`. Make one wi
 
 The key is printed once, alone on standard output; the database keeps only its SHA-256 digest.
 `ledgerline keys list` shows the keys (never their secrets); `ledgerline keys revoke KEY_ID`
-revokes one (a server that verified it in the last 30 seconds may accept it that much longer).
+revokes one (a server that verified it within `LEDGERLINE_KEY_CACHE_TTL_S`, 30 seconds by
+default, may accept it that much longer).
 
 | role | reads | commands |
 | --- | --- | --- |
@@ -55,8 +56,9 @@ Failed key checks are limited per client address: each 401 spends one of the add
 allowance, `LEDGERLINE_AUTH_FAILURES_PER_MINUTE` (60 by default, a minute's worth at once,
 refilled continuously). An address with none left is answered 429 `too_many_failed_keys`, with
 `Retry-After` in seconds, without its key being looked up, until the allowance refills. A
-successful request never spends anything, and a key that answered in the last 30 seconds is
-never refused; a key's first use costs one database lookup, on connections of its own.
+successful request never spends anything, and a key that answered within
+`LEDGERLINE_KEY_CACHE_TTL_S` is never refused; a key's first use costs one database lookup, on
+connections of its own.
 
 ## Commands
 

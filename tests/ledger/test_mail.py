@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -21,6 +22,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from pydantic import ValidationError
 
+from ledger.availability import BACKOFF_FIRST_S, BackgroundHealth
 from ledger.clock import SimulatedClock
 from ledger.database import Database
 from ledger.mail import (
@@ -453,6 +455,31 @@ def test_run_waits_out_an_unreachable_mail_server(outbox: Database) -> None:
     assert not thread.is_alive()
     assert {entry["event"] for entry in logs} == {"mail_server_unavailable"}
     assert outbox_row(outbox, queued).attempts == 0
+
+
+def test_run_waits_out_an_unreachable_database(target: SmtpTarget, tmp_path: Path) -> None:
+    """`Database.connect` answers an outage with its own message (CannotConnect): the
+    sender must wait that out as a psycopg OperationalError; it used to stop its thread."""
+    nowhere = Database(f"postgresql:///ledgerline?host={tmp_path}")  # no server listens there
+    health = BackgroundHealth("mail")
+    with structlog.testing.capture_logs() as logs:
+        sender = OutboxSender(nowhere.connect, target, clock=SimulatedClock(START))
+        stop = threading.Event()
+        thread = threading.Thread(target=sender.run, args=(stop, 0.01, health))
+        thread.start()
+        try:
+            wait_until(lambda: health.last_error is not None)
+            time.sleep(BACKOFF_FIRST_S * 3.5)  # the first two retries, backed off
+            assert thread.is_alive()
+            assert not health.ok
+        finally:
+            stop.set()
+            thread.join(WAIT_S)
+    assert not thread.is_alive()
+    assert "connect" in (health.last_error or "").lower()
+    # One warning for the outage, however many retries it took.
+    assert [entry["event"] for entry in logs] == ["background_task_waiting_for_database"]
+    assert logs[0]["task"] == "mail"
 
 
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
