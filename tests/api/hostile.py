@@ -47,6 +47,7 @@ EDGE_CODES = frozenset(
     {
         "validation_failed",
         "malformed_body",
+        "body_too_large",
         "not_found",
         "method_not_allowed",
         "unauthorized",

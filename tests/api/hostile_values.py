@@ -106,6 +106,8 @@ WRONG_TYPES: list[Json] = [None, True, 0, -1, 1.5, "text", [], [1], {}, {"a": 1}
 HEADER_VALUES: list[bytes] = [b"", b"\xff\xfe", b"a" * 10_000, "cl\u00e9".encode("latin-1")]
 """Idempotency keys a client can send (uvicorn itself answers a bare 400 to control bytes)."""
 
+OVERSIZED_BYTES = 9 * 1024 * 1024
+"""Several megabytes: more than the API takes (ledger/settings.py HTTP_BODY_MAX_BYTES)."""
 DEEP_NESTING = 100_000
 """Deeper than any JSON parser's recursion limit."""
 
@@ -163,7 +165,10 @@ class RawBody:
 
 def raw_bodies(valid: bytes, body_required: bool) -> list[RawBody]:
     """Bodies no JSON encoder writes, and valid ones under the wrong Content-Type."""
+    oversized = b'{"name": "' + b"a" * OVERSIZED_BYTES + b'"}'
     return [
+        RawBody("oversized", oversized),
+        RawBody("oversized, chunked", iter([oversized[:1024], oversized[1024:]])),
         RawBody("invalid JSON", b'{"amount": {"amount_minor": '),
         RawBody("not UTF-8", b'{"name": "\xff\xfe\xc3\x28"}'),
         RawBody("a UTF-8 surrogate", b'{"name": "\xed\xa0\x80"}'),

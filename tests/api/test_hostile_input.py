@@ -15,10 +15,13 @@ LEDGERLINE_SOAK=1 tries many more (see SOAK_EXAMPLES_PER_OPERATION).
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 from uuid import UUID, uuid4
 
 import httpx
@@ -251,6 +254,8 @@ def test_a_body_no_encoder_writes_is_a_problem_never_a_5xx_and_writes_nothing(
             assert response.status_code >= 400, raw.what
         if response.status_code >= 400:
             assert digest_of(world.conn) == before, raw.what
+        if raw.what.startswith("oversized"):
+            assert (response.status_code, response.json()["code"]) == (413, "body_too_large")
 
 
 @pytest.mark.parametrize("operation", QUERIES, ids=lambda op: op.id)
@@ -294,3 +299,35 @@ def test_r_x1_top_ups_that_each_fit_but_sum_past_the_balance_bound_are_refused_w
     assert [a.status_code for a in answers] == [201, 422, 422]
     assert {a.json()["code"] for a in answers[1:]} == {"amount_too_large"}
     assert world.runtime.ledger.partner_account(UUID(partner)).balance.amount_minor == half
+
+
+def test_a_body_at_the_limit_is_read_and_one_byte_more_is_a_413_on_a_connection_that_lives_on(
+    world: World,
+) -> None:
+    """Sends two 8 MiB bodies (about 0.1 s): the bound is exact, and a refused body is read
+    and dropped by the server, so the client's next request on the same connection is served."""
+    limit = world.runtime.settings.http_body_max_bytes
+    prefix, suffix = b'{"name": "', b'", "currency": "USD", "time_zone": "UTC"}'
+    at_limit = prefix + b"a" * (limit - len(prefix) - len(suffix)) + suffix
+    address = urlsplit(str(world.http.base_url))
+    connection = http.client.HTTPConnection(address.hostname or "", address.port, timeout=30)
+    headers = {
+        "Authorization": world.http.headers["Authorization"],
+        "Content-Type": "application/json",
+    }
+    try:
+        answers = []
+        for body in (at_limit, at_limit + b" "):
+            before = digest_of(world.conn)
+            connection.request("POST", "/v1/partners", body, {**headers, "Idempotency-Key": "k"})
+            answer = connection.getresponse()
+            answers.append((answer.status, json.loads(answer.read())["code"]))
+            assert digest_of(world.conn) == before
+        connection.request("GET", "/healthz")
+        after = connection.getresponse()
+        after.read()
+    finally:
+        connection.close()
+
+    assert answers == [(422, "validation_failed"), (413, "body_too_large")]
+    assert after.status == 200
