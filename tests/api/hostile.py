@@ -123,38 +123,62 @@ def operations() -> list[Operation]:
     return found
 
 
-def resolve(schema: dict[str, Any], components: dict[str, Any]) -> dict[str, Any]:
-    """A schema with its `$ref` followed and `anyOf: [X, null]` taken as X."""
+def resolve(
+    schema: dict[str, Any], components: dict[str, Any], value: Json = None
+) -> dict[str, Any]:
+    """A schema with its `$ref` followed, `anyOf: [X, null]` taken as X, and of a `oneOf`
+    the branch that `value` (a dict) fits, by the properties it names."""
     while True:
         if "$ref" in schema:
             schema = components[schema["$ref"].rsplit("/", 1)[-1]]
-        elif "anyOf" in schema:
-            branches = [b for b in schema["anyOf"] if b.get("type") != "null"]
-            schema = branches[0]
+        elif "anyOf" in schema or "oneOf" in schema:
+            alternatives: list[dict[str, Any]] = schema.get("anyOf") or schema["oneOf"]
+            branches = [b for b in alternatives if b.get("type") != "null"]
+            names = set(value) if isinstance(value, dict) else set()
+            fitting = [
+                b for b in branches if names <= set(resolve(b, components).get("properties", {}))
+            ]
+            schema = (fitting or branches)[0]
         else:
             return schema
 
 
 # --- hostile bodies -------------------------------------------------------------------------
 
+Slot = tuple[Path, dict[str, Any]]
+"""A place in a body a field sits, and the field's schema."""
 
-def slots(value: Json, schema: dict[str, Any], components: dict[str, Any]) -> Iterator[Path]:
+
+def slots(value: Json, schema: dict[str, Any], components: dict[str, Any]) -> Iterator[Slot]:
     """Every place in a body a field sits: each property (present or not) and list item."""
-    schema = resolve(schema, components)
+    schema = resolve(schema, components, value)
     if isinstance(value, dict):
         for name, sub in schema.get("properties", {}).items():
-            yield (name,)
-            yield from ((name, *rest) for rest in slots(value.get(name), sub, components))
+            yield (name,), resolve(sub, components, value.get(name))
+            for rest, inner in slots(value.get(name), sub, components):
+                yield (name, *rest), inner
     elif isinstance(value, list) and value and "items" in schema:
-        yield (0,)
-        yield from ((0, *rest) for rest in slots(value[0], schema["items"], components))
+        yield (0,), resolve(schema["items"], components, value[0])
+        for rest, inner in slots(value[0], schema["items"], components):
+            yield (0, *rest), inner
 
 
-def schema_at(schema: dict[str, Any], path: Path, components: dict[str, Any]) -> dict[str, Any]:
-    for step in path:
-        schema = resolve(schema, components)
-        schema = schema["items"] if isinstance(step, int) else schema["properties"][step]
-    return resolve(schema, components)
+def text_fields(operation: Operation, baseline: Json) -> list[Path]:
+    """The places of a command's body that hold free text (strings of no fixed format)."""
+    if operation.body_schema is None:
+        return []
+    return [
+        place
+        for place, field_schema in slots(baseline, operation.body_schema, operation.components)
+        if field_schema.get("type") == "string"
+        and "format" not in field_schema
+        and "enum" not in field_schema
+    ]
+
+
+def with_value(body: Json, place: Path, value: Json) -> Json:
+    """A copy of `body` with `value` at `place`."""
+    return _set(copy.deepcopy(body), place, value)
 
 
 def pool_for(schema: dict[str, Any]) -> list[Json]:
@@ -229,14 +253,14 @@ def hostile_commands(
         elif change == "whole body":
             request.body = copy.deepcopy(draw(st.sampled_from(WRONG_TYPES)))
         elif isinstance(request.body, dict) and schema is not None:
-            place = draw(st.sampled_from(places))
+            place, field_schema = draw(st.sampled_from(places))
             try:
                 if change == "missing field":
                     request.body = _drop(request.body, place)
                 elif change == "extra field":
                     request.body = _set(request.body, (*place[:-1], "unexpected"), "x")
                 else:
-                    pool = pool_for(schema_at(schema, place, operation.components))
+                    pool = pool_for(field_schema)
                     value = copy.deepcopy(draw(st.sampled_from(pool)))  # the pool stays as it is
                     request.body = _set(request.body, place, value)
             except (KeyError, IndexError, TypeError):

@@ -46,7 +46,9 @@ from tests.api.hostile import (
     hostile_commands,
     hostile_queries,
     operations,
+    text_fields,
     url_of,
+    with_value,
 )
 from tests.api.hostile_values import Json, raw_bodies
 from tests.support import START, created_database, served
@@ -256,6 +258,34 @@ def test_a_body_no_encoder_writes_is_a_problem_never_a_5xx_and_writes_nothing(
             assert digest_of(world.conn) == before, raw.what
         if raw.what.startswith("oversized"):
             assert (response.status_code, response.json()["code"]) == (413, "body_too_large")
+
+
+UNHOLDABLE_TEXT = {"NUL": "nul\x00here", "a lone surrogate": "half \ud800 a pair"}
+"""Text PostgreSQL cannot hold (text and jsonb refuse NUL) and UTF-8 cannot encode."""
+
+
+def test_text_no_row_can_hold_is_a_422_problem_in_every_free_text_field_of_every_command(
+    world: World,
+) -> None:
+    """Every free-text field of every command's documented example, in turn, holds a NUL or
+    a lone surrogate: a 422 problem naming the field, never the database's error."""
+    tried = 0
+    for operation in COMMANDS_WITH_BODIES:
+        baseline = world.baseline(operation)
+        path = url_of(operation, world.path_ids(operation))
+        for place in text_fields(operation, baseline):
+            for what, text in UNHOLDABLE_TEXT.items():
+                before = digest_of(world.conn)
+                response = world.http.post(
+                    path,
+                    content=encoded(with_value(baseline, place, text)),
+                    headers={"Content-Type": "application/json", "Idempotency-Key": str(uuid4())},
+                )
+                assert_a_problem_not_a_crash(response, (operation.id, place, what))
+                assert response.status_code == 422, (operation.id, place, what, response.text)
+                assert digest_of(world.conn) == before
+                tried += 1
+    assert tried >= 40  # the commands' examples hold that many text fields
 
 
 @pytest.mark.parametrize("operation", QUERIES, ids=lambda op: op.id)
