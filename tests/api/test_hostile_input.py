@@ -312,9 +312,18 @@ def test_a_hostile_query_is_a_problem_never_a_5xx(world: World, operation: Opera
     hostile()
 
 
-def test_r_x1_top_ups_that_each_fit_but_sum_past_the_balance_bound_are_refused_writing_nothing(
-    world: World,
+@pytest.mark.parametrize(
+    ("route", "extra"),
+    [
+        ("top-ups", {"source": "bank_transfer"}),
+        ("top-up-announcements", {}),
+    ],
+)
+def test_r_x1_r_c2_top_ups_that_each_fit_but_sum_past_the_balance_bound_are_refused_unwritten(
+    world: World, route: str, extra: dict[str, str]
 ) -> None:
+    """Each top-up is within one amount's bound; the second and third would take the balance
+    (or the announced, unconfirmed top-ups) past BALANCE_MAX_MINOR: refused before a write."""
     partner = world.http.post(
         "/v1/partners",
         json={"name": "Sum", "currency": "USD", "time_zone": "UTC"},
@@ -326,11 +335,11 @@ def test_r_x1_top_ups_that_each_fit_but_sum_past_the_balance_bound_are_refused_w
         before = digest_of(world.conn)
         answers.append(
             world.http.post(
-                f"/v1/partners/{partner}/top-ups",
+                f"/v1/partners/{partner}/{route}",
                 json={
                     "amount": {"amount_minor": half, "currency": "USD"},
-                    "source": "bank_transfer",
                     "reference": f"wire {n}",
+                    **extra,
                 },
                 headers={"Idempotency-Key": str(uuid4())},
             )
@@ -340,7 +349,7 @@ def test_r_x1_top_ups_that_each_fit_but_sum_past_the_balance_bound_are_refused_w
 
     assert [a.status_code for a in answers] == [201, 422, 422]
     assert {a.json()["code"] for a in answers[1:]} == {"amount_too_large"}
-    assert world.runtime.ledger.partner_account(UUID(partner)).balance.amount_minor == half
+    assert {a.json()["limit_minor"] for a in answers[1:]} == {BALANCE_MAX_MINOR}
 
 
 def test_a_body_at_the_limit_is_read_and_one_byte_more_is_a_413_on_a_connection_that_lives_on(
