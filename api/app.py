@@ -10,6 +10,7 @@ from typing import Any
 import anyio.to_thread
 from fastapi import FastAPI
 
+from api.body_limit import BodyLimitMiddleware
 from api.key_limits import FailedKeyLimiter
 from api.metrics import Metrics
 from api.middleware import RequestContextMiddleware
@@ -84,6 +85,8 @@ def create_app(runtime: Runtime, *, close_runtime: bool = False) -> FastAPI:
     app.state.keyring = Keyring(runtime)
     app.state.failed_keys = FailedKeyLimiter(runtime.settings.auth_failures_per_minute)
     app.state.metrics = Metrics(runtime)
+    # Inside the request context, so a refused body is logged and counted like any answer.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=runtime.settings.http_body_max_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     return app
 

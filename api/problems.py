@@ -88,13 +88,13 @@ def _title(code: str) -> str:
     return code.replace("_", " ").capitalize()
 
 
-def _noted(request: Request, code: str) -> None:
+def noted(request: Request, code: str) -> None:
     """Remember the problem's code: the metrics count outcomes by it."""
     request.state.problem_code = code
 
 
 async def _billing_error(request: Request, error: BillingError) -> JSONResponse:
-    _noted(request, error.code)
+    noted(request, error.code)
     return problem_response(
         STATUS_OF_REFUSAL[error.refusal],
         error.code,
@@ -105,7 +105,7 @@ async def _billing_error(request: Request, error: BillingError) -> JSONResponse:
 
 
 async def _validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
-    _noted(request, "validation_failed")
+    noted(request, "validation_failed")
     errors = [
         {"loc": list(item.get("loc", ())), "msg": item.get("msg", ""), "type": item.get("type", "")}
         for item in error.errors()
@@ -123,7 +123,7 @@ async def _http_error(request: Request, error: StarletteHTTPException) -> JSONRe
     code = {400: "malformed_body", 404: "not_found", 405: "method_not_allowed"}.get(
         error.status_code, "http_error"
     )
-    _noted(request, code)
+    noted(request, code)
     detail = error.detail if isinstance(error.detail, str) else None
     headers = dict(error.headers or {})
     if error.status_code == 405:
@@ -144,7 +144,7 @@ def _allowed_methods(request: Request) -> list[str]:
 
 
 async def _unauthorized(request: Request, _: Unauthorized) -> JSONResponse:
-    _noted(request, "unauthorized")
+    noted(request, "unauthorized")
     return problem_response(
         401,
         "unauthorized",
@@ -155,7 +155,7 @@ async def _unauthorized(request: Request, _: Unauthorized) -> JSONResponse:
 
 
 async def _too_many_failed_keys(request: Request, error: TooManyFailedKeys) -> JSONResponse:
-    _noted(request, "too_many_failed_keys")
+    noted(request, "too_many_failed_keys")
     return problem_response(
         429,
         "too_many_failed_keys",
@@ -167,12 +167,12 @@ async def _too_many_failed_keys(request: Request, error: TooManyFailedKeys) -> J
 
 
 async def _forbidden(request: Request, error: Forbidden) -> JSONResponse:
-    _noted(request, "forbidden")
+    noted(request, "forbidden")
     return problem_response(403, "forbidden", "Forbidden", error.detail)
 
 
 async def _projection_behind(request: Request, error: ProjectionBehind) -> JSONResponse:
-    _noted(request, "projection_behind")
+    noted(request, "projection_behind")
     return problem_response(
         503,
         "projection_behind",
@@ -188,7 +188,7 @@ async def _projection_behind(request: Request, error: ProjectionBehind) -> JSONR
 
 
 async def _read_model_stopped(request: Request, error: ReadModelStopped) -> JSONResponse:
-    _noted(request, "read_model_stopped")
+    noted(request, "read_model_stopped")
     return problem_response(
         503,
         "read_model_stopped",
@@ -220,12 +220,12 @@ async def _database_error(request: Request, error: Exception) -> JSONResponse:
     if not connection_lost(error):
         # A statement the database refused (a timeout, say) is no outage: a plain 500.
         log.error("request_failed", error_type=type(error).__name__, exc_info=error)
-        _noted(request, "internal_error")
+        noted(request, "internal_error")
         return problem_response(500, "internal_error", "Internal server error")
     runtime = getattr(request.app.state, "runtime", None)
     if runtime is not None:
         runtime.ledger.health.failed(error)
-    _noted(request, "database_unavailable")
+    noted(request, "database_unavailable")
     return database_unavailable(
         "The database did not answer. Try again later; a command sent again with the same "
         "Idempotency-Key takes effect once."
@@ -236,7 +236,7 @@ async def _busy(request: Request, error: PoolTimeout) -> JSONResponse:
     runtime = getattr(request.app.state, "runtime", None)
     if runtime is not None and runtime.ledger.health.down:
         return await _database_error(request, error)
-    _noted(request, "service_busy")
+    noted(request, "service_busy")
     log.warning("database_pool_exhausted")
     return problem_response(
         503,
@@ -278,7 +278,7 @@ class UnexpectedErrorMiddleware:
             log.exception("request_failed", error_type=type(error).__name__)
             if started:
                 raise
-            _noted(Request(scope), "internal_error")
+            noted(Request(scope), "internal_error")
             response = problem_response(500, "internal_error", "Internal server error")
             await response(scope, receive, send)
 
@@ -312,6 +312,8 @@ def install_problem_handlers(app: FastAPI) -> None:
 def _documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
     descriptions = {
         400: "The body is not JSON (`malformed_body`).",
+        413: "The body is longer than the server takes (`body_too_large`; the limit is "
+        "`limit_bytes`).",
         401: "No API key, or an unknown or revoked one (`unauthorized`).",
         403: "The key's role may not issue this command (`forbidden`).",
         404: "Not found, or not the calling partner's to see.",
@@ -338,5 +340,5 @@ def _documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 READ_PROBLEMS = _documented(401, 404, 422, 429, 503)
 """The problems a GET may answer with, for its OpenAPI entry."""
-COMMAND_PROBLEMS = _documented(400, 401, 403, 404, 409, 422, 429, 503)
+COMMAND_PROBLEMS = _documented(400, 401, 403, 404, 409, 413, 422, 429, 503)
 """The problems a command (POST) may answer with, for its OpenAPI entry."""

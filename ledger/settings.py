@@ -39,6 +39,13 @@ client's next request of a burst, short enough that idle connections do not hold
 Behind a proxy that keeps connections open, set it above the proxy's idle timeout."""
 HTTP_TIMEOUT_MAX_S = 300
 """Longer limits would let slow or idle clients hold connections for minutes."""
+HTTP_BODY_MAX_BYTES = 8 * 1024 * 1024
+"""The largest request body taken (413 `body_too_large` beyond). A command is a few hundred
+bytes; the largest is a line created with all its locations at once (LOCATIONS_MAX, 10,000),
+about 4.7 MB with 200-character names in a two-byte script (Cyrillic, Polish: the seeds'
+languages) written as UTF-8. 8 MiB takes that and keeps a request's memory bounded: the body
+is held whole while it is parsed, by each of up to 256 handler threads."""
+HTTP_BODY_MAX_BYTES_MAX = 256 * 1024 * 1024
 
 
 class Environment(StrEnum):
@@ -174,6 +181,13 @@ class Settings(BaseSettings):
         ge=1,
         le=HTTP_TIMEOUT_MAX_S,
         description="Seconds an idle keep-alive connection is kept open for the next request.",
+    )
+    http_body_max_bytes: int = Field(
+        default=HTTP_BODY_MAX_BYTES,
+        ge=1024,
+        le=HTTP_BODY_MAX_BYTES_MAX,
+        description="The longest request body taken, in bytes; a longer one is refused with "
+        "413 `body_too_large` before it is read.",
     )
     smtp_url: str | None = Field(
         default=None,

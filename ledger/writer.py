@@ -533,11 +533,13 @@ class Writer:
         return aggregate
 
     def last_number(self, batch: _Batch, series: str) -> int:
+        """The last number a series issued (0 for a new one). Only read here: a command that
+        draws a number and is then refused must leave no row behind; `_finish` writes the
+        series the batch's accepted commands moved. The batch holds the events table's lock,
+        so no other writer draws from the series meanwhile."""
         if series not in batch.numbers:
             row = batch.conn.execute(
-                "INSERT INTO number_series (series, last) VALUES (%s, 0) "
-                "ON CONFLICT (series) DO UPDATE SET last = number_series.last RETURNING last",
-                (series,),
+                "SELECT last FROM number_series WHERE series = %s FOR UPDATE", (series,)
             ).fetchone()
             batch.numbers_loaded[series] = batch.numbers[series] = int(row[0]) if row else 0
         return batch.numbers[series]
@@ -577,12 +579,16 @@ class Writer:
         batch.pending = []
         with conn.cursor() as cur:
             changed = [
-                (last_number, series)
+                (series, last_number)
                 for series, last_number in batch.numbers.items()
                 if batch.numbers_loaded[series] != last_number
             ]
             if changed:
-                cur.executemany("UPDATE number_series SET last = %s WHERE series = %s", changed)
+                cur.executemany(
+                    "INSERT INTO number_series (series, last) VALUES (%s, %s) "
+                    "ON CONFLICT (series) DO UPDATE SET last = EXCLUDED.last",
+                    changed,
+                )
             if batch.messages:
                 now = self.clock.now()
                 cur.executemany(

@@ -265,3 +265,27 @@ def test_partner_accounts_are_snapshotted_and_load_the_same(
     assert count(database, "SELECT count(*) FROM ledger_snapshots") == 1
     loaded = ledger.partner_account(account.id)
     assert (loaded.version, loaded.balance) == (211, Money(21_000, "USD"))
+
+
+def test_r_x3_a_refused_command_that_drew_a_number_leaves_no_series_behind(
+    ledger: Ledger, database: Database
+) -> None:
+    """The first credit note of a year draws its number before the invoice refuses it: the
+    refusal wrote the new series' row (at 0) until series were written only with the batch's
+    accepted commands (found by tests/api/test_hostile_input.py)."""
+    account = open_partner(ledger)
+    client = ledger.register_client(account.id, name="Bistro", unified_billing=False).aggregate_id
+    assert client is not None
+    line = ledger.create_line(account.id, client, "service-plan").aggregate_id
+    assert line is not None
+    invoice = UUID(ledger.activate_line(line).data["invoice_id"])
+    series = "SELECT count(*) FROM number_series"
+    before = count(database, series)
+
+    with pytest.raises(BillingError, match="credit"):
+        ledger.issue_credit_note(invoice, Money(10**9, "USD"), "Too much")
+
+    assert count(database, series) == before
+    issued = ledger.issue_credit_note(invoice, Money(100, "USD"), "Outage")
+    assert issued.data["credit_note_number"] == "CN-2026-000001"
+    assert count(database, series) == before + 1
