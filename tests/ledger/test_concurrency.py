@@ -22,6 +22,7 @@ import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 from uuid import UUID
 
 import psycopg
@@ -47,6 +48,9 @@ THREADS = 8
 JOIN_TIMEOUT_S = 60.0
 """A thread still running after this is stuck (a deadlock), not slow."""
 READ_PAGE = 10
+TAIL_IDLE_S = 0.001
+"""How long a tailing reader that found nothing new waits before it looks again (the runner
+waits for a NOTIFY instead; a millisecond keeps the readers close behind without spinning)."""
 """Notifications a tailing reader asks for at once (the library's section size)."""
 BANK = PaymentSource.BANK_TRANSFER
 BALANCE = PaymentSource.COMPANY_BALANCE
@@ -232,6 +236,8 @@ def tail(read_after: Callable[[int], list[int]], stop: threading.Event) -> list[
         seen.extend(page)
         if stopping and not page:
             return seen
+        if not page:
+            stop.wait(TAIL_IDLE_S)
 
 
 def test_readers_tailing_the_log_see_every_position_once_in_order_while_writers_write(
@@ -260,7 +266,7 @@ def test_readers_tailing_the_log_see_every_position_once_in_order_while_writers_
         )
         return [notification.id for notification in page]
 
-    def by_head(conn: psycopg.Connection[tuple[int]]) -> Callable[[int], list[int]]:
+    def by_head(conn: psycopg.Connection[Any]) -> Callable[[int], list[int]]:
         def read(after: int) -> list[int]:
             head = conn.execute(f"SELECT max(notification_id) FROM {EVENTS_TABLE}").fetchone()
             rows = conn.execute(
