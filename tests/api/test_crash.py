@@ -32,7 +32,7 @@ from tests.support import SOAK
 Json = dict[str, Any]
 Answers = dict[str, Json]
 KILLS_PER_STORY = 3
-"""Each story dies three times: four processes, about 0.3 s each on two cores."""
+"""Each story dies three times: four processes, about 0.2 s of CPU each (measured)."""
 SEEDS = range(1, 41) if SOAK else (1, 2)
 """LEDGERLINE_SOAK=1 runs forty stories (120 kills, every command and stage many times)."""
 
@@ -188,8 +188,8 @@ def start_until_next_kill(database: Database, kills: dict[int, Stage], first: in
 def test_r_x5_a_command_committed_by_a_process_killed_before_answering_is_answered_once_by_the_next(
     database: Database, seed: int
 ) -> None:
-    """Four processes per story (about 1 s of CPU on two cores, the fork server's imports
-    paid once per pytest worker): the kills need processes of their own."""
+    """Four processes per story, under a second of CPU in all (the fork server's imports,
+    about 1 s, paid once per pytest worker): a SIGKILL needs a process of its own."""
     with database.connect() as conn:
         admin = keys.create_key(conn, keys.Role.ADMIN, label="crash")[1]
     kills = kill_points(seed)
