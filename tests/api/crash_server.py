@@ -3,9 +3,10 @@ the client: the process `tests/api/test_crash.py` crashes and then retries again
 
 `CrashServer.start(database_url, kill)` serves the HTTP API over a runtime on the database, as
 `ledgerline serve` does (the same app and uvicorn configuration; no projector or billing clock,
-which the story does not need), in a process of its own. The processes are forked from a fork server that has already imported Ledgerline, so each
-costs its runtime's start and its requests (about 0.2 s of CPU), not a fresh interpreter's
-imports too (about 1 s, paid once by the fork server).
+which the story does not need), in a process of its own. The processes are forked from a fork
+server that has already imported Ledgerline, so each costs its runtime's start and its
+requests (about 0.2 s of CPU), not a fresh interpreter's imports too (about 1 s, paid once by
+the fork server).
 
 A `KillPoint` names the process's n-th POST and when, while answering it, the process kills
 itself with no warning, no rollback and no goodbye:
