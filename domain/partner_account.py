@@ -51,7 +51,7 @@ from domain.payment_methods import (
     refuse_expired,
 )
 from domain.time import zone
-from domain.values import Address, InvoiceLine, clean_email, clean_text
+from domain.values import Address, InvoiceLine, clean_email, clean_processor_id, clean_text
 
 PaymentMethod = CardToken | BankAccountToken
 """What an account keeps of a payment method: a gateway token and safe display data (R-X4)."""
@@ -479,12 +479,20 @@ class PartnerAccount(Aggregate):
         if source not in TOP_UP_SOURCES:
             raise InvalidValue(f"A top-up cannot be paid with {source.value}.", field="source")
         require_at_most(self.balance + amount, BALANCE_MAX_MINOR, "amount", "The company balance")
+        # A card's reference is the processor's id for the charge, not text a person typed: a
+        # random one may hold a Luhn-valid run of digits, and the card is already charged.
+        if reference is not None:
+            reference = (
+                clean_processor_id("reference", reference)
+                if source.is_gateway
+                else clean_text("reference", reference)
+            )
         self.trigger_event(
             self.BalanceToppedUp,
             top_up_id=top_up_id,
             amount=amount,
             source=source,
-            reference=None if reference is None else clean_text("reference", reference),
+            reference=reference,
             timestamp=now,
         )
 

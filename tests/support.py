@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import threading
 import time
@@ -32,6 +33,9 @@ if TYPE_CHECKING:
 
 START = datetime(2026, 1, 31, 9, 30, tzinfo=UTC)
 SERVER_START_TIMEOUT_S = 10.0
+SOAK = os.environ.get("LEDGERLINE_SOAK") == "1"
+"""The long variants of the crash and concurrency tests (`LEDGERLINE_SOAK=1 make pytest`):
+many more seeds, threads and kill points than the few seconds an ordinary run spends."""
 
 
 def route_logs_to_pytest() -> None:

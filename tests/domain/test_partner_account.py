@@ -300,19 +300,45 @@ def test_r_o4_removing_a_client_twice_or_an_unknown_one_is_refused() -> None:
 TOP_UPS = [PaymentSource.CARD, PaymentSource.DIRECT_DEBIT, PaymentSource.BANK_TRANSFER]
 
 
-@pytest.mark.parametrize("source", TOP_UPS)
-def test_r_c2_a_top_up_by_card_or_bank_adds_to_the_balance(source: PaymentSource) -> None:
+PROCESSOR_ID = "sim_ch_4242424242424242ab"
+"""A processor's id holding a Luhn-valid run of 16 digits, as one random id in about 300 does."""
+
+
+@pytest.mark.parametrize(
+    ("source", "reference", "recorded"),
+    [
+        (PaymentSource.CARD, f" {PROCESSOR_ID} ", PROCESSOR_ID),
+        (PaymentSource.DIRECT_DEBIT, PROCESSOR_ID, PROCESSOR_ID),
+        (PaymentSource.BANK_TRANSFER, " WIRE  1 ", "WIRE 1"),
+    ],
+)
+def test_r_c2_r_x4_a_top_up_by_card_or_bank_adds_to_the_balance(
+    source: PaymentSource, reference: str, recorded: str
+) -> None:
+    """A card's reference is the processor's charge id, recorded as it is (the card is already
+    charged: refusing it as a card number would lose the money); a typed one is cleaned."""
     top_up = uuid4()
     partner = account()
-    partner.top_up(top_up, usd(50_000), source, SIGNUP, reference=" WIRE 1 ")
+    partner.top_up(top_up, usd(50_000), source, SIGNUP, reference=reference)
     [event] = then(partner, A.BalanceToppedUp)
     assert (event.top_up_id, event.amount, event.source, event.reference) == (
         top_up,
         usd(50_000),
         source,
-        "WIRE 1",
+        recorded,
     )
     assert partner.balance == usd(50_000)
+
+
+def test_r_x4_a_typed_top_up_reference_holding_a_card_number_is_refused() -> None:
+    partner = account()
+    refusal = refused(
+        partner,
+        lambda: partner.top_up(
+            uuid4(), usd(100), PaymentSource.BANK_TRANSFER, SIGNUP, reference="4242424242424242"
+        ),
+    )
+    assert refusal == ("card_number_in_text", {"field": "reference"})
 
 
 @pytest.mark.parametrize("source", sorted({*PaymentSource} - {*TOP_UPS}))

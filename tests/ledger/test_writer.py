@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID, uuid4
@@ -18,14 +17,11 @@ from domain.money import Money
 from domain.partner_account import PartnerAccount
 from domain.payment_methods import PaymentSource
 from ledger.application import Ledger
-from ledger.catalogue import load_catalogue
-from ledger.clock import SimulatedClock
 from ledger.commands.base import LedgerCommand
 from ledger.commands.partners import RemoveClientFromUnifiedBilling
 from ledger.database import Database
 from ledger.errors import IdempotencyKeyReused
 from ledger.writer import UnitOfWork
-from tests.support import START
 
 THREADS = 8
 
@@ -191,16 +187,6 @@ def test_a_command_failing_halfway_leaves_no_trace_in_memory_or_store(
     # billing, so removing it properly now succeeds instead of being refused as done.
     ledger.remove_client_from_unified_billing(account.id, client)
     assert not ledger.partner_account(account.id).client(client).unified_billing
-
-
-@pytest.fixture
-def second_process(database: Database) -> Iterator[Ledger]:
-    """Another Ledgerline process on the same database, with its own cache."""
-    other = Ledger(database, SimulatedClock(START), catalogue=load_catalogue(), pool_size=1)
-    try:
-        yield other
-    finally:
-        other.close()
 
 
 def test_a_cache_made_stale_by_another_process_is_reloaded(
