@@ -143,6 +143,8 @@ class Runtime:
         embedded: EmbeddedPostgres | None,
     ) -> None:
         self.settings = settings
+        self.sealer = ledger.sealer
+        """Opens the personal fields read models copy sealed (ledger/sealing.py), or None."""
         self.database = database
         self.ledger = ledger
         self.read_pool = read_pool
@@ -188,6 +190,7 @@ class Runtime:
                     catalogue=load_catalogue(settings.catalogue),
                     public_url=settings.public_url,
                     pool_size=settings.db_pool_size,
+                    sealer=settings.sealer(),
                 )
                 projectors = [live_runner(database)]
                 with database.connect() as conn:
@@ -238,7 +241,9 @@ class Runtime:
         if target is None:
             log.info("mail_not_configured", hint="set LEDGERLINE_SMTP_URL to send e-mail")
             return
-        sender = OutboxSender(self.database.connect, target, clock=self.ledger.clock)
+        sender = OutboxSender(
+            self.database.connect, target, clock=self.ledger.clock, sealer=self.sealer
+        )
         self._background("mail", lambda stop: sender.run(stop, interval_s=5.0))
 
     def start_background(self) -> None:

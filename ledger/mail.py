@@ -9,6 +9,7 @@ An e-mail is marked sent only after the server accepted it; one sent twice carri
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import ipaddress
 import smtplib
@@ -27,6 +28,7 @@ import psycopg
 import structlog
 
 from ledger.clock import Clock, SystemClock
+from ledger.sealing import Sealer, reveal_text
 
 BATCH_SIZE = 50
 """E-mails per `send_due` call, over one SMTP connection: enough to amortise the handshake,
@@ -186,6 +188,7 @@ class OutboxSender:
         *,
         batch_size: int = BATCH_SIZE,
         clock: Clock | None = None,
+        sealer: Sealer | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
@@ -193,6 +196,8 @@ class OutboxSender:
         self.target = target
         self.batch_size = batch_size
         self.clock: Clock = clock or SystemClock()
+        self.sealer = sealer
+        """Opens the recipient, subject and body that a cipher key sealed (ledger/sealing.py)."""
 
     def send_due(self, now: datetime) -> int:
         """Send up to one batch of e-mails due at `now`; return how many the server accepted.
@@ -231,6 +236,14 @@ class OutboxSender:
             if sent < self.batch_size:
                 stop.wait(interval_s)
 
+    def _opened(self, mail: OutboxMail) -> OutboxMail:
+        return dataclasses.replace(
+            mail,
+            recipient=reveal_text(self.sealer, mail.recipient),
+            subject=reveal_text(self.sealer, mail.subject),
+            body=reveal_text(self.sealer, mail.body),
+        )
+
     def _send_next(
         self, conn: psycopg.Connection[Any], session: _SmtpSession, now: datetime
     ) -> int | None:
@@ -239,7 +252,7 @@ class OutboxSender:
             row = conn.execute(CLAIM_SQL, (now, MAX_ATTEMPTS)).fetchone()
             if row is None:
                 return None
-            mail = OutboxMail(*row)
+            mail = self._opened(OutboxMail(*row))
             failure: str | None
             try:
                 message = compose(mail, self.target.mail_from, now)
