@@ -6,7 +6,7 @@ So only the fields that name or reach a person are sealed, each on its own, insi
 
 - in events and snapshots (ledger/transcodings.py `PERSONAL_FIELDS`): a partner's name, its
   legal entity, postal address and billing e-mail; a client's name and e-mail; a card's
-  holder and a bank account's name;
+  holder and a bank account's name; a transfer request's end user and its two e-mails;
 - in `outbox`: the recipient, subject and body of every e-mail, and the recipient inside its
   dedup key (as a keyed digest, so a retried command still queues it once).
 
@@ -16,10 +16,13 @@ trial balance and a rebuild work unchanged. A sealed field is stored as
 in an envelope is always JSON: the field's own tagged JSON in an event, a JSON string in the
 outbox. The mapper seals on the way in and opens on the way out,
 so the domain never sees ciphertext. Read models that copy a sealed field copy the envelope
-string (`ll_personal` in projections/sql.py), and the edge opens it on the way out (`reveal`).
+string (`ll_personal` in projections/sql.py), and the edge opens it on the way out (`reveal`):
+the partner directory's and closing documents' names, the e-mails list, the activity feed's
+sentence about a transfer (its facts keep the sealed fields), the PDFs and the mail sender.
 
-Not sealed: location names, transfer requests' names and e-mails, free-text references,
-notes and reasons; the `activity` feed renders those in Python from the events' JSON.
+Not sealed, and why: location names (labels of a client's places, printed on invoice lines
+and grouped on in SQL), free-text references, notes and reasons (the caller's words, never
+asked to hold a person's data), command fingerprints (SHA-256 digests), the product catalogue.
 
 The key: 16, 24 or 32 random bytes in base64 (`ledgerline keys cipher-key`). Without a key
 nothing is sealed and Ledgerline behaves exactly as before. With one, `key_check` keeps a
@@ -43,6 +46,8 @@ from eventsourcing.utils import Environment
 
 ENVELOPE = "enc:v1:"
 """The prefix of a sealed text: the scheme (AES-GCM under the one key) and its version."""
+SEALED = "sealed"
+"""The tag of a sealed field in the stored JSON: `{"_type_": "sealed", "_data_": envelope}`."""
 KEY_BYTES = 32
 """AES-256: the size `ledgerline keys cipher-key` makes."""
 KEY_CHECK_TEXT = "ledgerline key check"

@@ -44,7 +44,7 @@ from domain.payment_methods import BankAccountToken, CardBrand, CardToken, Payme
 from domain.pricing import PriceUnit
 from domain.subscription_line import LineStatus, TransferParty, TransferRequest
 from domain.values import Address, InvoiceLine, InvoiceLineKind, Location, Payer
-from ledger.sealing import CipherKeyMissing, Sealer
+from ledger.sealing import SEALED, CipherKeyMissing, Sealer
 
 VALUE_OBJECTS: dict[str, type[Any]] = {
     "money": Money,
@@ -88,12 +88,12 @@ PERSONAL_FIELDS: dict[type[Any], frozenset[str]] = {
     Client: frozenset({"name", "email"}),
     CardToken: frozenset({"holder"}),
     BankAccountToken: frozenset({"name_on_account"}),
+    TransferRequest: frozenset({"end_user_name", "owner_email", "invoice_email"}),
 }
 """The fields that name or reach a person, sealed at rest when a cipher key is set
 (ledger/sealing.py). Adding one is safe: fields stored in clear before still read."""
 
 TAG, DATA = "_type_", "_data_"
-SEALED = "sealed"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

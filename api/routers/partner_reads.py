@@ -399,12 +399,17 @@ def get_activity(
     read_after: ReadAfterDep,
     caller: Caller,
     page: Annotated[PageParams, Depends()],
+    runtime: RuntimeDep,
 ) -> Page[ActivityEntryResponse]:
     """The activity of all the partner's lines, in log order (R-H7)."""
     readable_partner(conn, caller, partner_id, read_after, ActivityFeed.name)
     after = page.after_as(int, UUID)
     rows = activity.partner_feed(
-        conn, partner_id, after=(after[0], after[1]) if after else None, limit=page.limit + 1
+        conn,
+        partner_id,
+        after=(after[0], after[1]) if after else None,
+        limit=page.limit + 1,
+        sealer=runtime.sealer,
     )
     found = [
         ActivityEntryResponse(

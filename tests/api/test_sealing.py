@@ -39,7 +39,20 @@ BILLING_EMAIL = "ap@quokka-zanzibar.example"
 CLIENT_NAME = "Marisol Vantongeren"
 CLIENT_EMAIL = "marisol@vantongeren.example"
 HOLDER = "Ignatius Pemberton-Fjord"
-PERSONAL = (PARTNER_NAME, LEGAL_NAME, STREET, CITY, BILLING_EMAIL, CLIENT_NAME, CLIENT_EMAIL, HOLDER)
+END_USER = "Vantongeren Atelier"
+OWNER_EMAIL = "owner@atelier-vantongeren.example"
+PERSONAL = (
+    PARTNER_NAME,
+    LEGAL_NAME,
+    STREET,
+    CITY,
+    BILLING_EMAIL,
+    CLIENT_NAME,
+    CLIENT_EMAIL,
+    HOLDER,
+    END_USER,
+    OWNER_EMAIL,
+)
 
 TEXT_TYPES = ("text", "character varying", "character", "jsonb", "json", "bytea", "ARRAY")
 
@@ -115,15 +128,28 @@ def test_issue_11_personal_fields_are_sealed_at_rest_and_shown_in_clear_over_htt
     card = {**PARTNER_VISA, "holder": HOLDER}
     method = own.post(f"/v1/partners/{partner}/payment-methods", {"method": card}, key="card")
     customer = client(own, partner, "marisol", CLIENT_NAME, CLIENT_EMAIL)
-    _, invoice = buy(own, partner, customer, "line")
+    line, invoice = buy(own, partner, customer, "line")
     pay(own, invoice, "card", "pay", method_id=method["id"])
     act = own.post(f"/v1/invoices/{invoice['id']}/closing-documents", key="act")
+    other, _ = story.open_partner("other", "Other Reseller", "RUB", "Europe/Moscow")
+    transfer = {
+        "end_user_name": END_USER,
+        "current_reseller_id": str(partner),
+        "new_reseller_id": str(other),
+        "preferred_date": "2026-02-10",
+        "owner_email": OWNER_EMAIL,
+        "invoice_email": CLIENT_EMAIL,
+        "billing": "annual",
+        "payment_method": "bank_transfer",
+        "consents": ["client"],
+    }
+    own.post(f"/v1/lines/{line}/transfers", transfer, key="transfer")
     story.head()
 
     # The API and the PDFs show every field as it was given.
     assert own.get(f"/v1/partners/{partner}")["name"] == PARTNER_NAME
-    listed = own.get("/v1/partners")["items"]
-    assert [p["name"] for p in listed] == [PARTNER_NAME]
+    listed = story.admin.get("/v1/partners")["items"]
+    assert sorted(p["name"] for p in listed) == ["Other Reseller", PARTNER_NAME]
     assert own.get(f"/v1/clients/{customer}")["email"] == CLIENT_EMAIL
     document = own.get(f"/v1/closing-documents/{act['document_id']}")
     assert (document["partner_name"], document["client_name"]) == (PARTNER_NAME, CLIENT_NAME)
@@ -135,6 +161,14 @@ def test_issue_11_personal_fields_are_sealed_at_rest_and_shown_in_clear_over_htt
     assert CLIENT_NAME in pdf_text(act_pdf.content)
     invoice_pdf = own.client.get(f"/v1/invoices/{invoice['id']}/pdf")
     assert LEGAL_NAME in pdf_text(invoice_pdf.content)
+    asked = own.get(f"/v1/lines/{line}")["transfer"]
+    assert (asked["end_user_name"], asked["owner_email"]) == (END_USER, OWNER_EMAIL)
+    [requested] = [
+        entry["text"]
+        for entry in own.get(f"/v1/partners/{partner}/activity")["items"]
+        if entry["kind"] == "SubscriptionLine.TransferRequested"
+    ]
+    assert requested.startswith(f"Transfer of {END_USER} to another reseller requested")
     [mail] = own.get(f"/v1/partners/{partner}/e-mails")["items"]
     assert (mail["recipient"], mail["subject"]) == (BILLING_EMAIL, mail["subject"])
     assert PARTNER_NAME in mail["subject"]
