@@ -156,7 +156,7 @@ def check_key(conn: psycopg.Connection[Any], sealer: Sealer | None) -> None:
     if row is None:
         if sealer is not None:
             conn.execute(
-                "INSERT INTO key_check (sealed) VALUES (%s)", (sealer.seal(KEY_CHECK_TEXT),)
+                "INSERT INTO key_check (sealed) VALUES (%s)", (sealer.seal_text(KEY_CHECK_TEXT),)
             )
         return
     if sealer is None:
@@ -164,5 +164,10 @@ def check_key(conn: psycopg.Connection[Any], sealer: Sealer | None) -> None:
             "this ledger's personal fields are sealed: set LEDGERLINE_CIPHER_KEY to the key they "
             "were sealed with"
         )
-    if sealer.open_text(str(row[0])) != KEY_CHECK_TEXT:
-        raise CipherKeyWrong("LEDGERLINE_CIPHER_KEY is not the key this ledger was sealed with")
+    wrong = "LEDGERLINE_CIPHER_KEY is not the key this ledger was sealed with"
+    try:
+        opened = sealer.open_text(str(row[0]))
+    except CipherKeyWrong:
+        raise CipherKeyWrong(wrong) from None
+    if opened != KEY_CHECK_TEXT:
+        raise CipherKeyWrong(wrong)
