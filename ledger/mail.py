@@ -264,7 +264,9 @@ class OutboxSender:
                 conn.execute("UPDATE outbox SET sent_at = %s WHERE id = %s", (now, mail.id))
             else:
                 failure = self.target.scrub(failure)[:LAST_ERROR_MAX_CHARS]
-                retry_at = self._record_failure(conn, mail, failure, now)
+                # The server's answer may quote the address: sealed like the address itself.
+                stored = failure if self.sealer is None else self.sealer.seal_text(failure)
+                retry_at = self._record_failure(conn, mail, stored, now)
         # Logged after the commit, so a line in the log is a fact in the table.
         if failure is None:
             log.info("mail_sent", outbox_id=mail.id, kind=mail.kind, attempt=mail.attempts + 1)

@@ -19,7 +19,7 @@ import psycopg
 from domain.partner_account import Client, PartnerAccount
 from domain.subscription_line import SubscriptionLine
 from ledger.mail import MAX_ATTEMPTS
-from ledger.sealing import Sealer, reveal_text
+from ledger.sealing import Sealer, reveal, reveal_text
 
 
 def clients_page(account: PartnerAccount, *, after: UUID | None, limit: int) -> list[Client]:
@@ -124,7 +124,7 @@ def partner_mail(
                 created_at=created,
                 next_attempt_at=next_at if waiting else None,
                 sent_at=sent,
-                last_error=error,
+                last_error=reveal(sealer, error),
             )
         )
     return found

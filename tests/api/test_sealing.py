@@ -11,6 +11,7 @@ one, and the books balance (R-X2).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from io import BytesIO
 
 import pytest
@@ -173,9 +174,16 @@ def test_issue_11_personal_fields_are_sealed_at_rest_and_shown_in_clear_over_htt
     assert (mail["recipient"], mail["subject"]) == (BILLING_EMAIL, mail["subject"])
     assert PARTNER_NAME in mail["subject"]
 
-    # The e-mail goes out opened, to the address given.
+    # The e-mail goes out opened, to the address given; the server's refusal, which could
+    # quote the address, is sealed too.
     handler, target = smtp
     sender = OutboxSender(runtime.database.connect, target, clock=clock, sealer=runtime.sealer)
+    handler.refuse = {BILLING_EMAIL}
+    assert sender.send_due(clock.now()) == 0
+    [refused] = own.get(f"/v1/partners/{partner}/e-mails")["items"]
+    assert "No such mailbox here" in refused["last_error"]
+    handler.refuse = set()
+    clock.set(clock.now() + timedelta(minutes=2))
     assert sender.send_due(clock.now()) == 1
     [received] = handler.received
     assert received.rcpt_tos == [BILLING_EMAIL]
@@ -188,6 +196,7 @@ def test_issue_11_personal_fields_are_sealed_at_rest_and_shown_in_clear_over_htt
     assert "public.ledger_events.state" in found[invoice["number"]]
     assert "public.ledger_events.event" in found[ENVELOPE]
     assert "public.outbox.recipient" in found[ENVELOPE]
+    assert "public.outbox.last_error" in found[ENVELOPE]
 
     # Every read model rebuilt from the log equals the live one; the books balance (R-X2).
     for projection in all_projections():
