@@ -20,9 +20,10 @@ string (`ll_personal` in projections/sql.py), and the edge opens it on the way o
 the partner directory's and closing documents' names, the e-mails list, the activity feed's
 sentence about a transfer (its facts keep the sealed fields), the PDFs and the mail sender.
 
-Not sealed, and why: location names (labels of a client's places, printed on invoice lines
-and grouped on in SQL), free-text references, notes and reasons (the caller's words, never
-asked to hold a person's data), command fingerprints (SHA-256 digests), the product catalogue.
+Not sealed, and why: location names (labels of a client's places of business, which the
+invoices and activity read models copy onto invoice lines in SQL), free-text references, notes
+and reasons (the caller's words, never asked to hold a person's data), command fingerprints
+(SHA-256 digests of the command), API key labels, and the log lines (not stored here).
 
 The key: 16, 24 or 32 random bytes in base64 (`ledgerline keys cipher-key`). Without a key
 nothing is sealed and Ledgerline behaves exactly as before. With one, `key_check` keeps a
