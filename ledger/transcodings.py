@@ -214,12 +214,16 @@ class LedgerTranscoder(JSONTranscoder):
         personal = PERSONAL_FIELDS.get(cls, frozenset())
 
         def encode(o: Any) -> Any:
-            fields = {field: getattr(o, field) for field in names}
-            if self.sealer is not None and personal:
-                fields = _marked(fields, personal)
+            return {TAG: name, DATA: {field: self._walk(getattr(o, field)) for field in names}}
+
+        if self.sealer is None or not personal:
+            return encode  # the hot path (money, dates on every event) stays as it was
+
+        def encode_sealing(o: Any) -> Any:
+            fields = _marked({field: getattr(o, field) for field in names}, personal)
             return {TAG: name, DATA: {field: self._walk(value) for field, value in fields.items()}}
 
-        return encode
+        return encode_sealing
 
     def encode_personal(self, state: dict[str, Any], personal: frozenset[str]) -> bytes:
         """`encode`, sealing the named top-level fields when a sealer is set."""
