@@ -38,6 +38,7 @@ from api.server import server_config
 from domain.errors import PartnerNotFound
 from ledger.billing_clock import tick
 from ledger.database import Database, DatabaseError
+from ledger.sealing import CipherKeyMissing, CipherKeyWrong, Sealer
 from ledger.settings import ClockKind, Settings
 from projections.base import Projection
 from projections.partners import PartnerDirectory
@@ -75,7 +76,7 @@ projections_cli = typer.Typer(
 cli.add_typer(projections_cli, name="projections")
 keys_cli = typer.Typer(
     name="keys",
-    help="API keys: make one (shown once), list them, revoke one.",
+    help="API keys: make one (shown once), list them, revoke one; and the cipher key.",
     no_args_is_help=True,
 )
 cli.add_typer(keys_cli, name="keys")
@@ -507,6 +508,15 @@ def keys_revoke(
     console.print(f"Revoked key {key_id}.")
 
 
+@keys_cli.command("cipher-key")
+def keys_cipher_key() -> None:
+    """Make a new LEDGERLINE_CIPHER_KEY, which seals personal fields at rest. Keep it safe: a
+    ledger sealed with it cannot start, or be read, without it."""
+    console.print("A new cipher key (AES-256, base64); set it as LEDGERLINE_CIPHER_KEY:")
+    # Alone on standard output, for scripts: export LEDGERLINE_CIPHER_KEY=$(ledgerline keys …)
+    sys.stdout.write(f"{Sealer.create_key()}\n")
+
+
 def _aware(instant: datetime) -> datetime:
     if instant.tzinfo is None:
         raise typer.BadParameter("give the instant with its offset, e.g. 2026-03-01T00:00+00:00")
@@ -516,7 +526,7 @@ def _aware(instant: datetime) -> datetime:
 def _start(settings: Settings, *, takes_payments: bool = True) -> Runtime:
     try:
         return Runtime.start(settings, takes_payments=takes_payments)
-    except GatewayNotChosen as refused:
+    except (GatewayNotChosen, CipherKeyMissing, CipherKeyWrong) as refused:
         console.print(f"[red]{refused}[/red]")
         raise typer.Exit(EXIT_CONFIG) from None
     except DatabaseError as error:

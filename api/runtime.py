@@ -145,6 +145,8 @@ class Runtime:
         embedded: EmbeddedPostgres | None,
     ) -> None:
         self.settings = settings
+        self.sealer = ledger.sealer
+        """Opens the personal fields read models copy sealed (ledger/sealing.py), or None."""
         self.database = database
         self.ledger = ledger
         self.read_pool = read_pool
@@ -192,6 +194,7 @@ class Runtime:
                     catalogue=load_catalogue(settings.catalogue),
                     public_url=settings.public_url,
                     pool_size=settings.db_pool_size,
+                    sealer=settings.sealer(),
                 )
                 projectors = [live_runner(database)]
                 with database.connect() as conn:
@@ -269,7 +272,9 @@ class Runtime:
         if target is None:
             log.info("mail_not_configured", hint="set LEDGERLINE_SMTP_URL to send e-mail")
             return
-        sender = OutboxSender(self.database.connect, target, clock=self.ledger.clock)
+        sender = OutboxSender(
+            self.database.connect, target, clock=self.ledger.clock, sealer=self.sealer
+        )
         health = BackgroundHealth("mail")
         self._background("mail", lambda stop: sender.run(stop, MAIL_INTERVAL_S, health), health)
 

@@ -60,7 +60,8 @@ from ledger.errors import PaymentDeclined
 from ledger.payments.gateway import ChargeResult, ChargeStatus, PaymentGateway
 from ledger.payments.simulator import SimulatedGateway
 from ledger.schedule import LineIndex, OpenInvoices, ScheduleProjection
-from ledger.transcodings import LedgerTranscoder
+from ledger.sealing import Sealer
+from ledger.transcodings import LedgerMapper, LedgerTranscoder
 from ledger.writer import Command, CommandResult, Writer
 
 EVENTS_TABLE = store.EVENTS_TABLE
@@ -105,7 +106,10 @@ class EventStore(Application[UUID]):
 
     name = "ledger"
 
-    def __init__(self, database: Database, *, pool_size: int = 2) -> None:
+    def __init__(
+        self, database: Database, *, pool_size: int = 2, sealer: Sealer | None = None
+    ) -> None:
+        self.sealer = sealer
         # The library takes five connection parameters; the rest of the URL (sslmode,
         # connect_timeout, …) is handed to its pool before it first connects.
         self._extra_params: dict[str, str] = {
@@ -131,7 +135,12 @@ class EventStore(Application[UUID]):
         return factory
 
     def construct_transcoder(self) -> Transcoder:
-        return LedgerTranscoder()
+        return LedgerTranscoder(self.sealer)
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        # Personal fields sealed one by one (ledger/sealing.py), never the whole payload: the
+        # library's CIPHER_TOPIC would blind the read models, which are SQL over the JSON.
+        return LedgerMapper(LedgerTranscoder(self.sealer))
 
 
 class Ledger:
@@ -147,16 +156,22 @@ class Ledger:
         catalogue: Catalogue | None = None,
         public_url: str = "http://127.0.0.1:8000",
         pool_size: int = 4,
+        sealer: Sealer | None = None,
     ) -> None:
         self.database = database
+        self.sealer = sealer
         self.clock = clock
         self.gateway: PaymentGateway = gateway or SimulatedGateway()
         self.policy = policy or BillingPolicy()
         self.catalogue = catalogue or Catalogue.of()
-        self.store = EventStore(database)
+        self.store = EventStore(database, sealer=sealer)
         self.mapper: Mapper[UUID] = self.store.mapper
-        with database.connect() as conn:
-            schema.create_tables(conn)
+        try:
+            with database.connect() as conn:
+                schema.create_tables(conn, sealer)
+        except BaseException:
+            self.store.close()  # a refused key stops the start: leave no pool behind
+            raise
         self.health = DatabaseHealth()
         """Whether the database answers, as every part of the process last found it."""
         self.reads = CheckedPool(pool(database.conninfo(), pool_size, READ_TIMEOUT_S), self.health)
@@ -168,6 +183,7 @@ class Ledger:
             inline=(ScheduleProjection(self.policy), LineIndex(), OpenInvoices()),
             context=Context(self.policy, self.catalogue, public_url.rstrip("/")),
             health=self.health,
+            sealer=sealer,
         )
         self.writer.start()
 

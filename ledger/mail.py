@@ -9,6 +9,7 @@ An e-mail is marked sent only after the server accepted it; one sent twice carri
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import ipaddress
 import smtplib
@@ -28,6 +29,7 @@ import structlog
 
 from ledger.availability import BackgroundHealth, Backoff, connection_lost
 from ledger.clock import Clock, SystemClock
+from ledger.sealing import Sealer, reveal_text
 
 BATCH_SIZE = 50
 """E-mails per `send_due` call, over one SMTP connection: enough to amortise the handshake,
@@ -187,6 +189,7 @@ class OutboxSender:
         *,
         batch_size: int = BATCH_SIZE,
         clock: Clock | None = None,
+        sealer: Sealer | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
@@ -194,6 +197,8 @@ class OutboxSender:
         self.target = target
         self.batch_size = batch_size
         self.clock: Clock = clock or SystemClock()
+        self.sealer = sealer
+        """Opens the recipient, subject and body that a cipher key sealed (ledger/sealing.py)."""
 
     def send_due(self, now: datetime) -> int:
         """Send up to one batch of e-mails due at `now`; return how many the server accepted.
@@ -243,6 +248,14 @@ class OutboxSender:
                 stop.wait(interval_s)
         health.stopped()
 
+    def _opened(self, mail: OutboxMail) -> OutboxMail:
+        return dataclasses.replace(
+            mail,
+            recipient=reveal_text(self.sealer, mail.recipient),
+            subject=reveal_text(self.sealer, mail.subject),
+            body=reveal_text(self.sealer, mail.body),
+        )
+
     def _send_next(
         self, conn: psycopg.Connection[Any], session: _SmtpSession, now: datetime
     ) -> int | None:
@@ -251,7 +264,7 @@ class OutboxSender:
             row = conn.execute(CLAIM_SQL, (now, MAX_ATTEMPTS)).fetchone()
             if row is None:
                 return None
-            mail = OutboxMail(*row)
+            mail = self._opened(OutboxMail(*row))
             failure: str | None
             try:
                 message = compose(mail, self.target.mail_from, now)
@@ -263,7 +276,9 @@ class OutboxSender:
                 conn.execute("UPDATE outbox SET sent_at = %s WHERE id = %s", (now, mail.id))
             else:
                 failure = self.target.scrub(failure)[:LAST_ERROR_MAX_CHARS]
-                retry_at = self._record_failure(conn, mail, failure, now)
+                # The server's answer may quote the address: sealed like the address itself.
+                stored = failure if self.sealer is None else self.sealer.seal_text(failure)
+                retry_at = self._record_failure(conn, mail, stored, now)
         # Logged after the commit, so a line in the log is a fact in the table.
         if failure is None:
             log.info("mail_sent", outbox_id=mail.id, kind=mail.kind, attempt=mail.attempts + 1)

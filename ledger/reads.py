@@ -19,6 +19,7 @@ import psycopg
 from domain.partner_account import Client, PartnerAccount
 from domain.subscription_line import SubscriptionLine
 from ledger.mail import MAX_ATTEMPTS
+from ledger.sealing import Sealer, reveal, reveal_text
 
 
 def clients_page(account: PartnerAccount, *, after: UUID | None, limit: int) -> list[Client]:
@@ -93,7 +94,12 @@ def _status(sent_at: datetime | None, attempts: int) -> MailStatus:
 
 
 def partner_mail(
-    conn: psycopg.Connection[Any], partner_id: UUID, *, before: int | None, limit: int
+    conn: psycopg.Connection[Any],
+    partner_id: UUID,
+    *,
+    before: int | None,
+    limit: int,
+    sealer: Sealer | None = None,
 ) -> list[PartnerMail]:
     """Up to `limit` of the partner's e-mails, newest first, older than outbox id `before`."""
     rows = conn.execute(
@@ -110,15 +116,15 @@ def partner_mail(
             PartnerMail(
                 outbox_id=outbox_id,
                 kind=kind,
-                recipient=to,
-                subject=subject,
+                recipient=reveal_text(sealer, to),
+                subject=reveal_text(sealer, subject),
                 details={str(k): str(v) for k, v in details.items()},
                 status=status,
                 attempts=attempts,
                 created_at=created,
                 next_attempt_at=next_at if waiting else None,
                 sent_at=sent,
-                last_error=error,
+                last_error=reveal(sealer, error),
             )
         )
     return found

@@ -17,6 +17,7 @@ from typing import Any
 
 import psycopg
 
+from ledger.sealing import Sealer, check_key
 from ledger.store import EVENTS_TABLE
 
 DDL = [
@@ -97,7 +98,8 @@ EVENT_FUNCTION = """
 CREATE OR REPLACE FUNCTION ll_event(state bytea) RETURNS jsonb
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT convert_from(state, 'UTF8')::jsonb $$
 """
-"""An event's stored JSON as `jsonb` (the mapper writes UTF-8 JSON, uncompressed, unencrypted)."""
+"""An event's stored JSON as `jsonb` (the mapper writes UTF-8 JSON, uncompressed; with a cipher
+key only personal fields are sealed, inside the JSON: ledger/sealing.py)."""
 
 EVENT_COLUMN = f"""
 ALTER TABLE {EVENTS_TABLE}
@@ -108,12 +110,14 @@ in SQL from it, and parsing JSON is most of what a rebuild would otherwise spend
 (docs/performance.md)."""
 
 
-def create_tables(conn: psycopg.Connection[Any]) -> None:
-    """Create the write side's tables if they do not exist (idempotent, safe to race)."""
+def create_tables(conn: psycopg.Connection[Any], sealer: Sealer | None = None) -> None:
+    """Create the write side's tables if they do not exist (idempotent, safe to race), and
+    refuse a cipher key that is not the ledger's, or none when personal fields are sealed."""
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(hashtext('ledgerline/schema'))")
         for statement in DDL:
             conn.execute(statement)
+        check_key(conn, sealer)
         conn.execute(EVENT_FUNCTION)
         table = conn.execute("SELECT to_regclass(%s)", (EVENTS_TABLE,)).fetchone()
         if table is None or table[0] is None:

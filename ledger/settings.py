@@ -7,10 +7,11 @@ from enum import StrEnum
 from pathlib import Path
 
 from psycopg.conninfo import conninfo_to_dict
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ledger.mail import DEFAULT_MAIL_FROM, SmtpTarget
+from ledger.sealing import Sealer
 
 DB_POOL_SIZE_MAX = 100
 """PostgreSQL's default max_connections; a bigger pool could never be filled."""
@@ -198,6 +199,25 @@ class Settings(BaseSettings):
         default=DEFAULT_MAIL_FROM,
         description="Sender address of Ledgerline's e-mails, unless the SMTP URL has `from=`.",
     )
+
+    cipher_key: SecretStr | None = Field(
+        default=None,
+        description="Seals personal fields at rest (names, e-mails, addresses; ledger/sealing.py): "
+        "16, 24 or 32 bytes in base64, made by `ledgerline keys cipher-key`. Once set, keep it: "
+        "without it a sealed ledger refuses to start.",
+    )
+
+    @field_validator("cipher_key")
+    @classmethod
+    def _parse_cipher_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        Sealer(value.get_secret_value().strip())  # its message never quotes the key
+        return SecretStr(value.get_secret_value().strip())
+
+    def sealer(self) -> Sealer | None:
+        """What seals and opens personal fields, or None when no cipher key is set."""
+        return None if self.cipher_key is None else Sealer(self.cipher_key.get_secret_value())
 
     @field_validator("database_url")
     @classmethod

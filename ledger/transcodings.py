@@ -7,6 +7,12 @@ the other value objects, each under a stable name. Anything unregistered is refu
 how raw card data (`CardDetails`, `BankAccountDetails`) can never reach the store (R-X4).
 
 The names are part of the stored format: never rename one; add a new name instead.
+
+With a `Sealer` (LEDGERLINE_CIPHER_KEY set), the fields in `PERSONAL_FIELDS` are sealed one
+by one as `{"_type_": "sealed", "_data_": "enc:v1:…"}` (ledger/sealing.py says which and
+why); `LedgerMapper` marks them, the walk seals them, and decoding opens them, so aggregates
+and events only ever hold clear values. Without a sealer the stored JSON is as it always was,
+and a sealed field met without one fails loudly (`CipherKeyMissing`).
 """
 
 from __future__ import annotations
@@ -19,17 +25,26 @@ from enum import Enum
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import JSONTranscoder, Transcoding, TranscodingNotRegisteredError
+from eventsourcing.domain import DomainEventProtocol, Snapshot
+from eventsourcing.persistence import (
+    JSONTranscoder,
+    Mapper,
+    StoredEvent,
+    Transcoding,
+    TranscodingNotRegisteredError,
+)
+from eventsourcing.utils import get_topic, resolve_topic
 
 from domain.bonus_wallet import CreditReason
 from domain.calendar import Anchor, BillingPeriod, Term
 from domain.invoice import InvoiceKind, InvoiceStatus, Payment
 from domain.money import Money
-from domain.partner_account import AccountStatus, Client, PauseReason
+from domain.partner_account import AccountStatus, Client, PartnerAccount, PauseReason
 from domain.payment_methods import BankAccountToken, CardBrand, CardToken, PaymentSource
 from domain.pricing import PriceUnit
 from domain.subscription_line import LineStatus, TransferParty, TransferRequest
 from domain.values import Address, InvoiceLine, InvoiceLineKind, Location, Payer
+from ledger.sealing import SEALED, CipherKeyMissing, Sealer
 
 VALUE_OBJECTS: dict[str, type[Any]] = {
     "money": Money,
@@ -63,7 +78,37 @@ ENUMS: dict[str, type[Enum]] = {
 }
 """Enums stored by value, under these names."""
 
+PERSONAL_FIELDS: dict[type[Any], frozenset[str]] = {
+    # Events, and the aggregate whose snapshots hold the same facts.
+    PartnerAccount.Opened: frozenset({"name"}),
+    PartnerAccount.BillingProfileRecorded: frozenset({"entity", "address", "billing_email"}),
+    PartnerAccount.ClientRegistered: frozenset({"name", "email"}),
+    PartnerAccount: frozenset({"name", "entity", "address", "billing_email"}),
+    # Value objects, wherever they appear.
+    Client: frozenset({"name", "email"}),
+    CardToken: frozenset({"holder"}),
+    BankAccountToken: frozenset({"name_on_account"}),
+    TransferRequest: frozenset({"end_user_name", "owner_email", "invoice_email"}),
+}
+"""The fields that name or reach a person, sealed at rest when a cipher key is set
+(ledger/sealing.py). Adding one is safe: fields stored in clear before still read."""
+
 TAG, DATA = "_type_", "_data_"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Personal:
+    """A value to be sealed by the walk; never stored as such."""
+
+    value: Any
+
+
+def _marked(state: dict[str, Any], fields: frozenset[str]) -> dict[str, Any]:
+    """The state with its personal fields marked for sealing (missing values stay as they are)."""
+    return {
+        key: _Personal(value) if key in fields and value is not None else value
+        for key, value in state.items()
+    }
 
 
 class _Decoding(Transcoding):
@@ -106,8 +151,9 @@ def _same(o: Any) -> Any:
 class LedgerTranscoder(JSONTranscoder):
     """JSON for Ledgerline's events and snapshots, with every type kept (see the module)."""
 
-    def __init__(self) -> None:
+    def __init__(self, sealer: Sealer | None = None) -> None:
         super().__init__()
+        self.sealer = sealer
         self._value_object_names = {cls: name for name, cls in VALUE_OBJECTS.items()}
         self._enum_names = {cls: name for name, cls in ENUMS.items()}
         decodings: dict[str, Callable[[Any], Any]] = {
@@ -120,6 +166,7 @@ class LedgerTranscoder(JSONTranscoder):
         }
         decodings.update({name: _dataclass_decoder(cls) for name, cls in VALUE_OBJECTS.items()})
         decodings.update({f"enum:{name}": _enum_decoder(cls) for name, cls in ENUMS.items()})
+        decodings[SEALED] = self._open
         for name, decode in decodings.items():
             self.names[name] = _Decoding(name, decode)
 
@@ -137,6 +184,7 @@ class LedgerTranscoder(JSONTranscoder):
             datetime: lambda o: {TAG: "datetime_iso", DATA: o.isoformat()},
             date: lambda o: {TAG: "date_iso", DATA: o.isoformat()},
             Decimal: lambda o: {TAG: "decimal_str", DATA: str(o)},
+            _Personal: self._seal,
         }
         for name, cls in VALUE_OBJECTS.items():
             self._encoders[cls] = self._value_object_encoder(name, cls)
@@ -163,14 +211,69 @@ class LedgerTranscoder(JSONTranscoder):
 
     def _value_object_encoder(self, name: str, cls: type[Any]) -> Callable[[Any], Any]:
         names = tuple(field.name for field in dataclasses.fields(cls))
+        personal = PERSONAL_FIELDS.get(cls, frozenset())
 
         def encode(o: Any) -> Any:
             return {TAG: name, DATA: {field: self._walk(getattr(o, field)) for field in names}}
 
-        return encode
+        if self.sealer is None or not personal:
+            return encode  # the hot path (money, dates on every event) stays as it was
+
+        def encode_sealing(o: Any) -> Any:
+            fields = _marked({field: getattr(o, field) for field in names}, personal)
+            return {TAG: name, DATA: {field: self._walk(value) for field, value in fields.items()}}
+
+        return encode_sealing
+
+    def encode_personal(self, state: dict[str, Any], personal: frozenset[str]) -> bytes:
+        """`encode`, sealing the named top-level fields when a sealer is set."""
+        if self.sealer is not None and personal:
+            state = _marked(state, personal)
+        return self.encode(state)
+
+    def _seal(self, o: _Personal) -> Any:
+        assert self.sealer is not None  # noqa: S101 - only marked when a sealer is set
+        clear = self.encoder.encode(self._walk(o.value))
+        return {TAG: SEALED, DATA: self.sealer.seal(clear)}
+
+    def _open(self, envelope: Any) -> Any:
+        if self.sealer is None:
+            raise CipherKeyMissing("a sealed field was read, but LEDGERLINE_CIPHER_KEY is not set")
+        return self.decoder.decode(self.sealer.open(str(envelope)))
 
     @staticmethod
     def _key(key: object) -> str:
         if type(key) is not str:
             raise TranscodingNotRegisteredError(f"stored mappings have str keys, not {key!r}")
         return key
+
+
+class LedgerMapper(Mapper[UUID]):
+    """The library's mapper, telling the transcoder which fields of each event are personal."""
+
+    transcoder: LedgerTranscoder
+
+    def __init__(self, transcoder: LedgerTranscoder) -> None:
+        super().__init__(transcoder)
+
+    def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
+        if self.transcoder.sealer is None:
+            return super().to_stored_event(domain_event)
+        # The library's own steps (eventsourcing.persistence.Mapper), with personal fields.
+        cls = type(domain_event)
+        event_state = dict(vars(domain_event))
+        originator_id = event_state.pop("originator_id")
+        originator_version = event_state.pop("originator_version")
+        class_version = getattr(cls, "class_version", 1)
+        if class_version > 1:
+            event_state["class_version"] = class_version
+        personal = PERSONAL_FIELDS.get(cls, frozenset())
+        if isinstance(domain_event, Snapshot):
+            aggregate_fields = PERSONAL_FIELDS.get(resolve_topic(domain_event.topic), frozenset())
+            event_state["state"] = _marked(dict(event_state["state"]), aggregate_fields)
+        return StoredEvent(
+            originator_id=originator_id,
+            originator_version=originator_version,
+            topic=get_topic(cls),
+            state=self.transcoder.encode_personal(event_state, personal),
+        )

@@ -43,6 +43,7 @@ from ledger import store
 from ledger.availability import DatabaseHealth, DatabaseUnavailable, connection_lost
 from ledger.clock import Clock
 from ledger.errors import IdempotencyKeyReused
+from ledger.sealing import Sealer
 
 BATCH_MAX = 512
 """Commands per transaction: enough to amortise the lock and the commit's fsync."""
@@ -281,9 +282,11 @@ class Writer:
         batch_max: int = BATCH_MAX,
         context: Any = None,
         health: DatabaseHealth | None = None,
+        sealer: Sealer | None = None,
     ) -> None:
         self._connect = connect
         self.health = health or DatabaseHealth()
+        self.sealer = sealer
         self.context = context
         self.mapper = mapper
         self.clock = clock
@@ -598,11 +601,7 @@ class Writer:
                     "ON CONFLICT (dedup_key) DO NOTHING",
                     [
                         (
-                            m.dedup_key,
-                            m.kind,
-                            m.recipient,
-                            m.subject,
-                            m.body,
+                            *self._outbox_texts(m),
                             m.partner_id,
                             Jsonb(dict(m.details)),
                             now,
@@ -624,6 +623,22 @@ class Writer:
         if batch.events:
             conn.execute(store.NOTIFY_EVENTS)
         return inserted
+
+    def _outbox_texts(self, message: Message) -> tuple[str, str, str, str, str]:
+        """An e-mail's dedup key, kind, recipient, subject and body as stored: with a cipher
+        key the texts are sealed and the recipient in the key is a keyed digest, which is as
+        stable as the address, so a retried command still queues the e-mail once."""
+        m, sealer = message, self.sealer
+        if sealer is None:
+            return m.dedup_key, m.kind, m.recipient, m.subject, m.body
+        dedup_key = m.dedup_key.replace(m.recipient, sealer.digest(m.recipient))
+        return (
+            dedup_key,
+            m.kind,
+            sealer.seal_text(m.recipient),
+            sealer.seal_text(m.subject),
+            sealer.seal_text(m.body),
+        )
 
     def _answers(self, batch: _Batch) -> list[tuple[_Envelope, CommandResult | BaseException]]:
         head = max(batch.positions.values(), default=batch.head)

@@ -23,6 +23,7 @@ from uuid import UUID
 import psycopg
 
 from domain.currencies import MINOR_UNIT_EXPONENTS
+from ledger.sealing import SEALED, Sealer, reveal
 from projections.base import Projection
 
 FEED_PAGE_MAX = 500
@@ -195,6 +196,7 @@ def feed(
     *,
     after_position: int | None = None,
     limit: int = 50,
+    sealer: Sealer | None = None,
 ) -> list[ActivityEntry]:
     """A line's feed in log order, from after a position (the previous page's last) onwards."""
     if not 1 <= limit <= FEED_PAGE_MAX:
@@ -203,7 +205,7 @@ def feed(
         FEED_QUERY.format(where="a.line_id = %(line)s AND a.position > %(after)s"),
         {"line": line_id, "after": after_position or 0, "limit": limit},
     ).fetchall()
-    return _entries(rows)
+    return _entries(rows, sealer)
 
 
 def partner_feed(
@@ -212,6 +214,7 @@ def partner_feed(
     *,
     after: tuple[int, UUID] | None = None,
     limit: int = 50,
+    sealer: Sealer | None = None,
 ) -> list[ActivityEntry]:
     """The feeds of all a partner's lines, merged in log order, from after the (position,
     line id) of the previous page's last entry. A line belongs to the partner that has it
@@ -230,7 +233,7 @@ def partner_feed(
             "limit": limit,
         },
     ).fetchall()
-    return _entries(rows)
+    return _entries(rows, sealer)
 
 
 # Invoice numbers and location names are looked up as the feed is read, so what is stored
@@ -246,9 +249,11 @@ FEED_QUERY = (
 )
 
 
-def _entries(rows: list[tuple[Any, ...]]) -> list[ActivityEntry]:
+def _entries(rows: list[tuple[Any, ...]], sealer: Sealer | None) -> list[ActivityEntry]:
     return [
-        ActivityEntry(line, position, entry, at, kind, describe(kind, facts, number, location))
+        ActivityEntry(
+            line, position, entry, at, kind, describe(kind, facts, number, location, sealer)
+        )
         for line, position, entry, at, kind, facts, number, location in rows
     ]
 
@@ -297,6 +302,7 @@ def describe(
     facts: dict[str, Any],
     invoice_number: str | None = None,
     location_name: str | None = None,
+    sealer: Sealer | None = None,
 ) -> str:
     """The English sentence for an event of a line's feed (R-H7)."""
     e = facts
@@ -364,7 +370,8 @@ def describe(
             request = _data(e["request"])
             billed = "monthly" if _text(request["billing"]) == "monthly" else "annually"
             return (
-                f"Transfer of {request['end_user_name']} to another reseller requested, "
+                f"Transfer of {_personal(sealer, request['end_user_name'])} to another reseller "
+                "requested, "
                 f"preferred date {_day(request['preferred_date'])}, billed {billed}, "
                 f"paid {_source(_text(request['payment_method']))}."
             )
@@ -407,6 +414,13 @@ def describe(
         case "Invoice.MarkedOverdue":
             return f"Invoice {number} is overdue since {_day(e['overdue_on'])}."
     raise ValueError(f"the activity feed has no sentence for {kind!r}")
+
+
+def _personal(sealer: Sealer | None, value: Any) -> Any:
+    """A personal field of the facts (ledger/sealing.py): opened if a cipher key sealed it."""
+    if isinstance(value, dict) and value.get("_type_") == SEALED:
+        return reveal(sealer, str(value["_data_"]))
+    return value
 
 
 def _data(value: Any) -> Any:

@@ -15,6 +15,7 @@ how the log was cut into batches or on the order a scan returns a batch's rows i
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
@@ -27,6 +28,7 @@ from psycopg.rows import class_row, dict_row
 from domain.money import Money
 from domain.payment_methods import PaymentSource
 from domain.values import InvoiceLineKind
+from ledger.sealing import Sealer, reveal
 from projections.base import Projection
 
 DOCUMENTABLE_SOURCES = ", ".join(
@@ -165,14 +167,15 @@ class ClosingDocuments(Projection):
     statements = (
         """
         INSERT INTO {schema}.closing_partners (partner_id, name)
-        SELECT originator_id, event ->> 'name' FROM batch_events
+        SELECT originator_id, ll_personal(event -> 'name') FROM batch_events
         WHERE topic = {t_PartnerAccount_Opened} AND position > %(lo)s
         """,
         # Keyed by reseller and client: two resellers' records of one client in one batch no
         # longer conflict, so which survives cannot depend on the order a scan returns them in.
         """
         INSERT INTO {schema}.closing_clients (partner_id, client_id, name, position)
-        SELECT originator_id, ll_uuid(event -> 'client_id'), event ->> 'name', position
+        SELECT originator_id, ll_uuid(event -> 'client_id'), ll_personal(event -> 'name'),
+               position
         FROM batch_events
         WHERE topic = {t_PartnerAccount_ClientRegistered} AND position > %(lo)s
         ON CONFLICT (partner_id, client_id) DO NOTHING
@@ -442,6 +445,15 @@ def _lines(
     for invoice_id, *line in rows:
         by_invoice[invoice_id].append(DocumentLine(*line))
     return by_invoice
+
+
+def revealed(found: ClosingDocument, sealer: Sealer | None) -> ClosingDocument:
+    """The document with the names its read model copied sealed opened (ledger/sealing.py)."""
+    return dataclasses.replace(
+        found,
+        partner_name=reveal(sealer, found.partner_name),
+        client_name=reveal(sealer, found.client_name),
+    )
 
 
 def client_partner(conn: psycopg.Connection[Any], client_id: UUID) -> UUID | None:

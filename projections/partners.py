@@ -46,8 +46,8 @@ class PartnerDirectory(Projection):
     statements = (
         """
         INSERT INTO {schema}.partners (partner_id, name, currency, time_zone, opened_at, position)
-        SELECT originator_id, event ->> 'name', event ->> 'currency', event ->> 'time_zone',
-               recorded_at, position
+        SELECT originator_id, ll_personal(event -> 'name'), event ->> 'currency',
+               event ->> 'time_zone', recorded_at, position
         FROM batch_events
         WHERE topic = {t_PartnerAccount_Opened} AND position > %(lo)s
         """,

@@ -27,6 +27,14 @@ FUNCTIONS = [
     CREATE OR REPLACE FUNCTION ll_text(value jsonb) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT value ->> '_data_' $$
     """,
+    # A personal field (ledger/sealing.py): its text in clear, or with a cipher key its sealed
+    # envelope (`enc:v1:…`), which the read model keeps as it is and the edge opens.
+    """
+    CREATE OR REPLACE FUNCTION ll_personal(value jsonb) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS
+    $$ SELECT CASE jsonb_typeof(value) WHEN 'object' THEN value ->> '_data_'
+                                       ELSE value #>> '{}' END $$
+    """,
     """
     CREATE OR REPLACE FUNCTION ll_minor(value jsonb) RETURNS bigint
     LANGUAGE sql IMMUTABLE PARALLEL SAFE AS

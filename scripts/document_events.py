@@ -19,6 +19,7 @@ sys.path.insert(0, str(ROOT))
 
 from eventsourcing.domain import Aggregate  # noqa: E402
 
+from ledger.transcodings import PERSONAL_FIELDS  # noqa: E402
 from tests.specimens import AGGREGATES, event_classes  # noqa: E402
 
 TARGET = ROOT / "docs" / "events.md"
@@ -41,6 +42,13 @@ account events the `originator_id` itself; it is the future partition key.
 Amounts are `Money`: integer minor units and a currency (R-X1). Card numbers, CVVs and bank
 account numbers never appear in any event (R-X4): a card is a `CardToken` (gateway token, brand,
 last 4, expiry), a bank account a `BankAccountToken` (token, last 4, routing number).
+
+With a cipher key (`LEDGERLINE_CIPHER_KEY`, ledger/sealing.py) the fields that name or reach a
+person are stored sealed: those marked *(sealed)* below, and these wherever they appear:
+
+{values}
+
+Everything else stays clear, so the read models compute from it as before.
 
 This page is generated from the code by `scripts/document_events.py`.
 """
@@ -75,8 +83,18 @@ def doc_of(thing: Any) -> str:
     return " ".join((inspect.getdoc(thing) or "").split())
 
 
+def sealed_values() -> str:
+    """The value objects' personal fields, in words."""
+    values = [
+        f"- `{cls.__name__}`: {', '.join(f'`{name}`' for name in sorted(fields))}"
+        for cls, fields in PERSONAL_FIELDS.items()
+        if not issubclass(cls, Aggregate.Event) and not issubclass(cls, Aggregate)
+    ]
+    return "\n".join(values)
+
+
 def render() -> str:
-    out = [INTRO]
+    out = [INTRO.format(values=sealed_values())]
     classes = event_classes()
     for aggregate in AGGREGATES:
         out.append(f"## {aggregate.__name__}\n\n{doc_of(aggregate)}\n")
@@ -92,7 +110,11 @@ def render() -> str:
                 continue
             doc = doc_of(event_class)
             rules = ", ".join(dict.fromkeys(RULE.findall(doc))) or " "
-            fields = "<br>".join(f"`{name}: {kind}`" for name, kind in fields_of(event_class))
+            sealed = PERSONAL_FIELDS.get(event_class, frozenset())
+            fields = "<br>".join(
+                f"`{name}: {kind}`" + (" *(sealed)*" if name in sealed else "")
+                for name, kind in fields_of(event_class)
+            )
             out.append(f"| `{event_class.__qualname__}` | {fields or ' '} | {doc} | {rules} |")
         out.append("")
     return "\n".join(out)

@@ -384,14 +384,18 @@ def _read_invoice(
 
 
 def _read_document(
-    conn: ReadConnection, read_after: ReadAfterDep, caller: Principal, document_id: UUID
+    conn: ReadConnection,
+    read_after: ReadAfterDep,
+    caller: Principal,
+    document_id: UUID,
+    runtime: Runtime,
 ) -> documents.ClosingDocument:
     read_after.wait(conn, ClosingDocuments.name)
     found = documents.document(conn, document_id)
     if found is None:
         raise _document_not_found(document_id)
     visible(caller, found.partner_id, _document_not_found(document_id))
-    return found
+    return documents.revealed(found, runtime.sealer)
 
 
 def _number(value: Any) -> str:
@@ -784,10 +788,11 @@ def get_closing_document(
     conn: ReadConnection,
     read_after: ReadAfterDep,
     caller: Caller,
+    runtime: RuntimeDep,
 ) -> ClosingDocumentResponse:
     """A closing document with the work it covers (R-C7); a client's documents are its own
     (R-C8). Admin, finance, auditor, or its partner."""
-    found = _read_document(conn, read_after, caller, document_id)
+    found = _read_document(conn, read_after, caller, document_id, runtime)
     return ClosingDocumentResponse(
         id=found.document_id,
         number=found.number,
@@ -827,9 +832,10 @@ def get_closing_document_pdf(
     conn: ReadConnection,
     read_after: ReadAfterDep,
     caller: Caller,
+    runtime: RuntimeDep,
     locale: LocaleQuery = "en",
 ) -> Response:
     """The act printed in English, Russian, Polish or Spanish (R-C7). Admin, finance, auditor,
     or its partner."""
-    found = _read_document(conn, read_after, caller, document_id)
+    found = _read_document(conn, read_after, caller, document_id, runtime)
     return _pdf(render_closing_document(found, locale), found.number)

@@ -18,6 +18,7 @@ from api.schemas import MoneyModel, PageParams
 from api.security import visible
 from domain.errors import PartnerNotFound
 from ledger.errors import IdempotencyKeyReused
+from ledger.sealing import Sealer, reveal_text
 from projections import banners
 from projections.invoices import PageCursor
 from projections.partners import PartnerDirectory, PartnerView
@@ -36,10 +37,10 @@ class PartnerResponse(BaseModel):
     position: int = Field(description="Log position of the event that last changed this view.")
 
     @classmethod
-    def of(cls, view: PartnerView) -> PartnerResponse:
+    def of(cls, view: PartnerView, sealer: Sealer | None) -> PartnerResponse:
         return cls(
             id=view.partner_id,
-            name=view.name,
+            name=reveal_text(sealer, view.name),
             currency=view.currency,
             time_zone=view.time_zone,
             opened_at=view.opened_at,

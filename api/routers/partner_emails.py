@@ -14,7 +14,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, Field
 
-from api.deps import ReadAfterDep, ReadConnection
+from api.deps import ReadAfterDep, ReadConnection, RuntimeDep
 from api.problems import READ_PROBLEMS
 from api.routers.partner_common import PREFIX, readable_partner
 from api.schemas import Page, PageParams, page_of
@@ -69,6 +69,7 @@ def list_emails(
     read_after: ReadAfterDep,
     caller: Caller,
     page: Annotated[PageParams, Depends()],
+    runtime: RuntimeDep,
 ) -> Page[EmailResponse]:
     """The e-mails the ledger wrote to its outbox about the partner's account, newest first:
     invoices (R-O5), failed payments with their reason and the link to update the card
@@ -76,7 +77,11 @@ def list_emails(
     readable_partner(conn, caller, partner_id, read_after)
     after = page.after_as(int)
     rows = reads.partner_mail(
-        conn, partner_id, before=after[0] if after else None, limit=page.limit + 1
+        conn,
+        partner_id,
+        before=after[0] if after else None,
+        limit=page.limit + 1,
+        sealer=runtime.sealer,
     )
     found = []
     for mail in rows:

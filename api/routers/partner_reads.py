@@ -28,6 +28,7 @@ from api.routers.partner_common import (
 from api.schemas import MoneyModel, MoneySum, Page, PageParams, page_of
 from api.security import Caller, visible
 from domain.postings import AccountKind
+from ledger.sealing import reveal
 from projections import activity, balances, banners, cashback, documents, invoices
 from projections.activity import ActivityFeed
 from projections.balances import Balances
@@ -295,6 +296,7 @@ def list_closing_documents(
     read_after: ReadAfterDep,
     caller: Caller,
     page: Annotated[PageParams, Depends()],
+    runtime: RuntimeDep,
     client_id: Annotated[
         UUID | None, Query(description="Only this client's documents (R-C8).")
     ] = None,
@@ -316,7 +318,7 @@ def list_closing_documents(
             invoice_id=d.invoice_id,
             invoice_number=d.invoice_number,
             client_id=d.client_id,
-            client_name=d.client_name,
+            client_name=reveal(runtime.sealer, d.client_name),
             period_start=d.period_start,
             period_end=d.period_end,
             amount=MoneyModel.of(d.amount),
@@ -397,12 +399,17 @@ def get_activity(
     read_after: ReadAfterDep,
     caller: Caller,
     page: Annotated[PageParams, Depends()],
+    runtime: RuntimeDep,
 ) -> Page[ActivityEntryResponse]:
     """The activity of all the partner's lines, in log order (R-H7)."""
     readable_partner(conn, caller, partner_id, read_after, ActivityFeed.name)
     after = page.after_as(int, UUID)
     rows = activity.partner_feed(
-        conn, partner_id, after=(after[0], after[1]) if after else None, limit=page.limit + 1
+        conn,
+        partner_id,
+        after=(after[0], after[1]) if after else None,
+        limit=page.limit + 1,
+        sealer=runtime.sealer,
     )
     found = [
         ActivityEntryResponse(

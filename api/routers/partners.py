@@ -121,6 +121,7 @@ def list_partners(
     read_after: ReadAfterDep,
     caller: Caller,
     page: Annotated[PageParams, Depends()],
+    runtime: RuntimeDep,
 ) -> Page[PartnerResponse]:
     """Every partner account, in id order; a partner key sees only its own."""
     wait_for(conn, read_after, PartnerDirectory.name)
@@ -129,7 +130,9 @@ def list_partners(
     rows = PartnerDirectory.page(
         conn, limit=page.limit + 1, after=after[0] if after else None, only=only
     )
-    return page_of([PartnerResponse.of(row) for row in rows], page.limit, lambda p: [str(p.id)])
+    return page_of(
+        [PartnerResponse.of(row, runtime.sealer) for row in rows], page.limit, lambda p: [str(p.id)]
+    )
 
 
 @router.get(
@@ -139,10 +142,15 @@ def list_partners(
     summary="Read a partner account",
 )
 def get_partner(
-    partner_id: PartnerId, conn: ReadConnection, read_after: ReadAfterDep, caller: Caller
+    partner_id: PartnerId,
+    conn: ReadConnection,
+    read_after: ReadAfterDep,
+    caller: Caller,
+    runtime: RuntimeDep,
 ) -> PartnerResponse:
     """A partner account as the partner directory shows it."""
-    return PartnerResponse.of(readable_partner(conn, caller, partner_id, read_after))
+    view = readable_partner(conn, caller, partner_id, read_after)
+    return PartnerResponse.of(view, runtime.sealer)
 
 
 # --- billing profile (R-O1) -------------------------------------------------------------------

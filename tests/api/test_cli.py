@@ -18,7 +18,9 @@ from pathlib import Path
 import httpx
 
 from ledger.application import Ledger
+from ledger.clock import SimulatedClock
 from ledger.database import Database
+from ledger.sealing import Sealer
 
 LEDGERLINE = str(Path(sys.executable).parent / "ledgerline")
 START_TIMEOUT_S = 60.0
@@ -178,6 +180,26 @@ def test_a_database_without_durable_commits_is_refused_at_start(database: Databa
     assert refused.returncode == 3
     assert "synchronous_commit" in refused.stderr
     assert "LEDGERLINE_ENVIRONMENT=test" in refused.stderr
+
+
+def test_issue_11_a_sealed_ledger_refuses_to_start_without_its_cipher_key(
+    database: Database, clock: SimulatedClock
+) -> None:
+    made = subprocess.run(
+        [LEDGERLINE, "keys", "cipher-key"],
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert made.returncode == 0, made.stderr
+    key = made.stdout.strip()
+    Ledger(database, clock, sealer=Sealer(key), pool_size=1).close()  # seals its key check
+
+    refused = run_cli(cli_env(DATABASE_URL=database.url, LEDGERLINE_ENVIRONMENT="test"))
+
+    assert refused.returncode == 2
+    assert "set LEDGERLINE_CIPHER_KEY" in refused.stderr
 
 
 def test_a_taken_port_exits_with_a_message(database: Database) -> None:

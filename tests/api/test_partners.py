@@ -73,6 +73,20 @@ def test_a_client_reads_its_own_write_by_waiting_for_the_position(http: httpx.Cl
     }
 
 
+def test_issue_11_without_a_cipher_key_a_name_that_looks_sealed_reads_back_as_given(
+    http: httpx.Client,
+) -> None:
+    """The envelope's prefix is only ever opened with a key (ledger/sealing.py `reveal`)."""
+    name = "enc:v1:Acme"
+    created = http.post("/v1/partners", json={**ACME, "name": name}).json()
+
+    response = http.get(
+        f"/v1/partners/{created['id']}", params={"min_position": created["position"]}
+    )
+
+    assert (response.status_code, response.json()["name"]) == (200, name)
+
+
 def test_a_position_not_reached_in_time_answers_503_projection_behind(
     http: httpx.Client, runtime: Runtime
 ) -> None:

@@ -49,7 +49,9 @@ class ShoutingDirectory(PartnerDirectory):
 
     version = 2
     statements = (
-        PartnerDirectory.statements[0].replace("event ->> 'name'", "upper(event ->> 'name')"),
+        PartnerDirectory.statements[0].replace(
+            "ll_personal(event -> 'name')", "upper(ll_personal(event -> 'name'))"
+        ),
         *PartnerDirectory.statements[1:],
     )
 
