@@ -466,6 +466,15 @@ class PartnerAccount(Aggregate):
         self.top_up(top_up_id, amount, source, now, reference)
         return amount
 
+    def check_top_up(self, amount: Money, source: PaymentSource) -> None:
+        """Raise what `top_up` would refuse, without recording anything: a card is charged
+        only for a top-up the account would take (R-C2)."""
+        self._require_not_closed()
+        self._require_amount(amount)
+        if source not in TOP_UP_SOURCES:
+            raise InvalidValue(f"A top-up cannot be paid with {source.value}.", field="source")
+        require_at_most(self.balance + amount, BALANCE_MAX_MINOR, "amount", "The company balance")
+
     def top_up(
         self,
         top_up_id: UUID,
@@ -474,11 +483,7 @@ class PartnerAccount(Aggregate):
         now: datetime,
         reference: str | None = None,
     ) -> None:
-        self._require_not_closed()
-        self._require_amount(amount)
-        if source not in TOP_UP_SOURCES:
-            raise InvalidValue(f"A top-up cannot be paid with {source.value}.", field="source")
-        require_at_most(self.balance + amount, BALANCE_MAX_MINOR, "amount", "The company balance")
+        self.check_top_up(amount, source)
         # A card's reference is the processor's id for the charge, not text a person typed: a
         # random one may hold a Luhn-valid run of digits, and the card is already charged.
         if reference is not None:

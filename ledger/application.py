@@ -351,23 +351,36 @@ class Ledger:
                 return first
             account = self.partner_account(partner_id)
             _, method = account.method_to_charge(PaymentSource.CARD, method_id)
+            account.check_top_up(amount, source)  # nothing is charged for a refused top-up
             charge = self.gateway.charge(method, amount, f"{key}/charge", self._payers_now(account))
             if charge.status is not ChargeStatus.SUCCEEDED:
                 raise PaymentDeclined(
                     charge.reason or "The card was declined.",
                     decline_code=charge.decline_code,
                 )
-            reference = charge.charge_id
-        elif source is not PaymentSource.BANK_TRANSFER:
+            command = self._top_up(partner_id, amount, source, charge.charge_id, key)
+            try:
+                return self.execute(command, key)
+            except BillingError:
+                # The account moved on while the card was charged (another top-up filled it,
+                # it was closed): give the money back, and answer the refusal.
+                self.gateway.refund(charge.charge_id, amount, f"{key}/compensate", self.clock.now())
+                raise
+        if source is not PaymentSource.BANK_TRANSFER:
             raise InvalidValue("Top up by card or by bank transfer.", field="source")
-        command = partner_commands.RecordTopUp(
+        return self.execute(self._top_up(partner_id, amount, source, reference, key), key)
+
+    @staticmethod
+    def _top_up(
+        partner_id: UUID, amount: Money, source: PaymentSource, reference: str | None, key: str
+    ) -> partner_commands.RecordTopUp:
+        return partner_commands.RecordTopUp(
             partner_id=partner_id,
             top_up_id=_derived(key),
             amount=amount,
             source=source,
             reference=reference,
         )
-        return self.execute(command, key)
 
     def announce_top_up(
         self, partner_id: UUID, amount: Money, reference: str, *, key: str | None = None

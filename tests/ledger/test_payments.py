@@ -8,18 +8,20 @@ Partners sell e-mail signatures at 25.00 USD a month; a card adds its 3 % fee, 0
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
 
 from domain.errors import (
+    AmountTooLarge,
     NoPaymentMethod,
     PaymentMethodKindMismatch,
     PaymentMethodNotFound,
     PaymentNotFound,
 )
 from domain.invoice import InvoiceStatus
-from domain.money import Money
+from domain.money import BALANCE_MAX_MINOR, Money
 from domain.payment_methods import PaymentSource
 from ledger.application import EVENTS_TABLE, Ledger
 from ledger.billing_clock import tick
@@ -274,3 +276,43 @@ def test_r_x7_r_e4_a_debit_made_on_the_partners_sunday_settles_on_its_tuesday(
     assert tick(ledger, clock.now()).done["settle_debit"] == 1
     found = ledger.invoice(invoice_id)
     assert (found.status, found.pending_total) == (InvoiceStatus.SETTLED, usd(0))
+
+
+# --- a card top-up is charged only if it is recorded (R-C2, R-X1) -------------------------
+
+
+def _nearly_full(ledger: Ledger) -> UUID:
+    partner, _, _ = open_partner(ledger, VISA, lines=0)
+    ledger.top_up(partner, usd(BALANCE_MAX_MINOR - 100), PaymentSource.BANK_TRANSFER)
+    return partner
+
+
+def test_r_c2_a_card_top_up_the_balance_cannot_take_charges_nothing(
+    ledger: Ledger, gateway: SimulatedGateway
+) -> None:
+    partner = _nearly_full(ledger)
+    with pytest.raises(AmountTooLarge):
+        ledger.top_up(partner, usd(200), PaymentSource.CARD, key="too-much")
+    assert "too-much/charge" not in gateway.charges
+    assert ledger.partner_account(partner).balance == usd(BALANCE_MAX_MINOR - 100)
+
+
+def test_r_c2_a_card_top_up_refused_after_its_charge_gives_the_money_back(
+    ledger: Ledger, gateway: SimulatedGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between the check and the record another top-up fills the balance (a bank transfer the
+    vendor records while the card is being charged): the card's charge is refunded."""
+    partner = _nearly_full(ledger)
+    charge = gateway.charge
+
+    def charge_while_a_transfer_lands(*args: Any, **kwargs: Any) -> Any:
+        ledger.top_up(partner, usd(100), PaymentSource.BANK_TRANSFER, key="wire-meanwhile")
+        return charge(*args, **kwargs)
+
+    monkeypatch.setattr(gateway, "charge", charge_while_a_transfer_lands)
+    with pytest.raises(AmountTooLarge):
+        ledger.top_up(partner, usd(50), PaymentSource.CARD, key="raced")
+    charged = gateway.charges["raced/charge"]
+    refund = gateway.refunds["raced/compensate"]
+    assert (refund.charge_id, refund.amount) == (charged.charge_id, usd(50))
+    assert ledger.partner_account(partner).balance == usd(BALANCE_MAX_MINOR)
