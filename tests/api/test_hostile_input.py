@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -51,9 +50,8 @@ from tests.api.hostile import (
     with_value,
 )
 from tests.api.hostile_values import Json, raw_bodies
-from tests.support import START, created_database, served
+from tests.support import SOAK, START, created_database, served
 
-SOAK = os.environ.get("LEDGERLINE_SOAK") == "1"
 EXAMPLES_PER_OPERATION = 4
 """Hostile requests per operation in `make test` (about 15 ms each, server side included):
 some 250 commands and 100 queries, about 4 s of CPU for the file with the rest."""

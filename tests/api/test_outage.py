@@ -15,7 +15,6 @@ clients.
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import subprocess
 import tempfile
@@ -40,9 +39,8 @@ from ledger.application import EVENTS_TABLE
 from ledger.clock import SimulatedClock
 from ledger.database import Database
 from ledger.settings import Environment, Settings
-from tests.support import START, created_database, embedded_server, free_port, served
+from tests.support import SOAK, START, created_database, embedded_server, free_port, served
 
-SOAK = os.environ.get("LEDGERLINE_SOAK") == "1"
 OUTAGE_S = 6.5 if SOAK else 1.0
 CLIENTS = 8 if SOAK else 3
 RECOVERY_MAX_S = 8.0
