@@ -510,10 +510,11 @@ class Writer:
 
     def last_number(self, batch: _Batch, series: str) -> int:
         if series not in batch.numbers:
+            # Read only: a series first drawn by a command that is then refused gets no row
+            # (a refused command writes nothing). The events-table lock this batch holds keeps
+            # every writer, in any process, from drawing the same number meanwhile.
             row = batch.conn.execute(
-                "INSERT INTO number_series (series, last) VALUES (%s, 0) "
-                "ON CONFLICT (series) DO UPDATE SET last = number_series.last RETURNING last",
-                (series,),
+                "SELECT last FROM number_series WHERE series = %s", (series,)
             ).fetchone()
             batch.numbers_loaded[series] = batch.numbers[series] = int(row[0]) if row else 0
         return batch.numbers[series]
@@ -553,12 +554,16 @@ class Writer:
         batch.pending = []
         with conn.cursor() as cur:
             changed = [
-                (last_number, series)
+                (series, last_number)
                 for series, last_number in batch.numbers.items()
                 if batch.numbers_loaded[series] != last_number
             ]
             if changed:
-                cur.executemany("UPDATE number_series SET last = %s WHERE series = %s", changed)
+                cur.executemany(
+                    "INSERT INTO number_series (series, last) VALUES (%s, %s) "
+                    "ON CONFLICT (series) DO UPDATE SET last = excluded.last",
+                    changed,
+                )
             if batch.messages:
                 now = self.clock.now()
                 cur.executemany(
