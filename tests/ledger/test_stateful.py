@@ -423,10 +423,16 @@ class LedgerMachine(RuleBasedStateMachine):
         data=st.data(),
         billing=st.sampled_from([Term.MONTHLY, Term.ANNUAL]),
         preferred_in_days=st.integers(0, 6),
-        settle_first=st.booleans(),
+        settle_first=st.sampled_from([True, True, False]),
+        same_currency=st.sampled_from([True, True, False]),
     )
     def request_transfer(
-        self, data: st.DataObject, billing: Term, preferred_in_days: int, settle_first: bool
+        self,
+        data: st.DataObject,
+        billing: Term,
+        preferred_in_days: int,
+        settle_first: bool,
+        same_currency: bool,
     ) -> None:
         """A client moves its line to another reseller with every consent (R-E1, R-E2): the
         billing clock moves it on the preferred day, no sooner than two business days on
@@ -442,9 +448,10 @@ class LedgerMachine(RuleBasedStateMachine):
                     self.record_paid(
                         invoice, UUID(paid.data["payment_id"]), PaymentSource.BANK_TRANSFER, owed
                     )
-        new_partner_id = self.pick(
-            data, [p for p in self.partners if p != line.partner_id], "new reseller"
-        )
+        currency = self.partners[line.partner_id].currency
+        others = [p for p in self.partners if p != line.partner_id]
+        alike = [p for p in others if self.partners[p].currency == currency]
+        new_partner_id = self.pick(data, alike if alike and same_currency else others, "reseller")
         refusals = set()
         if self.partners[new_partner_id].currency != self.partners[line.partner_id].currency:
             refusals.add("currency_mismatch")
