@@ -31,7 +31,7 @@ row, with the live one the steps kept up to date.
 
 Cost: each step is a command or two and a handful of reads against a real PostgreSQL, and each
 example a database copy, a ledger and a rebuild of every read model; `make test` runs 3
-examples of 50 steps (about 6 s). To soak, run many more and longer ones:
+examples of 50 steps (3.7 s, up to 8 s on a busy machine). To soak, many more, longer ones:
 
     LEDGERLINE_SOAK=1 .venv/bin/pytest -p no:randomly tests/ledger/test_stateful.py
 """
@@ -107,9 +107,9 @@ from tests.support import START, DatabaseCopies, drop_database
 
 SOAK = os.environ.get("LEDGERLINE_SOAK") == "1"
 EXAMPLES, STEPS = (60, 80) if SOAK else (3, 50)
-"""In `make test` 3 examples of 50 steps, about 6 s (a step costs some 25 ms, an example's
+"""In `make test` 3 examples of 50 steps, 3.7 s (a step costs some 25 ms, an example's
 database, ledger and rebuild of every read model about 0.8 s); LEDGERLINE_SOAK=1 runs 60
-examples of 80 steps, some 5 minutes."""
+examples of 80 steps, about 3 minutes."""
 
 # --- The machine --------------------------------------------------------------------------
 
