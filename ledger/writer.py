@@ -541,6 +541,9 @@ class Writer:
         series the batch's accepted commands moved. The batch holds the events table's lock,
         so no other writer draws from the series meanwhile."""
         if series not in batch.numbers:
+            # Read only: a series first drawn by a command that is then refused gets no row
+            # (a refused command writes nothing). The events-table lock this batch holds keeps
+            # every writer, in any process, from drawing the same number meanwhile.
             row = batch.conn.execute(
                 "SELECT last FROM number_series WHERE series = %s FOR UPDATE", (series,)
             ).fetchone()
