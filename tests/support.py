@@ -12,6 +12,7 @@ import warnings
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -22,11 +23,13 @@ from psycopg import sql
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api import keys
 from api.app import create_app, use_handler_threads
 from api.runtime import Runtime
 from api.server import server_config
+from ledger.clock import SimulatedClock
 from ledger.database import Database
-from ledger.settings import HTTP_HEADER_TIMEOUT_S
+from ledger.settings import HTTP_HEADER_TIMEOUT_S, Environment, Settings
 
 if TYPE_CHECKING:
     from pgserver.postgres_server import PostgresServer
@@ -188,3 +191,41 @@ def served(
         server.should_exit = True
         thread.join(SERVER_START_TIMEOUT_S)
         sock.close()
+
+
+AUTH_FAILURES_UNLIMITED = 1_000_000
+"""For fuzzing: hundreds of requests without a key from one address are the answers under
+test (401), not the failed-key limit's 429."""
+
+
+@dataclass(frozen=True)
+class ServedLedger:
+    """A module's own Ledgerline over real HTTP: its runtime, base URL and an admin key."""
+
+    runtime: Runtime
+    base_url: str
+    admin_key: str
+
+
+@contextmanager
+def served_ledger(
+    server: Database, template: str | None = None, *, label: str
+) -> Iterator[ServedLedger]:
+    """A started runtime on a database of its own, projectors following, served over HTTP,
+    with an admin key and no limit on failed key checks (for modules that fuzz the API)."""
+    with created_database(server, template) as database:
+        settings = Settings(
+            database_url=database.url,
+            environment=Environment.TEST,
+            db_pool_size=4,
+            auth_failures_per_minute=AUTH_FAILURES_UNLIMITED,
+        )
+        runtime = Runtime.start(settings, clock=SimulatedClock(START))
+        try:
+            runtime.start_projectors()
+            with runtime.database.connect() as conn:
+                _, admin = keys.create_key(conn, keys.Role.ADMIN, label=label)
+            with served(runtime) as base_url:
+                yield ServedLedger(runtime, base_url, admin)
+        finally:
+            runtime.close()

@@ -28,14 +28,11 @@ import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from api import keys
 from api.runtime import Runtime
 from domain.money import BALANCE_MAX_MINOR, Money
 from domain.payment_methods import CardDetails, PaymentSource
 from domain.values import Location
-from ledger.clock import SimulatedClock
 from ledger.database import Database
-from ledger.settings import Environment, Settings
 from tests.api.hostile import (
     HostileCommand,
     Operation,
@@ -50,7 +47,7 @@ from tests.api.hostile import (
     with_value,
 )
 from tests.api.hostile_values import Json, raw_bodies
-from tests.support import SOAK, START, created_database, served
+from tests.support import SOAK, served_ledger
 
 EXAMPLES_PER_OPERATION = 4
 """Hostile requests per operation in `make test` (about 15 ms each, server side included):
@@ -58,7 +55,6 @@ some 250 commands and 100 queries, about 4 s of CPU for the file with the rest."
 SOAK_EXAMPLES_PER_OPERATION = 300
 EXAMPLES = SOAK_EXAMPLES_PER_OPERATION if SOAK else EXAMPLES_PER_OPERATION
 GOOD_CARD = CardDetails("4242424242424242", 12, 2030, "Ada Lovelace", "123", "10001")
-AUTH_FAILURES_UNLIMITED = 1_000_000
 
 OPERATIONS = operations()
 COMMANDS = [op for op in OPERATIONS if op.method == "POST"]
@@ -182,29 +178,16 @@ def _build(runtime: Runtime) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def world(postgres_server: Database, template_database: str) -> Iterator[World]:
-    with created_database(postgres_server, template_database) as database:
-        settings_ = Settings(
-            database_url=database.url,
-            environment=Environment.TEST,
-            db_pool_size=4,
-            auth_failures_per_minute=AUTH_FAILURES_UNLIMITED,
-        )
-        runtime = Runtime.start(settings_, clock=SimulatedClock(START))
-        try:
-            runtime.start_projectors()
-            ids = _build(runtime)
-            with runtime.database.connect() as conn:
-                _, admin = keys.create_key(conn, keys.Role.ADMIN, label="hostile")
-            with (
-                database.connect() as conn,
-                served(runtime) as base_url,
-                httpx.Client(
-                    base_url=base_url, timeout=30, headers={"Authorization": f"Bearer {admin}"}
-                ) as http,
-            ):
-                yield World(runtime, conn, http, ids)
-        finally:
-            runtime.close()
+    with (
+        served_ledger(postgres_server, template_database, label="hostile") as ledger,
+        ledger.runtime.database.connect() as conn,
+        httpx.Client(
+            base_url=ledger.base_url,
+            timeout=30,
+            headers={"Authorization": f"Bearer {ledger.admin_key}"},
+        ) as http,
+    ):
+        yield World(ledger.runtime, conn, http, _build(ledger.runtime))
 
 
 def _send(world: World, operation: Operation, request: HostileCommand) -> httpx.Response:

@@ -19,7 +19,8 @@ from api import keys
 from api.runtime import Runtime
 from ledger.database import Database
 from ledger.settings import Environment, Settings
-from tests.api.test_roles import AUTH_FAILURES_UNLIMITED, calls, label, random_resources, send
+from tests.api.test_roles import calls, label, random_resources, send
+from tests.support import AUTH_FAILURES_UNLIMITED
 
 KEY_CACHE_TTL_S = 0.3
 """The bound under test, small so that the wait for it costs nothing."""

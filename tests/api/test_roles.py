@@ -38,11 +38,11 @@ from domain.values import Location
 from ledger.application import EVENTS_TABLE
 from ledger.database import Database
 from ledger.settings import Environment, Settings
+from tests.support import AUTH_FAILURES_UNLIMITED
 
 CARD = CardDetails("4242424242424242", 12, 2030, "Ada Lovelace", "123", "10001")
 PATH_PARAM = re.compile(r"{(\w+)}")
 CAUGHT_UP_TIMEOUT_S = 20.0
-AUTH_FAILURES_UNLIMITED = 1_000_000
 LIST_FILTERS = {"/v1/invoices": "partner_id", "/v1/lines": "client_id"}
 """Lists that name whose items to list in the query: the id walked with is that parameter."""
 DECLARED = {
