@@ -158,6 +158,7 @@ def serve(
             config = server_config(
                 create_app(runtime),
                 header_timeout_s=settings.http_header_timeout_s,
+                body_timeout_s=settings.http_body_timeout_s,
                 keep_alive_s=settings.http_keep_alive_s,
                 host=settings.host,
                 port=settings.port,
@@ -185,6 +186,7 @@ def _serve_workers(settings: Settings, runtime: Runtime) -> None:
     config = server_config(
         "api.worker:create",
         header_timeout_s=settings.http_header_timeout_s,
+        body_timeout_s=settings.http_body_timeout_s,
         keep_alive_s=settings.http_keep_alive_s,
         factory=True,
         host=settings.host,

@@ -34,6 +34,12 @@ HTTP_HEADER_TIMEOUT_S = 10.0
 """A request's headers are a few hundred bytes, sent in one packet by any client, even over a
 slow mobile link; one that takes longer than this is stuck or trickling them on purpose (a
 "slowloris"), and its connection is closed."""
+HTTP_BODY_TIMEOUT_S = 30.0
+HTTP_BODY_MIN_RATE_BYTES_S = 500
+"""A request's body must arrive within 30 s of its headers, plus a second for every 500 bytes
+received (Apache's mod_reqtimeout `body=20,MinRate=500` idea): the largest body taken (8 MiB)
+needs only a 4 kB/s link, a command of a few hundred bytes arrives in one packet, and a client
+trickling a body a byte at a time ("slow POST") is cut off after about 30 s."""
 HTTP_KEEP_ALIVE_S = 5
 """uvicorn's default idle time between two requests on one connection: long enough for a
 client's next request of a burst, short enough that idle connections do not hold sockets.
@@ -176,6 +182,13 @@ class Settings(BaseSettings):
         le=HTTP_TIMEOUT_MAX_S,
         description="Seconds a client has to send a request's headers before its connection "
         "is closed.",
+    )
+    http_body_timeout_s: float = Field(
+        default=HTTP_BODY_TIMEOUT_S,
+        gt=0,
+        le=HTTP_TIMEOUT_MAX_S,
+        description="Seconds a client has, after a request's headers, to send its body (plus "
+        "one for every 500 bytes received) before its connection is closed.",
     )
     http_keep_alive_s: int = Field(
         default=HTTP_KEEP_ALIVE_S,

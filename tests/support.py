@@ -29,7 +29,7 @@ from api.runtime import Runtime
 from api.server import server_config
 from ledger.clock import SimulatedClock
 from ledger.database import Database
-from ledger.settings import HTTP_HEADER_TIMEOUT_S, Environment, Settings
+from ledger.settings import HTTP_BODY_TIMEOUT_S, HTTP_HEADER_TIMEOUT_S, Environment, Settings
 
 if TYPE_CHECKING:
     from pgserver.postgres_server import PostgresServer
@@ -168,7 +168,9 @@ def free_port() -> int:
 
 @contextmanager
 def served(
-    runtime: Runtime | ASGIApp, header_timeout_s: float = HTTP_HEADER_TIMEOUT_S
+    runtime: Runtime | ASGIApp,
+    header_timeout_s: float = HTTP_HEADER_TIMEOUT_S,
+    body_timeout_s: float = HTTP_BODY_TIMEOUT_S,
 ) -> Iterator[str]:
     """The API over `runtime` (or an ASGI app), served over real HTTP on a free loopback port,
     by the server `ledgerline serve` runs: its base URL."""
@@ -176,7 +178,7 @@ def served(
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     app = create_app(runtime) if isinstance(runtime, Runtime) else runtime
-    config = server_config(app, header_timeout_s=header_timeout_s)
+    config = server_config(app, header_timeout_s=header_timeout_s, body_timeout_s=body_timeout_s)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

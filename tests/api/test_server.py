@@ -8,6 +8,7 @@ import time
 from urllib.parse import urlsplit
 
 from starlette.responses import PlainTextResponse
+from starlette.types import Receive, Scope, Send
 
 from tests.support import served
 
@@ -52,7 +53,7 @@ def _trickle_until_closed(sock: socket.socket, data: bytes) -> float:
         except (BrokenPipeError, ConnectionResetError):
             return time.monotonic() - started
         time.sleep(TRICKLE_PAUSE_S)
-    raise AssertionError("the server kept reading a trickle of headers")
+    raise AssertionError("the server kept reading a trickle")
 
 
 def test_a_client_sending_its_headers_a_byte_at_a_time_is_cut_off() -> None:
@@ -82,3 +83,45 @@ def test_a_client_sending_its_headers_a_byte_at_a_time_is_cut_off() -> None:
             for sock in (slow, silent, patient):
                 if sock is not None:
                     sock.close()
+
+
+BODY_TIMEOUT_S = 0.3
+"""Short, so the test is; the server's default is HTTP_BODY_TIMEOUT_S."""
+
+
+async def _body_length(scope: Scope, receive: Receive, send: Send) -> None:
+    """Reads the whole body, then answers its length (as a command's handler does)."""
+    length, more = 0, True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+        length += len(message.get("body", b""))
+        more = message.get("more_body", False)
+    await PlainTextResponse(str(length))(scope, receive, send)
+
+
+def _post_head(length: int) -> bytes:
+    return f"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: {length}\r\n\r\n".encode()
+
+
+def test_a_client_trickling_its_body_is_cut_off_and_a_slow_honest_one_gets_through() -> None:
+    with served(_body_length, body_timeout_s=BODY_TIMEOUT_S) as url:
+        trickler = _connect(url)
+        honest = _connect(url)
+        try:
+            trickler.sendall(_post_head(200))
+            took_s = _trickle_until_closed(trickler, b"x" * 200)
+            assert BODY_TIMEOUT_S <= took_s + TRICKLE_PAUSE_S < PATIENCE_S
+
+            # 2,000 bytes over about 0.6 s, twice the base time: each 500 bytes buy a second.
+            honest.sendall(_post_head(2_000))
+            for _ in range(4):
+                time.sleep(BODY_TIMEOUT_S / 2)
+                honest.sendall(b"y" * 500)
+            answer = honest.recv(1024)
+            assert answer.startswith(b"HTTP/1.1 200")
+            assert answer.endswith(b"2000")
+        finally:
+            trickler.close()
+            honest.close()
