@@ -61,6 +61,11 @@ def connection_lost(error: BaseException | None) -> bool:
         return connection_lost(error.__cause__)
     if isinstance(error, psycopg.InterfaceError):
         return True
+    if isinstance(error, psycopg.errors.PipelineAborted):
+        # A statement of the pipeline failed (a command's events the database refused) and
+        # the rest were skipped: the connection is fine. psycopg makes it an OperationalError
+        # without a state, which would otherwise read as a lost connection.
+        return False
     if isinstance(error, psycopg.OperationalError):
         state = error.sqlstate
         return state is None or state.startswith("08") or state in CONNECTION_LOST_STATES

@@ -48,6 +48,15 @@ class _Unappliable(Exception):
     """A live batch failed in the database: it is applied again one read model at a time."""
 
 
+def lost_connection(error: psycopg.Error) -> bool:
+    """Whether the connection is gone (the runner reconnects), not a statement refused (a
+    read model stops). A pipeline aborted by a refused statement is an OperationalError to
+    psycopg, but the connection is fine."""
+    if isinstance(error, psycopg.errors.PipelineAborted):
+        return False
+    return isinstance(error, psycopg.OperationalError | psycopg.InterfaceError)
+
+
 class _Probed(Exception):
     """Rolls a probe's savepoint back once its statements have applied."""
 
@@ -217,9 +226,9 @@ class Runner:
                                 continue
                             conn.execute(statement, {"lo": since, "hi": high})
                     self._move(conn, keys, high)
-            except (psycopg.OperationalError, psycopg.InterfaceError):
-                raise
             except psycopg.Error as error:
+                if lost_connection(error):
+                    raise
                 if self._following:
                     raise _Unappliable from error
                 raise ProjectionFailed(self.name, low, error) from error
@@ -297,9 +306,9 @@ class Runner:
                     raise _Probed
         except _Probed:
             return None
-        except (psycopg.OperationalError, psycopg.InterfaceError):
-            raise
         except psycopg.Error as error:
+            if lost_connection(error):
+                raise
             return error
         if to < staged[1]:
             conn.execute("DELETE FROM batch_events")
