@@ -42,7 +42,7 @@ class CommandBus:
     def replayed(self, key: str) -> CommandResult | None:
         """The first answer to a key, if a command was already recorded under it (R-X5)."""
         with self.reads.connection() as conn:
-            return queries.first_answer(conn, key)
+            return queries.recorded_result(conn, key)
 
     def load(self, cls: type[A], aggregate_id: UUID) -> A | None:
         """An aggregate as its events make it now (read only, straight from the store)."""

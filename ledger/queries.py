@@ -16,7 +16,7 @@ import psycopg
 from ledger.schedule import ORDER, Work
 from ledger.writer import CommandResult
 
-FIRST_ANSWER = "SELECT response, position FROM command_log WHERE key = %s"
+RECORDED_RESULT = "SELECT response, position FROM command_log WHERE key = %s"
 OUTSTANDING_INVOICES = (
     "SELECT invoice_id FROM open_invoices WHERE payer_id = %s AND outstanding "
     "ORDER BY due_on, invoice_id"
@@ -32,9 +32,9 @@ DUE_WORK = (
 )
 
 
-def first_answer(conn: psycopg.Connection[Any], key: str) -> CommandResult | None:
+def recorded_result(conn: psycopg.Connection[Any], key: str) -> CommandResult | None:
     """The first answer to a key, if a command was already recorded under it (R-X5)."""
-    row = conn.execute(FIRST_ANSWER, (key,)).fetchone()
+    row = conn.execute(RECORDED_RESULT, (key,)).fetchone()
     if row is None:
         return None
     response, position = row
