@@ -35,6 +35,8 @@ class _CommandTranscoder(LedgerTranscoder):
 
     def __init__(self) -> None:
         super().__init__(sealer=None)
+        # One encoder kept: json.dumps with options builds a new one per call (half the cost).
+        self.canonical = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
     def _walk(self, o: Any) -> Any:
         encode = self._encoders.get(type(o))
@@ -67,8 +69,8 @@ def fields_set(record: Any) -> dict[str, Any]:
 
 def canonical_json(command: Any) -> str:
     """The command's fields as canonical JSON: sorted keys, no spaces, transcoded values."""
-    encoded = _transcoder()._dict(fields_set(command))
-    return json.dumps(encoded, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    transcoder = _transcoder()
+    return transcoder.canonical.encode(transcoder._dict(fields_set(command)))
 
 
 def fingerprint(command: Any) -> str:
