@@ -33,9 +33,10 @@ from eventsourcing.utils import Environment, EnvType
 from domain.money import Money
 from domain.partner_account import PartnerAccount
 from domain.payment_methods import PaymentSource
-from ledger.application import EventStore, Ledger
+from ledger.application import Ledger
 from ledger.clock import SystemClock
 from ledger.database import Database, EmbeddedPostgres, check_durability, create_database
+from ledger.event_store import EventStore
 
 USD = Money(1_000, "USD")
 AGGREGATE_CACHE_MAXSIZE = 100_000

@@ -52,10 +52,11 @@ from history import load
 from domain.money import Money
 from domain.payment_methods import PaymentSource
 from domain.postings import POSTING_RULES, entries_for
-from ledger.application import EVENTS_TABLE, Ledger, event_store_env
+from ledger.application import EVENTS_TABLE, Ledger
 from ledger.catalogue import load_catalogue
 from ledger.clock import SystemClock
 from ledger.database import Database, EmbeddedPostgres, check_durability, create_database
+from ledger.event_store import event_store_env
 from ledger.transcodings import LedgerTranscoder
 from projections.registry import all_projections
 from replay.rebuild import head_position, rebuild_many, swap

@@ -17,8 +17,9 @@ from uuid import UUID
 import structlog
 
 from domain.errors import BillingError
+from ledger import queries
 from ledger.application import Ledger
-from ledger.schedule import ORDER
+from ledger.schedule import Work
 
 ROWS_PER_QUERY = 500
 """Work read at once; the clock reads again until nothing is left due."""
@@ -38,38 +39,32 @@ class TickReport:
         return sum(self.done.values())
 
 
-def due(ledger: Ledger, until: datetime) -> list[tuple[str, UUID, date]]:
+def due(ledger: Ledger, until: datetime) -> list[tuple[Work, UUID, date]]:
     """The work due at `until`: kind, subject and business day, in the order to do it."""
     with ledger.reads.connection() as conn:
-        rows = conn.execute(
-            "SELECT kind, subject_id, due_on FROM schedule "
-            "WHERE (due_on::timestamp AT TIME ZONE time_zone) <= %s "
-            "ORDER BY due_on, array_position(%s::text[], kind), subject_id LIMIT %s",
-            (until, list(ORDER), ROWS_PER_QUERY),
-        ).fetchall()
-    return [(str(kind), UUID(str(subject)), due_on) for kind, subject, due_on in rows]
+        return queries.due_work(conn, until, ROWS_PER_QUERY)
 
 
 def tick(ledger: Ledger, until: datetime) -> TickReport:
     """Do every piece of work due up to `until`, including work that doing it makes due."""
     report = TickReport()
-    attempted: set[tuple[str, UUID, date]] = set()
+    attempted: set[tuple[Work, UUID, date]] = set()
     while True:
-        work = [item for item in due(ledger, until) if item not in attempted]
-        if not work:
+        pending = [item for item in due(ledger, until) if item not in attempted]
+        if not pending:
             return report
-        for item in work:
+        for item in pending:
             attempted.add(item)
-            kind, subject_id, on = item
+            work, subject_id, on = item
             try:
-                ledger.do_work(kind, subject_id, on)
+                ledger.do_scheduled_work(work, subject_id, on)
             except BillingError as refusal:
-                report.refused[kind] += 1
+                report.refused[work.value] += 1
                 log.warning(
                     "scheduled_work_refused",
-                    kind=kind,
+                    kind=work.value,
                     subject_id=str(subject_id),
                     code=refusal.code,
                 )
             else:
-                report.done[kind] += 1
+                report.done[work.value] += 1

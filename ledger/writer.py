@@ -20,7 +20,6 @@ failing, that aggregate is evicted and reloaded from the store.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 import time
@@ -43,6 +42,7 @@ from ledger import store
 from ledger.availability import DatabaseHealth, DatabaseUnavailable, connection_lost
 from ledger.clock import Clock
 from ledger.errors import IdempotencyKeyReused
+from ledger.fingerprints import is_same_command
 from ledger.sealing import Sealer
 
 BATCH_MAX = 512
@@ -213,7 +213,8 @@ class _Batch:
     positions: dict[tuple[UUID, int], int] = field(default_factory=dict)
     numbers_loaded: dict[str, int] = field(default_factory=dict)
     numbers: dict[str, int] = field(default_factory=dict)
-    keys: dict[str, tuple[str, CommandResult | None]] = field(default_factory=dict)
+    keys: dict[str, tuple[tuple[str, str], CommandResult | None]] = field(default_factory=dict)
+    """Each key's command name and fingerprint as recorded, and its first result if known."""
     messages: list[Message] = field(default_factory=list)
     touched: dict[UUID, Any] = field(default_factory=dict)
     answers: list[tuple[_Envelope, CommandResult | BaseException | _Accepted | _Repeat]] = field(
@@ -478,15 +479,14 @@ class Writer:
                 response,
                 replayed=True,
             )
-            batch.keys[key] = (f"{command}:{fingerprint}", result)
+            batch.keys[key] = ((command, fingerprint), result)
 
     def _decide(self, batch: _Batch, envelope: _Envelope) -> None:
         command = envelope.command
-        identity = f"{command.command_name}:{command.fingerprint()}"
         known = batch.keys.get(envelope.key)
         if known is not None:
-            first_identity, first_result = known
-            if first_identity != identity:
+            (first_name, first_fingerprint), first_result = known
+            if not is_same_command(command, first_name, first_fingerprint):
                 refusal = IdempotencyKeyReused(
                     "This idempotency key was already used for a different command."
                 )
@@ -518,7 +518,7 @@ class Writer:
         batch.events.extend(events)
         batch.pending.extend(self.mapper.to_stored_event(event) for event in events)
         batch.messages.extend(uow.messages)
-        batch.keys[envelope.key] = (identity, None)
+        batch.keys[envelope.key] = ((command.command_name, command.fingerprint()), None)
         keys = [(event.originator_id, event.originator_version) for event in events]
         batch.answers.append((envelope, _Accepted(envelope, aggregate_id, data, keys)))
 
@@ -672,9 +672,3 @@ class _Repeat:
     """The same command under the same key twice in one batch: answer the first's result."""
 
     key: str
-
-
-def fingerprint_of(values: dict[str, Any]) -> str:
-    """A stable digest of a command's fields, to tell a repeat from a reuse of its key."""
-    text = json.dumps(values, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()

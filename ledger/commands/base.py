@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import date
@@ -16,6 +15,7 @@ from domain.partner_account import PartnerAccount
 from domain.pricing import BillingPolicy, Catalogue
 from domain.subscription_line import SubscriptionLine
 from domain.values import bonus_wallet_id
+from ledger import fingerprints
 from ledger.writer import UnitOfWork
 
 
@@ -40,11 +40,11 @@ class LedgerCommand(ABC):
         cls.command_name = _snake(cls.__name__)
 
     def fingerprint(self) -> str:
-        """A digest of every field: the same command repeated has the same fingerprint."""
+        """A digest of every field set (ledger/fingerprints.py): the same command repeated has
+        the same fingerprint, whatever the order of its fields or how their values print."""
         cached: str | None = self.__dict__.get("_fingerprint")
         if cached is None:
-            # A frozen dataclass's repr names every field, nested values included, in order.
-            cached = hashlib.sha256(repr(self).encode()).hexdigest()
+            cached = fingerprints.fingerprint(self)
             object.__setattr__(self, "_fingerprint", cached)
         return cached
 

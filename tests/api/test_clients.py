@@ -13,6 +13,7 @@ import pytest
 from api.runtime import Runtime
 from domain.payment_methods import CardDetails
 from domain.values import Payer
+from ledger.schedule import Work
 from tests.api.test_partners import (
     LINE_MINOR,
     PROBLEM,
@@ -46,7 +47,7 @@ def overdue_line(runtime: Runtime, partner_id: UUID, client_id: UUID, key: str) 
     """A client paying its own line by bank transfer, not collected by the due date (R-H2)."""
     line, invoice_id = issue_invoice(runtime, partner_id, client_id, key, payer=Payer.CLIENT)
     due_on = runtime.ledger.invoice(invoice_id).due_on
-    runtime.ledger.do_work("mark_overdue", invoice_id, due_on + timedelta(days=1))
+    runtime.ledger.do_scheduled_work(Work.MARK_OVERDUE, invoice_id, due_on + timedelta(days=1))
     return line
 
 

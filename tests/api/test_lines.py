@@ -18,6 +18,7 @@ from domain.subscription_line import TRANSFER_PAYMENT_SOURCES
 from ledger.application import EVENTS_TABLE
 from ledger.clock import SimulatedClock
 from ledger.payments.simulator import SimulatedGateway
+from ledger.schedule import Work
 
 PROBLEM = "application/problem+json"
 NEW_YORK = "America/New_York"
@@ -401,7 +402,7 @@ def test_r_e3_r_e2_a_transfer_waits_for_settled_invoices_then_every_party_consen
 
     # R-E1, R-E4: on its date the line moves; from then on it is the new reseller's.
     clock.set(clock.now().replace(month=3, day=2, hour=15))
-    runtime.ledger.do_work("complete_transfer", UUID(line), date(2026, 3, 2))
+    runtime.ledger.do_scheduled_work(Work.COMPLETE_TRANSFER, UUID(line), date(2026, 3, 2))
     moved = receiving.get(f"/v1/lines/{line}")
     assert (moved.status_code, moved.json()["partner_id"], moved.json()["term"]) == (
         200,

@@ -1,0 +1,241 @@
+"""The ledger's commands on partner accounts: profile, payment methods, top-ups, clients,
+budget, bonuses, autopay (R-O1, R-O4, R-O6, R-C2, R-C5, R-C6, R-L3).
+
+A mixin of `Ledger` (ledger/application.py): each method builds one command and runs it; the
+work with the payment processor is `Charging`'s.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from domain.bonus_wallet import CreditReason
+from domain.calendar import Anchor
+from domain.errors import InvalidValue
+from domain.money import Money
+from domain.payment_methods import BankAccountDetails, CardDetails, PaymentSource
+from domain.values import Address
+from ledger import queries
+from ledger.availability import CheckedPool
+from ledger.charging import Charging, recorded_top_up
+from ledger.clock import Clock
+from ledger.command_bus import (
+    CommandBus,
+    derived_id,
+    key_or_fresh,
+    result_including_charges,
+)
+from ledger.commands import partners as partner_commands
+from ledger.commands.lines import Outstanding
+from ledger.writer import CommandResult
+
+
+class PartnerOperations:
+    """Commands on a partner account."""
+
+    bus: CommandBus
+    charging: Charging
+    clock: Clock
+    reads: CheckedPool
+
+    def open_partner_account(
+        self,
+        *,
+        name: str,
+        currency: str,
+        time_zone: str,
+        anchor: Anchor = Anchor.ANNIVERSARY,
+        partner_id: UUID | None = None,
+        key: str | None = None,
+    ) -> CommandResult:
+        command = partner_commands.OpenPartnerAccount(
+            partner_id=partner_id or derived_id(key),
+            name=name,
+            currency=currency,
+            time_zone=time_zone,
+            anchor=anchor,
+        )
+        return self.bus.execute(command, key)
+
+    def record_billing_profile(
+        self,
+        partner_id: UUID,
+        entity: str,
+        address: Address,
+        billing_email: str,
+        *,
+        key: str | None = None,
+    ) -> CommandResult:
+        return self.bus.execute(
+            partner_commands.RecordBillingProfile(
+                partner_id=partner_id, entity=entity, address=address, billing_email=billing_email
+            ),
+            key,
+        )
+
+    def add_payment_method(
+        self,
+        partner_id: UUID,
+        details: CardDetails | BankAccountDetails,
+        *,
+        make_default: bool = False,
+        key: str | None = None,
+    ) -> CommandResult:
+        """Validate raw card or bank data, tokenise it at the gateway, keep the token (R-X4)."""
+        key = key_or_fresh(key)
+        if (first := self.bus.replayed(key)) is not None:
+            return first
+        account = self.bus.partner_account(partner_id)
+        token = self.charging.tokenise(details, account.today(self.clock.now()))
+        command = partner_commands.AddPaymentMethod(
+            partner_id=partner_id,
+            method_id=derived_id(key),
+            method=token,
+            make_default=make_default,
+        )
+        return self.bus.execute(command, key)
+
+    def replace_payment_method(
+        self,
+        partner_id: UUID,
+        old_method_id: UUID,
+        details: CardDetails | BankAccountDetails,
+        outstanding: Outstanding = Outstanding.CHARGE_ALL,
+        *,
+        key: str | None = None,
+    ) -> CommandResult:
+        """Update a payment method; the billing date stays. What is failed or overdue is
+        charged to the new one at once, in one charge of its total (R-L5), or marked paid in
+        the same transaction as the replacement (R-H5)."""
+        key = key_or_fresh(key)
+        if (first := self.bus.replayed(key)) is not None:
+            return result_including_charges(first, self.charging.replayed_charges(key))
+        account = self.bus.partner_account(partner_id)
+        token = self.charging.tokenise(details, account.today(self.clock.now()))
+        with self.reads.connection() as conn:
+            invoice_ids = tuple(queries.outstanding_invoice_ids(conn, partner_id))
+        result = self.bus.execute(
+            partner_commands.ReplacePaymentMethod(
+                partner_id=partner_id,
+                old_method_id=old_method_id,
+                method_id=derived_id(key),
+                method=token,
+                outstanding=outstanding,
+                invoice_ids=invoice_ids,
+            ),
+            key,
+        )
+        charged = self.charging.charge_together(
+            account, result.data.get("to_charge", []), token, None, f"{key}/charge"
+        )
+        return result_including_charges(result, charged)
+
+    def make_default_payment_method(
+        self, partner_id: UUID, method_id: UUID, *, key: str | None = None
+    ) -> CommandResult:
+        return self.bus.execute(
+            partner_commands.MakeDefaultPaymentMethod(partner_id=partner_id, method_id=method_id),
+            key,
+        )
+
+    def top_up(
+        self,
+        partner_id: UUID,
+        amount: Money,
+        source: PaymentSource,
+        *,
+        method_id: UUID | None = None,
+        reference: str | None = None,
+        key: str | None = None,
+    ) -> CommandResult:
+        """Put money on the company balance (R-C2): charged to a card now, or received by
+        bank as the vendor records it (a partner announces a transfer: `announce_top_up`)."""
+        key = key_or_fresh(key)
+        if source is PaymentSource.CARD:
+            return self.charging.top_up_by_card(partner_id, amount, method_id, key)
+        if source is not PaymentSource.BANK_TRANSFER:
+            raise InvalidValue("Top up by card or by bank transfer.", field="source")
+        return self.bus.execute(recorded_top_up(partner_id, amount, source, reference, key), key)
+
+    def announce_top_up(
+        self, partner_id: UUID, amount: Money, reference: str, *, key: str | None = None
+    ) -> CommandResult:
+        """The partner says it sent a bank transfer for its balance: kept apart (R-C2)."""
+        command = partner_commands.AnnounceTopUp(
+            partner_id=partner_id, top_up_id=derived_id(key), amount=amount, reference=reference
+        )
+        return self.bus.execute(command, key)
+
+    def confirm_top_up(
+        self, partner_id: UUID, top_up_id: UUID, *, key: str | None = None
+    ) -> CommandResult:
+        """The vendor received an announced transfer: it is on the balance now (R-C2)."""
+        return self.bus.execute(
+            partner_commands.ConfirmTopUp(partner_id=partner_id, top_up_id=top_up_id), key
+        )
+
+    def register_client(
+        self,
+        partner_id: UUID,
+        *,
+        name: str,
+        email: str | None = None,
+        unified_billing: bool = True,
+        client_id: UUID | None = None,
+        key: str | None = None,
+    ) -> CommandResult:
+        return self.bus.execute(
+            partner_commands.RegisterClient(
+                partner_id=partner_id,
+                client_id=client_id or derived_id(key),
+                name=name,
+                email=email,
+                unified_billing=unified_billing,
+            ),
+            key,
+        )
+
+    def remove_client_from_unified_billing(
+        self, partner_id: UUID, client_id: UUID, *, key: str | None = None
+    ) -> CommandResult:
+        """The partner stops paying for a client's lines (R-O4)."""
+        with self.reads.connection() as conn:
+            line_ids = queries.unified_billing_line_ids(conn, partner_id, client_id)
+        command = partner_commands.RemoveClientFromUnifiedBilling(
+            partner_id=partner_id, client_id=client_id, line_ids=line_ids
+        )
+        return self.bus.execute(command, key)
+
+    def set_budget(
+        self, partner_id: UUID, amount: Money | None, *, key: str | None = None
+    ) -> CommandResult:
+        return self.bus.execute(
+            partner_commands.SetBudget(partner_id=partner_id, amount=amount), key
+        )
+
+    def grant_bonus(
+        self,
+        partner_id: UUID,
+        amount: Money,
+        reason: CreditReason,
+        note: str,
+        *,
+        key: str | None = None,
+    ) -> CommandResult:
+        """The vendor's promotion or goodwill credit to a partner's bonus wallet (R-C5)."""
+        key = key_or_fresh(key)
+        command = partner_commands.GrantBonus(
+            partner_id=partner_id,
+            credit_id=derived_id(key),
+            amount=amount,
+            reason=reason,
+            note=note,
+        )
+        return self.bus.execute(command, key)
+
+    def set_account_autopay(
+        self, partner_id: UUID, source: PaymentSource | None, *, key: str | None = None
+    ) -> CommandResult:
+        return self.bus.execute(
+            partner_commands.SetAccountAutopay(partner_id=partner_id, source=source), key
+        )

@@ -1,0 +1,66 @@
+"""The ledger's own reads: the SQL the write side runs outside a command, in one place.
+
+Each takes a connection from the caller's read pool; none writes. The tables are the ledger's
+own (command_log, the inline projections `open_invoices`, `line_index` and `schedule`:
+ledger/schema.py), never a read model of `projections/`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+import psycopg
+
+from ledger.schedule import ORDER, Work
+from ledger.writer import CommandResult
+
+RECORDED_RESULT = "SELECT response, position FROM command_log WHERE key = %s"
+OUTSTANDING_INVOICES = (
+    "SELECT invoice_id FROM open_invoices WHERE payer_id = %s AND outstanding "
+    "ORDER BY due_on, invoice_id"
+)
+UNIFIED_BILLING_LINES = (
+    "SELECT line_id FROM line_index WHERE partner_id = %s AND client_id = %s "
+    "AND unified_billing AND status <> 'cancelled' ORDER BY line_id"
+)
+DUE_WORK = (
+    "SELECT kind, subject_id, due_on FROM schedule "
+    "WHERE (due_on::timestamp AT TIME ZONE time_zone) <= %s "
+    "ORDER BY due_on, array_position(%s::text[], kind), subject_id LIMIT %s"
+)
+
+
+def recorded_result(conn: psycopg.Connection[Any], key: str) -> CommandResult | None:
+    """The first answer to a key, if a command was already recorded under it (R-X5)."""
+    row = conn.execute(RECORDED_RESULT, (key,)).fetchone()
+    if row is None:
+        return None
+    response, position = row
+    aggregate_id = response.pop("aggregate_id", None)
+    return CommandResult(
+        UUID(aggregate_id) if aggregate_id else None, int(position), response, replayed=True
+    )
+
+
+def outstanding_invoice_ids(conn: psycopg.Connection[Any], payer_id: UUID) -> list[UUID]:
+    """The invoices a payer owes (failed or overdue), oldest due first (R-H5, R-L5)."""
+    rows = conn.execute(OUTSTANDING_INVOICES, (payer_id,)).fetchall()
+    return [row[0] for row in rows]
+
+
+def unified_billing_line_ids(
+    conn: psycopg.Connection[Any], partner_id: UUID, client_id: UUID
+) -> tuple[UUID, ...]:
+    """A client's lines its partner still pays for under unified billing (R-O4)."""
+    rows = conn.execute(UNIFIED_BILLING_LINES, (partner_id, client_id)).fetchall()
+    return tuple(row[0] for row in rows)
+
+
+def due_work(
+    conn: psycopg.Connection[Any], until: datetime, limit: int
+) -> list[tuple[Work, UUID, date]]:
+    """The work due at `until`: kind, subject and business day, in the order to do it."""
+    rows = conn.execute(DUE_WORK, (until, list(ORDER), limit)).fetchall()
+    return [(Work(kind), UUID(str(subject)), due_on) for kind, subject, due_on in rows]
