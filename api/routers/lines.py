@@ -430,15 +430,10 @@ class LineResponse(BaseModel):
 # --- helpers -------------------------------------------------------------------------------
 
 
-def _not_found(line_id: UUID) -> LineNotFound:
-    # Word for word what the ledger answers for an id it does not know.
-    return LineNotFound(f"No subscription line {line_id}.", line_id=line_id)
-
-
 def _line(runtime: Runtime, caller: Principal, line_id: UUID) -> SubscriptionLine:
     """The line, if the caller may see it; another partner's is not found."""
     line = runtime.ledger.line(line_id)
-    visible(caller, line.partner_id, _not_found(line_id))
+    visible(caller, line.partner_id, LineNotFound.of(line_id))
     return line
 
 
@@ -505,7 +500,7 @@ def _consents_allowed(caller: Principal, line: SubscriptionLine) -> frozenset[Tr
         return frozenset({TransferParty.CLIENT, TransferParty.CURRENT_RESELLER})
     if line.transfer is not None and caller.partner_id == line.transfer.new_reseller_id:
         return frozenset({TransferParty.NEW_RESELLER})
-    raise _not_found(line.id)
+    raise LineNotFound.of(line.id)
 
 
 def _may_consent(allowed: frozenset[TransferParty], parties: list[TransferParty]) -> None:
@@ -538,7 +533,7 @@ def create_line(
     visible(
         caller,
         body.partner_id,
-        PartnerNotFound(f"No partner account {body.partner_id}.", partner_id=body.partner_id),
+        PartnerNotFound.of(body.partner_id),
     )
     result = runtime.ledger.create_line(
         body.partner_id,

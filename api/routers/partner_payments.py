@@ -19,13 +19,13 @@ from api.problems import COMMAND_PROBLEMS, READ_PROBLEMS
 from api.routers.partner_common import (
     PREFIX,
     commandable,
-    partner_not_found,
     recorded,
     refuse_other_body,
 )
 from api.runtime import Runtime
 from api.schemas import PRINTABLE, CommandAccepted, accepted
 from api.security import Caller, Commander, IdempotencyKey, visible
+from domain.errors import PartnerNotFound
 from domain.partner_account import PartnerAccount
 from domain.payment_methods import (
     TWO_DIGIT_YEAR_CENTURY,
@@ -324,7 +324,7 @@ def list_payment_methods(
 ) -> PaymentMethodsResponse:
     """The account's cards and bank accounts, as they may be shown (R-O6, R-X4); read from the
     account itself, so always current."""
-    visible(caller, partner_id, partner_not_found(partner_id))
+    visible(caller, partner_id, PartnerNotFound.of(partner_id))
     account = runtime.ledger.partner_account(partner_id)
     return PaymentMethodsResponse(
         partner_id=partner_id,
