@@ -8,13 +8,12 @@ naming another partner's invoice gets the same 404 as for an invoice that does n
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import date
 from typing import Annotated, Any, Literal, Self
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.deps import ReadAfterDep, ReadConnection, RuntimeDep
 from api.keys import Principal
@@ -24,6 +23,7 @@ from api.routers.invoice_views import InvoiceResponse, invoice_response
 from api.runtime import Runtime
 from api.schemas import (
     CommandAccepted,
+    FreeText,
     MoneyModel,
     Page,
     PageParams,
@@ -65,19 +65,10 @@ NUMBER_MAX_LENGTH = 64
 PDF = "application/pdf"
 Locale = Literal["en", "ru", "pl", "es"]
 """The languages documents are printed in (projections/pdf.py `LABELS`)."""
-WHITESPACE = frozenset("\t\n\r")
 
 
-def _plain(text: str) -> str:
-    """Text without control characters or lone surrogates, which no event or row can hold."""
-    for char in text:
-        if char not in WHITESPACE and unicodedata.category(char) in ("Cc", "Cs"):
-            raise ValueError("must not contain control characters")
-    return text
-
-
-Reason = Annotated[str, Field(min_length=1, max_length=TEXT_MAX_LENGTH), AfterValidator(_plain)]
-Reference = Annotated[str, Field(min_length=1, max_length=TEXT_MAX_LENGTH), AfterValidator(_plain)]
+Reason = Annotated[FreeText, Field(min_length=1, max_length=TEXT_MAX_LENGTH)]
+Reference = Annotated[FreeText, Field(min_length=1, max_length=TEXT_MAX_LENGTH)]
 InvoiceId = Annotated[UUID, Path(description="The invoice's id.")]
 
 

@@ -25,8 +25,8 @@ from api.routers.clients import owner_of
 from api.routers.partner_common import refuse_other_body
 from api.runtime import Runtime
 from api.schemas import (
-    PRINTABLE,
     CommandAccepted,
+    FreeText,
     MoneyModel,
     Page,
     PageParams,
@@ -72,7 +72,7 @@ CARD_NUMBER_MAX_LENGTH = 2 * CARD_NUMBER_MAX_DIGITS - 1
 """The longest number with a space or dash between any two of its digits."""
 CONSENTS_MAX = len(ALL_PARTIES)
 
-Text = Annotated[str, Field(min_length=1, max_length=TEXT_MAX_LENGTH, pattern=PRINTABLE)]
+Text = Annotated[FreeText, Field(min_length=1, max_length=TEXT_MAX_LENGTH)]
 LineId = Annotated[UUID, Path(description="The subscription line's id.")]
 AutopaySource = Literal["card", "direct_debit", "company_balance", "bank_transfer"]
 """R-C6: company balance, card (or its ACH sibling, direct debit) or invoice (bank transfer)."""
@@ -125,8 +125,8 @@ class CreateLineRequest(BaseModel):
 
     partner_id: UUID = Field(description="The partner selling the line (a partner key: its own).")
     client_id: UUID = Field(description="The partner's client the line is for.")
-    product_code: str = Field(
-        min_length=1, max_length=64, pattern=PRINTABLE, description="A catalogue product's code."
+    product_code: FreeText = Field(
+        min_length=1, max_length=64, description="A catalogue product's code."
     )
     term: Term = Field(
         default=Term.MONTHLY, description="`twelve_months` earns the duration discount (R-C3)."
