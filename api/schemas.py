@@ -10,11 +10,12 @@ from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo
 
 from api.metrics import REPLAYED_HEADER
 from domain.errors import InvalidValue
 from domain.money import AMOUNT_MAX_MINOR, Money
+from domain.text import printable_text
 from ledger.writer import CommandResult
 from projections.generations import Stop
 from projections.tracking import READ_WAIT_MAX_S
@@ -25,14 +26,27 @@ READ_WAIT_DEFAULT_MS = 2_000
 READ_WAIT_MAX_MS = int(READ_WAIT_MAX_S * 1000)
 PAGE_SIZE_DEFAULT = 50
 PAGE_SIZE_MAX = 200
-PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
-"""The pattern of free text: no control characters (PostgreSQL's text and jsonb refuse NUL)."""
 BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
 """A cursor's whole numbers (log positions, mail ids) are PostgreSQL bigints; a forged one
 outside them would fail the query instead of being refused."""
 MINOR_MAX = AMOUNT_MAX_MINOR
 """An amount's bound is the domain's (domain/money.py AMOUNT_MAX_MINOR): the schema refuses
 an absurd one early and says so in the OpenAPI document; the domain refuses it anyway."""
+
+
+def _printable(value: str, info: ValidationInfo) -> str:
+    """The domain's rule for text (domain/text.py `printable_text`), applied at the edge so a
+    control character is a validation problem naming its field, whatever field holds it."""
+    try:
+        printable_text(info.field_name or "text", value)
+    except InvalidValue as refused:
+        raise ValueError(refused.detail) from None
+    return value
+
+
+FreeText = Annotated[str, AfterValidator(_printable)]
+"""Text a client sends: no control characters (PostgreSQL's text and jsonb refuse NUL); the
+domain collapses its whitespace and applies its other rules."""
 
 
 class MoneyModel(BaseModel):

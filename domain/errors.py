@@ -8,7 +8,8 @@ any event. The edges map the `refusal` kind once to their own status codes (HTTP
 from __future__ import annotations
 
 from enum import Enum
-from typing import ClassVar
+from typing import ClassVar, Self
+from uuid import UUID
 
 
 class Refusal(Enum):
@@ -173,53 +174,80 @@ class DateOutOfRange(BillingError):
 # --- Something named does not exist (NOT_FOUND) -------------------------------------------
 
 
-class PartnerNotFound(BillingError):
+class NotFound(BillingError):
+    """Something a command or query names does not exist, or is not the caller's to see.
+
+    The one builder of these refusals is `of`: the same words and the same field for a thing,
+    wherever it is looked for (a command, a query, the edge hiding another partner's id).
+    """
+
+    refusal = Refusal.NOT_FOUND
+    what: ClassVar[str]
+    """The thing, in the detail's words: `No {what} {id}.`"""
+    id_field: ClassVar[str]
+    """The problem's field that carries the id."""
+
+    @classmethod
+    def of(cls, thing_id: UUID, *, what: str | None = None, where: str = "") -> Self:
+        """The refusal for this id: `No invoice 1f….`, or with `what` and `where` the words of
+        a narrower search (`No announced payment 1f… on this invoice.`)."""
+        return cls(f"No {what or cls.what} {thing_id}{where}.", **{cls.id_field: thing_id})
+
+
+class PartnerNotFound(NotFound):
     """No partner account has this id."""
 
     code = "partner_not_found"
-    refusal = Refusal.NOT_FOUND
+    what, id_field = "partner account", "partner_id"
 
 
-class ClientNotFound(BillingError):
+class ClientNotFound(NotFound):
     """The partner has no client with this id."""
 
     code = "client_not_found"
-    refusal = Refusal.NOT_FOUND
+    what, id_field = "client", "client_id"
 
 
-class LineNotFound(BillingError):
+class LineNotFound(NotFound):
     """No subscription line has this id."""
 
     code = "line_not_found"
-    refusal = Refusal.NOT_FOUND
+    what, id_field = "subscription line", "line_id"
 
 
-class InvoiceNotFound(BillingError):
+class InvoiceNotFound(NotFound):
     """No invoice has this id."""
 
     code = "invoice_not_found"
-    refusal = Refusal.NOT_FOUND
+    what, id_field = "invoice", "invoice_id"
 
 
-class PaymentNotFound(BillingError):
+class ClosingDocumentNotFound(NotFound):
+    """No closing document with that id (or not the calling partner's to see)."""
+
+    code = "closing_document_not_found"
+    what, id_field = "closing document", "document_id"
+
+
+class PaymentNotFound(NotFound):
     """The invoice has no payment with this id."""
 
     code = "payment_not_found"
-    refusal = Refusal.NOT_FOUND
+    what, id_field = "payment", "payment_id"
 
 
-class PaymentMethodNotFound(BillingError):
+class PaymentMethodNotFound(NotFound):
     """The account or line has no payment method with this id."""
 
     code = "payment_method_not_found"
-    refusal = Refusal.NOT_FOUND
+    what, id_field = "payment method", "method_id"
 
 
-class LocationNotFound(BillingError):
+class LocationNotFound(NotFound):
     """The line has no location with this id."""
 
     code = "location_not_found"
-    refusal = Refusal.NOT_FOUND
+    what, id_field = "location", "location_id"
 
 
 # --- The state does not allow it (CONFLICT) -----------------------------------------------

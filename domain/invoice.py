@@ -437,9 +437,7 @@ class Invoice(Aggregate):
         """The vendor received an announced payment: it pays the invoice now (R-H2)."""
         announced = self.announced_payments.get(str(payment_id))
         if announced is None:
-            raise PaymentNotFound(
-                f"No announced payment {payment_id} on this invoice.", payment_id=payment_id
-            )
+            raise PaymentNotFound.of(payment_id, what="announced payment", where=" on this invoice")
         self.record_payment(
             payment_id=payment_id,
             source=announced.source,
@@ -597,9 +595,7 @@ class Invoice(Aggregate):
         """Refund up to what a payment paid and was not yet refunded (R-H6)."""
         payment = self.payments.get(str(payment_id))
         if payment is None:
-            raise PaymentNotFound(
-                f"No payment {payment_id} on this invoice.", payment_id=payment_id
-            )
+            raise PaymentNotFound.of(payment_id, where=" on this invoice")
         if payment.source.is_offline:
             raise OfflinePaymentNotRefundable(
                 f"A {payment.source.value} payment is not refunded here; cancel the line instead.",

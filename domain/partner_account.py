@@ -400,7 +400,7 @@ class PartnerAccount(Aggregate):
         try:
             return self.clients[str(client_id)]
         except KeyError:
-            raise ClientNotFound(f"No client {client_id}.", client_id=client_id) from None
+            raise ClientNotFound.of(client_id) from None
 
     # --- company balance (R-C2) -----------------------------------------------------------
 
@@ -461,7 +461,7 @@ class PartnerAccount(Aggregate):
         """The vendor received an announced transfer: it is on the balance now (R-C2)."""
         announced = self.announced_top_ups.get(str(top_up_id))
         if announced is None:
-            raise PaymentNotFound(f"No announced top-up {top_up_id}.", payment_id=top_up_id)
+            raise PaymentNotFound.of(top_up_id, what="announced top-up")
         amount, source, reference = announced
         self.top_up(top_up_id, amount, source, now, reference)
         return amount
@@ -854,9 +854,7 @@ class PartnerAccount(Aggregate):
         try:
             return self.payment_methods[str(method_id)]
         except KeyError:
-            raise PaymentMethodNotFound(
-                f"No payment method {method_id}.", method_id=method_id
-            ) from None
+            raise PaymentMethodNotFound.of(method_id) from None
 
     @staticmethod
     def _require_current(method: PaymentMethod, today: date) -> None:

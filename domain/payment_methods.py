@@ -25,6 +25,7 @@ from domain.errors import (
     InvalidValue,
     RoutingNumberInvalid,
 )
+from domain.text import printable_text
 
 CARD_NUMBER_MIN_DIGITS = 12
 """The shortest card numbers in circulation (some Maestro cards) have 12 digits."""
@@ -213,8 +214,9 @@ def _expired(month: int, year: int, today: date) -> bool:
 
 
 def _clean_name(field: str, name: str, what: str) -> str:
-    """A name with its whitespace collapsed, refused when empty, too long or hiding a card."""
-    clean = " ".join(name.split())
+    """A name with its whitespace collapsed, refused when empty, too long, not printable or
+    hiding a card."""
+    clean = printable_text(field, name)
     if not clean:
         raise InvalidValue(f"The {what} is required.", field=field)
     if len(clean) > NAME_MAX_LENGTH:

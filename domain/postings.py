@@ -11,7 +11,7 @@ command, so that account nets to zero after every command.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -22,7 +22,7 @@ from domain.invoice import Invoice
 from domain.money import Money
 from domain.partner_account import PartnerAccount
 from domain.payment_methods import PaymentSource
-from domain.values import InvoiceLine, InvoiceLineKind
+from domain.values import InvoiceLineKind
 
 
 class AccountKind(StrEnum):
@@ -99,11 +99,8 @@ class Entry:
         return self.amount.amount_minor if self.side is Side.DEBIT else -self.amount.amount_minor
 
 
-def _account(kind: AccountKind, owner_id: UUID | None = None) -> LedgerAccount:
-    return LedgerAccount(kind, owner_id)
-
-
 def _transfer(amount: Money, debit: LedgerAccount, credit: LedgerAccount) -> tuple[Entry, ...]:
+    """A balanced pair of entries; a negative amount (a discount line) posts the other way."""
     if amount.is_zero():
         return ()
     if amount.is_negative():
@@ -111,9 +108,80 @@ def _transfer(amount: Money, debit: LedgerAccount, credit: LedgerAccount) -> tup
     return (Entry(debit, Side.DEBIT, amount), Entry(credit, Side.CREDIT, amount))
 
 
-CASH = _account(AccountKind.CASH_CLEARING)
-TRANSFERS = _account(AccountKind.INTERNAL_TRANSFERS)
-INTERNAL_SOURCES = frozenset({PaymentSource.COMPANY_BALANCE, PaymentSource.BONUS})
+# --- the posting rules, declared once as data -------------------------------------------------
+#
+# Each rule names fields of its event by path: `amount` is the event's field, `line.amount` a
+# field of the value in its `line` field, and `item.amount` a field of the current item when the
+# rule posts once per item of a list (an invoice's lines). entries_for() below reads events by
+# these paths; projections/balances.py writes the same rules as SQL from the same declaration,
+# so the journal and the domain cannot disagree on an account, a side or an amount.
+
+ITEM = "item"
+"""The first step of a path that reads the current item of a rule posting once per item."""
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRule:
+    """Which account one side of a posting goes to: a kind, fixed or picked by a field's value,
+    and the field that names the account's owner where the kind is per partner or per payer."""
+
+    kind: AccountKind | None = None
+    """The kind, or the kind when no pick matches; None when every value must be picked."""
+    owner: str | None = None
+    """The path of the owner's id; given exactly when the kinds are owned."""
+    picked_by: str | None = None
+    """The path of a field whose value picks the kind among `picks`."""
+    picks: tuple[tuple[str, AccountKind], ...] = ()
+
+    def __post_init__(self) -> None:
+        kinds = {kind for _, kind in self.picks} | ({self.kind} if self.kind else set())
+        if not kinds or (self.picked_by is None) != (not self.picks):
+            raise ValueError("an account rule has a kind, or a field and its picks")
+        if any((self.owner is None) == (kind in OWNED) for kind in kinds):
+            raise ValueError("an account rule names an owner exactly when its kinds are owned")
+
+    def kind_for(self, value: object = None) -> AccountKind:
+        """The kind that a picking field's value (an enum member or its text) selects; the
+        fixed kind of a rule that picks nothing."""
+        text = str(getattr(value, "value", value))
+        for picked, kind in self.picks:
+            if picked == text:
+                return kind
+        if self.kind is None:
+            raise ValueError(f"no account for {text!r}")
+        return self.kind
+
+
+@dataclass(frozen=True, slots=True)
+class PostingRule:
+    """What one kind of event posts: its amount debited to one account and credited to another,
+    once, or once per item of a list; and the partner and business date its entries carry."""
+
+    event: type[Any]
+    debit: AccountRule
+    credit: AccountRule
+    amount: str = "amount"
+    """The path of the Money posted."""
+    per_item: str | None = None
+    """A field holding a list: one transfer per item, whose fields `item.…` paths read."""
+    partner: str = "partner_id"
+    """The path of the partner whose books the entries belong to."""
+    dated_by: str | None = None
+    """The path of the entries' business date; None: the recorded day in the partner's zone."""
+
+
+def _fixed(kind: AccountKind, owner: str | None = None) -> AccountRule:
+    return AccountRule(kind, owner)
+
+
+INTERNAL_SOURCES = (PaymentSource.COMPANY_BALANCE, PaymentSource.BONUS)
+PAID_THROUGH = AccountRule(
+    AccountKind.CASH_CLEARING,
+    picked_by="source",
+    picks=tuple((source.value, AccountKind.INTERNAL_TRANSFERS) for source in INTERNAL_SOURCES),
+)
+"""Money from the company balance or the bonus wallet meets the invoice in internal transfers;
+any other source is cash clearing."""
 
 REVENUE_OF_LINE = {
     InvoiceLineKind.PRODUCT: AccountKind.REVENUE_SUBSCRIPTIONS,
@@ -121,106 +189,99 @@ REVENUE_OF_LINE = {
     InvoiceLineKind.CARD_FEE: AccountKind.CARD_FEE_REVENUE,
     InvoiceLineKind.DISCOUNT: AccountKind.DISCOUNTS,
 }
+LINE_PICKS = tuple((line.value, kind) for line, kind in REVENUE_OF_LINE.items())
+
+RECEIVABLE = _fixed(AccountKind.RECEIVABLE, "payer_id")
+CASH = LedgerAccount(AccountKind.CASH_CLEARING)
+TRANSFERS = LedgerAccount(AccountKind.INTERNAL_TRANSFERS)
+INTERNAL = _fixed(AccountKind.INTERNAL_TRANSFERS)
+PREPAID = _fixed(AccountKind.PREPAID_BALANCE, "originator_id")
+BONUSES = _fixed(AccountKind.BONUS_LIABILITY, "partner_id")
+
+POSTINGS: tuple[PostingRule, ...] = (
+    # The payer is debited for each line and its revenue credited (a discount the other way).
+    PostingRule(
+        Invoice.Issued,
+        RECEIVABLE,
+        AccountRule(picked_by="item.kind", picks=LINE_PICKS),
+        amount="item.amount",
+        per_item="lines",
+        dated_by="issued_on",
+    ),
+    PostingRule(
+        Invoice.CardFeeAdded,
+        RECEIVABLE,
+        AccountRule(picked_by="line.kind", picks=LINE_PICKS),
+        amount="line.amount",
+    ),
+    PostingRule(Invoice.PaymentReceived, PAID_THROUGH, RECEIVABLE, dated_by="received_on"),
+    PostingRule(
+        Invoice.PaymentRefunded, _fixed(AccountKind.REFUNDS), PAID_THROUGH, dated_by="refunded_on"
+    ),
+    PostingRule(
+        Invoice.Voided, _fixed(AccountKind.REVENUE_ADJUSTMENTS), RECEIVABLE, dated_by="voided_on"
+    ),
+    PostingRule(
+        Invoice.CreditNoteIssued,
+        _fixed(AccountKind.REVENUE_ADJUSTMENTS),
+        RECEIVABLE,
+        dated_by="issued_on",
+    ),
+    PostingRule(
+        PartnerAccount.BalanceToppedUp,
+        _fixed(AccountKind.CASH_CLEARING),
+        PREPAID,
+        partner="originator_id",
+    ),
+    PostingRule(PartnerAccount.BalanceSpent, PREPAID, INTERNAL, partner="originator_id"),
+    PostingRule(PartnerAccount.BalanceRestored, INTERNAL, PREPAID, partner="originator_id"),
+    PostingRule(
+        BonusWallet.Credited,
+        AccountRule(
+            AccountKind.PROMOTION_EXPENSE,
+            picked_by="reason",
+            picks=((CreditReason.CASHBACK.value, AccountKind.CASHBACK_EXPENSE),),
+        ),
+        BONUSES,
+        dated_by="credited_on",
+    ),
+    PostingRule(BonusWallet.Spent, BONUSES, INTERNAL, dated_by="spent_on"),
+    PostingRule(
+        BonusWallet.ClawedBack, BONUSES, _fixed(AccountKind.CASHBACK_EXPENSE), dated_by="clawed_on"
+    ),
+)
+"""Every event that moves money, and what it posts (R-X2)."""
+
+POSTING_RULES: dict[type[Any], PostingRule] = {rule.event: rule for rule in POSTINGS}
 
 
-def _invoice_lines(receivable: LedgerAccount, lines: Iterable[InvoiceLine]) -> tuple[Entry, ...]:
-    """Debit the payer for each line, credit its revenue (a discount line posts the other way)."""
-    entries: list[Entry] = []
-    for line in lines:
-        entries.extend(_transfer(line.amount, receivable, _account(REVENUE_OF_LINE[line.kind])))
-    return tuple(entries)
+def read_path(event: object, path: str, item: object = None) -> Any:
+    """The value at a rule's path: `amount`, `line.amount`, or `item.amount` of the item."""
+    first, *rest = path.split(".")
+    value = item if first == ITEM else getattr(event, first)
+    for name in rest:
+        value = getattr(value, name)
+    return value
 
 
-def _issued(e: Invoice.Issued) -> tuple[Entry, ...]:
-    return _invoice_lines(_account(AccountKind.RECEIVABLE, e.payer_id), e.lines)
-
-
-def _card_fee_added(e: Invoice.CardFeeAdded) -> tuple[Entry, ...]:
-    return _invoice_lines(_account(AccountKind.RECEIVABLE, e.payer_id), [e.line])
-
-
-def _payment_received(e: Invoice.PaymentReceived) -> tuple[Entry, ...]:
-    paid_from = TRANSFERS if e.source in INTERNAL_SOURCES else CASH
-    return _transfer(e.amount, paid_from, _account(AccountKind.RECEIVABLE, e.payer_id))
-
-
-def _payment_refunded(e: Invoice.PaymentRefunded) -> tuple[Entry, ...]:
-    paid_to = TRANSFERS if e.source in INTERNAL_SOURCES else CASH
-    return _transfer(e.amount, _account(AccountKind.REFUNDS), paid_to)
-
-
-def _voided(e: Invoice.Voided) -> tuple[Entry, ...]:
-    return _transfer(
-        e.amount,
-        _account(AccountKind.REVENUE_ADJUSTMENTS),
-        _account(AccountKind.RECEIVABLE, e.payer_id),
-    )
-
-
-def _credit_note(e: Invoice.CreditNoteIssued) -> tuple[Entry, ...]:
-    return _transfer(
-        e.amount,
-        _account(AccountKind.REVENUE_ADJUSTMENTS),
-        _account(AccountKind.RECEIVABLE, e.payer_id),
-    )
-
-
-def _topped_up(e: PartnerAccount.BalanceToppedUp) -> tuple[Entry, ...]:
-    return _transfer(e.amount, CASH, _account(AccountKind.PREPAID_BALANCE, e.originator_id))
-
-
-def _balance_spent(e: PartnerAccount.BalanceSpent) -> tuple[Entry, ...]:
-    return _transfer(e.amount, _account(AccountKind.PREPAID_BALANCE, e.originator_id), TRANSFERS)
-
-
-def _balance_restored(e: PartnerAccount.BalanceRestored) -> tuple[Entry, ...]:
-    return _transfer(e.amount, TRANSFERS, _account(AccountKind.PREPAID_BALANCE, e.originator_id))
-
-
-def _bonus_credited(e: BonusWallet.Credited) -> tuple[Entry, ...]:
-    expense = (
-        AccountKind.CASHBACK_EXPENSE
-        if e.reason is CreditReason.CASHBACK
-        else AccountKind.PROMOTION_EXPENSE
-    )
-    return _transfer(
-        e.amount, _account(expense), _account(AccountKind.BONUS_LIABILITY, e.partner_id)
-    )
-
-
-def _bonus_spent(e: BonusWallet.Spent) -> tuple[Entry, ...]:
-    return _transfer(e.amount, _account(AccountKind.BONUS_LIABILITY, e.partner_id), TRANSFERS)
-
-
-def _clawed_back(e: BonusWallet.ClawedBack) -> tuple[Entry, ...]:
-    return _transfer(
-        e.amount,
-        _account(AccountKind.BONUS_LIABILITY, e.partner_id),
-        _account(AccountKind.CASHBACK_EXPENSE),
-    )
-
-
-POSTING_RULES: dict[type[Any], Callable[[Any], tuple[Entry, ...]]] = {
-    Invoice.Issued: _issued,
-    Invoice.CardFeeAdded: _card_fee_added,
-    Invoice.PaymentReceived: _payment_received,
-    Invoice.PaymentRefunded: _payment_refunded,
-    Invoice.Voided: _voided,
-    Invoice.CreditNoteIssued: _credit_note,
-    PartnerAccount.BalanceToppedUp: _topped_up,
-    PartnerAccount.BalanceSpent: _balance_spent,
-    PartnerAccount.BalanceRestored: _balance_restored,
-    BonusWallet.Credited: _bonus_credited,
-    BonusWallet.Spent: _bonus_spent,
-    BonusWallet.ClawedBack: _clawed_back,
-}
-"""Every event that moves money, and the rule that posts it."""
+def _account(rule: AccountRule, event: object, item: object) -> LedgerAccount:
+    picked = read_path(event, rule.picked_by, item) if rule.picked_by else None
+    owner = read_path(event, rule.owner, item) if rule.owner else None
+    return LedgerAccount(rule.kind_for(picked), owner)
 
 
 def entries_for(event: object) -> tuple[Entry, ...]:
     """The balanced entries an event posts; none for events that move no money."""
     rule = POSTING_RULES.get(type(event))
-    return rule(event) if rule else ()
+    if rule is None:
+        return ()
+    items = getattr(event, rule.per_item) if rule.per_item else (None,)
+    entries: list[Entry] = []
+    for item in items:
+        amount = read_path(event, rule.amount, item)
+        debit, credit = _account(rule.debit, event, item), _account(rule.credit, event, item)
+        entries.extend(_transfer(amount, debit, credit))
+    return tuple(entries)
 
 
 def imbalance(entries: Iterable[Entry]) -> dict[str, int]:

@@ -491,9 +491,7 @@ class SubscriptionLine(Aggregate):
     def remove_location(self, location_id: UUID, now: datetime) -> None:
         self._require_open("remove a location")
         if str(location_id) not in self.locations:
-            raise LocationNotFound(
-                f"No location {location_id} on this line.", location_id=location_id
-            )
+            raise LocationNotFound.of(location_id, where=" on this line")
         if self.unit is PriceUnit.PER_LOCATION and len(self.locations) == 1:
             raise InvalidValue(
                 "A per-location line keeps at least one location; cancel it instead.",

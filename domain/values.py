@@ -10,6 +10,7 @@ from domain.calendar import BillingPeriod
 from domain.errors import InvalidValue
 from domain.money import Money
 from domain.payment_methods import refuse_card_numbers
+from domain.text import printable_text
 
 LEDGERLINE_NAMESPACE = UUID("5b1f3c1e-8a52-4c59-9d7e-6f0b2f4a7c10")
 """Namespace of the ids Ledgerline derives from other ids (one bonus wallet per partner)."""
@@ -21,9 +22,7 @@ TEXT_MAX_LENGTH = 200
 def clean_text(field: str, value: str, *, required: bool = True) -> str:
     """Collapse whitespace, bound the length, and refuse control characters and text that holds
     a card number (R-X4)."""
-    text = " ".join(value.split())
-    if not text.isprintable():
-        raise InvalidValue(f"{field} must not hold control characters.", field=field)
+    text = printable_text(field, value)
     if required and not text:
         raise InvalidValue(f"{field} must not be empty.", field=field)
     if len(text) > TEXT_MAX_LENGTH:

@@ -14,24 +14,31 @@ from domain.money import Money
 from domain.partner_account import PartnerAccount
 from domain.payment_methods import PaymentSource
 from domain.subscription_line import SubscriptionLine
+from ledger.formatting import format_money
 from ledger.writer import Message
+
+
+def _text(amount: Money) -> str:
+    """An amount in an e-mail's running text (`1,234.56 USD`), by the one formatter."""
+    return format_money(amount.amount_minor, amount.currency)
+
 
 CARD_FEE_NOTE = "Paid by card, the card processing fee is added as its own line (R-O7).\n"
 
 
 def invoice_issued(invoice: Invoice, account: PartnerAccount, to: str, public_url: str) -> Message:
     """The invoice, e-mailed to whoever pays it (R-O5)."""
-    lines = "\n".join(f"  {line.description}: {line.amount}" for line in invoice.lines)
+    lines = "\n".join(f"  {line.description}: {_text(line.amount)}" for line in invoice.lines)
     return Message(
         dedup_key=f"invoice-issued/{invoice.id}/{to}",
         kind="invoice_issued",
         partner_id=account.id,
         details={"invoice_id": str(invoice.id), "invoice_number": invoice.number},
         recipient=to,
-        subject=f"Invoice {invoice.number} from {account.name}: {invoice.total}",
+        subject=f"Invoice {invoice.number} from {account.name}: {_text(invoice.total)}",
         body=(
             f"Invoice {invoice.number}, issued {invoice.issued_on}, due {invoice.due_on}.\n\n"
-            f"{lines}\n\nTotal: {invoice.total}\n"
+            f"{lines}\n\nTotal: {_text(invoice.total)}\n"
             + (CARD_FEE_NOTE if invoice.expected_source is PaymentSource.CARD else "")
             + f"\nSee it and every past invoice: {public_url}/invoices/{invoice.id}\n"
         ),
@@ -70,7 +77,7 @@ def payment_failed(
         recipient=to,
         subject=f"Payment failed for invoice {invoice.number}",
         body=(
-            f"The payment of {attempted} for invoice {invoice.number} failed: "
+            f"The payment of {_text(attempted)} for invoice {invoice.number} failed: "
             f"{reason} ({decline_code}).\n\n"
             f"Update the card here, and what is owed will be charged to it: {target}\n"
         ),
@@ -92,9 +99,10 @@ def refund_receipt(
         partner_id=account.id,
         details={"invoice_id": str(invoice.id), "invoice_number": invoice.number},
         recipient=to,
-        subject=f"Refund of {amount} for invoice {invoice.number}",
+        subject=f"Refund of {_text(amount)} for invoice {invoice.number}",
         body=(
-            f"{account.name} refunded {amount} of your {source.value.replace('_', ' ')} payment "
+            f"{account.name} refunded {_text(amount)} of your "
+            f"{source.value.replace('_', ' ')} payment "
             f"for invoice {invoice.number}. Refund reference: {refund_id}.\n"
         ),
     )

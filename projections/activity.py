@@ -22,7 +22,8 @@ from uuid import UUID
 
 import psycopg
 
-from domain.currencies import MINOR_UNIT_EXPONENTS
+from domain.errors import UnknownCurrency
+from ledger.formatting import format_money
 from ledger.sealing import SEALED, Sealer, reveal
 from projections.base import Projection
 
@@ -285,16 +286,14 @@ TERMS = {"twelve_months": " a month, for 12 months", "annual": " a month, billed
 
 
 def money_text(value: Any) -> str:
-    """`{"amount_minor": 123456, "currency": "USD"}` reads `1,234.56 USD`: integer division
-    and remainder by 10^exponent, so nothing is ever rounded (R-X1)."""
+    """`{"amount_minor": 123456, "currency": "USD"}` reads `1,234.56 USD`, through the one
+    formatter of money for people (ledger/formatting.py): nothing is ever rounded (R-X1)."""
     data = _data(value)
     minor, code = int(data["amount_minor"]), str(data["currency"])
-    exponent = MINOR_UNIT_EXPONENTS.get(code)
-    if exponent is None:
-        raise ValueError(f"no minor-unit exponent for currency {code!r}")
-    whole, part = divmod(abs(minor), 10**exponent)
-    fraction = f".{part:0{exponent}d}" if exponent else ""
-    return f"{'-' if minor < 0 else ''}{whole:,}{fraction} {code}"
+    try:
+        return format_money(minor, code)
+    except UnknownCurrency:
+        raise ValueError(f"no minor-unit exponent for currency {code!r}") from None
 
 
 def describe(

@@ -1,9 +1,9 @@
 """Balances (R-X2): the journal of every entry, balances per account, the trial balance.
 
-The entries are domain/postings.py's rules, written in SQL so a rebuild runs at PostgreSQL's
-speed; tests/projections/test_balances.py proves for random histories that the two agree
-entry for entry. Every balance is the sum of its entries, so any balance, and the trial
-balance, can be had as of any log position or business date.
+The entries are domain/postings.py's rules, turned from their declaration into SQL so a
+rebuild runs at PostgreSQL's speed; tests/projections/test_balances.py proves for random
+histories that the two agree entry for entry. Every balance is the sum of its entries, so
+any balance, and the trial balance, can be had as of any log position or business date.
 """
 
 from __future__ import annotations
@@ -15,104 +15,62 @@ from uuid import UUID
 
 import psycopg
 
+from domain.postings import ITEM, POSTINGS, AccountRule, PostingRule
 from projections.base import Projection
 
 VENDOR = UUID(int=0)
 """The owner recorded for the vendor's own accounts (cash clearing, revenue, expenses)."""
 
-ACCOUNT_KIND_OF_LINE = """
-    CASE ll_text(l.item -> '_data_' -> 'kind')
-        WHEN 'product' THEN 'revenue_subscriptions'
-        WHEN 'lead' THEN 'revenue_leads'
-        WHEN 'card_fee' THEN 'card_fee_revenue'
-        WHEN 'discount' THEN 'discounts'
-    END
-"""
+LINES = "l"
+"""The alias of the items a rule posting once per item walks (an invoice's lines)."""
 
-TRANSFERS = f"""
-    SELECT b.position, b.recorded_at, b.topic, l.ordinality AS item,
-           ll_uuid(b.event -> 'partner_id') AS partner_id,
-           ll_date(b.event -> 'issued_on') AS business_date,
-           'receivable' AS debit_kind, ll_uuid(b.event -> 'payer_id') AS debit_owner,
-           {ACCOUNT_KIND_OF_LINE} AS credit_kind, NULL::uuid AS credit_owner,
-           ll_minor(l.item -> '_data_' -> 'amount') AS amount,
-           ll_currency(l.item -> '_data_' -> 'amount') AS currency
-    FROM batch_events b CROSS JOIN LATERAL jsonb_array_elements(b.event -> 'lines' -> '_data_')
-         WITH ORDINALITY AS l(item, ordinality)
-    WHERE b.topic = {{t_Invoice_Issued}} AND b.position > %(lo)s
-  UNION ALL
-    SELECT b.position, b.recorded_at, b.topic, 1,
-           ll_uuid(b.event -> 'partner_id'), NULL,
-           'receivable', ll_uuid(b.event -> 'payer_id'),
-           'card_fee_revenue', NULL, ll_minor(b.event -> 'line' -> '_data_' -> 'amount'),
-           ll_currency(b.event -> 'line' -> '_data_' -> 'amount')
-    FROM batch_events b WHERE b.topic = {{t_Invoice_CardFeeAdded}} AND b.position > %(lo)s
-  UNION ALL
-    SELECT b.position, b.recorded_at, b.topic, 1,
-           ll_uuid(b.event -> 'partner_id'), ll_date(b.event -> 'received_on'),
-           CASE WHEN ll_text(b.event -> 'source') IN ('company_balance', 'bonus')
-                THEN 'internal_transfers' ELSE 'cash_clearing' END, NULL,
-           'receivable', ll_uuid(b.event -> 'payer_id'),
-           ll_minor(b.event -> 'amount'), ll_currency(b.event -> 'amount')
-    FROM batch_events b WHERE b.topic = {{t_Invoice_PaymentReceived}} AND b.position > %(lo)s
-  UNION ALL
-    SELECT b.position, b.recorded_at, b.topic, 1,
-           ll_uuid(b.event -> 'partner_id'), ll_date(b.event -> 'refunded_on'),
-           'refunds', NULL,
-           CASE WHEN ll_text(b.event -> 'source') IN ('company_balance', 'bonus')
-                THEN 'internal_transfers' ELSE 'cash_clearing' END, NULL,
-           ll_minor(b.event -> 'amount'), ll_currency(b.event -> 'amount')
-    FROM batch_events b WHERE b.topic = {{t_Invoice_PaymentRefunded}} AND b.position > %(lo)s
-  UNION ALL
-    SELECT b.position, b.recorded_at, b.topic, 1,
-           ll_uuid(b.event -> 'partner_id'),
-           coalesce(ll_date(b.event -> 'voided_on'), ll_date(b.event -> 'issued_on')),
-           'revenue_adjustments', NULL, 'receivable', ll_uuid(b.event -> 'payer_id'),
-           ll_minor(b.event -> 'amount'), ll_currency(b.event -> 'amount')
-    FROM batch_events b
-    WHERE b.topic IN ({{t_Invoice_Voided}}, {{t_Invoice_CreditNoteIssued}}) AND b.position > %(lo)s
-  UNION ALL
-    SELECT b.position, b.recorded_at, b.topic, 1,
-           b.originator_id, NULL, 'cash_clearing', NULL,
-           'prepaid_balance', b.originator_id,
-           ll_minor(b.event -> 'amount'), ll_currency(b.event -> 'amount')
-    FROM batch_events b WHERE b.topic = {{t_PartnerAccount_BalanceToppedUp}} AND b.position > %(lo)s
-  UNION ALL
-    SELECT b.position, b.recorded_at, b.topic, 1,
-           b.originator_id, NULL, 'prepaid_balance', b.originator_id,
-           'internal_transfers', NULL,
-           ll_minor(b.event -> 'amount'), ll_currency(b.event -> 'amount')
-    FROM batch_events b WHERE b.topic = {{t_PartnerAccount_BalanceSpent}} AND b.position > %(lo)s
-  UNION ALL
-    SELECT b.position, b.recorded_at, b.topic, 1,
-           b.originator_id, NULL, 'internal_transfers', NULL,
-           'prepaid_balance', b.originator_id,
-           ll_minor(b.event -> 'amount'), ll_currency(b.event -> 'amount')
-    FROM batch_events b
-    WHERE b.topic = {{t_PartnerAccount_BalanceRestored}} AND b.position > %(lo)s
-  UNION ALL
-    SELECT b.position, b.recorded_at, b.topic, 1,
-           ll_uuid(b.event -> 'partner_id'), ll_date(b.event -> 'credited_on'),
-           CASE ll_text(b.event -> 'reason') WHEN 'cashback' THEN 'cashback_expense'
-                ELSE 'promotion_expense' END, NULL,
-           'bonus_liability', ll_uuid(b.event -> 'partner_id'),
-           ll_minor(b.event -> 'amount'), ll_currency(b.event -> 'amount')
-    FROM batch_events b WHERE b.topic = {{t_BonusWallet_Credited}} AND b.position > %(lo)s
-  UNION ALL
-    SELECT b.position, b.recorded_at, b.topic, 1,
-           ll_uuid(b.event -> 'partner_id'), ll_date(b.event -> 'spent_on'),
-           'bonus_liability', ll_uuid(b.event -> 'partner_id'), 'internal_transfers', NULL,
-           ll_minor(b.event -> 'amount'), ll_currency(b.event -> 'amount')
-    FROM batch_events b WHERE b.topic = {{t_BonusWallet_Spent}} AND b.position > %(lo)s
-  UNION ALL
-    SELECT b.position, b.recorded_at, b.topic, 1,
-           ll_uuid(b.event -> 'partner_id'), ll_date(b.event -> 'clawed_on'),
-           'bonus_liability', ll_uuid(b.event -> 'partner_id'), 'cashback_expense', NULL,
-           ll_minor(b.event -> 'amount'), ll_currency(b.event -> 'amount')
-    FROM batch_events b WHERE b.topic = {{t_BonusWallet_ClawedBack}} AND b.position > %(lo)s
-"""
-"""One row per balanced transfer: what is debited, what is credited, how much (the rules of
-domain/postings.py; a negative amount, a discount line, posts the other way)."""
+
+def _json(path: str) -> str:
+    """The JSON at a rule's path: each step past the first enters a typed value's `_data_`."""
+    first, *rest = path.split(".")
+    head = f"{LINES}.item" if first == ITEM else f"b.event -> '{first}'"
+    return "".join([head, *(f" -> '_data_' -> '{name}'" for name in rest)])
+
+
+def _uuid(path: str | None) -> str:
+    if path is None:
+        return "NULL::uuid"
+    return "b.originator_id" if path == "originator_id" else f"ll_uuid({_json(path)})"
+
+
+def _kind(rule: AccountRule) -> str:
+    if rule.picked_by is None:
+        return f"'{rule.kind_for().value}'"
+    picks = " ".join(f"WHEN '{value}' THEN '{kind.value}'" for value, kind in rule.picks)
+    otherwise = f" ELSE '{rule.kind.value}'" if rule.kind else ""
+    return f"CASE ll_text({_json(rule.picked_by)}) {picks}{otherwise} END"
+
+
+def _transfers_of(rule: PostingRule) -> str:
+    """The SQL of one posting rule: a row per transfer, as domain/postings.py reads it."""
+    topic = "{t_" + rule.event.__qualname__.replace(".", "_") + "}"
+    items = (
+        f" CROSS JOIN LATERAL jsonb_array_elements(b.event -> '{rule.per_item}' -> '_data_')"
+        f" WITH ORDINALITY AS {LINES}(item, ordinality)"
+        if rule.per_item
+        else ""
+    )
+    date = f"ll_date({_json(rule.dated_by)})" if rule.dated_by else "NULL::date"
+    return f"""
+    SELECT b.position, b.recorded_at, b.topic,
+           {f"{LINES}.ordinality" if rule.per_item else "1"} AS item,
+           {_uuid(rule.partner)} AS partner_id, {date} AS business_date,
+           {_kind(rule.debit)} AS debit_kind, {_uuid(rule.debit.owner)} AS debit_owner,
+           {_kind(rule.credit)} AS credit_kind, {_uuid(rule.credit.owner)} AS credit_owner,
+           ll_minor({_json(rule.amount)}) AS amount, ll_currency({_json(rule.amount)}) AS currency
+    FROM batch_events b{items}
+    WHERE b.topic = {topic} AND b.position > %(lo)s"""
+
+
+TRANSFERS = "\n  UNION ALL".join(_transfers_of(rule) for rule in POSTINGS)
+"""One row per balanced transfer: what is debited, what is credited, how much. Generated from
+domain/postings.py's declaration, the one source of the posting rules (a negative amount, a
+discount line, posts the other way, as there)."""
 
 
 class Balances(Projection):
@@ -128,21 +86,7 @@ class Balances(Projection):
     partner id of the first batch, so a client billed by two resellers (R-E1) had another
     partner live than rebuilt (issue 11, found by tests/ledger/test_stateful.py)."""
     weight = 4
-    reads = (
-        "PartnerAccount.Opened",
-        "PartnerAccount.BalanceToppedUp",
-        "PartnerAccount.BalanceSpent",
-        "PartnerAccount.BalanceRestored",
-        "Invoice.Issued",
-        "Invoice.CardFeeAdded",
-        "Invoice.PaymentReceived",
-        "Invoice.PaymentRefunded",
-        "Invoice.Voided",
-        "Invoice.CreditNoteIssued",
-        "BonusWallet.Credited",
-        "BonusWallet.Spent",
-        "BonusWallet.ClawedBack",
-    )
+    reads = ("PartnerAccount.Opened", *(rule.event.__qualname__ for rule in POSTINGS))
     tables = ("journal", "account_balances", "balance_partners")
     ddl = (
         """

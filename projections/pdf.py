@@ -1,26 +1,24 @@
 """Closing documents and invoices as PDF, in the reader's language (R-C7, R-O5).
 
 Text is set in DejaVu Sans, shipped in `projections/fonts/` (its licence beside it), so Russian,
-Polish and Spanish print correctly. Amounts are formatted for the document's locale by babel
-from exact decimals (`Money.major`), never from floats, with the ISO 4217 digits of their
-currency; dates too. The same input always gives
+Polish and Spanish print correctly. Amounts are formatted for the document's locale by the one
+formatter of money for people (ledger/formatting.py: babel, exact decimals, the ISO 4217 digits
+of their currency); dates by babel too. The same input always gives
 the same bytes: the creation date is the document's own business date.
 """
 
 from __future__ import annotations
 
-from copy import copy
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from babel import Locale
 from babel.dates import format_date
-from babel.numbers import parse_pattern
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
-from domain.money import Money, minor_unit_exponent
+from ledger.formatting import format_money
 from projections.documents import ClosingDocument
 
 FONT_FILE = Path(__file__).with_name("fonts") / "DejaVuSans.ttf"
@@ -242,11 +240,6 @@ def render_invoice(data: InvoiceDocument, locale: str) -> bytes:
     return bytes(pdf.output())
 
 
-def format_money(amount_minor: int, currency: str, locale: str) -> str:
-    """An amount as the locale writes it ("1 500,00 ₽", "99,00 zł"), from exact minor units."""
-    return _money(amount_minor, currency, _locale(locale))
-
-
 def _locale(locale: str) -> Locale:
     return Locale.parse(locale.replace("-", "_"))
 
@@ -256,17 +249,8 @@ def _labels(locale: Locale) -> Labels:
 
 
 def _money(amount_minor: int, currency: str, locale: Locale) -> str:
-    """The locale's currency pattern with exactly the ISO 4217 minor digits (R-X1).
-
-    babel's own digits are CLDR's display digits, which round some currencies to whole units
-    (IQD 1,234.567 would print as 1,235): a document shows the amount exactly as stored.
-    """
-    pattern = copy(parse_pattern(locale.currency_formats["standard"]))
-    exponent = minor_unit_exponent(currency)
-    pattern.frac_prec = (exponent, exponent)
-    major = Money(amount_minor, currency).major
-    formatted: str = pattern.apply(major, locale, currency=currency, currency_digits=False)
-    return formatted
+    """An amount as the document's locale writes it, through the one formatter (R-X1)."""
+    return format_money(amount_minor, currency, str(locale))
 
 
 def _period(start: date, end: date, locale: Locale, length: str = "medium") -> str:

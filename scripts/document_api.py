@@ -180,6 +180,8 @@ def _rule_codes() -> list[str]:
     """The table of every rule's problem code, from the BillingError subclasses themselves."""
     rows: dict[str, tuple[int, str]] = {}
     for refusal in _refusals(BillingError):
+        if "code" not in vars(refusal):
+            continue  # a family's base (NotFound), never answered as itself
         doc = " ".join((refusal.__doc__ or "").split("\n\n")[0].split())
         rows.setdefault(refusal.code, (STATUS_OF_REFUSAL[refusal.refusal], doc))
     lines = [

@@ -44,11 +44,6 @@ registered a moment ago (its partner is found through the closing documents' rea
 ClientId = Annotated[UUID, Path(description="The client's id (from registering it).")]
 
 
-def client_not_found(client_id: UUID) -> ClientNotFound:
-    """The one 404 for a client that does not exist or is not the caller's to see."""
-    return ClientNotFound(f"No client {client_id}.", client_id=client_id)
-
-
 def owner_of(
     conn: psycopg.Connection[Any], runtime: Runtime, caller: Principal, client_id: UUID
 ) -> UUID:
@@ -65,13 +60,13 @@ def owner_of(
         wait_for_position(conn, ClosingDocuments.name, head_position(conn), CLIENT_LOOKUP_WAIT_S)
         partner_id = documents.client_partner(conn, client_id)
     if partner_id is None:
-        raise client_not_found(client_id)
+        raise ClientNotFound.of(client_id)
     own = caller.partner_id
     if own is not None and own != partner_id:
         account = runtime.ledger.load(PartnerAccount, own)
         if account is not None and str(client_id) in account.clients:
             return own
-    visible(caller, partner_id, client_not_found(client_id))
+    visible(caller, partner_id, ClientNotFound.of(client_id))
     return partner_id
 
 

@@ -8,13 +8,12 @@ naming another partner's invoice gets the same 404 as for an invoice that does n
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import date
 from typing import Annotated, Any, Literal, Self
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.deps import ReadAfterDep, ReadConnection, RuntimeDep
 from api.keys import Principal
@@ -24,6 +23,7 @@ from api.routers.invoice_views import InvoiceResponse, invoice_response
 from api.runtime import Runtime
 from api.schemas import (
     CommandAccepted,
+    FreeText,
     MoneyModel,
     Page,
     PageParams,
@@ -39,7 +39,7 @@ from api.security import (
     refuse_payer_receipt,
     visible,
 )
-from domain.errors import BillingError, InvalidValue, InvoiceNotFound, PartnerNotFound, Refusal
+from domain.errors import ClosingDocumentNotFound, InvalidValue, InvoiceNotFound, PartnerNotFound
 from domain.invoice import Invoice, InvoiceStatus
 from domain.payment_methods import PaymentSource
 from domain.values import TEXT_MAX_LENGTH, InvoiceLineKind, Payer
@@ -65,26 +65,10 @@ NUMBER_MAX_LENGTH = 64
 PDF = "application/pdf"
 Locale = Literal["en", "ru", "pl", "es"]
 """The languages documents are printed in (projections/pdf.py `LABELS`)."""
-WHITESPACE = frozenset("\t\n\r")
 
 
-class ClosingDocumentNotFound(BillingError):
-    """No closing document with that id (or not the calling partner's to see)."""
-
-    code = "closing_document_not_found"
-    refusal = Refusal.NOT_FOUND
-
-
-def _plain(text: str) -> str:
-    """Text without control characters or lone surrogates, which no event or row can hold."""
-    for char in text:
-        if char not in WHITESPACE and unicodedata.category(char) in ("Cc", "Cs"):
-            raise ValueError("must not contain control characters")
-    return text
-
-
-Reason = Annotated[str, Field(min_length=1, max_length=TEXT_MAX_LENGTH), AfterValidator(_plain)]
-Reference = Annotated[str, Field(min_length=1, max_length=TEXT_MAX_LENGTH), AfterValidator(_plain)]
+Reason = Annotated[FreeText, Field(min_length=1, max_length=TEXT_MAX_LENGTH)]
+Reference = Annotated[FreeText, Field(min_length=1, max_length=TEXT_MAX_LENGTH)]
 InvoiceId = Annotated[UUID, Path(description="The invoice's id.")]
 
 
@@ -302,20 +286,12 @@ class ClosingDocumentResponse(BaseModel):
 # --- helpers -----------------------------------------------------------------------------
 
 
-def _invoice_not_found(invoice_id: UUID) -> InvoiceNotFound:
-    return InvoiceNotFound(f"No invoice {invoice_id}.", invoice_id=invoice_id)
-
-
-def _document_not_found(document_id: UUID) -> ClosingDocumentNotFound:
-    return ClosingDocumentNotFound(f"No closing document {document_id}.", document_id=document_id)
-
-
 def _owned_invoice(runtime: Runtime, caller: Principal, invoice_id: UUID) -> Invoice:
     """The invoice, as its events make it now, if the caller may act on it."""
     found = runtime.ledger.load(Invoice, invoice_id)
     if found is None:
-        raise _invoice_not_found(invoice_id)
-    visible(caller, found.partner_id, _invoice_not_found(invoice_id))
+        raise InvoiceNotFound.of(invoice_id)
+    visible(caller, found.partner_id, InvoiceNotFound.of(invoice_id))
     return found
 
 
@@ -378,8 +354,8 @@ def _read_invoice(
     read_after.wait(conn, InvoiceHistory.name)
     detail = invoices.invoice(conn, invoice_id)
     if detail is None:
-        raise _invoice_not_found(invoice_id)
-    visible(caller, detail.invoice.partner_id, _invoice_not_found(invoice_id))
+        raise InvoiceNotFound.of(invoice_id)
+    visible(caller, detail.invoice.partner_id, InvoiceNotFound.of(invoice_id))
     return detail
 
 
@@ -393,8 +369,8 @@ def _read_document(
     read_after.wait(conn, ClosingDocuments.name)
     found = documents.document(conn, document_id)
     if found is None:
-        raise _document_not_found(document_id)
-    visible(caller, found.partner_id, _document_not_found(document_id))
+        raise ClosingDocumentNotFound.of(document_id)
+    visible(caller, found.partner_id, ClosingDocumentNotFound.of(document_id))
     return documents.revealed(found, runtime.sealer)
 
 
@@ -453,7 +429,7 @@ def list_invoices(
     visible(
         caller,
         partner_id,
-        PartnerNotFound(f"No partner account {partner_id}.", partner_id=partner_id),
+        PartnerNotFound.of(partner_id),
     )
     read_after.wait(conn, InvoiceHistory.name)
     after = page.after_as(date.fromisoformat, _number)

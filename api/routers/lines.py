@@ -25,8 +25,8 @@ from api.routers.clients import owner_of
 from api.routers.partner_common import refuse_other_body
 from api.runtime import Runtime
 from api.schemas import (
-    PRINTABLE,
     CommandAccepted,
+    FreeText,
     MoneyModel,
     Page,
     PageParams,
@@ -72,7 +72,7 @@ CARD_NUMBER_MAX_LENGTH = 2 * CARD_NUMBER_MAX_DIGITS - 1
 """The longest number with a space or dash between any two of its digits."""
 CONSENTS_MAX = len(ALL_PARTIES)
 
-Text = Annotated[str, Field(min_length=1, max_length=TEXT_MAX_LENGTH, pattern=PRINTABLE)]
+Text = Annotated[FreeText, Field(min_length=1, max_length=TEXT_MAX_LENGTH)]
 LineId = Annotated[UUID, Path(description="The subscription line's id.")]
 AutopaySource = Literal["card", "direct_debit", "company_balance", "bank_transfer"]
 """R-C6: company balance, card (or its ACH sibling, direct debit) or invoice (bank transfer)."""
@@ -125,8 +125,8 @@ class CreateLineRequest(BaseModel):
 
     partner_id: UUID = Field(description="The partner selling the line (a partner key: its own).")
     client_id: UUID = Field(description="The partner's client the line is for.")
-    product_code: str = Field(
-        min_length=1, max_length=64, pattern=PRINTABLE, description="A catalogue product's code."
+    product_code: FreeText = Field(
+        min_length=1, max_length=64, description="A catalogue product's code."
     )
     term: Term = Field(
         default=Term.MONTHLY, description="`twelve_months` earns the duration discount (R-C3)."
@@ -430,15 +430,10 @@ class LineResponse(BaseModel):
 # --- helpers -------------------------------------------------------------------------------
 
 
-def _not_found(line_id: UUID) -> LineNotFound:
-    # Word for word what the ledger answers for an id it does not know.
-    return LineNotFound(f"No subscription line {line_id}.", line_id=line_id)
-
-
 def _line(runtime: Runtime, caller: Principal, line_id: UUID) -> SubscriptionLine:
     """The line, if the caller may see it; another partner's is not found."""
     line = runtime.ledger.line(line_id)
-    visible(caller, line.partner_id, _not_found(line_id))
+    visible(caller, line.partner_id, LineNotFound.of(line_id))
     return line
 
 
@@ -505,7 +500,7 @@ def _consents_allowed(caller: Principal, line: SubscriptionLine) -> frozenset[Tr
         return frozenset({TransferParty.CLIENT, TransferParty.CURRENT_RESELLER})
     if line.transfer is not None and caller.partner_id == line.transfer.new_reseller_id:
         return frozenset({TransferParty.NEW_RESELLER})
-    raise _not_found(line.id)
+    raise LineNotFound.of(line.id)
 
 
 def _may_consent(allowed: frozenset[TransferParty], parties: list[TransferParty]) -> None:
@@ -538,7 +533,7 @@ def create_line(
     visible(
         caller,
         body.partner_id,
-        PartnerNotFound(f"No partner account {body.partner_id}.", partner_id=body.partner_id),
+        PartnerNotFound.of(body.partner_id),
     )
     result = runtime.ledger.create_line(
         body.partner_id,

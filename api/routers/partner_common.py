@@ -129,11 +129,6 @@ def wait_for(conn: psycopg.Connection[Any], read_after: ReadAfter, *names: str) 
         read_after.wait(conn, name)
 
 
-def partner_not_found(partner_id: UUID) -> PartnerNotFound:
-    """The one 404 for a partner that does not exist or is not the caller's to see."""
-    return PartnerNotFound(f"No partner account {partner_id}.", partner_id=partner_id)
-
-
 def readable_partner(
     conn: psycopg.Connection[Any],
     caller: Principal,
@@ -142,17 +137,17 @@ def readable_partner(
     *names: str,
 ) -> PartnerView:
     """The partner, once the read models are at `min_position`, if the caller may see it."""
-    visible(caller, partner_id, partner_not_found(partner_id))
+    visible(caller, partner_id, PartnerNotFound.of(partner_id))
     wait_for(conn, read_after, PartnerDirectory.name, *names)
     view = PartnerDirectory.get(conn, partner_id)
     if view is None:
-        raise partner_not_found(partner_id)
+        raise PartnerNotFound.of(partner_id)
     return view
 
 
 def commandable(caller: Principal, partner_id: UUID) -> None:
     """Before a command: another partner's id is refused as one that does not exist."""
-    visible(caller, partner_id, partner_not_found(partner_id))
+    visible(caller, partner_id, PartnerNotFound.of(partner_id))
 
 
 RECORDED_SEARCH = 64

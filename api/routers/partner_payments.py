@@ -19,13 +19,13 @@ from api.problems import COMMAND_PROBLEMS, READ_PROBLEMS
 from api.routers.partner_common import (
     PREFIX,
     commandable,
-    partner_not_found,
     recorded,
     refuse_other_body,
 )
 from api.runtime import Runtime
-from api.schemas import PRINTABLE, CommandAccepted, accepted
+from api.schemas import CommandAccepted, FreeText, accepted
 from api.security import Caller, Commander, IdempotencyKey, visible
+from domain.errors import PartnerNotFound
 from domain.partner_account import PartnerAccount
 from domain.payment_methods import (
     TWO_DIGIT_YEAR_CENTURY,
@@ -56,9 +56,7 @@ class CardModel(BaseModel):
     )
     expiry_month: int = Field(ge=1, le=12, strict=True)
     expiry_year: int = Field(ge=0, le=9999, strict=True, description="YYYY, or YY.")
-    holder: str = Field(
-        min_length=1, max_length=200, pattern=PRINTABLE, description="Name on the card."
-    )
+    holder: FreeText = Field(min_length=1, max_length=200, description="Name on the card.")
     cvv: str = Field(
         min_length=1,
         max_length=8,
@@ -93,7 +91,7 @@ class BankAccountModel(BaseModel):
         description="4 to 17 digits. Never stored or shown, but its last 4 (R-X4).",
         json_schema_extra={"writeOnly": True},
     )
-    name_on_account: str = Field(min_length=1, max_length=200, pattern=PRINTABLE)
+    name_on_account: FreeText = Field(min_length=1, max_length=200)
 
     def details(self) -> BankAccountDetails:
         return BankAccountDetails(
@@ -324,7 +322,7 @@ def list_payment_methods(
 ) -> PaymentMethodsResponse:
     """The account's cards and bank accounts, as they may be shown (R-O6, R-X4); read from the
     account itself, so always current."""
-    visible(caller, partner_id, partner_not_found(partner_id))
+    visible(caller, partner_id, PartnerNotFound.of(partner_id))
     account = runtime.ledger.partner_account(partner_id)
     return PaymentMethodsResponse(
         partner_id=partner_id,

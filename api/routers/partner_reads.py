@@ -21,12 +21,12 @@ from api.routers.partner_common import (
     BannerModel,
     cursor_text,
     invoice_cursor,
-    partner_not_found,
     readable_partner,
     wait_for,
 )
 from api.schemas import MoneyModel, MoneySum, Page, PageParams, page_of
 from api.security import Caller, visible
+from domain.errors import PartnerNotFound
 from domain.postings import AccountKind
 from ledger.sealing import reveal
 from projections import activity, balances, banners, cashback, documents, invoices
@@ -365,7 +365,7 @@ def get_partner_banner(
 ) -> PartnerBannerResponse:
     """What the partner itself owes, failed or overdue, across all its lines (R-H2, R-H3), and
     its grace period or pause (R-L4)."""
-    visible(caller, partner_id, partner_not_found(partner_id))
+    visible(caller, partner_id, PartnerNotFound.of(partner_id))
     account = runtime.ledger.partner_account(partner_id)
     wait_for(conn, read_after, Banners.name)
     return PartnerBannerResponse(

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import RuntimeDep
 from api.problems import COMMAND_PROBLEMS
 from api.routers.partner_common import PREFIX
-from api.schemas import PRINTABLE, CommandAccepted, MoneyModel, accepted
+from api.schemas import CommandAccepted, FreeText, MoneyModel, accepted
 from api.security import Admin, IdempotencyKey
 from domain.bonus_wallet import VENDOR_CREDIT_MAX_MAJOR, CreditReason
 from domain.money import Money
@@ -49,10 +49,9 @@ class BonusCreditRequest(BaseModel):
     reason: Literal["promotion", "goodwill"] = Field(
         description="`promotion`: a campaign or launch; `goodwill`: to make good a failure."
     )
-    note: str = Field(
+    note: FreeText = Field(
         min_length=1,
         max_length=TEXT_MAX_LENGTH,
-        pattern=PRINTABLE,
         description="Why, in words: the partner sees it with the credit.",
     )
 

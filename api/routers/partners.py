@@ -26,8 +26,8 @@ from api.routers.partner_common import (
     wait_for,
 )
 from api.schemas import (
-    PRINTABLE,
     CommandAccepted,
+    FreeText,
     MoneyModel,
     Page,
     PageParams,
@@ -63,16 +63,13 @@ class OpenPartnerRequest(BaseModel):
         },
     )
 
-    name: str = Field(
-        min_length=1, max_length=200, pattern=PRINTABLE, description="The partner's company name."
-    )
+    name: FreeText = Field(min_length=1, max_length=200, description="The partner's company name.")
     currency: str = Field(
         pattern=r"^[A-Z]{3}$", description="ISO 4217 code of the account's currency."
     )
-    time_zone: str = Field(
+    time_zone: FreeText = Field(
         min_length=1,
         max_length=64,
-        pattern=PRINTABLE,
         description="IANA time zone of the partner's business dates.",
     )
     anchor: Literal["calendar", "anniversary"] = Field(
@@ -161,11 +158,11 @@ class AddressModel(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    lines: list[Annotated[str, Field(max_length=200, pattern=PRINTABLE)]] = Field(
+    lines: list[Annotated[FreeText, Field(max_length=200)]] = Field(
         min_length=1, max_length=4, description="Street lines, first to last."
     )
-    city: str = Field(min_length=1, max_length=200, pattern=PRINTABLE)
-    postal_code: str = Field(min_length=1, max_length=20, pattern=PRINTABLE)
+    city: FreeText = Field(min_length=1, max_length=200)
+    postal_code: FreeText = Field(min_length=1, max_length=20)
     country: str = Field(pattern=r"^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2 code.")
 
 
@@ -190,11 +187,9 @@ class BillingProfileRequest(BaseModel):
         },
     )
 
-    entity: str = Field(
-        min_length=1, max_length=200, pattern=PRINTABLE, description="The legal billing entity."
-    )
+    entity: FreeText = Field(min_length=1, max_length=200, description="The legal billing entity.")
     address: AddressModel
-    billing_email: str = Field(min_length=3, max_length=200, pattern=PRINTABLE)
+    billing_email: FreeText = Field(min_length=3, max_length=200)
 
 
 @router.post(
@@ -251,11 +246,10 @@ class TopUpRequest(BaseModel):
     method_id: UUID | None = Field(
         default=None, description="For `card`: which card (default: the default method)."
     )
-    reference: str | None = Field(
+    reference: FreeText | None = Field(
         default=None,
         min_length=1,
         max_length=200,
-        pattern=PRINTABLE,
         description="For `bank_transfer`: the bank's reference of the transfer.",
     )
 
@@ -322,10 +316,9 @@ class TopUpAnnouncementRequest(BaseModel):
     )
 
     amount: PositiveMoney
-    reference: str = Field(
+    reference: FreeText = Field(
         min_length=1,
         max_length=200,
-        pattern=PRINTABLE,
         description="The bank's reference of the transfer.",
     )
 
@@ -412,12 +405,11 @@ class RegisterClientRequest(BaseModel):
         },
     )
 
-    name: str = Field(min_length=1, max_length=200, pattern=PRINTABLE)
-    email: str | None = Field(
+    name: FreeText = Field(min_length=1, max_length=200)
+    email: FreeText | None = Field(
         default=None,
         min_length=3,
         max_length=200,
-        pattern=PRINTABLE,
         description="Where the client's own invoices and notices go.",
     )
     unified_billing: bool = Field(

@@ -65,21 +65,21 @@ def context(uow: UnitOfWork) -> Context:
 def partner(uow: UnitOfWork, partner_id: UUID) -> PartnerAccount:
     account = uow.get(PartnerAccount, partner_id)
     if account is None:
-        raise PartnerNotFound(f"No partner account {partner_id}.", partner_id=partner_id)
+        raise PartnerNotFound.of(partner_id)
     return account
 
 
 def line(uow: UnitOfWork, line_id: UUID) -> SubscriptionLine:
     found = uow.get(SubscriptionLine, line_id)
     if found is None:
-        raise LineNotFound(f"No subscription line {line_id}.", line_id=line_id)
+        raise LineNotFound.of(line_id)
     return found
 
 
 def invoice(uow: UnitOfWork, invoice_id: UUID) -> Invoice:
     found = uow.get(Invoice, invoice_id)
     if found is None:
-        raise InvoiceNotFound(f"No invoice {invoice_id}.", invoice_id=invoice_id)
+        raise InvoiceNotFound.of(invoice_id)
     return found
 
 

@@ -62,7 +62,9 @@ def rule_codes(cls: type[BillingError] = BillingError) -> frozenset[str]:
     """The code of every refusal a business rule can answer with."""
     found: set[str] = set()
     for sub in cls.__subclasses__():
-        found |= {sub.code, *rule_codes(sub)}
+        # A family's base (NotFound) has no code of its own and is never answered as itself.
+        found |= {sub.code} if "code" in vars(sub) else set()
+        found |= rule_codes(sub)
     return frozenset(found)
 
 
