@@ -53,19 +53,19 @@ class CommandBus:
     def partner_account(self, partner_id: UUID) -> PartnerAccount:
         account = self.load(PartnerAccount, partner_id)
         if account is None:
-            raise PartnerNotFound(f"No partner account {partner_id}.", partner_id=partner_id)
+            raise PartnerNotFound.of(partner_id)
         return account
 
     def line(self, line_id: UUID) -> SubscriptionLine:
         subscription = self.load(SubscriptionLine, line_id)
         if subscription is None:
-            raise LineNotFound(f"No subscription line {line_id}.", line_id=line_id)
+            raise LineNotFound.of(line_id)
         return subscription
 
     def invoice(self, invoice_id: UUID) -> Invoice:
         invoice = self.load(Invoice, invoice_id)
         if invoice is None:
-            raise InvoiceNotFound(f"No invoice {invoice_id}.", invoice_id=invoice_id)
+            raise InvoiceNotFound.of(invoice_id)
         return invoice
 
 

@@ -85,8 +85,8 @@ def test_stray_postgres_variables_in_the_environment_are_ignored(
 
 
 def test_the_ledgers_loaders_refuse_an_unknown_id_as_the_one_builder_does(ledger: Ledger) -> None:
-    """ledger/application.py still writes its three refusals out (another branch owns that
-    file): they must stay word for word what `NotFound.of` builds, which the edge answers."""
+    """An unknown id loaded by the ledger is its kind's refusal, naming the id, in the words
+    the edge answers for it (one builder: `NotFound.of`)."""
     missing = uuid4()
     loaders = (
         (ledger.partner_account, PartnerNotFound),
