@@ -14,6 +14,7 @@ from api.body_limit import BodyLimitMiddleware
 from api.key_limits import FailedKeyLimiter
 from api.metrics import Metrics
 from api.middleware import RequestContextMiddleware
+from api.openapi import TAGS, DocumentedAPI, install_docs, operation_id
 from api.problems import install_problem_handlers
 from api.routers import (
     clients,
@@ -97,11 +98,18 @@ def openapi_document() -> dict[str, Any]:
 
 
 def _routes() -> FastAPI:
-    app = FastAPI(
+    app = DocumentedAPI(
         title="Ledgerline",
         version=version("ledgerline"),
         description=DESCRIPTION,
+        openapi_tags=TAGS,
+        generate_unique_id_function=operation_id,
+        # /docs is served by install_docs from files shipped with the package; ReDoc would
+        # load from a CDN, so there is none.
+        docs_url=None,
+        redoc_url=None,
     )
+    install_docs(app)
     install_problem_handlers(app)
     app.include_router(operations.router)
     app.include_router(partners.router)
@@ -113,5 +121,7 @@ def _routes() -> FastAPI:
     app.include_router(lines.router)
     app.include_router(clients.router)
     app.include_router(invoices.router)
+    app.include_router(invoices.closing_documents_router)
     app.include_router(ledger.router)
+    app.include_router(ledger.projections_router)
     return app

@@ -14,7 +14,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.problems import noted, problem_response
+from api.problems import EdgeCode, noted, problem_response
 
 CONTENT_LENGTH = b"content-length"
 
@@ -62,10 +62,10 @@ class BodyLimitMiddleware:
         await self.app(scope, receive_read_body, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        noted(Request(scope), "body_too_large")
+        noted(Request(scope), EdgeCode.BODY_TOO_LARGE)
         response = problem_response(
             413,
-            "body_too_large",
+            EdgeCode.BODY_TOO_LARGE,
             "Body too large",
             f"A request body may be at most {self.max_bytes:,} bytes.",
             extra={"limit_bytes": self.max_bytes},

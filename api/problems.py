@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 import psycopg
@@ -37,6 +38,49 @@ STATUS_OF_REFUSAL = {Refusal.INVALID: 422, Refusal.NOT_FOUND: 404, Refusal.CONFL
 log = structlog.get_logger(__name__)
 
 
+class EdgeCode(StrEnum):
+    """The codes of the problems the HTTP edge answers itself, besides every business rule's
+    (a `BillingError` subclass's `code`): one list, which the OpenAPI document's enum of
+    codes is made from, and which `problem_response` takes its code from."""
+
+    VALIDATION_FAILED = "validation_failed"
+    MALFORMED_BODY = "malformed_body"
+    BODY_TOO_LARGE = "body_too_large"
+    NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    HTTP_ERROR = "http_error"
+    UNAUTHORIZED = "unauthorized"
+    FORBIDDEN = "forbidden"
+    TOO_MANY_FAILED_KEYS = "too_many_failed_keys"
+    PROJECTION_BEHIND = "projection_behind"
+    READ_MODEL_STOPPED = "read_model_stopped"
+    PROJECTIONS_BEHIND = "projections_behind"
+    BACKGROUND_NOT_RUNNING = "background_not_running"
+    SERVICE_BUSY = "service_busy"
+    DATABASE_UNAVAILABLE = "database_unavailable"
+    INTERNAL_ERROR = "internal_error"
+
+
+def refusal_classes(cls: type[BillingError] = BillingError) -> list[type[BillingError]]:
+    """`cls` and every subclass of it, depth first: each refusal a command or query can
+    answer with (those of the modules imported so far: the app imports them all)."""
+    found: list[type[BillingError]] = [cls]
+    for sub in cls.__subclasses__():
+        found += refusal_classes(sub)
+    return found
+
+
+def problem_codes() -> list[str]:
+    """Every `code` a problem of this API can carry, sorted: the edge's and every rule's."""
+    return sorted({*EdgeCode, *(refusal.code for refusal in refusal_classes())})
+
+
+def _code_enum(schema: dict[str, Any]) -> None:
+    # Computed when the document is made, not at import: by then every module that defines a
+    # refusal has been imported.
+    schema["enum"] = problem_codes()
+
+
 class FieldError(BaseModel):
     """One input field that failed validation."""
 
@@ -51,7 +95,10 @@ class Problem(BaseModel):
     type: str = Field(description="A URI naming the kind of problem.")
     title: str
     status: int
-    code: str = Field(description="Stable snake_case code; match on this, not on the text.")
+    code: str = Field(
+        description="Stable snake_case code; match on this, not on the text.",
+        json_schema_extra=_code_enum,
+    )
     detail: str | None = None
     errors: list[FieldError] | None = Field(
         default=None, description="For validation problems: each failing field."
@@ -60,6 +107,19 @@ class Problem(BaseModel):
 
 def problem_response(
     status: int,
+    code: EdgeCode,
+    title: str,
+    detail: str | None = None,
+    *,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> JSONResponse:
+    """Build a problem response of the edge's own; `extra` holds the extension members."""
+    return _problem(status, code, title, detail, headers=headers, extra=extra)
+
+
+def _problem(
+    status: int,
     code: str,
     title: str,
     detail: str | None = None,
@@ -67,7 +127,6 @@ def problem_response(
     headers: dict[str, str] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> JSONResponse:
-    """Build a problem response; `extra` holds the extension members."""
     body: dict[str, Any] = {
         "type": f"urn:ledgerline:problem:{code}",
         "title": title,
@@ -95,7 +154,7 @@ def noted(request: Request, code: str) -> None:
 
 async def _billing_error(request: Request, error: BillingError) -> JSONResponse:
     noted(request, error.code)
-    return problem_response(
+    return _problem(
         STATUS_OF_REFUSAL[error.refusal],
         error.code,
         _title(error.code),
@@ -105,14 +164,14 @@ async def _billing_error(request: Request, error: BillingError) -> JSONResponse:
 
 
 async def _validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
-    noted(request, "validation_failed")
+    noted(request, EdgeCode.VALIDATION_FAILED)
     errors = [
         {"loc": list(item.get("loc", ())), "msg": item.get("msg", ""), "type": item.get("type", "")}
         for item in error.errors()
     ]
     return problem_response(
         422,
-        "validation_failed",
+        EdgeCode.VALIDATION_FAILED,
         "Validation failed",
         "The request has invalid fields.",
         extra={"errors": errors},
@@ -120,9 +179,11 @@ async def _validation_error(request: Request, error: RequestValidationError) -> 
 
 
 async def _http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
-    code = {400: "malformed_body", 404: "not_found", 405: "method_not_allowed"}.get(
-        error.status_code, "http_error"
-    )
+    code = {
+        400: EdgeCode.MALFORMED_BODY,
+        404: EdgeCode.NOT_FOUND,
+        405: EdgeCode.METHOD_NOT_ALLOWED,
+    }.get(error.status_code, EdgeCode.HTTP_ERROR)
     noted(request, code)
     detail = error.detail if isinstance(error.detail, str) else None
     headers = dict(error.headers or {})
@@ -144,10 +205,10 @@ def _allowed_methods(request: Request) -> list[str]:
 
 
 async def _unauthorized(request: Request, _: Unauthorized) -> JSONResponse:
-    noted(request, "unauthorized")
+    noted(request, EdgeCode.UNAUTHORIZED)
     return problem_response(
         401,
-        "unauthorized",
+        EdgeCode.UNAUTHORIZED,
         "Unauthorized",
         "Send a valid API key as `Authorization: Bearer ll_…` (see `ledgerline keys create`).",
         headers={"WWW-Authenticate": "Bearer"},
@@ -155,10 +216,10 @@ async def _unauthorized(request: Request, _: Unauthorized) -> JSONResponse:
 
 
 async def _too_many_failed_keys(request: Request, error: TooManyFailedKeys) -> JSONResponse:
-    noted(request, "too_many_failed_keys")
+    noted(request, EdgeCode.TOO_MANY_FAILED_KEYS)
     return problem_response(
         429,
-        "too_many_failed_keys",
+        EdgeCode.TOO_MANY_FAILED_KEYS,
         "Too many failed keys",
         "Too many requests from this address presented a missing, unknown or revoked key; "
         f"keys are not checked for it for {error.retry_after_s} s.",
@@ -167,15 +228,15 @@ async def _too_many_failed_keys(request: Request, error: TooManyFailedKeys) -> J
 
 
 async def _forbidden(request: Request, error: Forbidden) -> JSONResponse:
-    noted(request, "forbidden")
-    return problem_response(403, "forbidden", "Forbidden", error.detail)
+    noted(request, EdgeCode.FORBIDDEN)
+    return problem_response(403, EdgeCode.FORBIDDEN, "Forbidden", error.detail)
 
 
 async def _projection_behind(request: Request, error: ProjectionBehind) -> JSONResponse:
-    noted(request, "projection_behind")
+    noted(request, EdgeCode.PROJECTION_BEHIND)
     return problem_response(
         503,
-        "projection_behind",
+        EdgeCode.PROJECTION_BEHIND,
         "Projection behind",
         str(error),
         headers={"Retry-After": str(RETRY_AFTER_BEHIND_S)},
@@ -188,10 +249,10 @@ async def _projection_behind(request: Request, error: ProjectionBehind) -> JSONR
 
 
 async def _read_model_stopped(request: Request, error: ReadModelStopped) -> JSONResponse:
-    noted(request, "read_model_stopped")
+    noted(request, EdgeCode.READ_MODEL_STOPPED)
     return problem_response(
         503,
-        "read_model_stopped",
+        EdgeCode.READ_MODEL_STOPPED,
         "Read model stopped",
         str(error),
         headers={"Retry-After": str(RETRY_AFTER_STOPPED_S)},
@@ -207,7 +268,7 @@ def database_unavailable(detail: str) -> JSONResponse:
     """503 `database_unavailable`: the database did not answer; retry (with the same key)."""
     return problem_response(
         503,
-        "database_unavailable",
+        EdgeCode.DATABASE_UNAVAILABLE,
         "Database unavailable",
         detail,
         headers={"Retry-After": str(RETRY_AFTER_DATABASE_S)},
@@ -220,12 +281,12 @@ async def _database_error(request: Request, error: Exception) -> JSONResponse:
     if not connection_lost(error):
         # A statement the database refused (a timeout, say) is no outage: a plain 500.
         log.error("request_failed", error_type=type(error).__name__, exc_info=error)
-        noted(request, "internal_error")
-        return problem_response(500, "internal_error", "Internal server error")
+        noted(request, EdgeCode.INTERNAL_ERROR)
+        return problem_response(500, EdgeCode.INTERNAL_ERROR, "Internal server error")
     runtime = getattr(request.app.state, "runtime", None)
     if runtime is not None:
         runtime.ledger.health.failed(error)
-    noted(request, "database_unavailable")
+    noted(request, EdgeCode.DATABASE_UNAVAILABLE)
     return database_unavailable(
         "The database did not answer. Try again later; a command sent again with the same "
         "Idempotency-Key takes effect once."
@@ -236,11 +297,11 @@ async def _busy(request: Request, error: PoolTimeout) -> JSONResponse:
     runtime = getattr(request.app.state, "runtime", None)
     if runtime is not None and runtime.ledger.health.down:
         return await _database_error(request, error)
-    noted(request, "service_busy")
+    noted(request, EdgeCode.SERVICE_BUSY)
     log.warning("database_pool_exhausted")
     return problem_response(
         503,
-        "service_busy",
+        EdgeCode.SERVICE_BUSY,
         "Service busy",
         "Every database connection is in use; try again in a moment.",
         headers={"Retry-After": "1"},
@@ -278,8 +339,8 @@ class UnexpectedErrorMiddleware:
             log.exception("request_failed", error_type=type(error).__name__)
             if started:
                 raise
-            noted(Request(scope), "internal_error")
-            response = problem_response(500, "internal_error", "Internal server error")
+            noted(Request(scope), EdgeCode.INTERNAL_ERROR)
+            response = problem_response(500, EdgeCode.INTERNAL_ERROR, "Internal server error")
             await response(scope, receive, send)
 
 
@@ -309,6 +370,29 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_middleware(UnexpectedErrorMiddleware)
 
 
+RETRY_AFTER_HEADER: dict[str, Any] = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 0},
+    }
+}
+"""The `Retry-After` header of every 429 and 503 problem, for the OpenAPI document."""
+
+
+def problem_entry(description: str, *, retry_after: bool = False) -> dict[str, Any]:
+    """An OpenAPI response entry of `application/problem+json` problems (api/openapi.py moves
+    the `Problem` schema FastAPI puts under `application/json` to that media type)."""
+    entry: dict[str, Any] = {
+        "model": Problem,
+        "content": {PROBLEM_MEDIA_TYPE: {}},
+        "description": description,
+    }
+    if retry_after:
+        entry["headers"] = RETRY_AFTER_HEADER
+    return entry
+
+
 def _documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
     descriptions = {
         400: "The body is not JSON (`malformed_body`).",
@@ -318,7 +402,8 @@ def _documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
         403: "The key's role may not issue this command (`forbidden`).",
         404: "Not found, or not the calling partner's to see.",
         409: "The current state does not allow it (the `code` says which rule).",
-        422: "Invalid input (`validation_failed` with `errors`, or a rule's `code`).",
+        422: "Invalid input (`validation_failed` with `errors`, or a rule's `code`; "
+        "`position_not_in_log` for a `min_position` past the end of the log).",
         429: "Too many failed key checks from this address (`too_many_failed_keys`); see "
         "`Retry-After`.",
         503: "The read model has not reached `min_position` in time (`projection_behind`), "
@@ -326,14 +411,9 @@ def _documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
         "every database connection is busy (`service_busy`), or the database does not answer "
         "(`database_unavailable`; a command may be sent again with the same Idempotency-Key); "
         "see `Retry-After`.",
-        # 422 also covers `position_not_in_log`: a `min_position` past the end of the log.
     }
     return {
-        status: {
-            "model": Problem,
-            "content": {PROBLEM_MEDIA_TYPE: {}},
-            "description": descriptions[status],
-        }
+        status: problem_entry(descriptions[status], retry_after=status in (429, 503))
         for status in statuses
     }
 

@@ -92,6 +92,27 @@ class CommandAccepted(BaseModel):
     )
 
 
+COMMAND_ANSWER: dict[str, Any] = {
+    "description": "Recorded: the `id` of what the command created or changed and the log "
+    "`position` of its last event; `Location` names the resource. A retry with the same "
+    "Idempotency-Key and body answers the same and writes nothing.",
+    "headers": {
+        "Location": {
+            "description": "The path of the resource the command created or changed.",
+            "required": True,
+            "schema": {"type": "string"},
+        },
+        REPLAYED_HEADER: {
+            "description": "`true` when this is the recorded answer to an earlier request "
+            "with the same Idempotency-Key (nothing was written again); absent otherwise.",
+            "schema": {"type": "string", "enum": ["true"]},
+        },
+    },
+}
+"""The OpenAPI entry of a command's 201, as `accepted` sends it (api/openapi.py adds it to
+every 201 of the document: every command answers through `accepted`)."""
+
+
 def accepted(
     response: Response, result: CommandResult, location: str, id_: object | None = None
 ) -> CommandAccepted:

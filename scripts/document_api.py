@@ -25,7 +25,10 @@ TARGET = ROOT / "docs" / "api.md"
 INTRO = """# The HTTP API
 
 Everything Ledgerline does is reachable over HTTP under `/v1`. The interactive reference is at
-`/docs` of a running server (`make run`), the machine-readable one at `/openapi.json`. This page
+`/docs` of a running server (`make run`; Swagger UI, served from files shipped with Ledgerline,
+no CDN), the machine-readable one at `/openapi.json`: each operation's id is its handler's name
+(`pay_invoice`), every error a `Problem` whose `code` is one of an enum of every code, so a
+client generated from it (tests/api/test_generated_client.py) is typed end to end. This page
 is the guide, and ends with every route (generated from the code by
 `scripts/document_api.py`).
 

@@ -57,6 +57,7 @@ from projections.pdf import (
 )
 
 router = APIRouter(tags=["invoices"])
+closing_documents_router = APIRouter(tags=["closing documents"])
 
 INVOICES = "/v1/invoices"
 DOCUMENTS = "/v1/closing-documents"
@@ -752,12 +753,11 @@ def request_closing_document(
 # --- closing documents -------------------------------------------------------------------
 
 
-@router.get(
+@closing_documents_router.get(
     f"{DOCUMENTS}/{{document_id}}",
     response_model=ClosingDocumentResponse,
     responses=READ_PROBLEMS,
     summary="Read a closing document",
-    tags=["closing documents"],
 )
 def get_closing_document(
     document_id: Annotated[UUID, Path(description="The closing document's id.")],
@@ -796,12 +796,11 @@ def get_closing_document(
     )
 
 
-@router.get(
+@closing_documents_router.get(
     f"{DOCUMENTS}/{{document_id}}/pdf",
     response_class=Response,
     responses=PDF_RESPONSES,
     summary="Print a closing document as PDF",
-    tags=["closing documents"],
 )
 def get_closing_document_pdf(
     document_id: Annotated[UUID, Path(description="The closing document's id.")],

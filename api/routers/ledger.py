@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from api.deps import ReadAfterDep, ReadConnection
-from api.problems import PROBLEM_MEDIA_TYPE, READ_PROBLEMS, Problem
+from api.problems import READ_PROBLEMS, problem_entry
 from api.schemas import MoneySum, ProjectionStop
 from api.security import Overseer
 from domain.errors import InvalidValue
@@ -20,6 +20,7 @@ from replay.rebuild import head_position
 from replay.rebuild import status as projection_status
 
 router = APIRouter(tags=["ledger"])
+projections_router = APIRouter(tags=["projections"])
 
 POSITION_MAX = 2**63 - 1
 """A log position is a PostgreSQL bigint."""
@@ -29,11 +30,7 @@ ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
 
 BACK_OFFICE_PROBLEMS: dict[int | str, dict[str, Any]] = {
     **{status: READ_PROBLEMS[status] for status in (401, 422, 503)},
-    403: {
-        "model": Problem,
-        "content": {PROBLEM_MEDIA_TYPE: {}},
-        "description": "A partner key: the ledger as a whole is not a partner's (`forbidden`).",
-    },
+    403: problem_entry("A partner key: the ledger as a whole is not a partner's (`forbidden`)."),
 }
 
 
@@ -171,12 +168,11 @@ def get_trial_balance(
     )
 
 
-@router.get(
+@projections_router.get(
     "/v1/projections/status",
     response_model=ProjectionsStatusResponse,
     responses={status: BACK_OFFICE_PROBLEMS[status] for status in (401, 403)},
     summary="Read the status of every read model",
-    tags=["projections"],
 )
 def get_projections_status(conn: ReadConnection, _: Overseer) -> ProjectionsStatusResponse:
     """Each read model's live generation, its version, the position it reached and its lag

@@ -182,7 +182,7 @@ class ReasonRequest(BaseModel):
     reason: Text
 
 
-class AutopayRequest(BaseModel):
+class LineAutopayRequest(BaseModel):
     """Pay this line's renewals automatically from this source, or stop with null (R-C6)."""
 
     model_config = _example({"source": "company_balance"}, {"source": None})
@@ -783,9 +783,9 @@ def remove_location(
     responses=COMMAND_PROBLEMS,
     summary="Set or stop a line's autopay",
 )
-def set_autopay(
+def set_line_autopay(
     line_id: LineId,
-    body: AutopayRequest,
+    body: LineAutopayRequest,
     runtime: RuntimeDep,
     response: Response,
     caller: Commander,

@@ -13,10 +13,10 @@ from pydantic import BaseModel, Field
 from api.deps import RuntimeDep
 from api.metrics import Metrics
 from api.problems import (
-    PROBLEM_MEDIA_TYPE,
     RETRY_AFTER_STOPPED_S,
-    Problem,
+    EdgeCode,
     database_unavailable,
+    problem_entry,
     problem_response,
 )
 from api.runtime import Runtime
@@ -78,7 +78,14 @@ def healthz() -> Health:
 @router.get(
     "/readyz",
     response_model=Readiness,
-    responses={503: {"model": Problem, "content": {PROBLEM_MEDIA_TYPE: {}}}},
+    responses={
+        503: problem_entry(
+            "Not ready: the database does not answer (`database_unavailable`), a background "
+            "task is not running (`background_not_running`), a read model stopped "
+            "(`read_model_stopped`) or is behind the bound (`projections_behind`).",
+            retry_after=True,
+        )
+    },
     summary="Readiness: the database answers, the background work runs, and every read model "
     "is within its lag bound",
 )
@@ -112,7 +119,7 @@ def readyz(runtime: RuntimeDep) -> Any:
     if stopped:
         return problem_response(
             503,
-            "read_model_stopped",
+            EdgeCode.READ_MODEL_STOPPED,
             "Read models stopped",
             "Read models stopped at an event they cannot apply: "
             + ", ".join(
@@ -127,7 +134,7 @@ def readyz(runtime: RuntimeDep) -> Any:
     if behind:
         return problem_response(
             503,
-            "projections_behind",
+            EdgeCode.PROJECTIONS_BEHIND,
             "Projections behind",
             "Read models behind the log beyond the bound: "
             + ", ".join(f"{model.name} ({model.lag} events)" for model in behind),
@@ -152,7 +159,7 @@ def background_not_running(runtime: Runtime) -> JSONResponse | None:
         return None
     return problem_response(
         503,
-        "background_not_running",
+        EdgeCode.BACKGROUND_NOT_RUNNING,
         "Background work not running",
         "Not running or not connected: " + ", ".join(task.name for task in down),
         headers={"Retry-After": str(RETRY_AFTER_BACKGROUND_S)},

@@ -166,7 +166,7 @@ def get_wallet(
     responses=READ_PROBLEMS,
     summary="List the partner's invoices",
 )
-def list_invoices(
+def list_partner_invoices(
     partner_id: PartnerId,
     conn: ReadConnection,
     read_after: ReadAfterDep,
@@ -268,7 +268,7 @@ class DocumentLineModel(BaseModel):
     period_end: date | None = Field(description="Exclusive: the day after the last day paid.")
 
 
-class ClosingDocumentResponse(BaseModel):
+class ClosingDocumentSummary(BaseModel):
     """An act of completed work for a client's paid invoice (R-C7, R-C8)."""
 
     id: UUID
@@ -286,7 +286,7 @@ class ClosingDocumentResponse(BaseModel):
 
 @router.get(
     "/{partner_id}/closing-documents",
-    response_model=Page[ClosingDocumentResponse],
+    response_model=Page[ClosingDocumentSummary],
     responses=READ_PROBLEMS,
     summary="List the closing documents",
 )
@@ -300,7 +300,7 @@ def list_closing_documents(
     client_id: Annotated[
         UUID | None, Query(description="Only this client's documents (R-C8).")
     ] = None,
-) -> Page[ClosingDocumentResponse]:
+) -> Page[ClosingDocumentSummary]:
     """The closing documents requested for the partner's clients, oldest first (R-C7)."""
     readable_partner(conn, caller, partner_id, read_after, ClosingDocuments.name)
     after = page.after_as(date.fromisoformat, cursor_text)
@@ -312,7 +312,7 @@ def list_closing_documents(
         after=(after[0], after[1]) if after else None,
     )
     found = [
-        ClosingDocumentResponse(
+        ClosingDocumentSummary(
             id=d.document_id,
             number=d.number,
             invoice_id=d.invoice_id,

@@ -489,7 +489,7 @@ def set_budget(
     return BudgetAccepted(**answer.model_dump(), status=str(result.data["status"]))
 
 
-class AutopayRequest(BaseModel):
+class AccountAutopayRequest(BaseModel):
     """Where new invoices are paid from automatically (R-C6), or null for no autopay."""
 
     model_config = ConfigDict(
@@ -510,9 +510,9 @@ class AutopayRequest(BaseModel):
     responses=COMMAND_PROBLEMS,
     summary="Set the account's autopay",
 )
-def set_autopay(
+def set_account_autopay(
     partner_id: PartnerId,
-    body: AutopayRequest,
+    body: AccountAutopayRequest,
     runtime: RuntimeDep,
     response: Response,
     caller: Commander,
