@@ -15,20 +15,13 @@ from ledger.availability import BackgroundHealth, Backoff, CheckedPool, connecti
 from ledger.billing_clock import tick
 from ledger.catalogue import load_catalogue
 from ledger.clock import Clock, SimulatedClock, SystemClock
-from ledger.database import (
-    Database,
-    DatabaseError,
-    EmbeddedPostgres,
-    check_durability,
-    schema_lock,
-)
+from ledger.database import Database, DatabaseError, EmbeddedPostgres, open_database, schema_lock
 from ledger.mail import OutboxSender
 from ledger.payments.gateway import NoGateway, PaymentGateway
 from ledger.payments.simulator import SimulatedGateway
 from ledger.settings import ClockKind, Environment, GatewayKind, Settings
 from projections import generations
-from projections.base import install_functions
-from projections.registry import all_projections
+from projections.registry import all_projections, install_read_models
 from projections.runner import Runner
 
 STOP_TIMEOUT_S = 10.0
@@ -107,21 +100,22 @@ def live_runner(database: Database) -> Runner:
     (from any process), the next batch goes to it, and a read model that needed a rebuild is
     maintained again from then on.
     """
-    projections = all_projections()
     with database.connect() as conn:
-        install_functions(conn)
-        for projection in projections:
-            current = generations.ensure_live(conn, projection)
-            if current.version != projection.version:
-                log.error(
-                    "projection_needs_rebuild",
-                    projection=projection.name,
-                    live_version=current.version,
-                    code_version=projection.version,
-                    hint=f"ledgerline projections rebuild {projection.name}",
-                )
+        live = install_read_models(conn)
+    for projection, current in live:
+        if current.version != projection.version:
+            log.error(
+                "projection_needs_rebuild",
+                projection=projection.name,
+                live_version=current.version,
+                code_version=projection.version,
+                hint=f"ledgerline projections rebuild {projection.name}",
+            )
     return Runner.following_live(
-        database.connect, projections, events_table=EVENTS_TABLE, lock_key=LIVE_LOCK
+        database.connect,
+        [projection for projection, _ in live],
+        events_table=EVENTS_TABLE,
+        lock_key=LIVE_LOCK,
     )
 
 
@@ -175,16 +169,10 @@ class Runtime:
         if gateway is None:
             gateway = gateway_for(settings) if takes_payments else NoGateway()
         clock = clock or clock_for(settings)
-        embedded: EmbeddedPostgres | None = None
-        if settings.database_url:
-            database = Database(settings.database_url)
-        else:
-            embedded = EmbeddedPostgres(settings.home)
-            database = embedded.start()
+        database, embedded = open_database(
+            settings.database_url, settings.home, allow_unsafe=settings.is_test
+        )
         try:
-            settings_off = check_durability(database, allow_unsafe=settings.is_test)
-            if settings_off:
-                log.warning("durability_relaxed_for_test", settings_off=settings_off)
             with schema_lock(database):
                 ledger = Ledger(
                     database,

@@ -105,6 +105,31 @@ def check_durability(database: Database, *, allow_unsafe: bool) -> list[str]:
     return settings_off
 
 
+def open_database(
+    url: str | None, home: Path, *, allow_unsafe: bool
+) -> tuple[Database, EmbeddedPostgres | None]:
+    """The database `url` names, or else the embedded one under `home` (started, or joined if
+    running), refused unless its commits are durable; and the embedded server, to stop after.
+
+    Whoever opens it closes it: a refused database leaves the embedded server stopped again.
+    """
+    embedded: EmbeddedPostgres | None = None
+    if url:
+        database = Database(url)
+    else:
+        embedded = EmbeddedPostgres(home)
+        database = embedded.start()
+    try:
+        settings_off = check_durability(database, allow_unsafe=allow_unsafe)
+    except BaseException:
+        if embedded is not None:
+            embedded.stop()
+        raise
+    if settings_off:
+        log.warning("durability_relaxed_for_test", settings_off=settings_off)
+    return database, embedded
+
+
 class EmbeddedPostgres:
     """Ledgerline's own PostgreSQL, from the pgserver wheel, with its data under `home`."""
 

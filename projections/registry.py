@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import psycopg
+
+from projections import generations
 from projections.activity import ActivityFeed
 from projections.balances import Balances
 from projections.banners import Banners
-from projections.base import Projection
+from projections.base import Projection, install_functions
 from projections.cashback import Cashback
 from projections.documents import ClosingDocuments
 from projections.invoices import InvoiceHistory
@@ -31,3 +36,12 @@ def by_name(name: str) -> Projection:
             return projection
     known = ", ".join(p.name for p in all_projections())
     raise KeyError(f"no read model {name!r}; the read models are {known}")
+
+
+def install_read_models(
+    conn: psycopg.Connection[Any],
+) -> list[tuple[Projection, generations.Generation]]:
+    """The read models' SQL helpers and generations tables, and each one's live generation,
+    the first (empty) one made on a new database; idempotent. Each with its live generation."""
+    install_functions(conn)
+    return [(p, generations.ensure_live(conn, p)) for p in all_projections()]

@@ -26,7 +26,6 @@ import psycopg
 from psycopg import sql
 
 from ledger import store
-from ledger.application import EVENTS_TABLE
 from ledger.database import Database
 from projections import generations
 from projections.base import Projection, install_functions, stage
@@ -165,7 +164,7 @@ def rebuild_many(
         head = head_position(conn)
     groups = _share(created, max(1, min(workers, len(created))))
     runners = [
-        Runner(database.connect, group, events_table=EVENTS_TABLE, batch_size=batch_size)
+        Runner(database.connect, group, events_table=store.EVENTS_TABLE, batch_size=batch_size)
         for group in groups
     ]
     reached = [0] * len(runners)
@@ -310,6 +309,8 @@ def status(conn: psycopg.Connection[Any]) -> list[ModelStatus]:
         found.setdefault(str(row[0]), []).append(Generation(*row))
     names = list(code) + sorted(set(found) - set(code))
     stopped = generations.stops(conn)
+    # A database no ledger has started on yet has no log table: nothing is behind it.
+    has_log = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (store.EVENTS_TABLE,)).fetchone()
     models = []
     for name in names:
         own = found.get(name, [])
@@ -319,7 +320,7 @@ def status(conn: psycopg.Connection[Any]) -> list[ModelStatus]:
                 name=name,
                 code_version=code.get(name),
                 live=live,
-                lag=_lag(conn, live.position if live else 0),
+                lag=_lag(conn, live.position if live else 0) if has_log and has_log[0] else 0,
                 building=tuple(g for g in own if not g.live),
                 stop=stopped.get(name),
             )
@@ -331,7 +332,7 @@ def _lag(conn: psycopg.Connection[Any], position: int) -> int:
     row = conn.execute(
         sql.SQL(
             "SELECT count(*) FROM (SELECT 1 FROM {} WHERE notification_id > %s LIMIT %s) behind"
-        ).format(sql.Identifier(EVENTS_TABLE)),
+        ).format(sql.Identifier(store.EVENTS_TABLE)),
         (position, LAG_COUNT_MAX),
     ).fetchone()
     return int(row[0]) if row else 0
@@ -367,7 +368,7 @@ def _apply(conn: psycopg.Connection[Any], targets: list[Target], until: int) -> 
     """Apply the log up to `until` to these generations, inside the caller's transaction."""
     if not targets:
         return 0
-    runner = Runner(lambda: conn, targets, events_table=EVENTS_TABLE)
+    runner = Runner(lambda: conn, targets, events_table=store.EVENTS_TABLE)
     moved = 0
     while True:
         step, done = runner.run_once(conn, until)

@@ -1,0 +1,152 @@
+"""`ledgerline serve`: the HTTP API with the projectors, the billing clock and mail."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+from types import FrameType
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+import uvicorn
+from uvicorn.supervisors import Multiprocess
+
+from api import keys
+from api.cli.help import ReadableCommand
+from api.cli.starting import EXIT_CONFIG, EXIT_SERVER, command_settings, console, started_runtime
+from api.server import server_config
+from ledger.settings import ClockKind, Settings
+
+if TYPE_CHECKING:
+    from api.runtime import Runtime
+
+
+serve_cli = typer.Typer(add_completion=False)
+
+
+class _Terminated(Exception):
+    """SIGTERM arrived: stop as cleanly as on Ctrl-C."""
+
+
+def _raise_terminated(signum: int, frame: FrameType | None) -> None:
+    raise _Terminated
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, announcing the docs URL once the socket is listening."""
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started:
+            host, port = self.config.host, self.config.port
+            for server in self.servers:
+                for listening in server.sockets:
+                    host, port = listening.getsockname()[:2]
+            console.print(f"Ledgerline is serving: [bold]http://{host}:{port}/docs[/bold]")
+
+
+@serve_cli.command("serve", cls=ReadableCommand)
+def serve(
+    host: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ADDRESS",
+            help="Address to listen on (default: LEDGERLINE_HOST, else 127.0.0.1).",
+        ),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            metavar="PORT",
+            help="Port to listen on, 0 for any free one (default: LEDGERLINE_PORT, else 8000).",
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            metavar="COUNT", help="HTTP worker processes (default: LEDGERLINE_WORKERS, else 1)."
+        ),
+    ] = None,
+) -> None:
+    """Serve the HTTP API, with the projectors, the billing clock and mail, until Ctrl-C."""
+    settings = command_settings(host=host, port=port, workers=workers)
+    if settings.workers > 1 and settings.clock is ClockKind.SIMULATED:
+        console.print(
+            "[red]A simulated clock lives in one process: serve it with one worker.[/red]"
+        )
+        raise typer.Exit(EXIT_CONFIG)
+    if settings.database_url is None:
+        console.print(f"Starting the embedded PostgreSQL in {settings.home.resolve()} ...")
+    started = False
+    try:
+        with started_runtime(settings) as runtime:
+            started = True
+            _serve_until_stopped(settings, runtime)
+    finally:
+        if started:
+            console.print("Stopped.")
+
+
+def _serve_until_stopped(settings: Settings, runtime: Runtime) -> None:
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises it through the handler it
+    # found: with ours there, the runtime and the embedded database are closed too.
+    signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        with runtime.database.connect() as conn:
+            if not keys.any_keys(conn):
+                console.print(
+                    "No API keys yet: make one with "
+                    "[bold]ledgerline keys create --role admin[/bold] (in another terminal)."
+                )
+        runtime.start_background()
+        if settings.workers == 1:
+            # Imported here: building the HTTP app's routes is most of the command line's
+            # start-up time, and only `serve` needs them.
+            from api.app import create_app
+
+            config = server_config(
+                create_app(runtime),
+                header_timeout_s=settings.http_header_timeout_s,
+                body_timeout_s=settings.http_body_timeout_s,
+                keep_alive_s=settings.http_keep_alive_s,
+                host=settings.host,
+                port=settings.port,
+            )
+            _Server(config).run()
+        else:
+            _serve_workers(settings, runtime)
+    except (KeyboardInterrupt, _Terminated):
+        pass  # uvicorn has shut down gracefully and re-raised the signal it caught
+    except SystemExit as exit_:
+        if exit_.code not in (None, 0):
+            console.print(
+                f"[red]The HTTP server could not start on {settings.host}:{settings.port}.[/red]"
+            )
+            raise typer.Exit(EXIT_SERVER) from None
+        raise
+
+
+def _serve_workers(settings: Settings, runtime: Runtime) -> None:
+    """Several HTTP worker processes on one socket; this process keeps the background work."""
+    os.environ["DATABASE_URL"] = runtime.database.url  # the workers' database, embedded or not
+    config = server_config(
+        "api.worker:create",
+        header_timeout_s=settings.http_header_timeout_s,
+        body_timeout_s=settings.http_body_timeout_s,
+        keep_alive_s=settings.http_keep_alive_s,
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+    )
+    sock = config.bind_socket()
+    # Listening now, so connections wait in the queue until a worker takes them: without it,
+    # a client told "serving" below is refused until the workers have started (about 1 s).
+    sock.listen(config.backlog)
+    host, port = sock.getsockname()[:2]
+    console.print(
+        f"Ledgerline is serving: [bold]http://{host}:{port}/docs[/bold] "
+        f"({settings.workers} worker processes)"
+    )
+    Multiprocess(config, sockets=[sock]).run()
