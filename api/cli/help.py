@@ -2,33 +2,39 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from typer._click.core import Context, Parameter
+from typer._click.types import ParamType
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
-
-if TYPE_CHECKING:
-    # typer vendors click and does not re-export the Context its methods are typed with.
-    from typer._click.core import Context
 
 NO_METAVAR = ""
 """A flag takes no value: typer would still print `<bool>` beside it."""
 
 
-class _NamedArgument(TyperArgument):
-    """An argument whose metavar (KEY_ID) is its whole description in the help's type column.
+class _Unnamed(ParamType):
+    """An argument's type that converts as its own but names nothing in the help.
 
     typer prints the Python type (`<str>`, `<list[str]>`) beside every argument, even one with a
-    metavar; the metavar already names it and its help says what it takes.
+    metavar (KEY_ID); the metavar already names it and its help says what it takes.
     """
 
-    def display_type_rich(self, ctx: Context) -> str | None:
-        return None
+    def __init__(self, inner: ParamType) -> None:
+        self.inner = inner
+        self.name = inner.name
+
+    def get_metavar(self, param: Parameter, ctx: Context) -> str:
+        return ""
+
+    def convert(self, value: Any, param: Parameter | None, ctx: Context | None) -> Any:
+        return self.inner.convert(value, param, ctx)
 
 
 def _readable(params: list[Any]) -> None:
     for param in params:
         if isinstance(param, TyperArgument):
-            param.__class__ = _NamedArgument
+            if not isinstance(param.type, _Unnamed):
+                param.type = _Unnamed(param.type)
         elif isinstance(param, TyperOption) and param.is_flag and param.metavar is None:
             param.metavar = NO_METAVAR
 

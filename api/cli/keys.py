@@ -39,6 +39,7 @@ def keys_create(
     role: Annotated[
         keys.Role,
         typer.Option(
+            "--role",  # named: typer 0.27 takes a metavar equal to the name for its option name
             metavar="ROLE",
             help="admin (the vendor), partner, finance or auditor.",
             show_choices=False,

@@ -141,7 +141,7 @@ def projections_rebuild(
     names: Annotated[
         list[str],
         typer.Argument(
-            metavar="READ_MODEL",
+            metavar="READ_MODEL...",
             help="One or more read models to rebuild (see status), or 'all'.",
         ),
     ],

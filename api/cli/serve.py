@@ -58,6 +58,7 @@ def serve(
     port: Annotated[
         int | None,
         typer.Option(
+            "--port",  # named: typer 0.27 takes a metavar equal to the name for its option name
             metavar="PORT",
             help="Port to listen on, 0 for any free one (default: LEDGERLINE_PORT, else 8000).",
         ),

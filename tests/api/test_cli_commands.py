@@ -163,5 +163,5 @@ def test_help_names_every_value_and_shows_no_python_type_or_format() -> None:
     assert re.search(r"--until +INSTANT ", pages["ledgerline tick"])
     assert "2026-03-01T00:00+00:00" in pages["ledgerline tick"]
     assert "{KEY_ID}" in pages["ledgerline keys revoke"]
-    assert "{READ_MODEL}..." in pages["ledgerline projections rebuild"]
+    assert "{READ_MODEL...}" in pages["ledgerline projections rebuild"]
     assert "--version" in pages["ledgerline"]
