@@ -39,29 +39,32 @@ def _readable(params: list[Any]) -> None:
             param.metavar = NO_METAVAR
 
 
-class ReadableCommand(TyperCommand):
+class _Readable:
+    """Makes a command's or group's parameters, and its --help, readable (see `_readable`)."""
+
+    params: list[Any]
+
+    def _make_readable(self) -> None:
+        _readable(self.params)
+
+    def get_help_option(self, ctx: Context) -> TyperOption | None:
+        option = super().get_help_option(ctx)  # type: ignore[misc]
+        if option is not None:
+            _readable([option])
+        return option  # type: ignore[no-any-return]
+
+
+class ReadableCommand(_Readable, TyperCommand):
     """A command whose help shows metavars, never `<str>`, `<bool>` or strptime formats."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _readable(self.params)
-
-    def get_help_option(self, ctx: Context) -> TyperOption | None:
-        option = super().get_help_option(ctx)
-        if option is not None:
-            _readable([option])
-        return option
+        self._make_readable()
 
 
-class ReadableGroup(TyperGroup):
+class ReadableGroup(_Readable, TyperGroup):
     """A group of commands whose help shows no Python types either."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _readable(self.params)
-
-    def get_help_option(self, ctx: Context) -> TyperOption | None:
-        option = super().get_help_option(ctx)
-        if option is not None:
-            _readable([option])
-        return option
+        self._make_readable()
