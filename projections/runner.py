@@ -206,9 +206,10 @@ class Runner:
                         self.name, position - 1, f"an event of unknown kind {topic!r}"
                     )
                 # Every read model stops before it: none can say it would not have needed it.
-                self._apply_one_by_one(conn, positions, position - 1, (low, high))
+                stopped = self._apply_one_by_one(conn, positions, position - 1, (low, high))
                 for target in self.targets:
-                    self._stop(conn, target, position, f"an event of unknown kind {topic!r}")
+                    if target not in stopped:  # one stopped earlier keeps that stop
+                        self._stop(conn, target, position, f"an event of unknown kind {topic!r}")
                 return position - 1 - low, False
             if one_by_one:
                 self._apply_one_by_one(conn, positions, high, (low, high))
@@ -321,13 +322,15 @@ class Runner:
         positions: dict[tuple[str, int], int],
         high: int,
         staged: tuple[int, int],
-    ) -> None:
+    ) -> list[Target]:
         """Apply each target alone up to `high`; one that fails stops before its bad event.
+        Answers the targets stopped.
 
         The first event a target cannot apply is found by halving (statements apply a range
         of positions, so applying (since, p] fails exactly when p is at or past it): about
         log2(batch size) savepoints, paid only on the batch where a read model stops.
         """
+        stopped: list[Target] = []
         for index, target in enumerate(self.targets):
             key = (target.projection.name, target.generation)
             since = positions[key]
@@ -349,6 +352,8 @@ class Runner:
                 self._attempt(conn, index, since, good, staged, keep=True)
                 self._move(conn, [key], good)
             self._stop(conn, target, bad, str(failure).strip())
+            stopped.append(target)
+        return stopped
 
     def _stop(self, conn: psycopg.Connection[Any], target: Target, position: int, why: str) -> None:
         row = conn.execute(

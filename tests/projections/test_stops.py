@@ -9,6 +9,8 @@ names it and exits 1 (`/readyz` and `/metrics` are shown in tests/api/test_opera
 
 from __future__ import annotations
 
+import structlog
+
 from ledger.application import EVENTS_TABLE, Ledger
 from ledger.database import Database
 from projections import generations
@@ -109,3 +111,31 @@ def test_an_event_of_unknown_kind_stops_every_live_read_model_before_it(
     assert (stop.position, stop.topic) == (unknown, "domain.future:Thing.Happened")
     assert "unknown kind" in stop.reason
     runner.close()
+
+
+def test_a_read_model_stopped_before_an_unknown_kind_keeps_its_own_stop(
+    ledger: Ledger, database: Database
+) -> None:
+    """In one batch the broken read model's own bad event comes first, then an event of a kind
+    the code does not know: each read model is stopped at the first event it cannot apply."""
+    opened = open_partners(ledger, 4)
+    with database.connect() as conn:
+        row = conn.execute(
+            f"INSERT INTO {EVENTS_TABLE} (originator_id, originator_version, topic, state) "
+            "VALUES (gen_random_uuid(), 1, 'domain.future:Thing.Happened', '{}') "
+            "RETURNING notification_id"
+        ).fetchone()
+    assert row is not None
+    runner = following(database, PartnerDirectory(), BrokenOnThird())
+    try:
+        with structlog.testing.capture_logs() as logs:
+            runner.catch_up()
+        said = [e["projection"] for e in logs if e["event"] == "projection_stopped"]
+        assert sorted(said) == ["broken", "partners"]  # each stop said once, as recorded
+        broken, partners = stop_of(database, "broken"), stop_of(database, "partners")
+        assert broken is not None
+        assert partners is not None
+        assert (broken.position, "division by zero" in broken.reason) == (opened[2], True)
+        assert (partners.position, "unknown kind" in partners.reason) == (int(row[0]), True)
+    finally:
+        runner.close()
