@@ -125,6 +125,7 @@ class Server:
         env.update(
             LEDGERLINE_HOME=str(home),
             LEDGERLINE_LOG_LEVEL="warning",
+            LEDGERLINE_PAYMENT_GATEWAY="simulator",
             LEDGERLINE_LOG_FORMAT="json",
             LEDGERLINE_DB_POOL_SIZE="20",
         )
