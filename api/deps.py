@@ -9,7 +9,7 @@ import psycopg
 from fastapi import Depends, Query, Request
 
 from api.runtime import Runtime
-from api.schemas import READ_WAIT_DEFAULT_MS, READ_WAIT_MAX_MS
+from api.schemas.common import READ_WAIT_DEFAULT_MS, READ_WAIT_MAX_MS
 from api.security import Caller
 from domain.errors import BillingError, Refusal
 from projections.generations import live_position

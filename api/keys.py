@@ -30,6 +30,8 @@ from uuid import UUID
 
 import psycopg
 
+from domain.values import VENDOR, Actor
+
 KEY_PREFIX = "ll"
 KEY_PATTERN = re.compile(r"^ll_(?P<key_id>[0-9a-f]{16})_(?P<secret>[A-Za-z0-9_-]{43})$")
 
@@ -66,6 +68,11 @@ class Principal:
     def may_command(self) -> bool:
         """Admins and partners issue commands; finance only confirms receipts, auditors read."""
         return self.role in (Role.ADMIN, Role.PARTNER)
+
+    @property
+    def actor(self) -> Actor:
+        """Who the ledger sees acting: this partner (on its own resources only) or the vendor."""
+        return Actor(self.partner_id) if self.role is Role.PARTNER else VENDOR
 
     def sees(self, partner_id: UUID | None) -> bool:
         """Whether this caller may see what belongs to `partner_id`."""

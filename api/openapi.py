@@ -16,7 +16,7 @@ from fastapi.routing import APIRoute
 from starlette.responses import FileResponse, HTMLResponse
 
 from api.problems import PROBLEM_MEDIA_TYPE
-from api.schemas import COMMAND_ANSWER
+from api.schemas.common import COMMAND_ANSWER
 
 TAGS: list[dict[str, Any]] = [
     {"name": "partners", "description": "Partner accounts: money in, clients, their reads."},

@@ -141,3 +141,25 @@ class InvoiceLine:
 def bonus_wallet_id(partner_id: UUID) -> UUID:
     """The id of a partner's one bonus wallet, derived so it needs no lookup (R-C5)."""
     return uuid5(LEDGERLINE_NAMESPACE, f"bonus-wallet/{partner_id}")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who issues a command: the vendor (every account is its own to act on) or one partner,
+    which acts on its own account, clients, lines and invoices only.
+
+    A partner acting on another partner's resource is answered as if the resource did not
+    exist (the not-found refusal of the resource), so that ids of other partners' resources
+    cannot be probed.
+    """
+
+    partner_id: UUID | None = None
+    """The partner acting; None for the vendor (an admin, the billing clock, the CLI)."""
+
+    def may_act_for(self, owner_id: UUID | None) -> bool:
+        """Whether this actor may act on what belongs to `owner_id`."""
+        return self.partner_id is None or self.partner_id == owner_id
+
+
+VENDOR = Actor()
+"""The vendor: an admin key, the billing clock, the command line."""

@@ -109,6 +109,11 @@ class Ledger(PartnerOperations, LineOperations, InvoiceOperations):
         """Run a command under an idempotency key (a fresh one when none is given)."""
         return self.bus.execute(command, key)
 
+    async def submit(self, command: Command, key: str | None = None) -> CommandResult:
+        """Run a command under an idempotency key without holding a thread while it waits (the
+        HTTP edge's way in: its handlers are coroutines)."""
+        return await self.bus.submit(command, key)
+
     def replayed(self, key: str) -> CommandResult | None:
         """The first answer to a key, if a command was already recorded under it (R-X5)."""
         return self.bus.replayed(key)

@@ -1,12 +1,15 @@
 """Running commands: each under an idempotency key, through the writer (R-X5).
 
-`CommandBus` submits a command and answers its result, finds the first answer to a key, and
-loads aggregates read-only for the work done before a command (a charge, a tokenised card).
+`CommandBus` submits a command and answers its result (`execute`, holding the calling thread;
+`submit`, a coroutine that holds none), finds the first answer to a key (and, for a command
+that reaches the payment processor first, whether the key was first used for this very
+request), and loads aggregates read-only for the work done before a command.
 The helpers below derive ids from keys and add to an answer what the work it set off did.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
@@ -19,7 +22,9 @@ from domain.partner_account import PartnerAccount
 from domain.subscription_line import SubscriptionLine
 from ledger import queries, store
 from ledger.availability import CheckedPool
-from ledger.writer import Command, CommandResult, Writer
+from ledger.errors import IdempotencyKeyReused
+from ledger.fingerprints import is_same_command
+from ledger.writer import SUBMIT_TIMEOUT_S, Command, CommandResult, Writer
 
 KEY_NAMESPACE = uuid5(NAMESPACE_URL, "https://ledgerline.invalid/idempotency")
 """Ids derived from idempotency keys, so a repeated command names the same payment or method."""
@@ -38,6 +43,32 @@ class CommandBus:
     def execute(self, command: Command, key: str | None = None) -> CommandResult:
         """Run a command under an idempotency key (a fresh one when none is given)."""
         return self.writer.submit(command, key_or_fresh(key))
+
+    async def submit(self, command: Command, key: str | None = None) -> CommandResult:
+        """Run a command under an idempotency key, awaiting its committed result without
+        holding a thread: the writer's pump writes it (the HTTP edge's way in)."""
+        future = self.writer.enqueue(command, key_or_fresh(key))
+        return await asyncio.wait_for(asyncio.wrap_future(future), SUBMIT_TIMEOUT_S)
+
+    def first_answer(self, command: Command, key: str) -> CommandResult | None:
+        """The first answer to `key` if it was used for this same command, None if it was never
+        used; IdempotencyKeyReused if it was used for another (R-X5).
+
+        For the work done before a command (a charge, a tokenised card): asked before that
+        work, with the command as it will be written but for what the processor will answer
+        (left out of its fingerprint), so a retry does the work only once, and a key reused
+        for another request is refused before any money moves.
+        """
+        with self.reads.connection() as conn:
+            recorded = queries.recorded_command(conn, key)
+        if recorded is None:
+            return None
+        name, fingerprint, result = recorded
+        if not is_same_command(command, name, fingerprint):
+            raise IdempotencyKeyReused(
+                "This idempotency key was already used for a different command."
+            )
+        return result
 
     def replayed(self, key: str) -> CommandResult | None:
         """The first answer to a key, if a command was already recorded under it (R-X5)."""

@@ -7,9 +7,16 @@ UUIDs, dates, enums, `Money` and the other value objects), never sealed. A field
 default is left out, so adding a field with a default to a command changes no fingerprint
 already recorded; nor does reordering fields or changing how a value prints.
 
+A field whose metadata is `NOT_FINGERPRINTED` is left out: who acts (the key's own namespace
+already names it), and what the payment processor answered for a command that reaches it first
+(a retry must match the request, not the processor's answer, which differs from one try to
+the next). Such a command's fingerprint carries `v3:`.
+
 Fingerprints written before this encoding were the digest of `repr(command)`: 64 hex digits
 with no prefix. They are still compared the old way (`legacy_fingerprint`), so a key recorded
-then replays after the upgrade. New fingerprints carry their version (`v2:`).
+then replays after the upgrade. New fingerprints carry their version (`v2:`, `v3:`). A `v2:`
+fingerprint recorded for a command that now leaves a processor's answer out (`v3:`) was
+replayed by its key alone before; it still is (same command name).
 """
 
 from __future__ import annotations
@@ -25,6 +32,13 @@ from ledger.transcodings import LedgerTranscoder
 
 VERSION_PREFIX = "v2:"
 """Marks a fingerprint of the canonical encoding; one without it is the legacy `repr` digest."""
+REQUEST_VERSION_PREFIX = "v3:"
+"""Marks a fingerprint that leaves out what the payment processor answered (see above)."""
+
+NOT_FINGERPRINTED: dict[str, Any] = {"fingerprint": False}
+"""Field metadata: leave this field out of the command's fingerprint."""
+ACTOR_FIELD = "actor"
+"""Every command's actor: left out, yet no reason for a `v3:` fingerprint (it never was in)."""
 
 
 class _CommandTranscoder(LedgerTranscoder):
@@ -55,9 +69,11 @@ def _transcoder() -> _CommandTranscoder:
 
 
 def fields_set(record: Any) -> dict[str, Any]:
-    """A dataclass's fields, but those left at their default."""
+    """A dataclass's fields, but those left at their default and those not fingerprinted."""
     values: dict[str, Any] = {}
     for field in dataclasses.fields(record):
+        if field.metadata.get("fingerprint", True) is False:
+            continue
         value = getattr(record, field.name)
         if field.default is not dataclasses.MISSING and value == field.default:
             continue
@@ -76,7 +92,22 @@ def canonical_json(command: Any) -> str:
 def fingerprint(command: Any) -> str:
     """The digest of a command's canonical encoding, with its version."""
     digest = hashlib.sha256(canonical_json(command).encode()).hexdigest()
-    return f"{VERSION_PREFIX}{digest}"
+    prefix = REQUEST_VERSION_PREFIX if leaves_out_answers(type(command)) else VERSION_PREFIX
+    return f"{prefix}{digest}"
+
+
+def leaves_out_answers(cls: type[Any]) -> bool:
+    """Whether a command class leaves a field out of its fingerprint (a processor's answer)."""
+    known: bool | None = _LEAVES_OUT.get(cls)
+    if known is None:
+        known = _LEAVES_OUT[cls] = any(
+            field.metadata.get("fingerprint", True) is False and field.name != ACTOR_FIELD
+            for field in dataclasses.fields(cls)
+        )
+    return known
+
+
+_LEAVES_OUT: dict[type[Any], bool] = {}
 
 
 def legacy_fingerprint(command: Any) -> str:
@@ -89,6 +120,8 @@ def is_same_command(command: Any, name: str, recorded: str) -> bool:
     a legacy fingerprint is compared the legacy way."""
     if name != command.command_name:
         return False
-    if recorded.startswith(VERSION_PREFIX):
+    if recorded.startswith(VERSION_PREFIX) and leaves_out_answers(type(command)):
+        return True  # recorded before the processor's answer was left out: by key, as then
+    if recorded.startswith((VERSION_PREFIX, REQUEST_VERSION_PREFIX)):
         return bool(recorded == command.fingerprint())
     return recorded == legacy_fingerprint(command)

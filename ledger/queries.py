@@ -17,6 +17,7 @@ from ledger.schedule import ORDER, Work
 from ledger.writer import CommandResult
 
 RECORDED_RESULT = "SELECT response, position FROM command_log WHERE key = %s"
+RECORDED_COMMAND = "SELECT command, fingerprint, response, position FROM command_log WHERE key = %s"
 OUTSTANDING_INVOICES = (
     "SELECT invoice_id FROM open_invoices WHERE payer_id = %s AND outstanding "
     "ORDER BY due_on, invoice_id"
@@ -37,11 +38,25 @@ def recorded_result(conn: psycopg.Connection[Any], key: str) -> CommandResult | 
     row = conn.execute(RECORDED_RESULT, (key,)).fetchone()
     if row is None:
         return None
-    response, position = row
+    return _result(*row)
+
+
+def _result(response: dict[str, Any], position: int) -> CommandResult:
     aggregate_id = response.pop("aggregate_id", None)
     return CommandResult(
         UUID(aggregate_id) if aggregate_id else None, int(position), response, replayed=True
     )
+
+
+def recorded_command(
+    conn: psycopg.Connection[Any], key: str
+) -> tuple[str, str, CommandResult] | None:
+    """What a key recorded: the command's name, its fingerprint and its first answer."""
+    row = conn.execute(RECORDED_COMMAND, (key,)).fetchone()
+    if row is None:
+        return None
+    command, fingerprint, response, position = row
+    return command, fingerprint, _result(response, position)
 
 
 def outstanding_invoice_ids(conn: psycopg.Connection[Any], payer_id: UUID) -> list[UUID]:

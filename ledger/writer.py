@@ -57,10 +57,10 @@ turns many small transactions (each with its own fsync) into one."""
 GATHER_MEMORY = 16
 """Batches remembered to judge how many callers are sending."""
 SUBMIT_TIMEOUT_S = 30.0
+"""How long a caller waits for its command before it gives up (the command may still land)."""
 HANDOVER_CHECK_S = 0.05
 """A waiting caller also looks this often whether nobody leads (a safety net: the leader
 hands over explicitly)."""
-"""How long a caller waits for its command before it gives up (the command may still land)."""
 
 WRITE_EVENTS_AND_LOG = (
     # One statement inserts the batch's events and logs its commands: each command's position
@@ -301,6 +301,8 @@ class Writer:
         self._leadership = threading.Lock()
         """Held by the caller writing a batch; the writer's connection and cache are its."""
         self._started = False
+        self._pump: threading.Thread | None = None
+        """Writes the batches of queued commands (`enqueue`); started with the first one."""
         self._recent: deque[int] = deque([1], maxlen=GATHER_MEMORY)
         self._conn: psycopg.Connection[Any] | None = None
         self.batches = 0
@@ -311,12 +313,21 @@ class Writer:
     def start(self) -> None:
         self._started = True
 
+    @property
+    def running(self) -> bool:
+        return self._started
+
     def stop(self) -> None:
         with self._leadership:  # let a batch being written finish
             self._started = False
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+        with self._arrivals:
+            self._arrivals.notify_all()  # the pump, idle, sees the stop
+        if self._pump is not None and self._pump is not threading.current_thread():
+            self._pump.join(timeout=SUBMIT_TIMEOUT_S)
+            self._pump = None
 
     def submit(self, command: Command, key: str) -> CommandResult:
         """Run a command under an idempotency key and wait for its committed result.
@@ -331,7 +342,7 @@ class Writer:
         envelope = _Envelope(command, key)
         with self._arrivals:
             self._waiting.append(envelope)
-            self._arrivals.notify()
+            self._arrivals.notify_all()
         deadline = time.monotonic() + SUBMIT_TIMEOUT_S
         while not envelope.future.done():
             if self._leadership.acquire(blocking=False):
@@ -348,11 +359,55 @@ class Writer:
             envelope.wake.clear()
         return envelope.future.result()
 
+    def enqueue(self, command: Command, key: str) -> Future[CommandResult]:
+        """Queue a command under an idempotency key and return at once: its committed result
+        (or its refusal) comes in the future.
+
+        For callers that must not hold a thread while they wait, such as the HTTP edge's
+        coroutines (`asyncio.wrap_future`). The writer's pump thread writes the batches of
+        queued commands, together with those of any `submit` caller waiting beside them. The
+        future is marked running at once: a caller that gives up (a timeout, a client gone)
+        cancels only its own wait, never the command, which may still land (as with `submit`).
+        """
+        if not self._started:
+            raise RuntimeError("the writer is not started")
+        envelope = _Envelope(command, key)
+        envelope.future.set_running_or_notify_cancel()
+        with self._arrivals:
+            self._waiting.append(envelope)
+            if self._pump is None:
+                self._pump = threading.Thread(
+                    target=self._run_pump, name="writer-pump", daemon=True
+                )
+                self._pump.start()
+            self._arrivals.notify_all()
+        return envelope.future
+
     # --- writing batches ---------------------------------------------------------------
 
-    def _lead(self, mine: _Envelope) -> None:
-        """Write batches until this caller's command is answered; then hand over."""
-        while not mine.future.done():
+    def _run_pump(self) -> None:
+        """Lead whenever commands wait and no caller leads, until the writer stops."""
+        while True:
+            with self._arrivals:
+                while self._started and not self._waiting:
+                    self._arrivals.wait()
+                if not self._started:
+                    return
+            with self._leadership:
+                if not self.running:  # stopped while this thread waited to lead
+                    return
+                try:
+                    self._lead(until=lambda: not self._waiting)
+                except Exception:  # never leave queued commands without a writer
+                    log.exception("writer_pump_failed")
+
+    def _lead(
+        self, mine: _Envelope | None = None, *, until: Callable[[], bool] | None = None
+    ) -> None:
+        """Write batches until this caller's command is answered (or, for the pump, until
+        `until` holds); then hand over to the oldest waiting caller."""
+        done = until or (lambda: mine is not None and mine.future.done())
+        while not done():
             # Expect as many commands as the busiest recent batch: callers split into groups
             # that take turns would otherwise settle into batches half as large.
             batch = self._gather(max(self._recent))

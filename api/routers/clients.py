@@ -25,7 +25,7 @@ from api.routers.partner_common import (
     wait_for,
 )
 from api.runtime import Runtime
-from api.schemas import CommandAccepted, Page, PageParams, accepted
+from api.schemas.common import CommandAccepted, Page, PageParams, accepted
 from api.security import Caller, Commander, IdempotencyKey, visible
 from domain.errors import ClientNotFound
 from domain.partner_account import PartnerAccount

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from api.schemas import MoneyModel, Page, encode_cursor
+from api.schemas.common import MoneyModel, Page, encode_cursor
 from domain.invoice import InvoiceKind, InvoiceStatus
 from domain.payment_methods import PaymentSource
 from domain.values import Payer

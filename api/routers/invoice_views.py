@@ -12,7 +12,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 
 from api.routers.invoice_summary import InvoiceSummaryView, summary_fields
-from api.schemas import MoneyModel
+from api.schemas.common import MoneyModel
 from domain.payment_methods import PaymentSource
 from domain.values import InvoiceLineKind
 from projections.invoices import InvoiceDetail

@@ -21,7 +21,7 @@ from api.problems import COMMAND_PROBLEMS, READ_PROBLEMS
 from api.routers.invoice_summary import InvoiceSummaryView, invoice_page
 from api.routers.invoice_views import InvoiceResponse, invoice_response
 from api.runtime import Runtime
-from api.schemas import (
+from api.schemas.common import (
     CommandAccepted,
     FreeText,
     MoneyModel,

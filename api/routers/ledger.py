@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import ReadAfterDep, ReadConnection
 from api.problems import READ_PROBLEMS, problem_entry
-from api.schemas import MoneySum, ProjectionStop
+from api.schemas.common import MoneySum, ProjectionStop
 from api.security import Overseer
 from domain.errors import InvalidValue
 from projections.balances import Balances, account_totals, trial_balance

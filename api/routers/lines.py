@@ -24,7 +24,7 @@ from api.problems import COMMAND_PROBLEMS, READ_PROBLEMS
 from api.routers.clients import owner_of
 from api.routers.partner_common import refuse_other_body
 from api.runtime import Runtime
-from api.schemas import (
+from api.schemas.common import (
     CommandAccepted,
     FreeText,
     MoneyModel,
@@ -56,6 +56,7 @@ from domain.subscription_line import (
 )
 from domain.values import TEXT_MAX_LENGTH, Location, Payer
 from ledger import reads
+from ledger.commands import lines as line_commands
 from ledger.commands.lines import Outstanding
 from ledger.errors import IdempotencyKeyReused
 from ledger.writer import CommandResult
@@ -608,12 +609,12 @@ def list_lines(
     responses=COMMAND_PROBLEMS,
     summary="Send a draft to the customer",
 )
-def send_line(
+async def send_line(
     line_id: LineId, runtime: RuntimeDep, response: Response, caller: Commander, key: IdempotencyKey
 ) -> StatusAccepted:
     """The line is pending until the customer accepts it and it is activated (R-H1)."""
-    _line(runtime, caller, line_id)
-    return _status(response, runtime.ledger.send_line(line_id, key=key), line_id)
+    command = line_commands.SendLine(line_id=line_id, actor=caller.actor)
+    return _status(response, await runtime.ledger.submit(command, key), line_id)
 
 
 @router.post(
@@ -623,12 +624,12 @@ def send_line(
     responses=COMMAND_PROBLEMS,
     summary="Record the customer's acceptance",
 )
-def accept_line(
+async def accept_line(
     line_id: LineId, runtime: RuntimeDep, response: Response, caller: Commander, key: IdempotencyKey
 ) -> StatusAccepted:
     """The customer accepted a pending line; it can now be activated (R-H1)."""
-    _line(runtime, caller, line_id)
-    return _status(response, runtime.ledger.accept_line(line_id, key=key), line_id)
+    command = line_commands.AcceptLine(line_id=line_id, actor=caller.actor)
+    return _status(response, await runtime.ledger.submit(command, key), line_id)
 
 
 @router.post(

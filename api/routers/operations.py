@@ -20,7 +20,7 @@ from api.problems import (
     problem_response,
 )
 from api.runtime import Runtime
-from api.schemas import ProjectionStop
+from api.schemas.common import ProjectionStop
 from ledger.availability import BackgroundHealth, DatabaseUnavailable
 from replay.rebuild import status as projection_status
 

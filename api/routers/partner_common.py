@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from api.deps import ReadAfter
 from api.keys import Principal
 from api.runtime import Runtime
-from api.schemas import MoneyModel, PageParams
+from api.schemas.common import MoneyModel, PageParams
 from api.security import visible
 from domain.errors import PartnerNotFound
 from ledger.errors import IdempotencyKeyReused

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from api.deps import ReadAfterDep, ReadConnection, RuntimeDep
 from api.problems import READ_PROBLEMS
 from api.routers.partner_common import PREFIX, readable_partner
-from api.schemas import Page, PageParams, page_of
+from api.schemas.common import Page, PageParams, page_of
 from api.security import Caller
 from ledger import reads
 from ledger.reads import MailStatus

@@ -21,7 +21,7 @@ from api.deps import ReadAfterDep, ReadConnection, RuntimeDep
 from api.problems import READ_PROBLEMS
 from api.routers.partner_common import PREFIX, readable_partner
 from api.routers.partner_payments import PaymentMethodView
-from api.schemas import MoneyModel, Page, PageParams, page_of
+from api.schemas.common import MoneyModel, Page, PageParams, page_of
 from api.security import Caller
 from domain.calendar import Anchor
 from domain.partner_account import AccountStatus, PauseReason

@@ -23,7 +23,7 @@ from api.routers.partner_common import (
     refuse_other_body,
 )
 from api.runtime import Runtime
-from api.schemas import CommandAccepted, FreeText, accepted
+from api.schemas.common import CommandAccepted, FreeText, accepted
 from api.security import Caller, Commander, IdempotencyKey, visible
 from domain.errors import PartnerNotFound
 from domain.partner_account import PartnerAccount

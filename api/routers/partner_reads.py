@@ -24,7 +24,7 @@ from api.routers.partner_common import (
     readable_partner,
     wait_for,
 )
-from api.schemas import MoneyModel, MoneySum, Page, PageParams, page_of
+from api.schemas.common import MoneyModel, MoneySum, Page, PageParams, page_of
 from api.security import Caller, visible
 from domain.errors import PartnerNotFound
 from domain.postings import AccountKind

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import RuntimeDep
 from api.problems import COMMAND_PROBLEMS
 from api.routers.partner_common import PREFIX
-from api.schemas import CommandAccepted, FreeText, MoneyModel, accepted
+from api.schemas.common import CommandAccepted, FreeText, MoneyModel, accepted
 from api.security import Admin, IdempotencyKey
 from domain.bonus_wallet import VENDOR_CREDIT_MAX_MAJOR, CreditReason
 from domain.money import Money

@@ -25,7 +25,7 @@ from api.routers.partner_common import (
     refuse_other_body,
     wait_for,
 )
-from api.schemas import (
+from api.schemas.common import (
     CommandAccepted,
     FreeText,
     MoneyModel,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, ClassVar
 from uuid import UUID
@@ -14,7 +14,7 @@ from domain.invoice import Invoice
 from domain.partner_account import PartnerAccount
 from domain.pricing import BillingPolicy, Catalogue
 from domain.subscription_line import SubscriptionLine
-from domain.values import bonus_wallet_id
+from domain.values import VENDOR, Actor, bonus_wallet_id
 from ledger import fingerprints
 from ledger.writer import UnitOfWork
 
@@ -34,6 +34,10 @@ class LedgerCommand(ABC):
     """Base of every command: a frozen record of what was asked, with a stable fingerprint."""
 
     command_name: ClassVar[str] = "command"
+
+    actor: Actor = field(default=VENDOR, repr=False, metadata=fingerprints.NOT_FINGERPRINTED)
+    """Who asks: the vendor, or a partner acting on its own resources only (see `owned_*`).
+    Not in the fingerprint: a key lives in its caller's own namespace already."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -79,6 +83,29 @@ def line(uow: UnitOfWork, line_id: UUID) -> SubscriptionLine:
 def invoice(uow: UnitOfWork, invoice_id: UUID) -> Invoice:
     found = uow.get(Invoice, invoice_id)
     if found is None:
+        raise InvoiceNotFound.of(invoice_id)
+    return found
+
+
+def owned_partner(uow: UnitOfWork, partner_id: UUID, actor: Actor) -> PartnerAccount:
+    """The partner's account, if `actor` may act on it; another partner's is not found."""
+    if not actor.may_act_for(partner_id):
+        raise PartnerNotFound.of(partner_id)
+    return partner(uow, partner_id)
+
+
+def owned_line(uow: UnitOfWork, line_id: UUID, actor: Actor) -> SubscriptionLine:
+    """The line, if `actor` may act on it; another partner's line is not found."""
+    found = line(uow, line_id)
+    if not actor.may_act_for(found.partner_id):
+        raise LineNotFound.of(line_id)
+    return found
+
+
+def owned_invoice(uow: UnitOfWork, invoice_id: UUID, actor: Actor) -> Invoice:
+    """The invoice, if `actor` may act on it; another partner's invoice is not found."""
+    found = invoice(uow, invoice_id)
+    if not actor.may_act_for(found.partner_id):
         raise InvoiceNotFound.of(invoice_id)
     return found
 

@@ -18,7 +18,15 @@ from domain.pricing import PriceUnit
 from domain.subscription_line import SubscriptionLine, TransferParty, TransferRequest
 from domain.values import Location, Payer
 from ledger.billing import after_payment, bill_period, invoice_leads
-from ledger.commands.base import LedgerCommand, context, invoice, line, partner, today
+from ledger.commands.base import (
+    LedgerCommand,
+    context,
+    invoice,
+    line,
+    owned_line,
+    partner,
+    today,
+)
 from ledger.writer import UnitOfWork
 
 Answer = tuple[UUID | None, dict[str, Any]]
@@ -85,7 +93,7 @@ class SendLine(LedgerCommand):
     line_id: UUID
 
     def handle(self, uow: UnitOfWork) -> Answer:
-        subscription = line(uow, self.line_id)
+        subscription = owned_line(uow, self.line_id, self.actor)
         subscription.send(uow.now)
         return subscription.id, {"status": subscription.status.value}
 
@@ -97,7 +105,7 @@ class AcceptLine(LedgerCommand):
     line_id: UUID
 
     def handle(self, uow: UnitOfWork) -> Answer:
-        subscription = line(uow, self.line_id)
+        subscription = owned_line(uow, self.line_id, self.actor)
         subscription.accept(uow.now)
         return subscription.id, {"status": subscription.status.value}
 

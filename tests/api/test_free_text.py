@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 import api.routers
-from api.schemas import FreeText
+from api.schemas.common import FreeText
 from domain.errors import InvalidValue
 from domain.text import printable_text
 

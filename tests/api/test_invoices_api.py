@@ -19,7 +19,7 @@ import pytest
 from pypdf import PdfReader
 
 from api.runtime import Runtime
-from api.schemas import encode_cursor
+from api.schemas.common import encode_cursor
 from domain.money import Money
 from domain.payment_methods import CardDetails, PaymentSource
 from ledger.application import EVENTS_TABLE

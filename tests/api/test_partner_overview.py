@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from api.runtime import Runtime
-from api.schemas import encode_cursor
+from api.schemas.common import encode_cursor
 from tests.api.test_partners import (
     CARD_DIGITS,
     DECLINING,

@@ -1,0 +1,156 @@
+"""The edge's way into the ledger: commands awaited without a thread each (the writer's pump),
+the actor a command carries (a partner acts on its own resources only), and the first answer
+to a key asked before the work a command sets off (R-X5)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from uuid import uuid4
+
+import pytest
+
+from domain.errors import LineNotFound, PartnerNotFound
+from domain.values import VENDOR, Actor
+from ledger.application import Ledger
+from ledger.commands import lines as line_commands
+from ledger.commands.partners import OpenPartnerAccount
+from ledger.database import Database
+from ledger.errors import IdempotencyKeyReused
+from ledger.fingerprints import is_same_command
+from ledger.writer import CommandResult
+
+COMMANDS = 64
+
+
+def _events(database: Database) -> int:
+    with database.connect() as conn:
+        row = conn.execute("SELECT count(*) FROM ledger_events").fetchone()
+    assert row is not None
+    return int(str(row[0]))
+
+
+def _open(name: str) -> OpenPartnerAccount:
+    return OpenPartnerAccount(partner_id=uuid4(), name=name, currency="USD", time_zone="UTC")
+
+
+def test_commands_awaited_together_are_written_in_shared_batches_by_one_thread(
+    ledger: Ledger, database: Database
+) -> None:
+    """64 coroutines await their commands on one event loop (one thread): each is answered
+    with its own committed result, and the pump wrote them in fewer transactions than
+    commands (batches), while the loop's thread held no lock and waited on nothing."""
+    batches = ledger.writer.batches
+
+    async def all_at_once() -> list[CommandResult]:
+        commands = [_open(f"Partner {n}") for n in range(COMMANDS)]
+        return await asyncio.gather(
+            *(ledger.submit(c, f"async/{n}") for n, c in enumerate(commands))
+        )
+
+    results = asyncio.run(all_at_once())
+    ids = {result.aggregate_id for result in results}
+    assert len(ids) == COMMANDS
+    assert None not in ids
+    assert _events(database) == COMMANDS
+    assert 1 <= ledger.writer.batches - batches < COMMANDS
+    assert any(thread.name == "writer-pump" for thread in threading.enumerate())
+
+
+def test_an_awaited_command_replays_by_key_and_a_refusal_is_raised_in_the_coroutine(
+    ledger: Ledger, database: Database
+) -> None:
+    command = _open("Acme")
+
+    async def twice_then_another() -> None:
+        first = await ledger.submit(command, "k1")
+        again = await ledger.submit(command, "k1")
+        assert (again.aggregate_id, again.position, again.replayed) == (
+            first.aggregate_id,
+            first.position,
+            True,
+        )
+        with pytest.raises(IdempotencyKeyReused):
+            await ledger.submit(_open("Other"), "k1")
+
+    asyncio.run(twice_then_another())
+    assert _events(database) == 1
+
+
+def test_sync_and_awaited_callers_share_the_writer(ledger: Ledger, database: Database) -> None:
+    """Threads that lead (`execute`) and coroutines that queue (`submit`) at the same time:
+    every command is answered once, none is lost between the two ways in."""
+    threads = [
+        threading.Thread(target=ledger.execute, args=(_open(f"T{n}"), f"t/{n}")) for n in range(8)
+    ]
+
+    async def queued() -> None:
+        await asyncio.gather(*(ledger.submit(_open(f"Q{n}"), f"q/{n}") for n in range(16)))
+
+    for thread in threads:
+        thread.start()
+    asyncio.run(queued())
+    for thread in threads:
+        thread.join()
+    assert _events(database) == 24
+
+
+def test_a_partner_acting_on_another_partners_line_is_told_it_does_not_exist(
+    ledger: Ledger, database: Database
+) -> None:
+    """Ownership is decided in the command, once (no load before it): the owner and the vendor
+    may act; another partner gets the line's not-found, and nothing is written."""
+    owner = ledger.open_partner_account(name="Owner", currency="USD", time_zone="UTC")
+    other = ledger.open_partner_account(name="Other", currency="USD", time_zone="UTC")
+    assert owner.aggregate_id is not None
+    assert other.aggregate_id is not None
+    client = ledger.register_client(owner.aggregate_id, name="Client")
+    assert client.aggregate_id is not None
+    line = ledger.create_line(owner.aggregate_id, client.aggregate_id, "service-plan")
+    assert line.aggregate_id is not None
+    written = _events(database)
+    with pytest.raises(LineNotFound):
+        ledger.execute(
+            line_commands.SendLine(line_id=line.aggregate_id, actor=Actor(other.aggregate_id))
+        )
+    assert _events(database) == written
+    sent = ledger.execute(
+        line_commands.SendLine(line_id=line.aggregate_id, actor=Actor(owner.aggregate_id))
+    )
+    assert sent.data["status"] == "pending"
+
+
+def test_the_actor_is_not_part_of_a_commands_fingerprint() -> None:
+    """A key lives in its caller's namespace: who acts does not tell two commands apart, and
+    fingerprints recorded before commands carried an actor still match (same repr too)."""
+    line_id = uuid4()
+    by_vendor = line_commands.SendLine(line_id=line_id, actor=VENDOR)
+    by_partner = line_commands.SendLine(line_id=line_id, actor=Actor(uuid4()))
+    assert by_vendor.fingerprint() == by_partner.fingerprint()
+    assert repr(by_vendor) == repr(by_partner)
+    assert is_same_command(by_partner, "send_line", by_vendor.fingerprint())
+
+
+def test_the_first_answer_to_a_key_is_asked_before_the_work_a_command_sets_off(
+    ledger: Ledger,
+) -> None:
+    command = _open("Acme")
+    assert ledger.bus.first_answer(command, "first") is None
+    written = ledger.execute(command, "first")
+    again = ledger.bus.first_answer(command, "first")
+    assert again is not None
+    assert (again.aggregate_id, again.replayed) == (
+        written.aggregate_id,
+        True,
+    )
+    with pytest.raises(IdempotencyKeyReused):
+        ledger.bus.first_answer(_open("Another"), "first")
+
+
+def test_a_partner_may_not_act_on_another_partners_account() -> None:
+    own, other = uuid4(), uuid4()
+    assert Actor(own).may_act_for(own)
+    assert not Actor(own).may_act_for(other)
+    assert VENDOR.may_act_for(other)
+    assert not Actor(own).may_act_for(None)
+    assert PartnerNotFound.of(other).code == "partner_not_found"
