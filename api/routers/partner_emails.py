@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, Field
 
 from api.deps import ReadAfterDep, ReadConnection, RuntimeDep
-from api.problems import READ_PROBLEMS
+from api.problems.documented import READ_PROBLEMS
 from api.routers.partner_common import PREFIX, readable_partner
 from api.schemas import Page, PageParams, page_of
 from api.security import Caller
