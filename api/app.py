@@ -15,7 +15,7 @@ from api.key_limits import FailedKeyLimiter
 from api.metrics import Metrics
 from api.middleware import RequestContextMiddleware
 from api.openapi import TAGS, DocumentedAPI, install_docs, operation_id
-from api.problems import install_problem_handlers
+from api.problems.handlers import install_problem_handlers
 from api.routers import (
     clients,
     invoices,

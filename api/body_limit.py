@@ -14,7 +14,8 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.problems import EdgeCode, noted, problem_response
+from api.problems.model import EdgeCode
+from api.problems.responses import noted, problem_response
 
 CONTENT_LENGTH = b"content-length"
 

@@ -15,7 +15,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.routing import APIRoute
 from starlette.responses import FileResponse, HTMLResponse
 
-from api.problems import PROBLEM_MEDIA_TYPE
+from api.problems.model import PROBLEM_MEDIA_TYPE
 from api.schemas.common import COMMAND_ANSWER
 
 TAGS: list[dict[str, Any]] = [

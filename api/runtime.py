@@ -16,7 +16,7 @@ from ledger.billing_clock import tick
 from ledger.catalogue import load_catalogue
 from ledger.clock import Clock, SimulatedClock, SystemClock
 from ledger.database import Database, DatabaseError, EmbeddedPostgres, open_database, schema_lock
-from ledger.mail import OutboxSender
+from ledger.mail.outbox import OutboxSender
 from ledger.payments.gateway import NoGateway, PaymentGateway
 from ledger.payments.simulator import SimulatedGateway
 from ledger.settings import ClockKind, Environment, GatewayKind, Settings

@@ -18,7 +18,7 @@ import psycopg
 
 from domain.partner_account import Client, PartnerAccount
 from domain.subscription_line import SubscriptionLine
-from ledger.mail import MAX_ATTEMPTS
+from ledger.mail.outbox import MAX_ATTEMPTS
 from ledger.sealing import Sealer, reveal, reveal_text
 
 
@@ -65,7 +65,7 @@ class MailStatus(StrEnum):
     SENT = "sent"
     """The mail server accepted it."""
     GIVEN_UP = "given_up"
-    """Refused too often (ledger/mail.py `MAX_ATTEMPTS`): left for a person to look at."""
+    """Refused too often (ledger/mail/outbox.py `MAX_ATTEMPTS`): left for a person to look at."""
 
 
 @dataclass(frozen=True)

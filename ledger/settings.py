@@ -10,7 +10,7 @@ from psycopg.conninfo import conninfo_to_dict
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ledger.mail import DEFAULT_MAIL_FROM, SmtpTarget
+from ledger.mail.target import DEFAULT_MAIL_FROM, SmtpTarget
 from ledger.sealing import Sealer
 
 DB_POOL_SIZE_MAX = 100

@@ -17,7 +17,7 @@ from fastapi.routing import APIRoute, iter_route_contexts  # noqa: E402
 
 from api import security  # noqa: E402
 from api.app import _routes  # noqa: E402
-from api.problems import STATUS_OF_REFUSAL  # noqa: E402
+from api.problems.model import STATUS_OF_REFUSAL  # noqa: E402
 from domain.errors import BillingError  # noqa: E402
 
 TARGET = ROOT / "docs" / "api.md"

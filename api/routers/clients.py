@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import ReadAfterDep, ReadConnection, RuntimeDep
 from api.keys import Principal
-from api.problems import COMMAND_PROBLEMS, READ_PROBLEMS
+from api.problems.documented import COMMAND_PROBLEMS, READ_PROBLEMS
 from api.routers.invoice_summary import InvoiceSummaryView, invoice_page
 from api.routers.partner_common import (
     BannerModel,

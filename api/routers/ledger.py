@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from api.deps import ReadAfterDep, ReadConnection
-from api.problems import READ_PROBLEMS, problem_entry
+from api.problems.documented import READ_PROBLEMS, problem_entry
 from api.schemas.common import MoneySum, ProjectionStop
 from api.security import Overseer
 from domain.errors import InvalidValue

@@ -20,7 +20,7 @@ from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field
 
 from api.deps import ReadAfterDep, ReadConnection, RuntimeDep
 from api.keys import Principal, Role
-from api.problems import COMMAND_PROBLEMS, READ_PROBLEMS
+from api.problems.documented import COMMAND_PROBLEMS, READ_PROBLEMS
 from api.routers.clients import owner_of
 from api.routers.partner_common import refuse_other_body
 from api.runtime import Runtime

@@ -12,13 +12,9 @@ from pydantic import BaseModel, Field
 
 from api.deps import RuntimeDep
 from api.metrics import Metrics
-from api.problems import (
-    RETRY_AFTER_STOPPED_S,
-    EdgeCode,
-    database_unavailable,
-    problem_entry,
-    problem_response,
-)
+from api.problems.documented import problem_entry
+from api.problems.model import EdgeCode
+from api.problems.responses import RETRY_AFTER_STOPPED_S, database_unavailable, problem_response
 from api.runtime import Runtime
 from api.schemas.common import ProjectionStop
 from ledger.availability import BackgroundHealth, DatabaseUnavailable

@@ -1,6 +1,6 @@
 """`GET /v1/partners/{id}/e-mails`: the e-mails the ledger sent, or will send, about a partner.
 
-Commands write each e-mail to the outbox with the events that cause it (ledger/mail.py sends
+Commands write each e-mail to the outbox with the events that cause it (ledger/mail/outbox.py sends
 them), so the list is current as soon as a command has answered. Admin, finance, auditor and
 the partner's own keys may read; another partner's id answers as one that does not exist.
 """
@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, Field
 
 from api.deps import ReadAfterDep, ReadConnection, RuntimeDep
-from api.problems import READ_PROBLEMS
+from api.problems.documented import READ_PROBLEMS
 from api.routers.partner_common import PREFIX, readable_partner
 from api.schemas.common import Page, PageParams, page_of
 from api.security import Caller

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, Field
 
 from api.deps import ReadAfterDep, ReadConnection, RuntimeDep
-from api.problems import READ_PROBLEMS
+from api.problems.documented import READ_PROBLEMS
 from api.routers.partner_common import PREFIX, readable_partner
 from api.routers.partner_payments import PaymentMethodView
 from api.schemas.common import MoneyModel, Page, PageParams, page_of

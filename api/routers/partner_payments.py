@@ -15,7 +15,7 @@ from fastapi import APIRouter, Path, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import RuntimeDep
-from api.problems import COMMAND_PROBLEMS, READ_PROBLEMS
+from api.problems.documented import COMMAND_PROBLEMS, READ_PROBLEMS
 from api.routers.partner_common import (
     PREFIX,
     commandable,

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
 from api.deps import ReadAfterDep, ReadConnection, RuntimeDep
-from api.problems import READ_PROBLEMS
+from api.problems.documented import READ_PROBLEMS
 from api.routers.invoice_summary import InvoiceSummaryView, invoice_page
 from api.routers.partner_common import (
     PREFIX,

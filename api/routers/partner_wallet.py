@@ -14,7 +14,7 @@ from fastapi import APIRouter, Path, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import RuntimeDep
-from api.problems import COMMAND_PROBLEMS
+from api.problems.documented import COMMAND_PROBLEMS
 from api.routers.partner_common import PREFIX
 from api.schemas.common import CommandAccepted, FreeText, MoneyModel, accepted
 from api.security import Admin, IdempotencyKey

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import ReadAfterDep, ReadConnection, RuntimeDep
 from api.keys import Role
-from api.problems import COMMAND_PROBLEMS, READ_PROBLEMS
+from api.problems.documented import COMMAND_PROBLEMS, READ_PROBLEMS
 from api.routers.partner_common import (
     PREFIX,
     PartnerResponse,

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from psycopg import sql
 
 from api.app import openapi_document
-from api.problems import PROBLEM_MEDIA_TYPE
+from api.problems.model import PROBLEM_MEDIA_TYPE
 from domain.errors import BillingError
 from ledger.store import EVENTS_TABLE
 from tests.api.hostile_values import (
@@ -55,7 +55,7 @@ EDGE_CODES = frozenset(
         "too_many_failed_keys",
     }
 )
-"""The codes the API's edge answers with itself (api/problems.py), besides the rules' own."""
+"""The codes the API's edge answers with itself (api/problems/model.py), besides the rules' own."""
 
 
 def rule_codes(cls: type[BillingError] = BillingError) -> frozenset[str]:

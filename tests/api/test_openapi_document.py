@@ -26,7 +26,7 @@ import pytest
 
 from api.app import openapi_document
 from api.openapi import DOCS_ASSETS, SWAGGER_UI, TAGS
-from api.problems import PROBLEM_MEDIA_TYPE, EdgeCode, refusal_classes
+from api.problems.model import PROBLEM_MEDIA_TYPE, EdgeCode, refusal_classes
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 PACKAGES = ("domain", "ledger", "projections", "replay", "api")

@@ -11,7 +11,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Sink
 
 from api import keys
-from api.problems import RETRY_AFTER_STOPPED_S
+from api.problems.responses import RETRY_AFTER_STOPPED_S
 from api.runtime import Runtime
 from ledger.application import EVENTS_TABLE
 from ledger.clock import SimulatedClock

@@ -22,7 +22,8 @@ from pypdf import PdfReader
 from api.runtime import Runtime
 from ledger.clock import SimulatedClock
 from ledger.database import Database
-from ledger.mail import OutboxSender, SmtpTarget
+from ledger.mail.outbox import OutboxSender
+from ledger.mail.target import SmtpTarget
 from ledger.sealing import ENVELOPE, Sealer
 from ledger.settings import Environment, Settings
 from projections.registry import all_projections

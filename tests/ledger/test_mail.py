@@ -25,15 +25,10 @@ from pydantic import ValidationError
 from ledger.availability import BACKOFF_FIRST_S, BackgroundHealth
 from ledger.clock import SimulatedClock
 from ledger.database import Database
-from ledger.mail import (
-    DEDUP_HEADER,
-    MAX_ATTEMPTS,
-    MailServerUnavailable,
-    OutboxSender,
-    SmtpTarget,
-    message_id,
-    retry_delay,
-)
+from ledger.mail.message import DEDUP_HEADER, message_id
+from ledger.mail.outbox import MAX_ATTEMPTS, OutboxSender, retry_delay
+from ledger.mail.session import MailServerUnavailable
+from ledger.mail.target import SmtpTarget
 from ledger.schema import create_tables
 from ledger.settings import Settings
 from tests.support import START, free_port
