@@ -23,12 +23,12 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections import OrderedDict, deque
-from collections.abc import Callable, Mapping
+from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Protocol, TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 import psycopg
@@ -39,16 +39,20 @@ from psycopg.types.json import Jsonb
 
 from domain.errors import BillingError
 from ledger import store
+from ledger.aggregate_cache import AggregateCache
 from ledger.availability import DatabaseHealth, DatabaseUnavailable, connection_lost
 from ledger.clock import Clock
+from ledger.command_records import Command, CommandResult, InlineProjection, Lookup, Message
 from ledger.errors import IdempotencyKeyReused
 from ledger.fingerprints import is_same_command
 from ledger.sealing import Sealer
 
+# CommandResult (ledger/command_records.py) is named here again for the modules that still
+# import it from the writer (ledger/*_operations.py, ledger/charging.py, api/routers/*).
+__all__ = ["CommandResult", "UnitOfWork", "Writer"]
+
 BATCH_MAX = 512
 """Commands per transaction: enough to amortise the lock and the commit's fsync."""
-CACHE_MAX = 100_000
-"""Aggregates kept in memory between commands (least recently used are dropped)."""
 SNAPSHOT_EVERY = 200
 """Events between snapshots of the aggregates that live long (accounts, wallets, lines)."""
 GATHER_S = 0.001
@@ -90,64 +94,6 @@ T = TypeVar("T")
 log = structlog.get_logger(__name__)
 
 
-@dataclass(frozen=True)
-class CommandResult:
-    """What a command did: the aggregate it created or changed, its log position, its answer."""
-
-    aggregate_id: UUID | None
-    position: int
-    data: dict[str, Any] = field(default_factory=dict)
-    replayed: bool = False
-    """True when this is the first answer given again for a repeated idempotency key."""
-
-    def response(self) -> dict[str, Any]:
-        aggregate_id = None if self.aggregate_id is None else str(self.aggregate_id)
-        return {"aggregate_id": aggregate_id, **self.data}
-
-
-class Command(Protocol):
-    """A command: decides through the unit of work, returns its aggregate id and answer data."""
-
-    command_name: ClassVar[str]
-
-    def handle(self, uow: UnitOfWork) -> tuple[UUID | None, dict[str, Any]]: ...
-
-    def fingerprint(self) -> str: ...
-
-
-@dataclass(frozen=True)
-class Message:
-    """An e-mail to send because of what a command did; the dedup key makes sending safe."""
-
-    dedup_key: str
-    kind: str
-    recipient: str
-    subject: str
-    body: str
-    partner_id: UUID | None = None
-    """The partner it is about, whose e-mails list shows it."""
-    details: Mapping[str, str] = field(default_factory=dict)
-    """What a reader needs without parsing the body: the invoice, a decline's reason, a link."""
-
-
-Lookup = Callable[[UUID], Any]
-
-
-class InlineProjection(Protocol):
-    """A table kept in step with the events, in the same transaction (schedule, indexes).
-
-    A projection may remember what it last wrote for an aggregate, to skip writing the same
-    again; `settle(committed)` tells it whether the batch committed, and `forget` that another
-    process may have changed an aggregate, so its rows must be written afresh.
-    """
-
-    def apply(self, conn: psycopg.Connection[Any], events: list[Any], lookup: Lookup) -> None: ...
-
-    def settle(self, committed: bool) -> None: ...
-
-    def forget(self, aggregate_ids: list[UUID] | None) -> None: ...
-
-
 @dataclass
 class _Envelope:
     command: Command
@@ -168,38 +114,6 @@ class _Accepted:
 
     def response(self) -> dict[str, Any]:
         return CommandResult(self.aggregate_id, 0, self.data).response()
-
-
-class AggregateCache:
-    """The aggregates the writer holds in memory, least recently used first out."""
-
-    def __init__(self, maxsize: int = CACHE_MAX) -> None:
-        self._items: OrderedDict[UUID, Any] = OrderedDict()
-        self.maxsize = maxsize
-        self.seen = 0
-        """The log position up to which every cached aggregate is known to be current."""
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def get(self, aggregate_id: UUID) -> Any | None:
-        item = self._items.get(aggregate_id)
-        if item is not None:
-            self._items.move_to_end(aggregate_id)
-        return item
-
-    def put(self, aggregate: Any) -> None:
-        self._items[aggregate.id] = aggregate
-        self._items.move_to_end(aggregate.id)
-        while len(self._items) > self.maxsize:
-            self._items.popitem(last=False)
-
-    def evict(self, aggregate_id: UUID) -> None:
-        self._items.pop(aggregate_id, None)
-
-    def clear(self) -> None:
-        self._items.clear()
-        self.seen = 0
 
 
 @dataclass
