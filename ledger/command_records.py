@@ -11,7 +11,7 @@ from uuid import UUID
 import psycopg
 
 if TYPE_CHECKING:
-    from ledger.writer import UnitOfWork
+    from ledger.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True)
