@@ -24,7 +24,7 @@ from ledger.notifications import (
     payment_failed,
     refund_receipt,
 )
-from ledger.writer import UnitOfWork
+from ledger.unit_of_work import UnitOfWork
 
 INVOICE_SERIES = "INV"
 CREDIT_NOTE_SERIES = "CN"

@@ -22,9 +22,10 @@ from domain.partner_account import PartnerAccount
 from domain.subscription_line import SubscriptionLine
 from ledger import queries, store
 from ledger.availability import CheckedPool
+from ledger.command_records import Command, CommandResult
 from ledger.errors import IdempotencyKeyReused
 from ledger.fingerprints import is_same_command
-from ledger.writer import SUBMIT_TIMEOUT_S, Command, CommandResult, Writer
+from ledger.writer import SUBMIT_TIMEOUT_S, Writer
 
 KEY_NAMESPACE = uuid5(NAMESPACE_URL, "https://ledgerline.invalid/idempotency")
 """Ids derived from idempotency keys, so a repeated command names the same payment or method."""

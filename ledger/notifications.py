@@ -14,8 +14,8 @@ from domain.money import Money
 from domain.partner_account import PartnerAccount
 from domain.payment_methods import PaymentSource
 from domain.subscription_line import SubscriptionLine
+from ledger.command_records import Message
 from ledger.formatting import format_money
-from ledger.writer import Message
 
 
 def _text(amount: Money) -> str:

@@ -13,8 +13,8 @@ from uuid import UUID
 
 import psycopg
 
+from ledger.command_records import CommandResult
 from ledger.schedule import ORDER, Work
-from ledger.writer import CommandResult
 
 RECORDED_RESULT = "SELECT response, position FROM command_log WHERE key = %s"
 RECORDED_COMMAND = "SELECT command, fingerprint, response, position FROM command_log WHERE key = %s"

@@ -24,7 +24,7 @@ from domain.payment_methods import PaymentSource
 from domain.pricing import BillingPolicy, PriceUnit
 from domain.subscription_line import LineStatus, SubscriptionLine
 from domain.values import Payer
-from ledger.writer import Lookup
+from ledger.command_records import Lookup
 
 ACH_SETTLEMENT_CHECK_BUSINESS_DAYS = 2
 """A direct debit is looked at this many of the partner's business days after it was

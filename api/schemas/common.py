@@ -16,7 +16,7 @@ from api.metrics import REPLAYED_HEADER
 from domain.errors import InvalidValue
 from domain.money import AMOUNT_MAX_MINOR, Money
 from domain.text import printable_text
-from ledger.writer import CommandResult
+from ledger.command_records import CommandResult
 from projections.generations import Stop
 from projections.tracking import READ_WAIT_MAX_S
 

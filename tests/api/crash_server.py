@@ -39,8 +39,8 @@ from api.app import create_app
 from api.logs import configure_logging
 from api.runtime import Runtime
 from api.server import server_config
+from ledger.command_records import Lookup
 from ledger.settings import ClockKind, Environment, LogFormat, Settings
-from ledger.writer import Lookup
 from tests.support import START
 
 START_TIMEOUT_S = 30.0

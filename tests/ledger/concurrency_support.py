@@ -16,8 +16,8 @@ from domain.money import Money
 from domain.payment_methods import PaymentSource
 from domain.values import Payer
 from ledger.application import EVENTS_TABLE, Ledger
+from ledger.command_records import CommandResult
 from ledger.database import Database
-from ledger.writer import CommandResult
 from tests.ledger.payments_support import SIGNATURES
 from tests.support import SOAK
 

@@ -26,7 +26,7 @@ from ledger.commands.base import LedgerCommand
 from ledger.database import Database
 from ledger.errors import IdempotencyKeyReused
 from ledger.fingerprints import VERSION_PREFIX, canonical_json, legacy_fingerprint
-from ledger.writer import UnitOfWork
+from ledger.unit_of_work import UnitOfWork
 
 PARTNER = UUID("6f1c2b8e-3d4a-4c5b-9e7f-0a1b2c3d4e5f")
 LEGACY_OPEN_FINGERPRINT = "105d51470999d287bce02119d51a3cf3e9cd136358805796f6d3f5620a5cb613"

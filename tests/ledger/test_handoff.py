@@ -13,12 +13,12 @@ import pytest
 from domain.errors import LineNotFound, PartnerNotFound
 from domain.values import VENDOR, Actor
 from ledger.application import Ledger
+from ledger.command_records import CommandResult
 from ledger.commands import lines as line_commands
 from ledger.commands.partners import OpenPartnerAccount
 from ledger.database import Database
 from ledger.errors import IdempotencyKeyReused
 from ledger.fingerprints import is_same_command
-from ledger.writer import CommandResult
 
 COMMANDS = 64
 

@@ -69,10 +69,10 @@ from ledger.application import EVENTS_TABLE, Ledger
 from ledger.billing_clock import tick
 from ledger.catalogue import load_catalogue
 from ledger.clock import SimulatedClock
+from ledger.command_records import CommandResult
 from ledger.database import Database
 from ledger.payments.simulator import SimulatedGateway
 from ledger.store import SNAPSHOTS_TABLE
-from ledger.writer import CommandResult
 from projections import balances
 from projections.registry import all_projections
 from replay.rebuild import compare, rebuild_many

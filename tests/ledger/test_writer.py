@@ -21,7 +21,7 @@ from ledger.commands.base import LedgerCommand
 from ledger.commands.partners import RemoveClientFromUnifiedBilling
 from ledger.database import Database
 from ledger.errors import IdempotencyKeyReused
-from ledger.writer import UnitOfWork
+from ledger.unit_of_work import UnitOfWork
 
 THREADS = 8
 

@@ -29,9 +29,9 @@ from ledger.application import Ledger
 from ledger.billing_clock import TickReport, tick
 from ledger.catalogue import load_catalogue
 from ledger.clock import SimulatedClock
+from ledger.command_records import CommandResult
 from ledger.database import Database
 from ledger.payments.simulator import SimulatedGateway
-from ledger.writer import CommandResult
 
 ZONE = "America/Los_Angeles"
 """The contractor's time zone: UTC-8 all February 2026, so its Friday starts at 08:00 UTC."""

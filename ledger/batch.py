@@ -1,0 +1,120 @@
+"""One batch of commands inside its transaction: the commands queued for it, what each one
+decided, and what the batch will write; the batch reads aggregates and number series for the
+units of work decided in it (ledger/unit_of_work.py)."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from eventsourcing.persistence import Mapper, StoredEvent
+
+from ledger import store
+from ledger.aggregate_cache import AggregateCache
+from ledger.command_records import Command, CommandResult, Lookup, Message
+
+
+@dataclass
+class QueuedCommand:
+    """A command waiting to be written under its key, and how its caller is answered."""
+
+    command: Command
+    key: str
+    future: Future[CommandResult] = field(default_factory=Future)
+    wake: threading.Event = field(default_factory=threading.Event)
+    """Set when the command is answered, or when its caller is to lead next."""
+
+
+@dataclass
+class AcceptedCommand:
+    """A command that decided; its position is known once its events are inserted."""
+
+    queued: QueuedCommand
+    aggregate_id: UUID | None
+    data: dict[str, Any]
+    events: list[tuple[UUID, int]]
+    """Its events' (aggregate id, version), to find their positions once inserted."""
+
+    def response(self) -> dict[str, Any]:
+        return CommandResult(self.aggregate_id, 0, self.data).response()
+
+
+@dataclass(frozen=True)
+class RepeatedCommand:
+    """The same command under the same key twice in one batch: answer the first's result."""
+
+    key: str
+
+
+Outcome = CommandResult | BaseException | AcceptedCommand | RepeatedCommand
+"""What deciding a command came to: a replayed answer, a refusal, accepted, or a repeat."""
+Answer = tuple[QueuedCommand, CommandResult | BaseException]
+"""A queued command and what its caller is told once the batch is over."""
+
+
+@dataclass
+class Batch:
+    """What one transaction is writing, and its reads of the store under the events lock."""
+
+    conn: psycopg.Connection[Any]
+    head: int
+    """The log's last position when the batch took the lock."""
+    cache: AggregateCache
+    mapper: Mapper[UUID]
+    snapshots: bool
+    """Whether aggregates may be loaded from a snapshot (some types are snapshotted)."""
+    pending: list[StoredEvent] = field(default_factory=list)
+    """Events decided but not yet inserted."""
+    events: list[Any] = field(default_factory=list)
+    positions: dict[tuple[UUID, int], int] = field(default_factory=dict)
+    numbers_loaded: dict[str, int] = field(default_factory=dict)
+    numbers: dict[str, int] = field(default_factory=dict)
+    keys: dict[str, tuple[tuple[str, str], CommandResult | None]] = field(default_factory=dict)
+    """Each key's command name and fingerprint as recorded, and its first result if known."""
+    messages: list[Message] = field(default_factory=list)
+    touched: dict[UUID, Any] = field(default_factory=dict)
+    outcomes: list[tuple[QueuedCommand, Outcome]] = field(default_factory=list)
+
+    def load(self, aggregate_id: UUID) -> Any | None:
+        """An aggregate from the cache, or from the store (after this batch's own events)."""
+        cached = self.cache.get(aggregate_id)
+        if cached is not None:
+            return cached
+        self.flush()
+        aggregate = store.load(self.conn, self.mapper, aggregate_id, snapshots=self.snapshots)
+        if aggregate is not None:
+            self.cache.put(aggregate)
+        return aggregate
+
+    def last_number(self, series: str) -> int:
+        """The last number a series issued (0 for a new one). Only read here: a command that
+        draws a number and is then refused must leave no row behind; the batch's writes
+        (ledger/batch_writes.py) store the series its accepted commands moved. The batch holds
+        the events table's lock, so no other writer draws from the series meanwhile."""
+        if series not in self.numbers:
+            # Read only: a series first drawn by a command that is then refused gets no row
+            # (a refused command writes nothing). The events-table lock this batch holds keeps
+            # every writer, in any process, from drawing the same number meanwhile.
+            row = self.conn.execute(
+                "SELECT last FROM number_series WHERE series = %s FOR UPDATE", (series,)
+            ).fetchone()
+            self.numbers_loaded[series] = self.numbers[series] = int(row[0]) if row else 0
+        return self.numbers[series]
+
+    def flush(self) -> None:
+        """Insert the events decided so far, so that the store shows them to a reload."""
+        if self.pending:
+            self.positions.update(store.insert_events(self.conn, self.pending))
+            self.pending = []
+
+    def lookup(self) -> Lookup:
+        """Aggregates as this batch leaves them, for the inline projections."""
+
+        def aggregate(aggregate_id: UUID) -> Any:
+            return self.touched.get(aggregate_id) or self.load(aggregate_id)
+
+        return aggregate

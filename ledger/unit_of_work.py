@@ -1,0 +1,74 @@
+"""The unit of work a command decides through: the aggregates it loads or creates, the numbers
+it draws, the e-mails it sends. Nothing it gathers is written unless the command succeeds."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from ledger.command_records import Message
+
+T = TypeVar("T")
+
+
+class BatchReads(Protocol):
+    """What a unit of work reads through the batch it is decided in (ledger/batch.py)."""
+
+    def load(self, aggregate_id: UUID) -> Any | None:
+        """An aggregate as it is now, with the batch's earlier commands applied."""
+        ...
+
+    def last_number(self, series: str) -> int:
+        """The last number a series issued, counting the batch's earlier commands."""
+        ...
+
+
+class UnitOfWork:
+    """One command's view of the store: aggregates, numbers, outgoing messages."""
+
+    def __init__(self, batch: BatchReads, now: datetime, context: Any) -> None:
+        self._batch = batch
+        self.now = now
+        self.context = context
+        """What commands need besides the store: the billing policy, the catalogue, links."""
+        self.touched: dict[UUID, Any] = {}
+        self.numbers: dict[str, int] = {}
+        self.messages: list[Message] = []
+
+    def get(self, cls: type[T], aggregate_id: UUID) -> T | None:
+        """The aggregate as it is now, or None if it does not exist (or is another type)."""
+        aggregate = self.touched.get(aggregate_id)
+        if aggregate is None:
+            aggregate = self._batch.load(aggregate_id)
+        if not isinstance(aggregate, cls):
+            return None
+        self.touched[aggregate_id] = aggregate
+        return aggregate
+
+    def add(self, aggregate: Aggregate) -> None:
+        """A new aggregate this command created."""
+        self.touched[aggregate.id] = aggregate
+
+    def next_number(self, series: str) -> int:
+        """The next number in a series, without gaps: it is used only if this command succeeds."""
+        last = self._batch.last_number(series) + self.numbers.get(series, 0)
+        self.numbers[series] = self.numbers.get(series, 0) + 1
+        return last + 1
+
+    def send(self, message: Message) -> None:
+        """E-mail this once the command commits (at least once, de-duplicated by its key)."""
+        self.messages.append(message)
+
+    def collect(self) -> list[Any]:
+        """The events this command's aggregates triggered, taken from them."""
+        events: list[Any] = []
+        for aggregate in self.touched.values():
+            events.extend(aggregate.collect_events())
+        return events
+
+    def dirty(self) -> bool:
+        """Whether an aggregate this command touched holds events not yet collected."""
+        return any(aggregate.pending_events for aggregate in self.touched.values())
