@@ -371,6 +371,16 @@ class ConsentMissing(BillingError):
     code = "consent_missing"
 
 
+class ConsentNotPermitted(BillingError):
+    """A partner gave a consent that is not its to give: each reseller gives its own, and the
+    client's is recorded by its current reseller (R-E2); `parties` lists the refused ones.
+
+    The code is the HTTP edge's `forbidden`, which this refusal is answered with (403), as it
+    was when the edge decided it."""
+
+    code = "forbidden"
+
+
 class TransferNotAllowed(BillingError):
     """The line cannot be transferred now (no request, already requested, or same reseller)."""
 
