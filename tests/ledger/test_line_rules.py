@@ -28,6 +28,7 @@ from ledger.commands.line_leads import RecordLead
 from ledger.commands.lines import Outstanding
 from ledger.database import Database
 from ledger.errors import IdempotencyKeyReused
+from ledger.fingerprints import VERSION_PREFIX
 from ledger.payments.simulator import SimulatedGateway
 
 VISA = CardDetails("4242 4242 4242 4242", 12, 2030, "Dana Whitfield", "123", "90012")
@@ -234,3 +235,26 @@ def test_r_x5_a_card_key_is_decided_before_the_processor_is_asked(
         ledger.attach_line_card(resale.line, VISA, key="send")
     assert len(gateway.tokens) == 1
     assert _events(database) == written + 1  # the line sent, nothing more
+
+
+def test_r_x5_a_card_put_on_before_the_upgrade_replays_by_its_key_showing_the_card_asked_for(
+    ledger: Ledger, database: Database, gateway: SimulatedGateway
+) -> None:
+    """A key recorded before the card was fingerprinted and answered (a `v2:` fingerprint, no
+    `card` in the answer) still replays, by the key alone as then, and shows the card asked
+    for (the router used to show it from the request); the processor is not asked again."""
+    resale = _resale(ledger, "service-plan", payer=Payer.CLIENT)
+    first = ledger.attach_line_card(resale.line, VISA, key="card/before")
+    with database.connect() as conn:  # the row as a Ledgerline before the upgrade wrote it
+        conn.execute(
+            "UPDATE command_log SET fingerprint = %s, response = response - 'card' WHERE key = %s",
+            (f"{VERSION_PREFIX}{'0' * 64}", "card/before"),
+        )
+    written = _events(database)
+
+    again = ledger.attach_line_card(resale.line, VISA, key="card/before")
+
+    assert (again.replayed, again.position) == (True, first.position)
+    assert again.data["card"] == first.data["card"]
+    assert len(gateway.tokens) == 1
+    assert _events(database) == written
