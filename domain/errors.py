@@ -375,8 +375,8 @@ class ConsentNotPermitted(BillingError):
     """A partner gave a consent that is not its to give: each reseller gives its own, and the
     client's is recorded by its current reseller (R-E2); `parties` lists the refused ones.
 
-    The code is the HTTP edge's `forbidden`, which this refusal is answered with (403), as it
-    was when the edge decided it."""
+    Its code is the one the HTTP edge answers it with, 403 `forbidden`, as when the edge
+    decided it (the edge maps no refusal kind to 403 yet: api/routers/line_transfers.py does)."""
 
     code = "forbidden"
 

@@ -34,7 +34,7 @@ from api.schemas.line_accepted import (
     BilledAccepted,
     LocationsAccepted,
     StatusAccepted,
-    recorded,
+    line_command_accepted,
 )
 from api.schemas.line_views import LineResponse, line_view
 from api.schemas.lines import (
@@ -346,7 +346,7 @@ async def set_line_autopay(
     command = line_commands.SetLineAutopay(
         line_id=line_id, source=body.to_source(), actor=caller.actor
     )
-    return recorded(response, await runtime.ledger.submit(command, key), line_id)
+    return line_command_accepted(response, await runtime.ledger.submit(command, key), line_id)
 
 
 for part in (line_cards.router, line_leads.router, line_transfers.router):

@@ -24,7 +24,9 @@ def line_location(line_id: UUID) -> str:
     return f"{LINES_PATH}/{line_id}"
 
 
-def recorded(response: Response, result: CommandResult, line_id: UUID) -> CommandAccepted:
+def line_command_accepted(
+    response: Response, result: CommandResult, line_id: UUID
+) -> CommandAccepted:
     """The answer every line command shares: `Location`, id and position; a replay says so."""
     return accepted(response, result, line_location(line_id))
 
@@ -36,7 +38,10 @@ class StatusAccepted(CommandAccepted):
 
     @classmethod
     def of(cls, response: Response, result: CommandResult, line_id: UUID) -> StatusAccepted:
-        return cls(**recorded(response, result, line_id).model_dump(), status=result.data["status"])
+        return cls(
+            **line_command_accepted(response, result, line_id).model_dump(),
+            status=result.data["status"],
+        )
 
 
 class ChargeOutcome(BaseModel):
@@ -87,7 +92,7 @@ def billed_fields(response: Response, result: CommandResult, line_id: UUID) -> d
     """What a command that may bill answers: status, period, invoice, charge."""
     data = result.data
     return {
-        **recorded(response, result, line_id).model_dump(),
+        **line_command_accepted(response, result, line_id).model_dump(),
         "status": data["status"],
         "period_start": data.get("period_start"),
         "period_end": data.get("period_end"),
@@ -116,7 +121,7 @@ class LocationsAccepted(CommandAccepted):
 
     @classmethod
     def of(cls, response: Response, result: CommandResult, line_id: UUID) -> LocationsAccepted:
-        answer = recorded(response, result, line_id)
+        answer = line_command_accepted(response, result, line_id)
         return cls(**answer.model_dump(), locations=result.data["locations"])
 
 
@@ -141,7 +146,7 @@ class CardAccepted(CommandAccepted):
         """The card kept and the charges made, as the ledger answered (a replay the same)."""
         charges = [ChargeOutcome.of(made) for made in result.data.get("charges", [])]
         return cls(
-            **recorded(response, result, line_id).model_dump(),
+            **line_command_accepted(response, result, line_id).model_dump(),
             card=CardView(**result.data["card"]),
             outstanding=result.data["outstanding"],
             charges=[made for made in charges if made is not None],
@@ -158,7 +163,7 @@ class TransferAccepted(CommandAccepted):
     @classmethod
     def of(cls, response: Response, result: CommandResult, line_id: UUID) -> TransferAccepted:
         return cls(
-            **recorded(response, result, line_id).model_dump(),
+            **line_command_accepted(response, result, line_id).model_dump(),
             missing_consents=result.data["missing_consents"],
             effective_on=result.data["effective_on"],
         )
