@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from importlib.metadata import version
 from typing import Any
@@ -63,8 +65,15 @@ commands waiting at once to write large batches."""
 
 
 def use_handler_threads() -> None:
-    """Give the running event loop's thread pool HANDLER_THREADS threads (at start-up)."""
+    """Give the running event loop's thread pools HANDLER_THREADS threads (at start-up):
+    anyio's, which runs plain handlers (reads), and asyncio's default executor, which runs what
+    a coroutine handler hands to a thread with `asyncio.to_thread` (a card tokenised and the
+    charges after it, autopay's charge after an invoice is issued: each waits on the payment
+    processor). The latter has min(32, cores + 4) threads by default: 6 on two cores."""
     anyio.to_thread.current_default_thread_limiter().total_tokens = HANDLER_THREADS
+    asyncio.get_running_loop().set_default_executor(
+        ThreadPoolExecutor(HANDLER_THREADS, thread_name_prefix="handler")
+    )
 
 
 def create_app(runtime: Runtime, *, close_runtime: bool = False) -> FastAPI:

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from enum import StrEnum
 
+from domain.errors import InvalidValue
 from domain.time import zone
 
 MONTHS_PER_YEAR = 12
@@ -36,6 +37,13 @@ ONE_DAY = timedelta(days=1)
 
 PRORATION_PRECISION = 28
 """The decimal module's default, fixed here so a caller's decimal context never changes it."""
+
+DATE_MIN = date(2000, 1, 1)
+DATE_MAX = date(2999, 12, 31)
+"""A business date someone names (a lead's delivery, a transfer's preferred date) outside these
+is a typo; bounded so that adding a period or converting a time zone can never overflow the
+calendar. A line's start and the period a renewal names are bounded tighter by their own rules
+(R-X7)."""
 
 
 class Anchor(StrEnum):
@@ -193,6 +201,13 @@ def budget_period(signup_day: int, today: date) -> BillingPeriod:
     if start > today:
         start = add_months(start, -1, signup_day)
     return BillingPeriod(start, add_months(start, 1, signup_day))
+
+
+def plausible_date(day: date, field: str) -> date:
+    """`day`, if between DATE_MIN and DATE_MAX; otherwise an `invalid_value` naming `field`."""
+    if not DATE_MIN <= day <= DATE_MAX:
+        raise InvalidValue(f"{field} must be between {DATE_MIN} and {DATE_MAX}.", field=field)
+    return day
 
 
 def business_date(instant: datetime, time_zone: str) -> date:

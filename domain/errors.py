@@ -21,6 +21,8 @@ class Refusal(Enum):
     """A thing the command names does not exist (or is not the caller's to see)."""
     CONFLICT = "conflict"
     """The request is well formed but the current state does not allow it."""
+    NOT_PERMITTED = "not_permitted"
+    """The caller may see the thing but may not do this to it (a consent not its to give)."""
 
 
 class BillingError(Exception):
@@ -369,6 +371,17 @@ class ConsentMissing(BillingError):
     """A transfer lacks the consent of the client or of a reseller; `missing` lists them (R-E2)."""
 
     code = "consent_missing"
+
+
+class ConsentNotPermitted(BillingError):
+    """A partner gave a consent that is not its to give: each reseller gives its own, and the
+    client's is recorded by its current reseller (R-E2); `parties` lists the refused ones.
+
+    Its code is the one the HTTP edge answered before the rule moved into the domain, 403
+    `forbidden`, so clients see no change."""
+
+    code = "forbidden"
+    refusal = Refusal.NOT_PERMITTED
 
 
 class TransferNotAllowed(BillingError):

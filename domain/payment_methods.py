@@ -230,15 +230,19 @@ def _check_expiry(month: int, year: int, today: date) -> int:
         raise TypeError("expiry month and year are ints")
     if not 1 <= month <= 12:
         raise InvalidValue("The expiry month must be 1 to 12.", field="expiry")
-    if 0 <= year <= 99:
-        year += TWO_DIGIT_YEAR_CENTURY
-    elif not 1000 <= year <= 9999:
+    year = four_digit_year(year)
+    if not 1000 <= year <= 9999:
         raise InvalidValue("The expiry year must have 2 or 4 digits.", field="expiry")
     if year > today.year + EXPIRY_MAX_YEARS_AHEAD:
         raise InvalidValue(
             f"The expiry year is more than {EXPIRY_MAX_YEARS_AHEAD} years ahead.", field="expiry"
         )
     return year
+
+
+def four_digit_year(year: int) -> int:
+    """An expiry year as printed on a card: 0-99 is this century's (`27` is 2027)."""
+    return year + TWO_DIGIT_YEAR_CENTURY if 0 <= year <= 99 else year
 
 
 def _check_card_number(number: str) -> str:
@@ -367,6 +371,36 @@ class CardToken:
     def is_expired(self, today: date) -> bool:
         """Whether today is after the last day of the card's expiry month."""
         return _expired(self.expiry_month, self.expiry_year, today)
+
+
+@dataclass(frozen=True, slots=True)
+class CardSummary:
+    """What may be shown of a card, and what tells one card from another in a request: brand,
+    last 4 digits and expiry; never the number or the security code (R-X4)."""
+
+    brand: CardBrand
+    last4: str
+    expiry_month: int
+    expiry_year: int
+
+    @classmethod
+    def of_details(cls, details: CardDetails) -> CardSummary:
+        """The summary of card details as typed (validated or not: nothing here refuses)."""
+        return cls(
+            brand=details.brand,
+            last4=details.last4,
+            expiry_month=details.expiry_month,
+            expiry_year=four_digit_year(details.expiry_year),
+        )
+
+    @classmethod
+    def of_token(cls, card: CardToken) -> CardSummary:
+        return cls(
+            brand=card.brand,
+            last4=card.last4,
+            expiry_month=card.expiry_month,
+            expiry_year=card.expiry_year,
+        )
 
 
 def refuse_expired(card: CardToken, today: date) -> None:

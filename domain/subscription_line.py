@@ -18,16 +18,19 @@ from domain.calendar import (
     add_business_days,
     aligned_first_period,
     next_period,
+    plausible_date,
 )
 from domain.errors import (
     AmountNotPositive,
     ConsentMissing,
+    ConsentNotPermitted,
     CurrencyMismatch,
     DateOutOfRange,
     InvalidTransition,
     InvalidValue,
     InvoiceNotSettled,
     LineNotActive,
+    LineNotFound,
     LocationNotFound,
     PeriodAlreadyRenewed,
     PeriodNotNext,
@@ -36,7 +39,7 @@ from domain.errors import (
 from domain.money import INVOICE_TOTAL_MAX_MINOR, Money, require_at_most, total
 from domain.payment_methods import AUTOPAY_SOURCES, CardToken, PaymentSource, refuse_expired
 from domain.pricing import BillingPolicy, PriceUnit, Product
-from domain.values import Location, Payer, clean_email, clean_text
+from domain.values import Actor, Location, Payer, clean_email, clean_text
 
 TRANSFER_PAYMENT_SOURCES = frozenset(
     {PaymentSource.CARD, PaymentSource.DIRECT_DEBIT, PaymentSource.BANK_TRANSFER}
@@ -110,7 +113,7 @@ class TransferRequest:
             end_user_name=clean_text("end_user_name", self.end_user_name),
             current_reseller_id=self.current_reseller_id,
             new_reseller_id=self.new_reseller_id,
-            preferred_date=self.preferred_date,
+            preferred_date=plausible_date(self.preferred_date, "preferred_date"),
             owner_email=clean_email("owner_email", self.owner_email),
             invoice_email=clean_email("invoice_email", self.invoice_email),
             billing=self.billing,
@@ -754,6 +757,30 @@ class SubscriptionLine(Aggregate):
             earliest = add_business_days(today, policy.transfer_business_days, policy.holidays)
             effective_on = max(self.transfer.preferred_date, earliest)
             self._trigger(self.TransferScheduled, now, effective_on=effective_on)
+
+    def consents_permitted(self, actor: Actor) -> frozenset[TransferParty]:
+        """Whose consent `actor` may give (R-E2): every party's (the vendor); the client's and
+        its own (the line's reseller); its own only (the reseller a pending transfer goes to,
+        though the line is not yet its own). Any other partner is told the line does not
+        exist."""
+        if actor.partner_id is None:
+            return frozenset(ALL_PARTIES)
+        if actor.partner_id == self.partner_id:
+            return frozenset({TransferParty.CLIENT, TransferParty.CURRENT_RESELLER})
+        if self.transfer is not None and actor.partner_id == self.transfer.new_reseller_id:
+            return frozenset({TransferParty.NEW_RESELLER})
+        raise LineNotFound.of(self.id)
+
+    def require_consents_permitted(self, actor: Actor, parties: Iterable[TransferParty]) -> None:
+        """Refuse consents `actor` may not give (see `consents_permitted`)."""
+        permitted = self.consents_permitted(actor)
+        refused = [party.value for party in parties if party not in permitted]
+        if refused:
+            raise ConsentNotPermitted(
+                f"A partner may not consent as {', '.join(refused)}: each reseller gives "
+                "its own consent, and the client's is recorded by its current reseller.",
+                parties=refused,
+            )
 
     @property
     def missing_consents(self) -> tuple[TransferParty, ...]:

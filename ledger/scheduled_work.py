@@ -17,6 +17,7 @@ from ledger.command_bus import CommandBus
 from ledger.command_records import Command, CommandResult
 from ledger.commands import clock as clock_commands
 from ledger.commands import invoices as invoice_commands
+from ledger.commands import line_leads, line_transfers
 from ledger.commands import lines as line_commands
 from ledger.schedule import Work
 
@@ -24,8 +25,8 @@ COMMANDS: dict[Work, Callable[[UUID, date], Command]] = {
     Work.ACTIVATE: lambda line_id, on: line_commands.StartScheduledLine(line_id=line_id, on=on),
     Work.RENEW: lambda line_id, on: line_commands.RenewDueLine(line_id=line_id, on=on),
     Work.INVOICE_AHEAD: lambda line_id, on: line_commands.InvoiceAhead(line_id=line_id, on=on),
-    Work.INVOICE_LEADS: lambda line_id, on: line_commands.InvoiceLeads(line_id=line_id, on=on),
-    Work.COMPLETE_TRANSFER: lambda line_id, on: line_commands.CompleteTransfer(
+    Work.INVOICE_LEADS: lambda line_id, on: line_leads.InvoiceLeads(line_id=line_id, on=on),
+    Work.COMPLETE_TRANSFER: lambda line_id, on: line_transfers.CompleteTransfer(
         line_id=line_id, on=on
     ),
     Work.MARK_OVERDUE: lambda invoice_id, on: invoice_commands.MarkOverdue(

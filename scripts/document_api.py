@@ -158,7 +158,8 @@ def render() -> str:
     for context in iter_route_contexts(_routes().routes):
         route = context.original_route
         if isinstance(route, APIRoute) and route.include_in_schema:
-            tag = str(route.tags[0]) if route.tags else "other"
+            tags = context.tags  # as included: a router included in another takes its tags
+            tag = str(tags[0]) if tags else "other"
             by_tag.setdefault(tag, []).append((context.path or route.path, route))
     for tag, tagged in by_tag.items():
         lines += [f"### {tag}", "", "| method | path | what | who |", "| --- | --- | --- | --- |"]

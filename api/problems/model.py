@@ -11,7 +11,12 @@ from domain.errors import BillingError, Refusal
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
-STATUS_OF_REFUSAL = {Refusal.INVALID: 422, Refusal.NOT_FOUND: 404, Refusal.CONFLICT: 409}
+STATUS_OF_REFUSAL = {
+    Refusal.INVALID: 422,
+    Refusal.NOT_FOUND: 404,
+    Refusal.CONFLICT: 409,
+    Refusal.NOT_PERMITTED: 403,
+}
 
 
 class EdgeCode(StrEnum):

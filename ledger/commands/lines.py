@@ -1,29 +1,35 @@
-"""Commands on subscription lines: life cycle, locations, autopay, card, leads, transfers."""
+"""Commands on a subscription line's life cycle and billing: create, send, accept, activate,
+renew, cancel, pause, resume, locations and autopay (R-C1, R-H1, R-O3, R-C6).
+
+A line's card is in ledger/commands/line_cards.py, its leads in line_leads.py, its transfer to
+another reseller in line_transfers.py. Commands the edge issues decide ownership here
+(`owned_line`, `owned_partner`: another partner's line is not found); the billing clock's act
+as the vendor.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
-from domain.calendar import Anchor, BillingPeriod, Term, business_date
-from domain.errors import ClientNotInUnifiedBilling, CurrencyMismatch
+from domain.calendar import Anchor, BillingPeriod, Term
+from domain.errors import ClientNotInUnifiedBilling
 from domain.invoice import Invoice
-from domain.money import Money
 from domain.partner_account import PartnerAccount
-from domain.payment_methods import CardToken, PaymentSource
+from domain.payment_methods import PaymentSource
 from domain.pricing import PriceUnit
-from domain.subscription_line import SubscriptionLine, TransferParty, TransferRequest
+from domain.subscription_line import SubscriptionLine
 from domain.values import Location, Payer
-from ledger.billing import after_payment, bill_period, invoice_leads
+from ledger.billing import bill_period
 from ledger.commands.base import (
     LedgerCommand,
     context,
-    invoice,
     line,
     owned_line,
+    owned_partner,
     partner,
     today,
 )
@@ -57,7 +63,7 @@ class CreateLine(LedgerCommand):
     """Calendar or anniversary; unified-billing lines always follow their partner's day."""
 
     def handle(self, uow: UnitOfWork) -> Answer:
-        account = partner(uow, self.partner_id)
+        account = owned_partner(uow, self.partner_id, self.actor)
         client = account.client(self.client_id)
         if self.unified_billing and not client.unified_billing:
             raise ClientNotInUnifiedBilling(
@@ -120,7 +126,7 @@ class ActivateLine(LedgerCommand):
     """The first day; by default today in the partner's time zone."""
 
     def handle(self, uow: UnitOfWork) -> Answer:
-        subscription = line(uow, self.line_id)
+        subscription = owned_line(uow, self.line_id, self.actor)
         account = partner(uow, subscription.partner_id)
         day = today(uow, account)
         period = subscription.activate(self.start_on or day, day, uow.now)
@@ -150,7 +156,7 @@ class RenewLine(LedgerCommand):
     period_start: date
 
     def handle(self, uow: UnitOfWork) -> Answer:
-        subscription = line(uow, self.line_id)
+        subscription = owned_line(uow, self.line_id, self.actor)
         account = partner(uow, subscription.partner_id)
         return _renew(uow, account, subscription, self.period_start, today(uow, account))
 
@@ -188,7 +194,7 @@ class InvoiceAhead(LedgerCommand):
         invoiced = subscription.invoiced_through
         if not moved_on and (invoiced is None or invoiced < following.end):
             issued = bill_period(uow, account, subscription, following, self.on)
-        return _billed(subscription, issued)
+        return billed(subscription, issued)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -199,7 +205,7 @@ class CancelLine(LedgerCommand):
     reason: str
 
     def handle(self, uow: UnitOfWork) -> Answer:
-        subscription = line(uow, self.line_id)
+        subscription = owned_line(uow, self.line_id, self.actor)
         account = partner(uow, subscription.partner_id)
         subscription.cancel(self.reason, today(uow, account), uow.now)
         return subscription.id, {"status": subscription.status.value}
@@ -207,21 +213,25 @@ class CancelLine(LedgerCommand):
 
 @dataclass(frozen=True, kw_only=True)
 class PauseLine(LedgerCommand):
+    """An active line stops delivering until resumed; its billing date does not move (R-H1)."""
+
     line_id: UUID
     reason: str
 
     def handle(self, uow: UnitOfWork) -> Answer:
-        subscription = line(uow, self.line_id)
+        subscription = owned_line(uow, self.line_id, self.actor)
         subscription.pause(self.reason, uow.now)
         return subscription.id, {"status": subscription.status.value}
 
 
 @dataclass(frozen=True, kw_only=True)
 class ResumeLine(LedgerCommand):
+    """A paused line delivers again, on the billing date it always had (R-H1)."""
+
     line_id: UUID
 
     def handle(self, uow: UnitOfWork) -> Answer:
-        subscription = line(uow, self.line_id)
+        subscription = owned_line(uow, self.line_id, self.actor)
         subscription.resume(uow.now)
         return subscription.id, {"status": subscription.status.value}
 
@@ -234,18 +244,20 @@ class AddLocation(LedgerCommand):
     location: Location
 
     def handle(self, uow: UnitOfWork) -> Answer:
-        subscription = line(uow, self.line_id)
+        subscription = owned_line(uow, self.line_id, self.actor)
         subscription.add_location(self.location, uow.now)
         return subscription.id, {"locations": len(subscription.locations)}
 
 
 @dataclass(frozen=True, kw_only=True)
 class RemoveLocation(LedgerCommand):
+    """A location leaves a line; a per-location line keeps at least one (R-O3)."""
+
     line_id: UUID
     location_id: UUID
 
     def handle(self, uow: UnitOfWork) -> Answer:
-        subscription = line(uow, self.line_id)
+        subscription = owned_line(uow, self.line_id, self.actor)
         subscription.remove_location(self.location_id, uow.now)
         return subscription.id, {"locations": len(subscription.locations)}
 
@@ -258,149 +270,9 @@ class SetLineAutopay(LedgerCommand):
     source: PaymentSource | None
 
     def handle(self, uow: UnitOfWork) -> Answer:
-        subscription = line(uow, self.line_id)
+        subscription = owned_line(uow, self.line_id, self.actor)
         subscription.set_autopay(self.source, uow.now)
         return subscription.id, {}
-
-
-@dataclass(frozen=True, kw_only=True)
-class AttachLineCard(LedgerCommand):
-    """Put a (new) card on a client-paid line; the billing date never moves (R-H5).
-
-    With payments outstanding, MARK_PAID settles them here; CHARGE_ALL answers which invoices
-    to charge to the new card, which the ledger then does, each under its own key.
-    """
-
-    line_id: UUID
-    card: CardToken
-    outstanding: Outstanding | None = None
-
-    def handle(self, uow: UnitOfWork) -> Answer:
-        subscription = line(uow, self.line_id)
-        account = partner(uow, subscription.partner_id)
-        day = today(uow, account)
-        subscription.attach_card(self.card, day, uow.now)
-        pending = [
-            found
-            for invoice_id in list(subscription.open_invoices)
-            if (found := invoice(uow, UUID(invoice_id))).is_outstanding
-        ]
-        to_charge: list[str] = []
-        if self.outstanding is Outstanding.MARK_PAID:
-            for owed in pending:
-                payment_id = uuid4()
-                owed.mark_paid(payment_id, day, uow.now)
-                after_payment(uow, account, owed, payment_id, day)
-        elif self.outstanding is Outstanding.CHARGE_ALL:
-            to_charge = [str(owed.id) for owed in pending]
-        return subscription.id, {
-            "outstanding": [str(owed.id) for owed in pending],
-            "to_charge": to_charge,
-        }
-
-
-@dataclass(frozen=True, kw_only=True)
-class RecordLead(LedgerCommand):
-    """A lead was delivered: charged at its price against the budget (R-L1, R-L3).
-
-    Unbilled leads reaching the threshold are invoiced at once (R-L2).
-    """
-
-    line_id: UUID
-    lead_id: UUID
-    delivered_at: datetime
-    price: Money | None = None
-    """The lead's price; by default the product's."""
-
-    def handle(self, uow: UnitOfWork) -> Answer:
-        subscription = line(uow, self.line_id)
-        account = partner(uow, subscription.partner_id)
-        price = self.price or subscription.unit_price
-        day = business_date(self.delivered_at, account.time_zone)
-        reached = account.charge_budget(self.lead_id, price, uow.now, day)
-        subscription.record_lead(self.lead_id, price, day, uow.now)
-        issued = None
-        if subscription.lead_threshold_reached(context(uow).policy):
-            issued = invoice_leads(uow, account, subscription, day)
-        answer = _billed(subscription, issued)
-        answer[1]["budget_reached"] = reached
-        return answer
-
-
-@dataclass(frozen=True, kw_only=True)
-class InvoiceLeads(LedgerCommand):
-    """The Friday run: unbilled leads go on one invoice (R-L2)."""
-
-    line_id: UUID
-    on: date
-
-    def handle(self, uow: UnitOfWork) -> Answer:
-        subscription = line(uow, self.line_id)
-        account = partner(uow, subscription.partner_id)
-        issued = invoice_leads(uow, account, subscription, self.on, delivered_before=self.on)
-        return _billed(subscription, issued)
-
-
-@dataclass(frozen=True, kw_only=True)
-class RequestTransfer(LedgerCommand):
-    """Ask to move a client's subscription to another reseller (R-E1, R-E2, R-E3)."""
-
-    line_id: UUID
-    request: TransferRequest
-    consents: tuple[TransferParty, ...] = ()
-
-    def handle(self, uow: UnitOfWork) -> Answer:
-        subscription = line(uow, self.line_id)
-        account = partner(uow, subscription.partner_id)
-        receiving = partner(uow, self.request.new_reseller_id)
-        currency = subscription.unit_price.currency
-        if receiving.currency != currency:
-            raise CurrencyMismatch(
-                f"The new reseller bills in {receiving.currency}; this line is in {currency}.",
-                expected=currency,
-                got=receiving.currency,
-            )
-        subscription.request_transfer(
-            self.request, self.consents, today(uow, account), context(uow).policy, uow.now
-        )
-        return subscription.id, _transfer(subscription)
-
-
-@dataclass(frozen=True, kw_only=True)
-class GiveConsent(LedgerCommand):
-    """The client or a reseller consents; with all three the transfer is scheduled (R-E4)."""
-
-    line_id: UUID
-    party: TransferParty
-
-    def handle(self, uow: UnitOfWork) -> Answer:
-        subscription = line(uow, self.line_id)
-        account = partner(uow, subscription.partner_id)
-        subscription.give_consent(self.party, today(uow, account), context(uow).policy, uow.now)
-        return subscription.id, _transfer(subscription)
-
-
-@dataclass(frozen=True, kw_only=True)
-class CompleteTransfer(LedgerCommand):
-    """On its effective date the line moves to the new reseller (R-E1, R-E3, R-E4)."""
-
-    line_id: UUID
-    on: date
-
-    def handle(self, uow: UnitOfWork) -> Answer:
-        subscription = line(uow, self.line_id)
-        request = subscription.transfer
-        new_partner_id = subscription.complete_transfer(self.on, uow.now)
-        receiving = partner(uow, new_partner_id)
-        if request is not None and str(subscription.client_id) not in receiving.clients:
-            receiving.register_client(
-                subscription.client_id,
-                request.end_user_name,
-                request.invoice_email,
-                unified_billing=False,
-                now=uow.now,
-            )
-        return subscription.id, {"partner_id": str(new_partner_id)}
 
 
 def _started(
@@ -414,7 +286,7 @@ def _started(
     issued = None
     if period is not None and subscription.unit is not PriceUnit.PER_LEAD:
         issued = bill_period(uow, account, subscription, period, day)
-    return _billed(subscription, issued)
+    return billed(subscription, issued)
 
 
 def _renew(
@@ -430,10 +302,10 @@ def _renew(
     if subscription.invoiced_through is None or subscription.invoiced_through < period.end:
         issued = bill_period(uow, account, subscription, period, day)
     subscription.renew(period_start, day, uow.now)
-    return _billed(subscription, issued)
+    return billed(subscription, issued)
 
 
-def _billed(subscription: SubscriptionLine, issued: Invoice | None) -> Answer:
+def billed(subscription: SubscriptionLine, issued: Invoice | None) -> Answer:
     data: dict[str, Any] = {"status": subscription.status.value}
     if subscription.starts_on is not None:
         data["starts_on"] = subscription.starts_on.isoformat()
@@ -444,11 +316,3 @@ def _billed(subscription: SubscriptionLine, issued: Invoice | None) -> Answer:
         data["invoice_id"] = str(issued.id)
         data["invoice_number"] = issued.number
     return subscription.id, data
-
-
-def _transfer(subscription: SubscriptionLine) -> dict[str, Any]:
-    effective_on = subscription.transfer_effective_on
-    return {
-        "missing_consents": [party.value for party in subscription.missing_consents],
-        "effective_on": effective_on.isoformat() if effective_on else None,
-    }

@@ -11,8 +11,8 @@ from uuid import UUID, uuid4
 import httpx
 import pytest
 
-from api.routers.lines import AutopaySource, TransferPayment
 from api.runtime import Runtime
+from api.schemas.lines import AutopaySource, TransferPayment
 from domain.payment_methods import AUTOPAY_SOURCES, PaymentSource
 from domain.subscription_line import TRANSFER_PAYMENT_SOURCES
 from ledger.application import EVENTS_TABLE
