@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
-from typing import ClassVar, TypeAlias
+from typing import ClassVar, Literal, TypeAlias
 
 from domain.errors import (
     AccountNumberInvalid,
@@ -224,15 +224,20 @@ def _clean_name(field: str, name: str, what: str) -> str:
     return refuse_card_numbers(field, clean)
 
 
+def four_digit_year(year: int) -> int:
+    """A card's expiry year in 4 digits: "MM/YY" is read in this century (any other year is
+    left as typed, for the checks to judge)."""
+    return year + TWO_DIGIT_YEAR_CENTURY if 0 <= year <= 99 else year
+
+
 def _check_expiry(month: int, year: int, today: date) -> int:
     """The expiry year in 4 digits, or a refusal of a month or year that cannot be."""
     if type(month) is not int or type(year) is not int:
         raise TypeError("expiry month and year are ints")
     if not 1 <= month <= 12:
         raise InvalidValue("The expiry month must be 1 to 12.", field="expiry")
-    if 0 <= year <= 99:
-        year += TWO_DIGIT_YEAR_CENTURY
-    elif not 1000 <= year <= 9999:
+    year = four_digit_year(year)
+    if not 1000 <= year <= 9999:
         raise InvalidValue("The expiry year must have 2 or 4 digits.", field="expiry")
     if year > today.year + EXPIRY_MAX_YEARS_AHEAD:
         raise InvalidValue(
@@ -458,6 +463,52 @@ class BankAccountToken:
 
 
 PaymentMethod: TypeAlias = CardToken | BankAccountToken
+
+
+@dataclass(frozen=True, slots=True)
+class MethodSummary:
+    """A payment method as it may be shown and compared (R-X4): brand, last 4 and expiry of a
+    card; routing number and last 4 of a bank account; never a whole number or a CVV.
+
+    Made alike from what a person typed (before any check, so that a retried request is known
+    before anything is validated or tokenised again) and from the method kept.
+    """
+
+    kind: Literal["card", "ach"]
+    last4: str
+    brand: CardBrand | None = None
+    expiry_month: int | None = None
+    expiry_year: int | None = None
+    routing_number: str | None = None
+
+    @classmethod
+    def of(
+        cls, method: CardDetails | BankAccountDetails | CardToken | BankAccountToken
+    ) -> MethodSummary:
+        """The summary of typed details (a card's year in 4 digits) or of a kept method."""
+        if isinstance(method, CardDetails | CardToken):
+            return cls(
+                kind="card",
+                last4=method.last4,
+                brand=method.brand,
+                expiry_month=method.expiry_month,
+                expiry_year=four_digit_year(method.expiry_year),
+            )
+        routing = method.routing_number.translate(_NUMBER_SEPARATORS).strip()
+        return cls(kind="ach", last4=method.last4, routing_number=routing)
+
+    def as_data(self) -> dict[str, str | int | None]:
+        """The summary as JSON data (an answer recorded with its command)."""
+        return {
+            "kind": self.kind,
+            "last4": self.last4,
+            "brand": self.brand.value if self.brand is not None else None,
+            "expiry_month": self.expiry_month,
+            "expiry_year": self.expiry_year,
+            "routing_number": self.routing_number,
+        }
+
+
 """A stored payment method, as aggregates hold it (R-O1, R-O6)."""
 
 
