@@ -74,20 +74,24 @@ def _digest(*parts: str) -> str:
 
 @dataclass
 class SimulatedGateway:
-    """The simulator. `charges` records every charge made, for tests to inspect."""
+    """The simulator. `charges` records every charge made, `tokens` every card or bank account
+    tokenised (the tokens, never a number), for tests to inspect."""
 
     def __post_init__(self) -> None:
         self.charges: dict[str, ChargeResult] = {}
         self.refunds: dict[str, RefundResult] = {}
+        self.tokens: list[str] = []
 
     def tokenize_card(self, card: CardDetails) -> CardToken:
         outcome = CARD_OUTCOMES.get(card.number, OK)
         token = f"sim_card_{outcome}_{_digest(card.number, card.holder)}"
+        self.tokens.append(token)
         return CardToken.for_card(token, card)
 
     def tokenize_bank_account(self, account: BankAccountDetails) -> BankAccountToken:
         outcome = BANK_OUTCOMES.get(account.account_number, OK)
         token = f"sim_bank_{outcome}_{_digest(account.routing_number, account.account_number)}"
+        self.tokens.append(token)
         return BankAccountToken.for_account(token, account)
 
     def charge(
