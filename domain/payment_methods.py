@@ -470,8 +470,7 @@ class MethodSummary:
     """A payment method as it may be shown and compared (R-X4): brand, last 4 and expiry of a
     card; routing number and last 4 of a bank account; never a whole number or a CVV.
 
-    Made alike from what a person typed (before any check, so that a retried request is known
-    before anything is validated or tokenised again) and from the method kept.
+    Made alike from what a person asked to keep (`requested`) and from the method kept (`of`).
     """
 
     kind: Literal["card", "ach"]
@@ -494,8 +493,16 @@ class MethodSummary:
                 expiry_month=method.expiry_month,
                 expiry_year=four_digit_year(method.expiry_year),
             )
-        routing = method.routing_number.translate(_NUMBER_SEPARATORS).strip()
-        return cls(kind="ach", last4=method.last4, routing_number=routing)
+        return cls(kind="ach", last4=method.last4, routing_number=method.routing_number)
+
+    @classmethod
+    def requested(cls, details: CardDetails | BankAccountDetails) -> MethodSummary:
+        """What identifies a request to keep a method: a card's before its checks (the expiry
+        check depends on the day, and a retry after the month turned still names the same
+        card); a bank account's once checked (no day matters), so only digits are compared."""
+        if isinstance(details, BankAccountDetails):
+            return cls.of(details.validated())
+        return cls.of(details)
 
     def as_data(self) -> dict[str, str | int | None]:
         """The summary as JSON data (an answer recorded with its command)."""

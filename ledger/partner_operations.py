@@ -101,7 +101,7 @@ class PartnerOperations:
         `idempotency_key_reused` if it asked for another (R-X5)."""
         key = key_or_fresh(key)
         account = self.bus.owned_partner_account(partner_id, actor)
-        summary = MethodSummary.of(details)
+        summary = MethodSummary.requested(details)
         command = partner_commands.AddPaymentMethod(
             partner_id=partner_id,
             method_id=derived_id(key),
@@ -130,7 +130,7 @@ class PartnerOperations:
         before the processor is asked, as in `add_payment_method`."""
         key = key_or_fresh(key)
         account = self.bus.owned_partner_account(partner_id, actor)
-        summary = MethodSummary.of(details)
+        summary = MethodSummary.requested(details)
         command = partner_commands.ReplacePaymentMethod(
             partner_id=partner_id,
             old_method_id=old_method_id,
