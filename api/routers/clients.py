@@ -152,10 +152,10 @@ def list_client_invoices(
     client, so it is not among them."""
     partner_id = owner_of(conn, runtime, caller, client_id)
     wait_for(conn, read_after, InvoiceHistory.name)
-    found = invoices.client_invoices(
+    rows = invoices.client_invoices(
         conn, partner_id, client_id, after=invoice_cursor(page), limit=page.limit
     )
-    return invoice_page(found)
+    return invoice_page(rows)
 
 
 @router.post(

@@ -50,29 +50,5 @@ def list_emails(
         limit=page.limit + 1,
         sealer=runtime.sealer,
     )
-    found = []
-    for mail in rows:
-        details = mail.details
-        invoice_id = details.get("invoice_id")
-        found.append(
-            EmailResponse.model_validate(
-                {
-                    "id": mail.outbox_id,
-                    "kind": mail.kind,
-                    "recipient": mail.recipient,
-                    "subject": mail.subject,
-                    "status": mail.status,
-                    "attempts": mail.attempts,
-                    "created_at": mail.created_at,
-                    "next_attempt_at": mail.next_attempt_at,
-                    "sent_at": mail.sent_at,
-                    "last_error": mail.last_error,
-                    "invoice_id": UUID(invoice_id) if invoice_id else None,
-                    "invoice_number": details.get("invoice_number"),
-                    "decline_code": details.get("decline_code"),
-                    "reason": details.get("reason"),
-                    "update_url": details.get("update_url"),
-                }
-            )
-        )
-    return page_of(found, page.limit, lambda m: [m.id])
+    emails = [EmailResponse.of(mail) for mail in rows]
+    return page_of(emails, page.limit, lambda m: [m.id])

@@ -102,7 +102,7 @@ def get_schedule(
         after=(after[0], after[1], after[2]) if after else None,
         limit=page.limit + 1,
     )
-    found = [
+    work = [
         ScheduledWorkResponse(
             kind=Work(row.kind),
             subject=SUBJECTS[Work(row.kind)],
@@ -113,7 +113,7 @@ def get_schedule(
         for row in rows
     ]
     return page_of(
-        found, page.limit, lambda w: [w.due_on.isoformat(), w.kind.value, str(w.subject_id)]
+        work, page.limit, lambda w: [w.due_on.isoformat(), w.kind.value, str(w.subject_id)]
     )
 
 
@@ -140,8 +140,8 @@ def list_clients(
     after = page.after_as(UUID)
     account = runtime.ledger.partner_account(partner_id)
     rows = reads.clients_page(account, after=after[0] if after else None, limit=page.limit + 1)
-    found = [
+    clients = [
         ClientSummary(id=c.client_id, name=c.name, email=c.email, unified_billing=c.unified_billing)
         for c in rows
     ]
-    return page_of(found, page.limit, lambda c: [str(c.id)])
+    return page_of(clients, page.limit, lambda c: [str(c.id)])

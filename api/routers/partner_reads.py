@@ -121,8 +121,8 @@ def list_partner_invoices(
 ) -> Page[InvoiceSummaryView]:
     """Every invoice of the partner's, to it or to its clients, newest first (R-O5)."""
     readable_partner(conn, caller, partner_id, read_after, InvoiceHistory.name)
-    found = invoices.invoices_of(conn, partner_id, after=invoice_cursor(page), limit=page.limit)
-    return invoice_page(found)
+    rows = invoices.invoices_of(conn, partner_id, after=invoice_cursor(page), limit=page.limit)
+    return invoice_page(rows)
 
 
 @router.get(
@@ -186,8 +186,8 @@ def list_closing_documents(
         limit=page.limit + 1,
         after=(after[0], after[1]) if after else None,
     )
-    found = [ClosingDocumentSummary.of(document, runtime.sealer) for document in rows]
-    return page_of(found, page.limit, lambda d: [d.requested_on.isoformat(), d.number])
+    summaries = [ClosingDocumentSummary.of(document, runtime.sealer) for document in rows]
+    return page_of(summaries, page.limit, lambda d: [d.requested_on.isoformat(), d.number])
 
 
 @router.get(
@@ -241,5 +241,5 @@ def get_activity(
         limit=page.limit + 1,
         sealer=runtime.sealer,
     )
-    found = [ActivityEntryResponse.of(entry) for entry in rows]
-    return page_of(found, page.limit, lambda e: [e.position, str(e.line_id)])
+    entries = [ActivityEntryResponse.of(entry) for entry in rows]
+    return page_of(entries, page.limit, lambda e: [e.position, str(e.line_id)])

@@ -15,7 +15,7 @@ from api.schemas.payment_methods import PaymentMethodView
 from domain.calendar import Anchor
 from domain.partner_account import AccountStatus, PartnerAccount, PauseReason
 from domain.payment_methods import PaymentSource
-from ledger.reads import MailStatus
+from ledger.reads import MailStatus, PartnerMail
 from ledger.schedule import Work
 
 ANCHOR_TEXT = (
@@ -192,3 +192,27 @@ class EmailResponse(BaseModel):
         description="`payment_failed`: where the card is updated; what is owed is then charged "
         "to it (R-H4, R-L5)."
     )
+
+    @classmethod
+    def of(cls, mail: PartnerMail) -> EmailResponse:
+        details = mail.details
+        invoice_id = details.get("invoice_id")
+        return cls.model_validate(
+            {
+                "id": mail.outbox_id,
+                "kind": mail.kind,
+                "recipient": mail.recipient,
+                "subject": mail.subject,
+                "status": mail.status,
+                "attempts": mail.attempts,
+                "created_at": mail.created_at,
+                "next_attempt_at": mail.next_attempt_at,
+                "sent_at": mail.sent_at,
+                "last_error": mail.last_error,
+                "invoice_id": UUID(invoice_id) if invoice_id else None,
+                "invoice_number": details.get("invoice_number"),
+                "decline_code": details.get("decline_code"),
+                "reason": details.get("reason"),
+                "update_url": details.get("update_url"),
+            }
+        )

@@ -82,7 +82,7 @@ class AddPaymentMethod(LedgerCommand):
         owned_partner(uow, self.partner_id, self.actor).add_payment_method(
             self.method_id, kept, self.make_default, uow.now
         )
-        return self.partner_id, method_answer(self.method_id, kept)
+        return self.partner_id, kept_method_data(self.method_id, kept)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -126,7 +126,7 @@ class ReplacePaymentMethod(LedgerCommand):
         else:
             to_charge = [str(owed.id) for owed in pending]
         return self.partner_id, {
-            **method_answer(self.method_id, kept),
+            **kept_method_data(self.method_id, kept),
             "outstanding": [str(owed.id) for owed in pending],
             "to_charge": to_charge,
         }
@@ -139,7 +139,7 @@ def tokenised(method: PaymentMethod | None) -> PaymentMethod:
     return method
 
 
-def method_answer(method_id: UUID, method: PaymentMethod) -> dict[str, Any]:
+def kept_method_data(method_id: UUID, method: PaymentMethod) -> dict[str, Any]:
     """What a payment method command answers: the method's id and what may be shown of it
     (R-X4), so that a replay answers it from the command log."""
     return {"method_id": str(method_id), "method": MethodSummary.of(method).as_data()}
