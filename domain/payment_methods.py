@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
-from typing import ClassVar, TypeAlias
+from typing import ClassVar, Literal, TypeAlias
 
 from domain.errors import (
     AccountNumberInvalid,
@@ -224,6 +224,12 @@ def _clean_name(field: str, name: str, what: str) -> str:
     return refuse_card_numbers(field, clean)
 
 
+def four_digit_year(year: int) -> int:
+    """A card's expiry year in 4 digits: "MM/YY" is read in this century (any other year is
+    left as typed, for the checks to judge)."""
+    return year + TWO_DIGIT_YEAR_CENTURY if 0 <= year <= 99 else year
+
+
 def _check_expiry(month: int, year: int, today: date) -> int:
     """The expiry year in 4 digits, or a refusal of a month or year that cannot be."""
     if type(month) is not int or type(year) is not int:
@@ -238,11 +244,6 @@ def _check_expiry(month: int, year: int, today: date) -> int:
             f"The expiry year is more than {EXPIRY_MAX_YEARS_AHEAD} years ahead.", field="expiry"
         )
     return year
-
-
-def four_digit_year(year: int) -> int:
-    """An expiry year as printed on a card: 0-99 is this century's (`27` is 2027)."""
-    return year + TWO_DIGIT_YEAR_CENTURY if 0 <= year <= 99 else year
 
 
 def _check_card_number(number: str) -> str:
@@ -373,36 +374,6 @@ class CardToken:
         return _expired(self.expiry_month, self.expiry_year, today)
 
 
-@dataclass(frozen=True, slots=True)
-class CardSummary:
-    """What may be shown of a card, and what tells one card from another in a request: brand,
-    last 4 digits and expiry; never the number or the security code (R-X4)."""
-
-    brand: CardBrand
-    last4: str
-    expiry_month: int
-    expiry_year: int
-
-    @classmethod
-    def of_details(cls, details: CardDetails) -> CardSummary:
-        """The summary of card details as typed (validated or not: nothing here refuses)."""
-        return cls(
-            brand=details.brand,
-            last4=details.last4,
-            expiry_month=details.expiry_month,
-            expiry_year=four_digit_year(details.expiry_year),
-        )
-
-    @classmethod
-    def of_token(cls, card: CardToken) -> CardSummary:
-        return cls(
-            brand=card.brand,
-            last4=card.last4,
-            expiry_month=card.expiry_month,
-            expiry_year=card.expiry_year,
-        )
-
-
 def refuse_expired(card: CardToken, today: date) -> None:
     """Refuse a stored card whose expiry month has passed (R-X4, R-L5)."""
     if card.is_expired(today):
@@ -492,6 +463,59 @@ class BankAccountToken:
 
 
 PaymentMethod: TypeAlias = CardToken | BankAccountToken
+
+
+@dataclass(frozen=True, slots=True)
+class MethodSummary:
+    """A payment method as it may be shown and compared (R-X4): brand, last 4 and expiry of a
+    card; routing number and last 4 of a bank account; never a whole number or a CVV.
+
+    Made alike from what a person asked to keep (`requested`) and from the method kept (`of`).
+    """
+
+    kind: Literal["card", "ach"]
+    last4: str
+    brand: CardBrand | None = None
+    expiry_month: int | None = None
+    expiry_year: int | None = None
+    routing_number: str | None = None
+
+    @classmethod
+    def of(
+        cls, method: CardDetails | BankAccountDetails | CardToken | BankAccountToken
+    ) -> MethodSummary:
+        """The summary of typed details (a card's year in 4 digits) or of a kept method."""
+        if isinstance(method, CardDetails | CardToken):
+            return cls(
+                kind="card",
+                last4=method.last4,
+                brand=method.brand,
+                expiry_month=method.expiry_month,
+                expiry_year=four_digit_year(method.expiry_year),
+            )
+        return cls(kind="ach", last4=method.last4, routing_number=method.routing_number)
+
+    @classmethod
+    def requested(cls, details: CardDetails | BankAccountDetails) -> MethodSummary:
+        """What identifies a request to keep a method: a card's before its checks (the expiry
+        check depends on the day, and a retry after the month turned still names the same
+        card); a bank account's once checked (no day matters), so only digits are compared."""
+        if isinstance(details, BankAccountDetails):
+            return cls.of(details.validated())
+        return cls.of(details)
+
+    def as_data(self) -> dict[str, str | int | None]:
+        """The summary as JSON data (an answer recorded with its command)."""
+        return {
+            "kind": self.kind,
+            "last4": self.last4,
+            "brand": self.brand.value if self.brand is not None else None,
+            "expiry_month": self.expiry_month,
+            "expiry_year": self.expiry_year,
+            "routing_number": self.routing_number,
+        }
+
+
 """A stored payment method, as aggregates hold it (R-O1, R-O6)."""
 
 

@@ -8,6 +8,7 @@ invoice moved on meanwhile) is refunded at once. A card's raw data stops at the 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 from uuid import UUID
 
@@ -19,7 +20,7 @@ from domain.payment_methods import BankAccountDetails, CardDetails, CardToken, P
 from domain.pricing import BillingPolicy
 from domain.subscription_line import SubscriptionLine
 from domain.time import zone
-from domain.values import Payer
+from domain.values import VENDOR, Actor, Payer
 from ledger.clock import Clock
 from ledger.command_bus import (
     ChargeOutcomes,
@@ -198,30 +199,6 @@ class Charging:
             return ChargeOutcomes()
         return ChargeOutcomes(list(earlier.data.get("charges", [])), earlier.position)
 
-    def top_up_by_card(
-        self, partner_id: UUID, amount: Money, method_id: UUID | None, key: str
-    ) -> CommandResult:
-        """Charge a card and put the money on the company balance (R-C2)."""
-        if (first := self.bus.replayed(key)) is not None:
-            return first
-        account = self.bus.partner_account(partner_id)
-        _, method = account.method_to_charge(PaymentSource.CARD, method_id)
-        account.check_top_up(amount, PaymentSource.CARD)  # nothing is charged for a refused one
-        charge = self.gateway.charge(method, amount, f"{key}/charge", self.payers_now(account))
-        if charge.status is not ChargeStatus.SUCCEEDED:
-            raise PaymentDeclined(
-                charge.reason or "The card was declined.",
-                decline_code=charge.decline_code,
-            )
-        command = recorded_top_up(partner_id, amount, PaymentSource.CARD, charge.charge_id, key)
-        try:
-            return self.bus.execute(command, key)
-        except BillingError:
-            # The account moved on while the card was charged (another top-up filled it,
-            # it was closed): give the money back, and answer the refusal.
-            self.gateway.refund(charge.charge_id, amount, f"{key}/compensate", self.clock.now())
-            raise
-
     def refund(
         self, invoice_id: UUID, payment_id: UUID, amount: Money, reason: str, key: str
     ) -> CommandResult:
@@ -337,7 +314,14 @@ class Charging:
 
 
 def recorded_top_up(
-    partner_id: UUID, amount: Money, source: PaymentSource, reference: str | None, key: str
+    partner_id: UUID,
+    amount: Money,
+    source: PaymentSource,
+    key: str,
+    *,
+    reference: str | None = None,
+    method_id: UUID | None = None,
+    actor: Actor = VENDOR,
 ) -> partner_commands.RecordTopUp:
     """The command that puts a top-up on the company balance, its id derived from the key."""
     return partner_commands.RecordTopUp(
@@ -346,4 +330,43 @@ def recorded_top_up(
         amount=amount,
         source=source,
         reference=reference,
+        method_id=method_id,
+        actor=actor,
     )
+
+
+def top_up_by_card(
+    charging: Charging,
+    partner_id: UUID,
+    amount: Money,
+    method_id: UUID | None,
+    key: str,
+    actor: Actor = VENDOR,
+) -> CommandResult:
+    """Charge a card and put the money on the company balance (R-C2).
+
+    Before the card is charged: another partner's account is not found, and a key used
+    before answers its first answer if it asked the same (amount, card), or is refused with
+    `idempotency_key_reused` if it asked another (R-X5): nothing reaches the processor.
+    """
+    bus, gateway = charging.bus, charging.gateway
+    account = bus.owned_partner_account(partner_id, actor)
+    command = recorded_top_up(
+        partner_id, amount, PaymentSource.CARD, key, method_id=method_id, actor=actor
+    )
+    if (first := bus.first_answer(command, key)) is not None:
+        return first
+    _, method = account.method_to_charge(PaymentSource.CARD, method_id)
+    account.check_top_up(amount, PaymentSource.CARD)  # nothing is charged for a refused one
+    charge = gateway.charge(method, amount, f"{key}/charge", charging.payers_now(account))
+    if charge.status is not ChargeStatus.SUCCEEDED:
+        raise PaymentDeclined(
+            charge.reason or "The card was declined.", decline_code=charge.decline_code
+        )
+    try:
+        return bus.execute(replace(command, charge_id=charge.charge_id), key)
+    except BillingError:
+        # The account moved on while the card was charged (another top-up filled it, it was
+        # closed): give the money back, and answer the refusal.
+        gateway.refund(charge.charge_id, amount, f"{key}/compensate", charging.clock.now())
+        raise

@@ -20,6 +20,7 @@ from domain.errors import InvoiceNotFound, LineNotFound, PartnerNotFound
 from domain.invoice import Invoice
 from domain.partner_account import PartnerAccount
 from domain.subscription_line import SubscriptionLine
+from domain.values import Actor
 from ledger import queries, store
 from ledger.availability import CheckedPool
 from ledger.command_records import Command, CommandResult
@@ -87,6 +88,13 @@ class CommandBus:
         if account is None:
             raise PartnerNotFound.of(partner_id)
         return account
+
+    def owned_partner_account(self, partner_id: UUID, actor: Actor) -> PartnerAccount:
+        """The partner's account, if `actor` may act on it; another partner's is not found.
+        For the work done before a command: refused so, nothing reaches the processor."""
+        if not actor.may_act_for(partner_id):
+            raise PartnerNotFound.of(partner_id)
+        return self.partner_account(partner_id)
 
     def line(self, line_id: UUID) -> SubscriptionLine:
         subscription = self.load(SubscriptionLine, line_id)

@@ -18,7 +18,7 @@ from uuid import UUID
 from domain.calendar import Anchor, Term
 from domain.errors import InvalidValue, LineNotFound
 from domain.money import Money
-from domain.payment_methods import CardDetails, CardSummary, CardToken, PaymentSource
+from domain.payment_methods import CardDetails, CardToken, MethodSummary, PaymentSource
 from domain.subscription_line import TransferParty, TransferRequest
 from domain.values import VENDOR, Actor, Location, Payer
 from ledger.charging import Charging
@@ -166,7 +166,7 @@ class LineOperations:
             raise LineNotFound.of(line_id)
         command = line_cards.AttachLineCard(
             line_id=line_id,
-            requested=CardSummary.of_details(card),
+            requested=MethodSummary.requested(card),
             outstanding=outstanding,
             actor=actor,
         )

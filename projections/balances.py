@@ -15,7 +15,7 @@ from uuid import UUID
 
 import psycopg
 
-from domain.postings import ITEM, POSTINGS, AccountRule, PostingRule
+from domain.postings import ITEM, POSTINGS, AccountKind, AccountRule, PostingRule
 from projections.base import Projection
 
 VENDOR = UUID(int=0)
@@ -312,3 +312,35 @@ def owner_balances(
     return [
         AccountBalance(kind, owner, str(cur), int(d), int(k)) for kind, owner, cur, d, k in rows
     ]
+
+
+@dataclass(frozen=True)
+class PartnerMoney:
+    """A partner's money as the partner reads it (R-C2, R-C5, R-X2): the liabilities (its
+    company balance, its bonus wallet) are credit balances, owed to it, so shown negated."""
+
+    company_balance_minor: int
+    receivable_minor: int
+    bonus_wallet_minor: int
+
+
+PARTNER_MONEY_KINDS = (
+    AccountKind.PREPAID_BALANCE.value,
+    AccountKind.RECEIVABLE.value,
+    AccountKind.BONUS_LIABILITY.value,
+)
+
+
+def partner_money(conn: psycopg.Connection[Any], partner_id: UUID, currency: str) -> PartnerMoney:
+    """A partner's company balance, receivable and bonus wallet in its currency, from the
+    running totals."""
+    held = {
+        row.account_kind: row.balance_minor
+        for row in owner_balances(conn, partner_id, PARTNER_MONEY_KINDS)
+        if row.currency == currency
+    }
+    return PartnerMoney(
+        company_balance_minor=-held.get(AccountKind.PREPAID_BALANCE.value, 0),
+        receivable_minor=held.get(AccountKind.RECEIVABLE.value, 0),
+        bonus_wallet_minor=-held.get(AccountKind.BONUS_LIABILITY.value, 0),
+    )

@@ -8,6 +8,7 @@ any other partner's key gets the same 404 as for a client that does not exist.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -19,13 +20,10 @@ from api.deps import ReadAfterDep, ReadConnection, RuntimeDep
 from api.keys import Principal
 from api.problems.documented import COMMAND_PROBLEMS, READ_PROBLEMS
 from api.routers.invoice_summary import InvoiceSummaryView, invoice_page
-from api.routers.partner_common import (
-    BannerModel,
-    invoice_cursor,
-    wait_for,
-)
+from api.routers.partner_common import invoice_cursor, wait_for
 from api.runtime import Runtime
 from api.schemas.common import CommandAccepted, Page, PageParams, accepted
+from api.schemas.partner_reads import BannerModel
 from api.security import Caller, Commander, IdempotencyKey, visible
 from domain.errors import ClientNotFound
 from domain.partner_account import PartnerAccount
@@ -154,10 +152,10 @@ def list_client_invoices(
     client, so it is not among them."""
     partner_id = owner_of(conn, runtime, caller, client_id)
     wait_for(conn, read_after, InvoiceHistory.name)
-    found = invoices.client_invoices(
+    rows = invoices.client_invoices(
         conn, partner_id, client_id, after=invoice_cursor(page), limit=page.limit
     )
-    return invoice_page(found)
+    return invoice_page(rows)
 
 
 @router.post(
@@ -167,7 +165,7 @@ def list_client_invoices(
     responses={**COMMAND_PROBLEMS, 503: READ_PROBLEMS[503]},
     summary="Remove the client from unified billing",
 )
-def remove_from_unified_billing(
+async def remove_from_unified_billing(
     client_id: ClientId,
     conn: ReadConnection,
     runtime: RuntimeDep,
@@ -176,7 +174,14 @@ def remove_from_unified_billing(
     key: IdempotencyKey,
 ) -> CommandAccepted:
     """The partner stops paying for this client (R-O4): its lines bill the client itself from
-    now on. Refused with `client_not_in_unified_billing` when it is not in it."""
-    partner_id = owner_of(conn, runtime, caller, client_id)
-    result = runtime.ledger.remove_client_from_unified_billing(partner_id, client_id, key=key)
+    now on. Refused with `client_not_in_unified_billing` when it is not in it. A partner acts
+    on its own account, which knows its clients (another's is `client_not_found`); the vendor
+    on the client's partner, found in the read model."""
+    partner_id = caller.partner_id
+    if partner_id is None:
+        partner_id = await asyncio.to_thread(owner_of, conn, runtime, caller, client_id)
+    command = await asyncio.to_thread(
+        runtime.ledger.unified_billing_removal, partner_id, client_id, caller.actor
+    )
+    result = await runtime.ledger.submit(command, key)
     return accepted(response, result, f"{router.prefix}/{client_id}", client_id)

@@ -7,54 +7,21 @@ the partner's own keys may read; another partner's id answers as one that does n
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path
-from pydantic import BaseModel, Field
 
 from api.deps import ReadAfterDep, ReadConnection, RuntimeDep
 from api.problems.documented import READ_PROBLEMS
 from api.routers.partner_common import PREFIX, readable_partner
 from api.schemas.common import Page, PageParams, page_of
+from api.schemas.partner_overview import EmailResponse
 from api.security import Caller
 from ledger import reads
-from ledger.reads import MailStatus
 
 router = APIRouter(prefix=PREFIX, tags=["partners"])
 PartnerId = Annotated[UUID, Path(description="The partner account's id.")]
-
-
-class EmailResponse(BaseModel):
-    """An e-mail the ledger sent, or will send, about the partner's account."""
-
-    id: int = Field(description="The e-mail's place in the outbox.")
-    kind: str = Field(
-        description="`invoice_issued` (R-O5), `payment_failed` (R-H4), `refund_receipt` (R-H6); "
-        "a client should expect kinds added later."
-    )
-    recipient: str
-    subject: str
-    status: MailStatus = Field(
-        description="`queued`, `retrying` (the mail server refused it; tried again at "
-        "`next_attempt_at`), `sent`, `given_up` (refused too often, left for a person)."
-    )
-    attempts: int = Field(description="Deliveries tried and refused so far.")
-    created_at: datetime
-    next_attempt_at: datetime | None = Field(description="Null once sent or given up.")
-    sent_at: datetime | None
-    last_error: str | None = Field(description="The mail server's last refusal, if any.")
-    invoice_id: UUID | None = Field(description="The invoice it is about.")
-    invoice_number: str | None
-    decline_code: str | None = Field(description="`payment_failed`: the decline's code.")
-    reason: str | None = Field(
-        description="`payment_failed`: why the payment failed, as the customer reads it (R-H4)."
-    )
-    update_url: str | None = Field(
-        description="`payment_failed`: where the card is updated; what is owed is then charged "
-        "to it (R-H4, R-L5)."
-    )
 
 
 @router.get(
@@ -83,29 +50,5 @@ def list_emails(
         limit=page.limit + 1,
         sealer=runtime.sealer,
     )
-    found = []
-    for mail in rows:
-        details = mail.details
-        invoice_id = details.get("invoice_id")
-        found.append(
-            EmailResponse.model_validate(
-                {
-                    "id": mail.outbox_id,
-                    "kind": mail.kind,
-                    "recipient": mail.recipient,
-                    "subject": mail.subject,
-                    "status": mail.status,
-                    "attempts": mail.attempts,
-                    "created_at": mail.created_at,
-                    "next_attempt_at": mail.next_attempt_at,
-                    "sent_at": mail.sent_at,
-                    "last_error": mail.last_error,
-                    "invoice_id": UUID(invoice_id) if invoice_id else None,
-                    "invoice_number": details.get("invoice_number"),
-                    "decline_code": details.get("decline_code"),
-                    "reason": details.get("reason"),
-                    "update_url": details.get("update_url"),
-                }
-            )
-        )
-    return page_of(found, page.limit, lambda m: [m.id])
+    emails = [EmailResponse.of(mail) for mail in rows]
+    return page_of(emails, page.limit, lambda m: [m.id])

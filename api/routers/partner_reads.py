@@ -6,29 +6,38 @@ and the partner's own keys may read; another partner's id answers as one that do
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Annotated, Literal
+from datetime import date
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Query
-from pydantic import BaseModel, Field
 
 from api.deps import ReadAfterDep, ReadConnection, RuntimeDep
 from api.problems.documented import READ_PROBLEMS
 from api.routers.invoice_summary import InvoiceSummaryView, invoice_page
 from api.routers.partner_common import (
     PREFIX,
-    BannerModel,
     cursor_text,
     invoice_cursor,
     readable_partner,
     wait_for,
 )
 from api.schemas.common import MoneyModel, MoneySum, Page, PageParams, page_of
+from api.schemas.partner_reads import (
+    WALLET_EVENTS,
+    ActivityEntryResponse,
+    BalanceResponse,
+    BannerModel,
+    CashbackResponse,
+    ClientMonthModel,
+    ClosingDocumentSummary,
+    PartnerBannerResponse,
+    WalletEntry,
+    WalletResponse,
+)
 from api.security import Caller, visible
 from domain.errors import PartnerNotFound
 from domain.postings import AccountKind
-from ledger.sealing import reveal
 from projections import activity, balances, banners, cashback, documents, invoices
 from projections.activity import ActivityFeed
 from projections.balances import Balances
@@ -42,20 +51,6 @@ router = APIRouter(prefix=PREFIX, tags=["partners"])
 PartnerId = Annotated[UUID, Path(description="The partner account's id.")]
 WALLET_RECENT_MAX = 20
 """The bonus wallet shows its newest credits and spends, no more (its history is the journal)."""
-
-
-class BalanceResponse(BaseModel):
-    """A partner's money as the ledger's accounts hold it (R-X2)."""
-
-    partner_id: UUID
-    company_balance: MoneyModel = Field(description="Prepaid, spendable on any line (R-C2).")
-    receivable: MoneySum = Field(description="What the partner owes on its invoices.")
-    bonus_wallet: MoneyModel = Field(description="Bonuses it can spend on any line (R-C5).")
-    announced_top_ups: MoneyModel = Field(
-        description="Bank transfers the partner announced for its balance and the vendor has "
-        "not yet confirmed: not in `company_balance`, not spendable (R-C2)."
-    )
-    as_of_position: int = Field(description="The log position these balances include.")
 
 
 @router.get(
@@ -75,56 +70,17 @@ def get_balance(
     running totals (R-C2, R-C5, R-X2); and apart, the transfers announced for the balance and
     not yet confirmed, read from the account itself (they move no money, so post nothing)."""
     view = readable_partner(conn, caller, partner_id, read_after, Balances.name)
-    kinds = (
-        AccountKind.PREPAID_BALANCE.value,
-        AccountKind.RECEIVABLE.value,
-        AccountKind.BONUS_LIABILITY.value,
-    )
-    held = {
-        row.account_kind: row.balance_minor
-        for row in balances.owner_balances(conn, partner_id, kinds)
-        if row.currency == view.currency
-    }
-
-    def money(minor: int) -> MoneyModel:
-        return MoneyModel(amount_minor=minor, currency=view.currency)
-
-    # Liabilities (the balance, the bonuses) are credit balances: owed to the partner.
+    money = balances.partner_money(conn, partner_id, view.currency)
     return BalanceResponse(
         partner_id=partner_id,
-        company_balance=money(-held.get(AccountKind.PREPAID_BALANCE.value, 0)),
-        receivable=MoneySum(
-            amount_minor=held.get(AccountKind.RECEIVABLE.value, 0), currency=view.currency
+        company_balance=MoneyModel(
+            amount_minor=money.company_balance_minor, currency=view.currency
         ),
-        bonus_wallet=money(-held.get(AccountKind.BONUS_LIABILITY.value, 0)),
+        receivable=MoneySum(amount_minor=money.receivable_minor, currency=view.currency),
+        bonus_wallet=MoneyModel(amount_minor=money.bonus_wallet_minor, currency=view.currency),
         announced_top_ups=MoneyModel.of(runtime.ledger.partner_account(partner_id).announced_total),
         as_of_position=live_position(conn, Balances.name),
     )
-
-
-class WalletEntry(BaseModel):
-    """A credit to or a spend from the bonus wallet."""
-
-    position: int
-    kind: Literal["credited", "spent", "clawed_back"]
-    amount: MoneyModel = Field(description="Positive: what was credited, spent or taken back.")
-    business_date: date
-
-
-class WalletResponse(BaseModel):
-    """The partner's bonus wallet (R-C5): its balance and its newest movements."""
-
-    partner_id: UUID
-    balance: MoneyModel
-    recent: list[WalletEntry] = Field(description="Newest first, at most 20.")
-    as_of_position: int
-
-
-WALLET_EVENTS: dict[str, Literal["credited", "spent", "clawed_back"]] = {
-    "BonusWallet.Credited": "credited",
-    "BonusWallet.Spent": "spent",
-    "BonusWallet.ClawedBack": "clawed_back",
-}
 
 
 @router.get(
@@ -139,23 +95,13 @@ def get_wallet(
     """The bonus wallet: cashback and promotions, the partner's to spend on any line (R-C4,
     R-C5), with its newest credits and spends."""
     view = readable_partner(conn, caller, partner_id, read_after, Balances.name)
+    balance = balances.partner_money(conn, partner_id, view.currency).bonus_wallet_minor
     kind = AccountKind.BONUS_LIABILITY.value
-    held = balances.owner_balances(conn, partner_id, (kind,))
-    balance = sum(-row.balance_minor for row in held if row.currency == view.currency)
     entries = balances.account_entries(conn, kind, partner_id, limit=WALLET_RECENT_MAX)
     return WalletResponse(
         partner_id=partner_id,
         balance=MoneyModel(amount_minor=balance, currency=view.currency),
-        recent=[
-            WalletEntry(
-                position=entry.position,
-                kind=WALLET_EVENTS[entry.event],
-                amount=MoneyModel(amount_minor=entry.amount_minor, currency=entry.currency),
-                business_date=entry.business_date,
-            )
-            for entry in entries
-            if entry.event in WALLET_EVENTS
-        ],
+        recent=[WalletEntry.of(entry) for entry in entries if entry.event in WALLET_EVENTS],
         as_of_position=live_position(conn, Balances.name),
     )
 
@@ -175,31 +121,8 @@ def list_partner_invoices(
 ) -> Page[InvoiceSummaryView]:
     """Every invoice of the partner's, to it or to its clients, newest first (R-O5)."""
     readable_partner(conn, caller, partner_id, read_after, InvoiceHistory.name)
-    found = invoices.invoices_of(conn, partner_id, after=invoice_cursor(page), limit=page.limit)
-    return invoice_page(found)
-
-
-class ClientMonthModel(BaseModel):
-    """Bonuses credited in one business month for one client's own payments (R-C4)."""
-
-    client_id: UUID | None = Field(description="Null for a promotion no client earned.")
-    month: date = Field(description="The month's first day.")
-    reason: str = Field(description="`cashback`, or the vendor's `promotion` or `goodwill`.")
-    earned: MoneySum
-
-
-class CashbackResponse(BaseModel):
-    """What the partner's wallet earned, spent and gave back (R-C4, R-C5), and one page of
-    what it earned per client and month (oldest month first)."""
-
-    partner_id: UUID
-    earned: MoneySum
-    spent: MoneySum
-    clawed_back: MoneySum = Field(description="Taken back after refunds.")
-    shortfall: MoneySum = Field(description="Owed back after refunds, already spent.")
-    available: MoneyModel
-    items: list[ClientMonthModel]
-    next_cursor: str | None = None
+    rows = invoices.invoices_of(conn, partner_id, after=invoice_cursor(page), limit=page.limit)
+    return invoice_page(rows)
 
 
 @router.get(
@@ -229,59 +152,11 @@ def get_cashback(
         after=(after[0], after[1], after[2]) if after else None,
     )
     items = page_of(
-        [
-            ClientMonthModel(
-                client_id=r.client_id,
-                month=r.month,
-                reason=r.reason,
-                earned=MoneySum(amount_minor=r.earned_minor, currency=r.currency),
-            )
-            for r in rows
-        ],
+        [ClientMonthModel.of(row) for row in rows],
         page.limit,
         lambda r: [r.month.isoformat(), str(r.client_id or cashback.NO_CLIENT), r.reason],
     )
-
-    def money(minor: int) -> MoneySum:
-        return MoneySum(amount_minor=minor, currency=figures.currency)
-
-    return CashbackResponse(
-        partner_id=partner_id,
-        earned=money(figures.earned_minor),
-        spent=money(figures.spent_minor),
-        clawed_back=money(figures.clawed_back_minor),
-        shortfall=money(figures.shortfall_minor),
-        available=MoneyModel(amount_minor=figures.available_minor, currency=figures.currency),
-        items=items.items,
-        next_cursor=items.next_cursor,
-    )
-
-
-class DocumentLineModel(BaseModel):
-    """A line of work a closing document covers."""
-
-    kind: str
-    description: str
-    quantity: int
-    amount: MoneyModel
-    period_start: date | None
-    period_end: date | None = Field(description="Exclusive: the day after the last day paid.")
-
-
-class ClosingDocumentSummary(BaseModel):
-    """An act of completed work for a client's paid invoice (R-C7, R-C8)."""
-
-    id: UUID
-    number: str
-    invoice_id: UUID
-    invoice_number: str
-    client_id: UUID | None
-    client_name: str | None
-    period_start: date | None
-    period_end: date | None
-    amount: MoneyModel = Field(description="Paid by card, bank or balance, less refunds, fees.")
-    requested_on: date
-    lines: list[DocumentLineModel]
+    return CashbackResponse.of(figures, items)
 
 
 @router.get(
@@ -311,43 +186,8 @@ def list_closing_documents(
         limit=page.limit + 1,
         after=(after[0], after[1]) if after else None,
     )
-    found = [
-        ClosingDocumentSummary(
-            id=d.document_id,
-            number=d.number,
-            invoice_id=d.invoice_id,
-            invoice_number=d.invoice_number,
-            client_id=d.client_id,
-            client_name=reveal(runtime.sealer, d.client_name),
-            period_start=d.period_start,
-            period_end=d.period_end,
-            amount=MoneyModel.of(d.amount),
-            requested_on=d.requested_on,
-            lines=[
-                DocumentLineModel(
-                    kind=line.kind,
-                    description=line.description,
-                    quantity=line.quantity,
-                    amount=MoneyModel(amount_minor=line.amount_minor, currency=d.currency),
-                    period_start=line.period_start,
-                    period_end=line.period_end,
-                )
-                for line in d.lines
-            ],
-        )
-        for d in rows
-    ]
-    return page_of(found, page.limit, lambda d: [d.requested_on.isoformat(), d.number])
-
-
-class PartnerBannerResponse(BaseModel):
-    """The banner on the partner's profile: what it owes and whether service continues."""
-
-    partner_id: UUID
-    status: str = Field(description="active, in_grace (a payment missed: R-L4), paused, closed.")
-    grace_ends_on: date | None = Field(description="When the grace period ends unpaid (R-L4).")
-    pause_reasons: list[str]
-    banner: BannerModel | None = Field(description="Null when nothing is failed or overdue.")
+    summaries = [ClosingDocumentSummary.of(document, runtime.sealer) for document in rows]
+    return page_of(summaries, page.limit, lambda d: [d.requested_on.isoformat(), d.number])
 
 
 @router.get(
@@ -377,16 +217,6 @@ def get_partner_banner(
     )
 
 
-class ActivityEntryResponse(BaseModel):
-    """One entry of a line's activity feed, in words (R-H7)."""
-
-    line_id: UUID
-    position: int
-    recorded_at: datetime
-    kind: str
-    text: str
-
-
 @router.get(
     "/{partner_id}/activity",
     response_model=Page[ActivityEntryResponse],
@@ -411,14 +241,5 @@ def get_activity(
         limit=page.limit + 1,
         sealer=runtime.sealer,
     )
-    found = [
-        ActivityEntryResponse(
-            line_id=e.line_id,
-            position=e.position,
-            recorded_at=e.recorded_at,
-            kind=e.kind,
-            text=e.text,
-        )
-        for e in rows
-    ]
-    return page_of(found, page.limit, lambda e: [e.position, str(e.line_id)])
+    entries = [ActivityEntryResponse.of(entry) for entry in rows]
+    return page_of(entries, page.limit, lambda e: [e.position, str(e.line_id)])

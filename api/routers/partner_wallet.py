@@ -7,60 +7,23 @@ What the wallet holds is read at `GET /v1/partners/{id}/wallet`.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Path, Response, status
-from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import RuntimeDep
 from api.problems.documented import COMMAND_PROBLEMS
 from api.routers.partner_common import PREFIX
-from api.schemas.common import CommandAccepted, FreeText, MoneyModel, accepted
+from api.schemas.common import accepted
+from api.schemas.partners import BonusCreditAccepted, BonusCreditRequest
 from api.security import Admin, IdempotencyKey
-from domain.bonus_wallet import VENDOR_CREDIT_MAX_MAJOR, CreditReason
-from domain.money import Money
-from domain.values import TEXT_MAX_LENGTH
+from domain.bonus_wallet import CreditReason
+from ledger.command_bus import derived_id
+from ledger.commands import partners as partner_commands
 
 router = APIRouter(prefix=PREFIX, tags=["partners"])
 PartnerId = Annotated[UUID, Path(description="The partner account's id.")]
-
-
-class BonusCreditRequest(BaseModel):
-    """Bonuses the vendor grants a partner: a promotion or goodwill, and why (R-C5)."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "amount": {"amount_minor": 5000, "currency": "USD"},
-                    "reason": "goodwill",
-                    "note": "Sorry for the outage of 12 March",
-                }
-            ]
-        },
-    )
-
-    amount: MoneyModel = Field(
-        description="Above zero, in the partner's currency, at most "
-        f"{VENDOR_CREDIT_MAX_MAJOR:,} major units (`bonus_credit_too_large`)."
-    )
-    reason: Literal["promotion", "goodwill"] = Field(
-        description="`promotion`: a campaign or launch; `goodwill`: to make good a failure."
-    )
-    note: FreeText = Field(
-        min_length=1,
-        max_length=TEXT_MAX_LENGTH,
-        description="Why, in words: the partner sees it with the credit.",
-    )
-
-
-class BonusCreditAccepted(CommandAccepted):
-    """The bonuses are in the partner's wallet."""
-
-    credit_id: UUID
-    wallet_balance: MoneyModel = Field(description="The wallet after this credit.")
 
 
 @router.post(
@@ -70,7 +33,7 @@ class BonusCreditAccepted(CommandAccepted):
     responses=COMMAND_PROBLEMS,
     summary="Credit bonuses to the wallet",
 )
-def credit_bonus(
+async def credit_bonus(
     partner_id: PartnerId,
     body: BonusCreditRequest,
     runtime: RuntimeDep,
@@ -83,12 +46,13 @@ def credit_bonus(
     (`amount_not_positive`), in another currency (`currency_mismatch`) or above the bound
     (`bonus_credit_too_large`)."""
     amount = body.amount.to_money()
-    result = runtime.ledger.grant_bonus(
-        partner_id, amount, CreditReason(body.reason), body.note, key=key
+    command = partner_commands.GrantBonus(
+        partner_id=partner_id,
+        credit_id=derived_id(key),
+        amount=amount,
+        reason=CreditReason(body.reason),
+        note=body.note,
     )
+    result = await runtime.ledger.submit(command, key)
     answer = accepted(response, result, f"{PREFIX}/{partner_id}/wallet", partner_id)
-    return BonusCreditAccepted(
-        **answer.model_dump(),
-        credit_id=UUID(result.data["credit_id"]),
-        wallet_balance=MoneyModel.of(Money(int(result.data["balance_minor"]), amount.currency)),
-    )
+    return BonusCreditAccepted.of(answer, result, amount.currency)

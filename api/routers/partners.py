@@ -2,46 +2,44 @@
 
 Commands (POST) may be issued by the vendor's admin keys and by the partner's own keys
 (opening an account is the vendor's alone); reads by admin, finance, auditor and the
-partner's own keys. Another partner's id answers exactly as an id that does not exist.
-Payment methods are in `partner_payments`, what a partner reads in `partner_reads`.
+partner's own keys. Another partner's id answers exactly as an id that does not exist: the
+command decides it (the actor it carries), as it decides everything else. Payment methods are
+in `partner_payments`, what a partner reads in `partner_reads`; the schemas in
+`api/schemas/partners.py`.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import asyncio
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Response, status
-from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import ReadAfterDep, ReadConnection, RuntimeDep
 from api.keys import Role
 from api.problems.documented import COMMAND_PROBLEMS, READ_PROBLEMS
-from api.routers.partner_common import (
-    PREFIX,
+from api.routers.partner_common import PREFIX, readable_partner, wait_for
+from api.schemas.common import CommandAccepted, Page, PageParams, accepted, page_of
+from api.schemas.partners import (
+    AccountAutopayRequest,
+    BillingProfileRequest,
+    BudgetAccepted,
+    BudgetRequest,
+    OpenPartnerRequest,
     PartnerResponse,
-    commandable,
-    readable_partner,
-    refuse_other_body,
-    wait_for,
-)
-from api.schemas.common import (
-    CommandAccepted,
-    FreeText,
-    MoneyModel,
-    Page,
-    PageParams,
-    PositiveMoney,
-    accepted,
-    page_of,
+    RegisterClientRequest,
+    TopUpAccepted,
+    TopUpAnnounced,
+    TopUpAnnouncementRequest,
+    TopUpRequest,
 )
 from api.security import Admin, Caller, Commander, IdempotencyKey, Receiver, refuse_payer_receipt
 from domain.calendar import Anchor
-from domain.money import Money
-from domain.partner_account import PartnerAccount
 from domain.payment_methods import PaymentSource
-from domain.values import Address
-from ledger.writer import CommandResult
+from ledger.charging import recorded_top_up
+from ledger.command_bus import derived_id
+from ledger.commands import partners as partner_commands
 from projections.partners import PartnerDirectory
 
 router = APIRouter(prefix=PREFIX, tags=["partners"])
@@ -51,37 +49,6 @@ PartnerId = Annotated[UUID, Path(description="The partner account's id.")]
 # --- opening and reading accounts -------------------------------------------------------------
 
 
-class OpenPartnerRequest(BaseModel):
-    """Open an account for a partner (a reseller who pays for its clients)."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {"name": "Acme Resellers", "currency": "USD", "time_zone": "America/New_York"}
-            ]
-        },
-    )
-
-    name: FreeText = Field(min_length=1, max_length=200, description="The partner's company name.")
-    currency: str = Field(
-        pattern=r"^[A-Z]{3}$", description="ISO 4217 code of the account's currency."
-    )
-    time_zone: FreeText = Field(
-        min_length=1,
-        max_length=64,
-        description="IANA time zone of the partner's business dates.",
-    )
-    anchor: Literal["calendar", "anniversary"] = Field(
-        default="anniversary",
-        description="When the partner's unified invoice goes out (R-O2, R-O3): on the 1st of "
-        "each month (`calendar`), or on the day of the month the account is opened "
-        "(`anniversary`). Lines created in unified billing take this anchor and day; other "
-        "lines bill on their own anchor, chosen when each is created (by default the day it "
-        "starts). Read back at `/v1/partners/{id}/state`.",
-    )
-
-
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
@@ -89,7 +56,7 @@ class OpenPartnerRequest(BaseModel):
     responses=COMMAND_PROBLEMS,
     summary="Open a partner account",
 )
-def open_partner(
+async def open_partner(
     body: OpenPartnerRequest,
     runtime: RuntimeDep,
     response: Response,
@@ -97,13 +64,14 @@ def open_partner(
     key: IdempotencyKey,
 ) -> CommandAccepted:
     """The vendor opens an account for a partner, in one currency and time zone (admin only)."""
-    result = runtime.ledger.open_partner_account(
+    command = partner_commands.OpenPartnerAccount(
+        partner_id=derived_id(key),
         name=body.name,
         currency=body.currency,
         time_zone=body.time_zone,
         anchor=Anchor(body.anchor),
-        key=key,
     )
+    result = await runtime.ledger.submit(command, key)
     return accepted(response, result, f"{PREFIX}/{result.aggregate_id}")
 
 
@@ -153,45 +121,6 @@ def get_partner(
 # --- billing profile (R-O1) -------------------------------------------------------------------
 
 
-class AddressModel(BaseModel):
-    """A postal address for invoices."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    lines: list[Annotated[FreeText, Field(max_length=200)]] = Field(
-        min_length=1, max_length=4, description="Street lines, first to last."
-    )
-    city: FreeText = Field(min_length=1, max_length=200)
-    postal_code: FreeText = Field(min_length=1, max_length=20)
-    country: str = Field(pattern=r"^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2 code.")
-
-
-class BillingProfileRequest(BaseModel):
-    """Who the partner's invoices are addressed to, where, and the e-mail they go to (R-O1)."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "entity": "Acme Resellers LLC",
-                    "address": {
-                        "lines": ["350 Fifth Avenue", "Suite 4100"],
-                        "city": "New York",
-                        "postal_code": "10118",
-                        "country": "US",
-                    },
-                    "billing_email": "billing@acme.example",
-                }
-            ]
-        },
-    )
-
-    entity: FreeText = Field(min_length=1, max_length=200, description="The legal billing entity.")
-    address: AddressModel
-    billing_email: FreeText = Field(min_length=3, max_length=200)
-
-
 @router.post(
     "/{partner_id}/billing-profile",
     status_code=status.HTTP_201_CREATED,
@@ -199,7 +128,7 @@ class BillingProfileRequest(BaseModel):
     responses=COMMAND_PROBLEMS,
     summary="Record the billing profile",
 )
-def record_billing_profile(
+async def record_billing_profile(
     partner_id: PartnerId,
     body: BillingProfileRequest,
     runtime: RuntimeDep,
@@ -208,57 +137,18 @@ def record_billing_profile(
     key: IdempotencyKey,
 ) -> CommandAccepted:
     """Set the billing entity, address and e-mail of invoices (R-O1); a later one replaces it."""
-    commandable(caller, partner_id)
-    address = Address(
-        lines=tuple(body.address.lines),
-        city=body.address.city,
-        postal_code=body.address.postal_code,
-        country=body.address.country,
+    command = partner_commands.RecordBillingProfile(
+        partner_id=partner_id,
+        entity=body.entity,
+        address=body.address.address(),
+        billing_email=body.billing_email,
+        actor=caller.actor,
     )
-    result = runtime.ledger.record_billing_profile(
-        partner_id, body.entity, address, body.billing_email, key=key
-    )
+    result = await runtime.ledger.submit(command, key)
     return accepted(response, result, f"{PREFIX}/{partner_id}")
 
 
 # --- company balance, clients, budget, autopay --------------------------------------------------
-
-
-class TopUpRequest(BaseModel):
-    """Money for the company balance (R-C2): charged to a card now, or arrived by bank."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "amount": {"amount_minor": 50000, "currency": "USD"},
-                    "source": "bank_transfer",
-                    "reference": "Wire 2026-0117",
-                },
-                {"amount": {"amount_minor": 20000, "currency": "USD"}, "source": "card"},
-            ]
-        },
-    )
-
-    amount: PositiveMoney
-    source: Literal["card", "bank_transfer"]
-    method_id: UUID | None = Field(
-        default=None, description="For `card`: which card (default: the default method)."
-    )
-    reference: FreeText | None = Field(
-        default=None,
-        min_length=1,
-        max_length=200,
-        description="For `bank_transfer`: the bank's reference of the transfer.",
-    )
-
-
-class TopUpAccepted(CommandAccepted):
-    """The money is on the company balance."""
-
-    top_up_id: UUID
-    balance: MoneyModel = Field(description="The company balance after this top-up.")
 
 
 @router.post(
@@ -268,7 +158,7 @@ class TopUpAccepted(CommandAccepted):
     responses=COMMAND_PROBLEMS,
     summary="Top up the company balance",
 )
-def top_up(
+async def top_up(
     partner_id: PartnerId,
     body: TopUpRequest,
     runtime: RuntimeDep,
@@ -280,67 +170,27 @@ def top_up(
     now (declined: `payment_declined`, nothing recorded); a bank transfer is recorded as
     arrived by the vendor only, a partner announces it instead (`…/top-up-announcements`, 403
     `forbidden` here). Top-ups get no closing document (R-C7)."""
-    commandable(caller, partner_id)
     amount = body.amount.to_money()
     source = PaymentSource(body.source)
     refuse_payer_receipt(caller, source)
     if source is PaymentSource.CARD:
-        refuse_other_body(
-            runtime,
-            key,
+        # The card is charged first: a thread is held while the processor answers.
+        result = await asyncio.to_thread(
+            runtime.ledger.top_up,
             partner_id,
-            lambda e: (
-                isinstance(e, PartnerAccount.BalanceToppedUp)
-                and (e.amount, e.source) == (amount, source)
-            ),
+            amount,
+            source,
+            method_id=body.method_id,
+            key=key,
+            actor=caller.actor,
         )
-    result = runtime.ledger.top_up(
-        partner_id, amount, source, method_id=body.method_id, reference=body.reference, key=key
-    )
+    else:
+        command = recorded_top_up(
+            partner_id, amount, source, key, reference=body.reference, actor=caller.actor
+        )
+        result = await runtime.ledger.submit(command, key)
     answer = accepted(response, result, f"{PREFIX}/{partner_id}/balance", partner_id)
-    return TopUpAccepted(
-        **answer.model_dump(),
-        top_up_id=UUID(result.data["top_up_id"]),
-        balance=MoneyModel.of(Money(int(result.data["balance_minor"]), amount.currency)),
-    )
-
-
-class TopUpAnnouncementRequest(BaseModel):
-    """A bank transfer the partner sent for its balance, with its reference (R-C2)."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [{"amount": {"amount_minor": 50000, "currency": "USD"}, "reference": "W1"}]
-        },
-    )
-
-    amount: PositiveMoney
-    reference: FreeText = Field(
-        min_length=1,
-        max_length=200,
-        description="The bank's reference of the transfer.",
-    )
-
-
-class TopUpAnnounced(CommandAccepted):
-    """The transfer is noted, apart from the balance, until the vendor confirms it arrived."""
-
-    top_up_id: UUID
-    balance: MoneyModel = Field(description="The company balance (announced money not in it).")
-    announced: MoneyModel = Field(description="Transfers announced and not yet confirmed.")
-
-
-def _top_up_answer(
-    response: Response, result: CommandResult, partner_id: UUID, currency: str
-) -> TopUpAnnounced:
-    answer = accepted(response, result, f"{PREFIX}/{partner_id}/balance", partner_id)
-    return TopUpAnnounced(
-        **answer.model_dump(),
-        top_up_id=UUID(result.data["top_up_id"]),
-        balance=MoneyModel.of(Money(int(result.data["balance_minor"]), currency)),
-        announced=MoneyModel.of(Money(int(result.data["announced_minor"]), currency)),
-    )
+    return TopUpAccepted.of(answer, result, amount.currency)
 
 
 @router.post(
@@ -350,7 +200,7 @@ def _top_up_answer(
     responses=COMMAND_PROBLEMS,
     summary="Announce a bank transfer for the company balance",
 )
-def announce_top_up(
+async def announce_top_up(
     partner_id: PartnerId,
     body: TopUpAnnouncementRequest,
     runtime: RuntimeDep,
@@ -361,10 +211,17 @@ def announce_top_up(
     """Say a bank transfer was sent for the company balance (R-C2). The balance grows only
     when the vendor confirms it arrived (`…/top-up-announcements/{top_up_id}/confirm`);
     until then the balance shows it apart. Admin or the partner itself."""
-    commandable(caller, partner_id)
     amount = body.amount.to_money()
-    result = runtime.ledger.announce_top_up(partner_id, amount, body.reference, key=key)
-    return _top_up_answer(response, result, partner_id, amount.currency)
+    command = partner_commands.AnnounceTopUp(
+        partner_id=partner_id,
+        top_up_id=derived_id(key),
+        amount=amount,
+        reference=body.reference,
+        actor=caller.actor,
+    )
+    result = await runtime.ledger.submit(command, key)
+    answer = accepted(response, result, f"{PREFIX}/{partner_id}/balance", partner_id)
+    return TopUpAnnounced.of(answer, result, amount.currency)
 
 
 @router.post(
@@ -374,7 +231,7 @@ def announce_top_up(
     responses=COMMAND_PROBLEMS,
     summary="Confirm an announced transfer arrived",
 )
-def confirm_top_up(
+async def confirm_top_up(
     partner_id: PartnerId,
     top_up_id: Annotated[UUID, Path(description="The announced top-up's id.")],
     runtime: RuntimeDep,
@@ -384,39 +241,15 @@ def confirm_top_up(
 ) -> TopUpAnnounced:
     """The vendor received an announced transfer: it is on the company balance now (R-C2);
     `payment_not_found` if no such announcement is waiting. Admin or finance."""
-    account = runtime.ledger.partner_account(partner_id)
-    result = runtime.ledger.confirm_top_up(partner_id, top_up_id, key=key)
-    return _top_up_answer(response, result, partner_id, account.currency)
-
-
-class RegisterClientRequest(BaseModel):
-    """A client of the partner: in unified billing (the partner pays) or paying itself."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "name": "Blue Bottle Cafe",
-                    "email": "owner@bluebottle.example",
-                    "unified_billing": True,
-                }
-            ]
-        },
+    command = partner_commands.ConfirmTopUp(
+        partner_id=partner_id, top_up_id=top_up_id, actor=caller.actor
     )
-
-    name: FreeText = Field(min_length=1, max_length=200)
-    email: FreeText | None = Field(
-        default=None,
-        min_length=3,
-        max_length=200,
-        description="Where the client's own invoices and notices go.",
-    )
-    unified_billing: bool = Field(
-        default=True,
-        description="The partner pays for the client's lines (R-O4); otherwise the client "
-        "pays itself and the partner earns cashback (R-C4).",
-    )
+    result = await runtime.ledger.submit(command, key)
+    currency = result.data.get("currency")
+    if currency is None:  # an answer recorded before answers named the account's currency
+        currency = (await asyncio.to_thread(runtime.ledger.partner_account, partner_id)).currency
+    answer = accepted(response, result, f"{PREFIX}/{partner_id}/balance", partner_id)
+    return TopUpAnnounced.of(answer, result, str(currency))
 
 
 @router.post(
@@ -426,7 +259,7 @@ class RegisterClientRequest(BaseModel):
     responses=COMMAND_PROBLEMS,
     summary="Register a client",
 )
-def register_client(
+async def register_client(
     partner_id: PartnerId,
     body: RegisterClientRequest,
     runtime: RuntimeDep,
@@ -435,34 +268,16 @@ def register_client(
     key: IdempotencyKey,
 ) -> CommandAccepted:
     """Register one of the partner's clients (R-O4, R-C8); `id` is the new client's id."""
-    commandable(caller, partner_id)
-    result = runtime.ledger.register_client(
-        partner_id,
+    command = partner_commands.RegisterClient(
+        partner_id=partner_id,
+        client_id=derived_id(key),
         name=body.name,
         email=body.email,
         unified_billing=body.unified_billing,
-        key=key,
+        actor=caller.actor,
     )
+    result = await runtime.ledger.submit(command, key)
     return accepted(response, result, f"/v1/clients/{result.aggregate_id}")
-
-
-class BudgetRequest(BaseModel):
-    """A monthly budget for leads (R-L3), or null to remove it."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={"examples": [{"amount": {"amount_minor": 100000, "currency": "USD"}}]},
-    )
-
-    amount: PositiveMoney | None = Field(
-        description="Spent on leads per month; resets on the signup day of month. Null: none."
-    )
-
-
-class BudgetAccepted(CommandAccepted):
-    """The budget is set; the account pauses itself once a month's leads reach it."""
-
-    status: str = Field(description="The account's status now: active, in_grace, paused.")
 
 
 @router.post(
@@ -472,7 +287,7 @@ class BudgetAccepted(CommandAccepted):
     responses=COMMAND_PROBLEMS,
     summary="Set the monthly budget",
 )
-def set_budget(
+async def set_budget(
     partner_id: PartnerId,
     body: BudgetRequest,
     runtime: RuntimeDep,
@@ -482,25 +297,11 @@ def set_budget(
 ) -> BudgetAccepted:
     """Set (or remove) the monthly lead budget (R-L3); lowered to what this month has already
     spent, the account pauses at once; raised above it, it resumes."""
-    commandable(caller, partner_id)
     amount = body.amount.to_money() if body.amount is not None else None
-    result = runtime.ledger.set_budget(partner_id, amount, key=key)
+    command = partner_commands.SetBudget(partner_id=partner_id, amount=amount, actor=caller.actor)
+    result = await runtime.ledger.submit(command, key)
     answer = accepted(response, result, f"{PREFIX}/{partner_id}")
     return BudgetAccepted(**answer.model_dump(), status=str(result.data["status"]))
-
-
-class AccountAutopayRequest(BaseModel):
-    """Where new invoices are paid from automatically (R-C6), or null for no autopay."""
-
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"source": "company_balance"}]}
-    )
-
-    source: Literal["card", "direct_debit", "company_balance", "bank_transfer"] | None = Field(
-        description="`card`/`direct_debit`: the default method is charged when an invoice is "
-        "issued; `company_balance`: paid from it; `bank_transfer`: invoice autopay, issued 5 "
-        "days before the paid period ends. Null: no autopay."
-    )
 
 
 @router.post(
@@ -510,7 +311,7 @@ class AccountAutopayRequest(BaseModel):
     responses=COMMAND_PROBLEMS,
     summary="Set the account's autopay",
 )
-def set_account_autopay(
+async def set_account_autopay(
     partner_id: PartnerId,
     body: AccountAutopayRequest,
     runtime: RuntimeDep,
@@ -519,7 +320,9 @@ def set_account_autopay(
     key: IdempotencyKey,
 ) -> CommandAccepted:
     """Autopay for the whole account (R-C6): company balance, card or invoice."""
-    commandable(caller, partner_id)
     source = PaymentSource(body.source) if body.source is not None else None
-    result = runtime.ledger.set_account_autopay(partner_id, source, key=key)
+    command = partner_commands.SetAccountAutopay(
+        partner_id=partner_id, source=source, actor=caller.actor
+    )
+    result = await runtime.ledger.submit(command, key)
     return accepted(response, result, f"{PREFIX}/{partner_id}")

@@ -8,11 +8,11 @@ expiry) is in it, so a key reused for another card is refused before the process
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID, uuid4
 
-from domain.payment_methods import CardSummary, CardToken
+from domain.payment_methods import CardToken, MethodSummary
 from ledger import fingerprints
 from ledger.billing import after_payment
 from ledger.commands.base import LedgerCommand, invoice, owned_line, partner, today
@@ -20,9 +20,14 @@ from ledger.commands.lines import Answer, Outstanding
 from ledger.writer import UnitOfWork
 
 
-def card_data(card: CardSummary) -> dict[str, Any]:
-    """A card summary as answer data (JSON: the brand as its value)."""
-    return {**asdict(card), "brand": card.brand.value}
+def card_data(card: MethodSummary) -> dict[str, Any]:
+    """A card's summary as answer data: brand (its value), last 4, expiry month and year."""
+    return {
+        "brand": card.brand.value if card.brand is not None else None,
+        "last4": card.last4,
+        "expiry_month": card.expiry_month,
+        "expiry_year": card.expiry_year,
+    }
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,7 +39,7 @@ class AttachLineCard(LedgerCommand):
     """
 
     line_id: UUID
-    requested: CardSummary
+    requested: MethodSummary
     """The card asked for, as far as it may be kept (R-X4): what a repeat must match."""
     outstanding: Outstanding | None = None
     card: CardToken | None = field(default=None, metadata=fingerprints.NOT_FINGERPRINTED)
@@ -61,7 +66,7 @@ class AttachLineCard(LedgerCommand):
         elif self.outstanding is Outstanding.CHARGE_ALL:
             to_charge = [str(owed.id) for owed in pending]
         return subscription.id, {
-            "card": card_data(CardSummary.of_token(self.card)),
+            "card": card_data(MethodSummary.of(self.card)),
             "outstanding": [str(owed.id) for owed in pending],
             "to_charge": to_charge,
         }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -10,11 +10,12 @@ from domain.bonus_wallet import CreditReason
 from domain.calendar import Anchor
 from domain.money import Money
 from domain.partner_account import PartnerAccount, PaymentMethod
-from domain.payment_methods import PaymentSource
+from domain.payment_methods import MethodSummary, PaymentSource
 from domain.subscription_line import LineStatus
 from domain.values import Address, Payer
+from ledger import fingerprints
 from ledger.billing import after_payment
-from ledger.commands.base import LedgerCommand, invoice, line, partner, today, wallet
+from ledger.commands.base import LedgerCommand, invoice, line, owned_partner, today, wallet
 from ledger.commands.lines import Outstanding
 from ledger.writer import UnitOfWork
 
@@ -54,7 +55,7 @@ class RecordBillingProfile(LedgerCommand):
     billing_email: str
 
     def handle(self, uow: UnitOfWork) -> Answer:
-        partner(uow, self.partner_id).record_billing_profile(
+        owned_partner(uow, self.partner_id, self.actor).record_billing_profile(
             self.entity, self.address, self.billing_email, uow.now
         )
         return self.partner_id, {}
@@ -62,18 +63,26 @@ class RecordBillingProfile(LedgerCommand):
 
 @dataclass(frozen=True, kw_only=True)
 class AddPaymentMethod(LedgerCommand):
-    """Keep a tokenised card or bank account (R-O1, R-O6, R-X4)."""
+    """Keep a tokenised card or bank account (R-O1, R-O6, R-X4).
+
+    The request is what the person typed as it may be kept (`summary`: brand, last 4 and
+    expiry; routing number and last 4): a retry under the same key names the same summary,
+    another card does not. The processor's token is its answer, left out of the fingerprint.
+    """
 
     partner_id: UUID
     method_id: UUID
-    method: PaymentMethod
+    summary: MethodSummary
     make_default: bool = False
+    method: PaymentMethod | None = field(default=None, metadata=fingerprints.NOT_FINGERPRINTED)
+    """The processor's token of the method (set once it has answered)."""
 
     def handle(self, uow: UnitOfWork) -> Answer:
-        partner(uow, self.partner_id).add_payment_method(
-            self.method_id, self.method, self.make_default, uow.now
+        kept = tokenised(self.method)
+        owned_partner(uow, self.partner_id, self.actor).add_payment_method(
+            self.method_id, kept, self.make_default, uow.now
         )
-        return self.partner_id, {"method_id": str(self.method_id)}
+        return self.partner_id, kept_method_data(self.method_id, kept)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,28 +91,31 @@ class ReplacePaymentMethod(LedgerCommand):
 
     With payments outstanding, MARK_PAID marks them all paid here, in the same transaction;
     CHARGE_ALL answers which to charge to the new method, which the ledger then does in one
-    charge of their total (R-L5).
+    charge of their total (R-L5). The request is identified as `AddPaymentMethod`'s is.
     """
 
     partner_id: UUID
     old_method_id: UUID
     method_id: UUID
-    method: PaymentMethod
+    summary: MethodSummary
     outstanding: Outstanding = Outstanding.CHARGE_ALL
-    invoice_ids: tuple[UUID, ...] = ()
+    method: PaymentMethod | None = field(default=None, metadata=fingerprints.NOT_FINGERPRINTED)
+    """The processor's token of the new method (set once it has answered)."""
+    invoice_ids: tuple[UUID, ...] = field(default=(), metadata=fingerprints.NOT_FINGERPRINTED)
     """The partner's failed or overdue invoices (from the open-invoice index), checked again
-    here under the lock."""
+    here under the lock; not the request, so not in the fingerprint."""
 
     def handle(self, uow: UnitOfWork) -> Answer:
-        account = partner(uow, self.partner_id)
-        account.replace_payment_method(self.old_method_id, self.method_id, self.method, uow.now)
+        kept = tokenised(self.method)
+        account = owned_partner(uow, self.partner_id, self.actor)
+        account.replace_payment_method(self.old_method_id, self.method_id, kept, uow.now)
         day = today(uow, account)
         pending = [
-            found
+            owed
             for invoice_id in self.invoice_ids
-            if (found := invoice(uow, invoice_id)).partner_id == account.id
-            and found.payer is Payer.PARTNER
-            and found.is_outstanding
+            if (owed := invoice(uow, invoice_id)).partner_id == account.id
+            and owed.payer is Payer.PARTNER
+            and owed.is_outstanding
         ]
         to_charge: list[str] = []
         if self.outstanding is Outstanding.MARK_PAID:
@@ -114,10 +126,23 @@ class ReplacePaymentMethod(LedgerCommand):
         else:
             to_charge = [str(owed.id) for owed in pending]
         return self.partner_id, {
-            "method_id": str(self.method_id),
+            **kept_method_data(self.method_id, kept),
             "outstanding": [str(owed.id) for owed in pending],
             "to_charge": to_charge,
         }
+
+
+def tokenised(method: PaymentMethod | None) -> PaymentMethod:
+    """The processor's token a payment method command carries once the processor answered."""
+    if method is None:
+        raise ValueError("a payment method command is written with the processor's token")
+    return method
+
+
+def kept_method_data(method_id: UUID, method: PaymentMethod) -> dict[str, Any]:
+    """What a payment method command answers: the method's id and what may be shown of it
+    (R-X4), so that a replay answers it from the command log."""
+    return {"method_id": str(method_id), "method": MethodSummary.of(method).as_data()}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -128,7 +153,9 @@ class MakeDefaultPaymentMethod(LedgerCommand):
     method_id: UUID
 
     def handle(self, uow: UnitOfWork) -> Answer:
-        partner(uow, self.partner_id).make_default_payment_method(self.method_id, uow.now)
+        owned_partner(uow, self.partner_id, self.actor).make_default_payment_method(
+            self.method_id, uow.now
+        )
         return self.partner_id, {}
 
 
@@ -141,10 +168,16 @@ class RecordTopUp(LedgerCommand):
     amount: Money
     source: PaymentSource
     reference: str | None = None
+    """A bank transfer's reference, as the vendor read it."""
+    method_id: UUID | None = None
+    """The card asked for (None: the default method)."""
+    charge_id: str | None = field(default=None, metadata=fingerprints.NOT_FINGERPRINTED)
+    """The processor's charge of a card top-up: its answer, kept as the top-up's reference."""
 
     def handle(self, uow: UnitOfWork) -> Answer:
-        account = partner(uow, self.partner_id)
-        account.top_up(self.top_up_id, self.amount, self.source, uow.now, self.reference)
+        account = owned_partner(uow, self.partner_id, self.actor)
+        reference = self.charge_id if self.charge_id is not None else self.reference
+        account.top_up(self.top_up_id, self.amount, self.source, uow.now, reference)
         return self.partner_id, {
             "top_up_id": str(self.top_up_id),
             "balance_minor": account.balance.amount_minor,
@@ -163,7 +196,7 @@ class GrantBonus(LedgerCommand):
     note: str
 
     def handle(self, uow: UnitOfWork) -> Answer:
-        account = partner(uow, self.partner_id)
+        account = owned_partner(uow, self.partner_id, self.actor)
         bonuses = wallet(uow, account)
         bonuses.grant(
             credit_id=self.credit_id,
@@ -190,12 +223,13 @@ class AnnounceTopUp(LedgerCommand):
     reference: str
 
     def handle(self, uow: UnitOfWork) -> Answer:
-        account = partner(uow, self.partner_id)
+        account = owned_partner(uow, self.partner_id, self.actor)
         account.announce_top_up(self.top_up_id, self.amount, self.reference, uow.now)
         return self.partner_id, {
             "top_up_id": str(self.top_up_id),
             "balance_minor": account.balance.amount_minor,
             "announced_minor": account.announced_total.amount_minor,
+            "currency": account.currency,
         }
 
 
@@ -207,12 +241,13 @@ class ConfirmTopUp(LedgerCommand):
     top_up_id: UUID
 
     def handle(self, uow: UnitOfWork) -> Answer:
-        account = partner(uow, self.partner_id)
+        account = owned_partner(uow, self.partner_id, self.actor)
         account.confirm_top_up(self.top_up_id, uow.now)
         return self.partner_id, {
             "top_up_id": str(self.top_up_id),
             "balance_minor": account.balance.amount_minor,
             "announced_minor": account.announced_total.amount_minor,
+            "currency": account.currency,
         }
 
 
@@ -227,7 +262,7 @@ class RegisterClient(LedgerCommand):
     unified_billing: bool = True
 
     def handle(self, uow: UnitOfWork) -> Answer:
-        partner(uow, self.partner_id).register_client(
+        owned_partner(uow, self.partner_id, self.actor).register_client(
             self.client_id, self.name, self.email, self.unified_billing, uow.now
         )
         return self.client_id, {}
@@ -243,7 +278,7 @@ class RemoveClientFromUnifiedBilling(LedgerCommand):
     """The client's lines in unified billing (from the line index)."""
 
     def handle(self, uow: UnitOfWork) -> Answer:
-        account = partner(uow, self.partner_id)
+        account = owned_partner(uow, self.partner_id, self.actor)
         account.remove_client_from_unified_billing(self.client_id, uow.now)
         for line_id in self.line_ids:
             subscription = line(uow, line_id)
@@ -264,7 +299,7 @@ class SetBudget(LedgerCommand):
     amount: Money | None
 
     def handle(self, uow: UnitOfWork) -> Answer:
-        account = partner(uow, self.partner_id)
+        account = owned_partner(uow, self.partner_id, self.actor)
         account.set_budget(self.amount, uow.now)
         return self.partner_id, {"status": account.status.value}
 
@@ -277,7 +312,7 @@ class SetAccountAutopay(LedgerCommand):
     source: PaymentSource | None
 
     def handle(self, uow: UnitOfWork) -> Answer:
-        partner(uow, self.partner_id).set_autopay(self.source, uow.now)
+        owned_partner(uow, self.partner_id, self.actor).set_autopay(self.source, uow.now)
         return self.partner_id, {}
 
 
@@ -289,5 +324,5 @@ class CloseAccount(LedgerCommand):
     reason: str
 
     def handle(self, uow: UnitOfWork) -> Answer:
-        partner(uow, self.partner_id).close(self.reason, uow.now)
+        owned_partner(uow, self.partner_id, self.actor).close(self.reason, uow.now)
         return self.partner_id, {}

@@ -74,8 +74,8 @@ def _digest(*parts: str) -> str:
 
 @dataclass
 class SimulatedGateway:
-    """The simulator. `charges` records every charge made and `tokens` every token issued, for
-    tests to inspect."""
+    """The simulator. `charges` records every charge made, `tokens` every card or bank account
+    tokenised (the tokens, never a number), for tests to inspect."""
 
     def __post_init__(self) -> None:
         self.charges: dict[str, ChargeResult] = {}
