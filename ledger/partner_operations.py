@@ -32,9 +32,9 @@ from ledger.command_bus import (
     result_including,
     result_including_charges,
 )
+from ledger.command_records import CommandResult
 from ledger.commands import partners as partner_commands
 from ledger.commands.lines import Outstanding
-from ledger.writer import CommandResult
 
 
 class PartnerOperations:

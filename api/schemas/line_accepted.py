@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from api.schemas.common import CommandAccepted, accepted
 from domain.payment_methods import CardBrand
 from domain.subscription_line import LineStatus, TransferParty
-from ledger.writer import CommandResult
+from ledger.command_records import CommandResult
 
 LINES_PATH = "/v1/lines"
 

@@ -15,8 +15,8 @@ from api.schemas.common import CommandAccepted, FreeText, MoneyModel, PositiveMo
 from domain.bonus_wallet import VENDOR_CREDIT_MAX_MAJOR
 from domain.money import Money
 from domain.values import TEXT_MAX_LENGTH, Address
+from ledger.command_records import CommandResult
 from ledger.sealing import Sealer, reveal_text
-from ledger.writer import CommandResult
 from projections.partners import PartnerView
 
 

@@ -19,8 +19,8 @@ from domain.payment_methods import (
     CardToken,
     MethodSummary,
 )
+from ledger.command_records import CommandResult
 from ledger.commands.lines import Outstanding
-from ledger.writer import CommandResult
 
 
 class CardModel(BaseModel):

@@ -16,7 +16,7 @@ from domain.pricing import BillingPolicy, Catalogue
 from domain.subscription_line import SubscriptionLine
 from domain.values import VENDOR, Actor, bonus_wallet_id
 from ledger import fingerprints
-from ledger.writer import UnitOfWork
+from ledger.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True)

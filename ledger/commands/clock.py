@@ -11,7 +11,7 @@ from domain.invoice import InvoiceKind
 from domain.values import Payer
 from ledger.billing import expected_source, issue_invoice
 from ledger.commands.base import LedgerCommand, partner
-from ledger.writer import UnitOfWork
+from ledger.unit_of_work import UnitOfWork
 
 Answer = tuple[UUID | None, dict[str, Any]]
 

@@ -17,7 +17,7 @@ from ledger import fingerprints
 from ledger.billing import after_payment
 from ledger.commands.base import LedgerCommand, invoice, owned_line, partner, today
 from ledger.commands.lines import Answer, Outstanding
-from ledger.writer import UnitOfWork
+from ledger.unit_of_work import UnitOfWork
 
 
 def card_data(card: MethodSummary) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from domain.money import Money
 from ledger.billing import invoice_leads
 from ledger.commands.base import LedgerCommand, context, line, owned_line, partner
 from ledger.commands.lines import Answer, billed
-from ledger.writer import UnitOfWork
+from ledger.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -17,7 +17,7 @@ from domain.errors import CurrencyMismatch
 from domain.subscription_line import SubscriptionLine, TransferParty, TransferRequest
 from ledger.commands.base import LedgerCommand, context, line, owned_line, partner, today
 from ledger.commands.lines import Answer
-from ledger.writer import UnitOfWork
+from ledger.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -33,7 +33,7 @@ from ledger.commands.base import (
     partner,
     today,
 )
-from ledger.writer import UnitOfWork
+from ledger.unit_of_work import UnitOfWork
 
 Answer = tuple[UUID | None, dict[str, Any]]
 

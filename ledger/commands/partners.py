@@ -17,7 +17,7 @@ from ledger import fingerprints
 from ledger.billing import after_payment
 from ledger.commands.base import LedgerCommand, invoice, line, owned_partner, today, wallet
 from ledger.commands.lines import Outstanding
-from ledger.writer import UnitOfWork
+from ledger.unit_of_work import UnitOfWork
 
 Answer = tuple[UUID | None, dict[str, Any]]
 

@@ -19,12 +19,12 @@ from domain.money import Money
 from domain.payment_methods import CardDetails, MethodSummary, PaymentSource
 from domain.values import Actor, Address
 from ledger.application import Ledger
+from ledger.command_records import CommandResult
 from ledger.commands.lines import Outstanding
 from ledger.database import Database
 from ledger.errors import IdempotencyKeyReused
 from ledger.partner_operations import showing_method
 from ledger.payments.simulator import SimulatedGateway
-from ledger.writer import CommandResult
 from tests.ledger.payments_support import ACH, VISA
 
 MASTERCARD = CardDetails("5555555555554444", 11, 2031, "Ada Lovelace", "321", "10001")
