@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from api.deps import ReadAfterDep, ReadConnection, RuntimeDep
 from api.keys import Principal
 from api.problems import COMMAND_PROBLEMS, READ_PROBLEMS
-from api.routers.invoice_summary import InvoiceSummaryView, invoice_page
+from api.routers.invoice_views import invoice_page
 from api.routers.partner_common import (
     BannerModel,
     invoice_cursor,
@@ -26,6 +26,7 @@ from api.routers.partner_common import (
 )
 from api.runtime import Runtime
 from api.schemas.common import CommandAccepted, Page, PageParams, accepted
+from api.schemas.invoices import InvoiceSummaryView
 from api.security import Caller, Commander, IdempotencyKey, visible
 from domain.errors import ClientNotFound
 from domain.partner_account import PartnerAccount

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import ReadAfterDep, ReadConnection, RuntimeDep
 from api.problems import READ_PROBLEMS
-from api.routers.invoice_summary import InvoiceSummaryView, invoice_page
+from api.routers.invoice_views import invoice_page
 from api.routers.partner_common import (
     PREFIX,
     BannerModel,
@@ -25,6 +25,7 @@ from api.routers.partner_common import (
     wait_for,
 )
 from api.schemas.common import MoneyModel, MoneySum, Page, PageParams, page_of
+from api.schemas.invoices import InvoiceSummaryView
 from api.security import Caller, visible
 from domain.errors import PartnerNotFound
 from domain.postings import AccountKind
