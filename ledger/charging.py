@@ -38,7 +38,7 @@ from ledger.commands import charges as charge_commands
 from ledger.commands import partners as partner_commands
 from ledger.commands.charges import RecordCharge
 from ledger.commands.invoice_corrections import RecordRefund
-from ledger.errors import PaymentDeclined
+from ledger.errors import IdempotencyKeyReused, PaymentDeclined
 from ledger.payments.gateway import ChargeResult, ChargeStatus, PaymentGateway
 from ledger.writer import CommandResult
 
@@ -327,6 +327,10 @@ class Charging:
         )
         try:
             return self.bus.execute(command, key)
+        except IdempotencyKeyReused:
+            # Another request took the key between the question and the charge: the processor
+            # answered with that request's charge (same key), which is not this one's to refund.
+            raise
         except BillingError:
             if charge.status is ChargeStatus.SUCCEEDED:
                 # The invoice moved on while it was charged: give the money back.

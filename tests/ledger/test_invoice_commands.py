@@ -220,3 +220,24 @@ def test_an_answer_recorded_before_it_carried_the_currency_is_completed_from_the
     assert completed.data == result.data
     assert (completed.position, completed.replayed) == (result.position, True)
     assert ledger.completed_invoice_answer(result) is result
+
+
+def test_r_x5_a_charge_that_lost_its_key_to_another_request_refunds_nothing(
+    ledger: Ledger, gateway: SimulatedGateway
+) -> None:
+    """Two requests under one key, both past the question before either was written (a race
+    a sequential test can only stage): the second gets the first's charge back from the
+    processor (same key), and its refusal must not refund that money, which paid the first."""
+    _, _, (first, second) = open_partner(ledger, VISA, lines=2)
+    late = ledger.invoice(second)
+    account = ledger.partner_account(late.partner_id)
+    method, line_id = ledger.charging.paying_method(account, late, None, None)
+    ledger.charge_invoice(first, key="k")
+
+    with pytest.raises(IdempotencyKeyReused):
+        ledger.charging._charge(
+            RecordCharge(invoice_id=second, payment_id=uuid4()), late, account, method, line_id, "k"
+        )
+
+    assert (len(gateway.charges), len(gateway.refunds)) == (1, 0)
+    assert ledger.invoice(first).outstanding.amount_minor == 0
