@@ -18,7 +18,7 @@ from domain.subscription_line import SubscriptionLine
 from domain.values import InvoiceLine
 from ledger import fingerprints
 from ledger.billing import after_failure, after_payment
-from ledger.commands.base import LedgerCommand, context, invoice, owned_invoice, partner, today
+from ledger.commands.base import LedgerCommand, context, owned_invoice, partner, today
 from ledger.commands.invoices import invoice_state
 from ledger.errors import Conflict
 from ledger.payments.gateway import ChargeResult, ChargeStatus
@@ -60,21 +60,21 @@ class RecordCharge(LedgerCommand):
     def handle(self, uow: UnitOfWork) -> Answer:
         if self.charge is None or self.amount is None:
             raise ValueError("a charge is recorded with what the processor answered")
-        found = owned_invoice(uow, self.invoice_id, self.actor)
-        account = partner(uow, found.partner_id)
+        invoice = owned_invoice(uow, self.invoice_id, self.actor)
+        account = partner(uow, invoice.partner_id)
         expected = (
-            found.card_charge(context(uow).policy)[0]
+            invoice.card_charge(context(uow).policy)[0]
             if self.source is PaymentSource.CARD
-            else found.outstanding - found.pending_total
+            else invoice.outstanding - invoice.pending_total
         )
-        if found.status is not InvoiceStatus.OPEN or expected != self.amount:
-            raise _changed(found)
+        if invoice.status is not InvoiceStatus.OPEN or expected != self.amount:
+            raise _changed(invoice)
         record_charge_outcome(
             uow,
             account,
-            found,
+            invoice,
             ChargeShare(
-                invoice_id=found.id,
+                invoice_id=invoice.id,
                 payment_id=self.payment_id,
                 amount=self.amount,
                 fee_line=self.fee_line,
@@ -83,7 +83,7 @@ class RecordCharge(LedgerCommand):
             self.charge,
             self.line_id,
         )
-        return found.id, _charged(found, self.payment_id, self.charge)
+        return invoice.id, _charged(invoice, self.payment_id, self.charge)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,16 +114,16 @@ class RecordCombinedCharge(LedgerCommand):
 
     def handle(self, uow: UnitOfWork) -> Answer:
         account = partner(uow, self.partner_id)
-        found = [invoice(uow, share.invoice_id) for share in self.shares]
-        expected = charge_shares(found, self.source, context(uow).policy)
-        for owed, share, (amount, fee_line) in zip(found, self.shares, expected, strict=True):
+        invoices = [owned_invoice(uow, share.invoice_id, self.actor) for share in self.shares]
+        expected = charge_shares(invoices, self.source, context(uow).policy)
+        for owed, share, (amount, fee_line) in zip(invoices, self.shares, expected, strict=True):
             if (
                 owed.partner_id != account.id
                 or owed.status is not InvoiceStatus.OPEN
                 or (amount, fee_line) != (share.amount, share.fee_line)
             ):
                 raise _changed(owed)
-        for owed, share in zip(found, self.shares, strict=True):
+        for owed, share in zip(invoices, self.shares, strict=True):
             record_charge_outcome(uow, account, owed, share, self.source, self.charge, self.line_id)
         return self.partner_id, {
             "charge_id": self.charge.charge_id,
@@ -132,7 +132,7 @@ class RecordCombinedCharge(LedgerCommand):
             "amount_minor": self.charge.amount.amount_minor,
             "charges": [
                 {"invoice_id": str(owed.id), **_charged(owed, share.payment_id, self.charge)}
-                for owed, share in zip(found, self.shares, strict=True)
+                for owed, share in zip(invoices, self.shares, strict=True)
             ],
         }
 
@@ -140,7 +140,7 @@ class RecordCombinedCharge(LedgerCommand):
 def record_charge_outcome(
     uow: UnitOfWork,
     account: PartnerAccount,
-    found: Invoice,
+    invoice: Invoice,
     share: ChargeShare,
     source: PaymentSource,
     charge: ChargeResult,
@@ -150,7 +150,7 @@ def record_charge_outcome(
     with everything a failure sets off (R-H4, R-L4)."""
     day = today(uow, account)
     if charge.status is ChargeStatus.SUCCEEDED:
-        found.record_payment(
+        invoice.record_payment(
             payment_id=share.payment_id,
             source=source,
             amount=share.amount,
@@ -159,9 +159,9 @@ def record_charge_outcome(
             now=uow.now,
             reference=charge.charge_id,
         )
-        after_payment(uow, account, found, share.payment_id, day)
+        after_payment(uow, account, invoice, share.payment_id, day)
     elif charge.status is ChargeStatus.PENDING:
-        found.record_pending_debit(
+        invoice.record_pending_debit(
             payment_id=share.payment_id,
             amount=share.amount,
             reference=charge.charge_id,
@@ -171,7 +171,7 @@ def record_charge_outcome(
     else:
         code = charge.decline_code or "declined"
         reason = charge.reason or "The payment was declined."
-        found.record_failed_payment(
+        invoice.record_failed_payment(
             payment_id=share.payment_id,
             source=source,
             amount=share.amount,
@@ -181,21 +181,21 @@ def record_charge_outcome(
             now=uow.now,
         )
         paying_line = uow.get(SubscriptionLine, line_id) if line_id else None
-        after_failure(uow, account, found, share.amount, code, reason, day, paying_line)
+        after_failure(uow, account, invoice, share.amount, code, reason, day, paying_line)
 
 
-def _changed(found: Invoice) -> Conflict:
+def _changed(invoice: Invoice) -> Conflict:
     return Conflict(
-        f"Invoice {found.number} changed while it was being charged.", number=found.number
+        f"Invoice {invoice.number} changed while it was being charged.", number=invoice.number
     )
 
 
-def _charged(found: Invoice, payment_id: UUID, charge: ChargeResult) -> dict[str, Any]:
+def _charged(invoice: Invoice, payment_id: UUID, charge: ChargeResult) -> dict[str, Any]:
     return {
         "payment_id": str(payment_id),
         "charge_status": charge.status.value,
         "decline_code": charge.decline_code,
-        **invoice_state(found),
+        **invoice_state(invoice),
     }
 
 
@@ -211,25 +211,25 @@ class SettleDebit(LedgerCommand):
     on: date
 
     def handle(self, uow: UnitOfWork) -> Answer:
-        found = invoice(uow, self.invoice_id)
-        account = partner(uow, found.partner_id)
-        amount = found.pending.get(str(self.payment_id))
+        invoice = owned_invoice(uow, self.invoice_id, self.actor)
+        account = partner(uow, invoice.partner_id)
+        amount = invoice.pending.get(str(self.payment_id))
         if amount is None:
             raise Conflict("That debit is no longer pending.", payment_id=self.payment_id)
         if self.succeeded:
-            found.record_payment(
+            invoice.record_payment(
                 payment_id=self.payment_id,
                 source=PaymentSource.DIRECT_DEBIT,
                 amount=amount,
                 on=self.on,
                 now=uow.now,
-                reference=found.pending_references.get(str(self.payment_id)),
+                reference=invoice.pending_references.get(str(self.payment_id)),
             )
-            after_payment(uow, account, found, self.payment_id, self.on)
+            after_payment(uow, account, invoice, self.payment_id, self.on)
         else:
             code = self.decline_code or "debit_returned"
             reason = self.reason or "The bank returned the debit."
-            found.record_failed_payment(
+            invoice.record_failed_payment(
                 payment_id=self.payment_id,
                 source=PaymentSource.DIRECT_DEBIT,
                 amount=amount,
@@ -238,5 +238,5 @@ class SettleDebit(LedgerCommand):
                 on=self.on,
                 now=uow.now,
             )
-            after_failure(uow, account, found, amount, code, reason, self.on, None)
-        return found.id, invoice_state(found)
+            after_failure(uow, account, invoice, amount, code, reason, self.on, None)
+        return invoice.id, invoice_state(invoice)

@@ -19,12 +19,12 @@ class RequestClosingDocument(LedgerCommand):
     document_id: UUID
 
     def handle(self, uow: UnitOfWork) -> tuple[UUID | None, dict[str, Any]]:
-        found = owned_invoice(uow, self.invoice_id, self.actor)
-        account = partner(uow, found.partner_id)
+        invoice = owned_invoice(uow, self.invoice_id, self.actor)
+        account = partner(uow, invoice.partner_id)
         day = today(uow, account)
         document_number = number(uow, CLOSING_DOCUMENT_SERIES, day)
-        amount = found.request_closing_document(self.document_id, document_number, day, uow.now)
-        return found.id, {
+        amount = invoice.request_closing_document(self.document_id, document_number, day, uow.now)
+        return invoice.id, {
             "document_id": str(self.document_id),
             "document_number": document_number,
             "amount_minor": amount.amount_minor,

@@ -35,10 +35,10 @@ class RecordRefund(LedgerCommand):
     """What the processor answered, for a payment that came through it."""
 
     def handle(self, uow: UnitOfWork) -> Answer:
-        found = owned_invoice(uow, self.invoice_id, self.actor)
-        account = partner(uow, found.partner_id)
+        invoice = owned_invoice(uow, self.invoice_id, self.actor)
+        account = partner(uow, invoice.partner_id)
         day = today(uow, account)
-        payment = found.refund(
+        payment = invoice.refund(
             refund_id=self.refund_id,
             payment_id=self.payment_id,
             amount=self.amount,
@@ -47,9 +47,9 @@ class RecordRefund(LedgerCommand):
             now=uow.now,
         )
         after_refund(
-            uow, account, found, payment, self.payment_id, self.refund_id, self.amount, day
+            uow, account, invoice, payment, self.payment_id, self.refund_id, self.amount, day
         )
-        return found.id, {"refund_id": str(self.refund_id), **invoice_state(found)}
+        return invoice.id, {"refund_id": str(self.refund_id), **invoice_state(invoice)}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,13 +60,13 @@ class VoidInvoice(LedgerCommand):
     reason: str
 
     def handle(self, uow: UnitOfWork) -> Answer:
-        found = owned_invoice(uow, self.invoice_id, self.actor)
-        account = partner(uow, found.partner_id)
-        found.void(self.reason, today(uow, account), uow.now)
-        for line_id in found.line_ids:
-            line(uow, line_id).record_invoice_voided(found.id, uow.now)
-        account.record_missed_payment_settled(found.id, uow.now)
-        return found.id, invoice_state(found)
+        invoice = owned_invoice(uow, self.invoice_id, self.actor)
+        account = partner(uow, invoice.partner_id)
+        invoice.void(self.reason, today(uow, account), uow.now)
+        for line_id in invoice.line_ids:
+            line(uow, line_id).record_invoice_voided(invoice.id, uow.now)
+        account.record_missed_payment_settled(invoice.id, uow.now)
+        return invoice.id, invoice_state(invoice)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,12 +79,12 @@ class IssueCreditNote(LedgerCommand):
     reason: str
 
     def handle(self, uow: UnitOfWork) -> Answer:
-        found = owned_invoice(uow, self.invoice_id, self.actor)
-        account = partner(uow, found.partner_id)
+        invoice = owned_invoice(uow, self.invoice_id, self.actor)
+        account = partner(uow, invoice.partner_id)
         day = today(uow, account)
-        was_open = found.status is InvoiceStatus.OPEN
+        was_open = invoice.status is InvoiceStatus.OPEN
         credit_number = number(uow, CREDIT_NOTE_SERIES, day)
-        found.issue_credit_note(
+        invoice.issue_credit_note(
             credit_note_id=self.credit_note_id,
             number=credit_number,
             amount=self.amount,
@@ -92,10 +92,10 @@ class IssueCreditNote(LedgerCommand):
             on=day,
             now=uow.now,
         )
-        if was_open and found.status is InvoiceStatus.SETTLED:
-            after_settled(uow, account, found)
-        return found.id, {
+        if was_open and invoice.status is InvoiceStatus.SETTLED:
+            after_settled(uow, account, invoice)
+        return invoice.id, {
             "credit_note_id": str(self.credit_note_id),
             "credit_note_number": credit_number,
-            **invoice_state(found),
+            **invoice_state(invoice),
         }

@@ -26,20 +26,20 @@ from ledger.billing import (
     after_payment,
     pay_internally,
 )
-from ledger.commands.base import LedgerCommand, invoice, owned_invoice, partner, today
+from ledger.commands.base import LedgerCommand, owned_invoice, partner, today
 from ledger.errors import VendorOnly
 from ledger.writer import UnitOfWork
 
 Answer = tuple[UUID | None, dict[str, Any]]
 
 
-def invoice_state(found: Invoice) -> dict[str, Any]:
+def invoice_state(invoice: Invoice) -> dict[str, Any]:
     """What every command on an invoice answers: the invoice as the command left it."""
     return {
-        "status": found.status.value,
-        "outstanding_minor": found.outstanding.amount_minor,
-        "currency": found.currency,
-        "number": found.number,
+        "status": invoice.status.value,
+        "outstanding_minor": invoice.outstanding.amount_minor,
+        "currency": invoice.currency,
+        "number": invoice.number,
     }
 
 
@@ -61,24 +61,24 @@ class RecordPayment(LedgerCommand):
             raise InvalidValue(
                 f"A {self.source.value} payment is not recorded by hand.", field="source"
             )
-        found = owned_invoice(uow, self.invoice_id, self.actor)
+        invoice = owned_invoice(uow, self.invoice_id, self.actor)
         if self.actor.partner_id is not None:
             raise VendorOnly(
                 f"A partner announces a {self.source.value} payment "
                 "(POST …/payment-announcements); the vendor confirms it arrived."
             )
-        account = partner(uow, found.partner_id)
+        account = partner(uow, invoice.partner_id)
         day = today(uow, account)
-        found.record_payment(
+        invoice.record_payment(
             payment_id=self.payment_id,
             source=self.source,
-            amount=self.amount or found.outstanding,
+            amount=self.amount or invoice.outstanding,
             on=day,
             now=uow.now,
             reference=self.reference,
         )
-        after_payment(uow, account, found, self.payment_id, day)
-        return found.id, {"payment_id": str(self.payment_id), **invoice_state(found)}
+        after_payment(uow, account, invoice, self.payment_id, day)
+        return invoice.id, {"payment_id": str(self.payment_id), **invoice_state(invoice)}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,17 +94,17 @@ class AnnouncePayment(LedgerCommand):
     reference: str
 
     def handle(self, uow: UnitOfWork) -> Answer:
-        found = owned_invoice(uow, self.invoice_id, self.actor)
-        account = partner(uow, found.partner_id)
-        found.announce_payment(
+        invoice = owned_invoice(uow, self.invoice_id, self.actor)
+        account = partner(uow, invoice.partner_id)
+        invoice.announce_payment(
             payment_id=self.payment_id,
             source=self.source,
-            amount=self.amount or found.outstanding,
+            amount=self.amount or invoice.outstanding,
             reference=self.reference,
             on=today(uow, account),
             now=uow.now,
         )
-        return found.id, {"payment_id": str(self.payment_id), **invoice_state(found)}
+        return invoice.id, {"payment_id": str(self.payment_id), **invoice_state(invoice)}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -115,12 +115,12 @@ class ConfirmPayment(LedgerCommand):
     payment_id: UUID
 
     def handle(self, uow: UnitOfWork) -> Answer:
-        found = owned_invoice(uow, self.invoice_id, self.actor)
-        account = partner(uow, found.partner_id)
+        invoice = owned_invoice(uow, self.invoice_id, self.actor)
+        account = partner(uow, invoice.partner_id)
         day = today(uow, account)
-        found.confirm_payment(self.payment_id, day, uow.now)
-        after_payment(uow, account, found, self.payment_id, day)
-        return found.id, {"payment_id": str(self.payment_id), **invoice_state(found)}
+        invoice.confirm_payment(self.payment_id, day, uow.now)
+        after_payment(uow, account, invoice, self.payment_id, day)
+        return invoice.id, {"payment_id": str(self.payment_id), **invoice_state(invoice)}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -134,17 +134,17 @@ class PayInternally(LedgerCommand):
     def handle(self, uow: UnitOfWork) -> Answer:
         if self.source not in INTERNAL_SOURCES:
             raise InvalidValue("Only the balance or bonuses pay from inside.", field="source")
-        found = owned_invoice(uow, self.invoice_id, self.actor)
-        account = partner(uow, found.partner_id)
+        invoice = owned_invoice(uow, self.invoice_id, self.actor)
+        account = partner(uow, invoice.partner_id)
         payment_id = pay_internally(
             uow,
             account,
-            found,
+            invoice,
             self.source,
-            self.amount or found.outstanding,
+            self.amount or invoice.outstanding,
             today(uow, account),
         )
-        return found.id, {"payment_id": str(payment_id), **invoice_state(found)}
+        return invoice.id, {"payment_id": str(payment_id), **invoice_state(invoice)}
 
 
 def payment_command(
@@ -178,13 +178,13 @@ class MarkPendingPaid(LedgerCommand):
     invoice_id: UUID
 
     def handle(self, uow: UnitOfWork) -> Answer:
-        found = owned_invoice(uow, self.invoice_id, self.actor)
-        account = partner(uow, found.partner_id)
+        invoice = owned_invoice(uow, self.invoice_id, self.actor)
+        account = partner(uow, invoice.partner_id)
         day = today(uow, account)
         payment_id = uuid4()
-        found.mark_paid(payment_id, day, uow.now)
-        after_payment(uow, account, found, payment_id, day)
-        return found.id, {"payment_id": str(payment_id), **invoice_state(found)}
+        invoice.mark_paid(payment_id, day, uow.now)
+        after_payment(uow, account, invoice, payment_id, day)
+        return invoice.id, {"payment_id": str(payment_id), **invoice_state(invoice)}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -195,8 +195,8 @@ class MarkOverdue(LedgerCommand):
     on: date
 
     def handle(self, uow: UnitOfWork) -> Answer:
-        found = invoice(uow, self.invoice_id)
-        account = partner(uow, found.partner_id)
-        if found.mark_overdue(self.on, uow.now):
-            after_missed(uow, account, found, self.on)
-        return found.id, invoice_state(found)
+        invoice = owned_invoice(uow, self.invoice_id, self.actor)
+        account = partner(uow, invoice.partner_id)
+        if invoice.mark_overdue(self.on, uow.now):
+            after_missed(uow, account, invoice, self.on)
+        return invoice.id, invoice_state(invoice)
