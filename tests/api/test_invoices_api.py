@@ -511,6 +511,31 @@ def test_r_x5_a_key_reused_for_another_command_or_invoice_is_refused(
     assert event_count(runtime) == events
 
 
+def test_r_x5_a_key_recorded_before_answers_carried_the_currency_replays_as_it_answered(
+    http: httpx.Client, runtime: Runtime
+) -> None:
+    """An answer in the command log as an older release wrote it (no currency, no number):
+    the replay answers the same body, completed by the ledger, and writes nothing."""
+    acme = open_partner(runtime)
+    path = f"/v1/invoices/{acme.invoices[0]}/void"
+    body = {"reason": "Issued to the wrong client"}
+    headers = {"Idempotency-Key": "void-before-the-upgrade"}
+    first = http.post(path, json=body, headers=headers)
+    with runtime.database.connect() as conn:
+        rewritten = conn.execute(
+            "UPDATE command_log SET response = response - 'currency' - 'number' WHERE key LIKE %s",
+            ("%void-before-the-upgrade",),
+        ).rowcount
+    events = event_count(runtime)
+
+    again = http.post(path, json=body, headers=headers)
+
+    assert (first.status_code, rewritten) == (201, 1)
+    assert (again.status_code, again.headers["idempotent-replayed"]) == (201, "true")
+    assert again.json() == first.json()
+    assert event_count(runtime) == events
+
+
 # --- partner scoping (R-C8) --------------------------------------------------------------
 
 
