@@ -74,12 +74,13 @@ class InvoiceOperations:
         return self.bus.execute(command, key)
 
     def confirm_payment(
-        self, invoice_id: UUID, payment_id: UUID, *, key: str | None = None
+        self, invoice_id: UUID, payment_id: UUID, *, key: str | None = None, actor: Actor = VENDOR
     ) -> CommandResult:
         """The vendor received an announced payment: it pays the invoice now (R-H2)."""
-        return self.bus.execute(
-            invoice_commands.ConfirmPayment(invoice_id=invoice_id, payment_id=payment_id), key
+        command = invoice_commands.ConfirmPayment(
+            invoice_id=invoice_id, payment_id=payment_id, actor=actor
         )
+        return self.bus.execute(command, key)
 
     def charge_invoice(
         self,
@@ -118,17 +119,28 @@ class InvoiceOperations:
         )
 
     def void_invoice(
-        self, invoice_id: UUID, reason: str, *, key: str | None = None
+        self, invoice_id: UUID, reason: str, *, key: str | None = None, actor: Actor = VENDOR
     ) -> CommandResult:
         """Cancel an invoice nothing was paid on (R-X6)."""
-        return self.bus.execute(VoidInvoice(invoice_id=invoice_id, reason=reason), key)
+        command = VoidInvoice(invoice_id=invoice_id, reason=reason, actor=actor)
+        return self.bus.execute(command, key)
 
     def issue_credit_note(
-        self, invoice_id: UUID, amount: Money, reason: str, *, key: str | None = None
+        self,
+        invoice_id: UUID,
+        amount: Money,
+        reason: str,
+        *,
+        key: str | None = None,
+        actor: Actor = VENDOR,
     ) -> CommandResult:
         """Credit part or all of an invoice with a numbered credit note (R-X6)."""
         command = IssueCreditNote(
-            invoice_id=invoice_id, credit_note_id=derived_id(key), amount=amount, reason=reason
+            invoice_id=invoice_id,
+            credit_note_id=derived_id(key),
+            amount=amount,
+            reason=reason,
+            actor=actor,
         )
         return self.bus.execute(command, key)
 

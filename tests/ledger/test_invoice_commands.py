@@ -78,11 +78,23 @@ def test_r_c8_a_partner_acting_on_another_partners_invoice_is_told_it_does_not_e
         ),
         RequestClosingDocument(invoice_id=invoice_id, document_id=key_id, actor=stranger),
     ]
+    through_the_ledger = [  # the sync methods (command line, clock, tests) carry it too
+        lambda: ledger.pay_invoice(invoice_id, PaymentSource.CASH, actor=stranger),
+        lambda: ledger.announce_payment(invoice_id, PaymentSource.CASH, "R1", actor=stranger),
+        lambda: ledger.confirm_payment(invoice_id, key_id, actor=stranger),
+        lambda: ledger.mark_pending_paid(invoice_id, actor=stranger),
+        lambda: ledger.void_invoice(invoice_id, "Wrong client", actor=stranger),
+        lambda: ledger.issue_credit_note(invoice_id, Money(100, USD), "Outage", actor=stranger),
+        lambda: ledger.request_closing_document(invoice_id, actor=stranger),
+    ]
     written = _events(database)
     for command in commands:
         with pytest.raises(InvoiceNotFound) as refused:
             ledger.execute(command)
         assert refused.value.code == "invoice_not_found", command.command_name
+    for call in through_the_ledger:
+        with pytest.raises(InvoiceNotFound):
+            call()
     assert _events(database) == written
 
     announced = ledger.announce_payment(
