@@ -547,6 +547,7 @@ def test_r_c8_a_partner_key_sees_its_own_invoices_and_another_partners_are_not_t
     mine = client_for(make_key("partner", acme.id))
     theirs = other.invoices[0]
     missing = uuid4()
+    refund = {"payment_id": str(uuid4()), "amount": usd(100), "reason": "Goodwill"}
     before = event_count(runtime)
 
     own = mine.get(f"/v1/invoices/{acme.invoices[0]}", params={"min_position": 1})
@@ -560,6 +561,14 @@ def test_r_c8_a_partner_key_sees_its_own_invoices_and_another_partners_are_not_t
         "document": (
             mine.post(f"/v1/invoices/{theirs}/closing-documents"),
             mine.post(f"/v1/invoices/{missing}/closing-documents"),
+        ),
+        "charge": (  # decided in the ledger's workflow, before the processor is called
+            mine.post(f"/v1/invoices/{theirs}/charge", json={}),
+            mine.post(f"/v1/invoices/{missing}/charge", json={}),
+        ),
+        "refund": (
+            mine.post(f"/v1/invoices/{theirs}/refunds", json=refund),
+            mine.post(f"/v1/invoices/{missing}/refunds", json=refund),
         ),
     }
 
