@@ -20,6 +20,8 @@ from api.openapi import TAGS, DocumentedAPI, install_docs, operation_id
 from api.problems.handlers import install_problem_handlers
 from api.routers import (
     clients,
+    closing_documents,
+    invoice_payments,
     invoices,
     ledger,
     lines,
@@ -130,7 +132,8 @@ def _routes() -> FastAPI:
     app.include_router(lines.router)
     app.include_router(clients.router)
     app.include_router(invoices.router)
-    app.include_router(invoices.closing_documents_router)
+    app.include_router(invoice_payments.router)
+    app.include_router(closing_documents.router)
     app.include_router(ledger.router)
     app.include_router(ledger.projections_router)
     return app

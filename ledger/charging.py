@@ -4,6 +4,11 @@ command is refused.
 The processor is asked before the command is written, under a key derived from the
 command's, so a retry never charges twice (R-X5); a charge whose command is then refused (the
 invoice moved on meanwhile) is refunded at once. A card's raw data stops at the gateway (R-X4).
+
+Before the processor is called, a partner's charge or refund is checked to be on its own
+invoice (another partner's is not found), and the key is asked whether it recorded this very
+request (`CommandBus.first_answer`): a retry answers as the first try, and a key reused for
+another request is refused before any money moves.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from dataclasses import replace
 from datetime import date, datetime
 from uuid import UUID
 
-from domain.errors import BillingError, NoPaymentMethod, NothingOutstanding
+from domain.errors import BillingError, InvoiceNotFound, NoPaymentMethod, NothingOutstanding
 from domain.invoice import Invoice, charge_shares
 from domain.money import Money, total
 from domain.partner_account import PartnerAccount, PaymentMethod, require_kind
@@ -29,11 +34,13 @@ from ledger.command_bus import (
     key_or_fresh,
     result_including,
 )
-from ledger.commands import invoices as invoice_commands
+from ledger.command_records import CommandResult
+from ledger.commands import charges as charge_commands
 from ledger.commands import partners as partner_commands
-from ledger.errors import PaymentDeclined
+from ledger.commands.charges import RecordCharge
+from ledger.commands.invoice_corrections import RecordRefund
+from ledger.errors import IdempotencyKeyReused, PaymentDeclined
 from ledger.payments.gateway import ChargeResult, ChargeStatus, PaymentGateway
-from ledger.writer import CommandResult
 
 
 class Charging:
@@ -65,6 +72,7 @@ class Charging:
         source: PaymentSource | None = None,
         method_id: UUID | None = None,
         key: str | None = None,
+        actor: Actor = VENDOR,
     ) -> CommandResult:
         """Charge what an invoice owes to a card or bank account (and retry a failed one).
 
@@ -72,12 +80,19 @@ class Charging:
         with none to charge, the request is refused with `no_payment_method` and nothing is
         written: no decline, no grace (R-H4, R-L4)."""
         key = key_or_fresh(key)
-        if (first := self.bus.replayed(key)) is not None:
+        invoice = owned(self.bus.invoice(invoice_id), actor)
+        request = RecordCharge(
+            invoice_id=invoice_id,
+            payment_id=derived_id(key),
+            method_id=method_id,
+            requested_source=source,
+            actor=actor,
+        )
+        if (first := self.bus.first_answer(request, key)) is not None:
             return first
-        invoice = self.bus.invoice(invoice_id)
         account = self.bus.partner_account(invoice.partner_id)
         method, line_id = self.paying_method(account, invoice, source, method_id)
-        return self._charge(invoice, account, method, line_id, key)
+        return self._charge(request, invoice, account, method, line_id, key)
 
     def charge_due_invoice(self, invoice_id: UUID, key: str) -> CommandResult:
         """The billing clock charges an invoice autopay pays (R-C6) on the day it is due.
@@ -97,7 +112,8 @@ class Charging:
             method, line_id = self.paying_method(account, invoice, source, None)
         except NoPaymentMethod:
             return self._record_no_method(invoice, key)
-        return self._charge(invoice, account, method, line_id, key)
+        request = RecordCharge(invoice_id=invoice.id, payment_id=derived_id(key))
+        return self._charge(request, invoice, account, method, line_id, key)
 
     def charge_after_issue(self, result: CommandResult, key: str) -> CommandResult:
         """An invoice a card or debit pays by autopay is charged straight after it is issued.
@@ -160,7 +176,7 @@ class Charging:
         owed = [self.bus.invoice(UUID(invoice_id)) for invoice_id in invoice_ids]
         amounts = charge_shares(owed, method.source, self.policy)
         shares = tuple(
-            invoice_commands.ChargeShare(
+            charge_commands.ChargeShare(
                 invoice_id=invoice.id,
                 payment_id=derived_id(f"{key}/{invoice.id}"),
                 amount=amount,
@@ -174,7 +190,7 @@ class Charging:
         amount = total([share.amount for share in shares], shares[0].amount.currency)
         now = self.clock.now()
         charge = self.gateway.charge(method, amount, f"{key}/charge", self.payers_now(account))
-        command = invoice_commands.RecordCombinedCharge(
+        command = charge_commands.RecordCombinedCharge(
             partner_id=account.id,
             shares=shares,
             source=method.source,
@@ -200,37 +216,38 @@ class Charging:
         return ChargeOutcomes(list(earlier.data.get("charges", [])), earlier.position)
 
     def refund(
-        self, invoice_id: UUID, payment_id: UUID, amount: Money, reason: str, key: str
+        self,
+        invoice_id: UUID,
+        payment_id: UUID,
+        amount: Money,
+        reason: str,
+        key: str,
+        actor: Actor = VENDOR,
     ) -> CommandResult:
         """Refund part or all of a payment, through the processor when it came through it."""
-        if (first := self.bus.replayed(key)) is not None:
+        invoice = owned(self.bus.invoice(invoice_id), actor)
+        request = RecordRefund(
+            invoice_id=invoice_id,
+            payment_id=payment_id,
+            refund_id=derived_id(key),
+            amount=amount,
+            reason=reason,
+            actor=actor,
+        )
+        if (first := self.bus.first_answer(request, key)) is not None:
             return first
-        invoice = self.bus.invoice(invoice_id)
-        refund_id = derived_id(key)
         payment = invoice.refund(  # checks the refund on a copy read for the purpose
-            refund_id=refund_id,
+            refund_id=request.refund_id,
             payment_id=payment_id,
             amount=amount,
             reason=reason,
             on=self.clock.now().date(),
             now=self.clock.now(),
         )
-        gateway_refund_id = None
-        if payment.source.is_gateway and payment.reference:
-            gateway_refund_id = self.gateway.refund(
-                payment.reference, amount, f"{key}/refund", self.clock.now()
-            ).refund_id
-        return self.bus.execute(
-            invoice_commands.RecordRefund(
-                invoice_id=invoice_id,
-                payment_id=payment_id,
-                refund_id=refund_id,
-                amount=amount,
-                reason=reason,
-                gateway_refund_id=gateway_refund_id,
-            ),
-            key,
-        )
+        if not (payment.source.is_gateway and payment.reference):
+            return self.bus.execute(request, key)
+        refunded = self.gateway.refund(payment.reference, amount, f"{key}/refund", self.clock.now())
+        return self.bus.execute(replace(request, gateway_refund_id=refunded.refund_id), key)
 
     def settle_debits(self, invoice_id: UUID, on: date, key: str) -> CommandResult | None:
         """Record each of an invoice's direct debits the processor says settled or bounced."""
@@ -244,7 +261,7 @@ class Charging:
             if settlement is None:
                 continue
             result = self.bus.execute(
-                invoice_commands.SettleDebit(
+                charge_commands.SettleDebit(
                     invoice_id=invoice_id,
                     payment_id=UUID(payment_id),
                     succeeded=settlement.succeeded,
@@ -258,6 +275,7 @@ class Charging:
 
     def _charge(
         self,
+        request: RecordCharge,
         invoice: Invoice,
         account: PartnerAccount,
         method: PaymentMethod,
@@ -275,9 +293,8 @@ class Charging:
             )
         now = self.clock.now()
         charge = self.gateway.charge(method, amount, f"{key}/charge", self.payers_now(account))
-        command = invoice_commands.RecordCharge(
-            invoice_id=invoice.id,
-            payment_id=derived_id(key),
+        command = replace(
+            request,
             source=source,
             amount=amount,
             fee_line=fee_line,
@@ -286,6 +303,10 @@ class Charging:
         )
         try:
             return self.bus.execute(command, key)
+        except IdempotencyKeyReused:
+            # Another request took the key between the question and the charge: the processor
+            # answered with that request's charge (same key), which is not this one's to refund.
+            raise
         except BillingError:
             if charge.status is ChargeStatus.SUCCEEDED:
                 # The invoice moved on while it was charged: give the money back.
@@ -302,7 +323,7 @@ class Charging:
             decline_code="no_payment_method",
             reason="There is no card or bank account to charge.",
         )
-        command = invoice_commands.RecordCharge(
+        command = RecordCharge(
             invoice_id=invoice.id,
             payment_id=derived_id(key),
             source=PaymentSource.CARD,
@@ -311,6 +332,14 @@ class Charging:
             charge=declined,
         )
         return self.bus.execute(command, key)
+
+
+def owned(invoice: Invoice, actor: Actor) -> Invoice:
+    """The invoice, if `actor` may act on it; another partner's invoice is not found (checked
+    before the processor is called)."""
+    if not actor.may_act_for(invoice.partner_id):
+        raise InvoiceNotFound.of(invoice.id)
+    return invoice
 
 
 def recorded_top_up(

@@ -22,3 +22,10 @@ class PaymentDeclined(BillingError):
     """The processor declined the charge; nothing was recorded. `decline_code` says why."""
 
     code = "payment_declined"
+
+
+class VendorOnly(BillingError):
+    """Only the vendor may do this, and a partner asked: money received outside the gateway is
+    the vendor's word (R-H2). Whose say it is, not a business rule with a code of its own: the
+    HTTP edge answers it as its own 403 `forbidden`, once the command found the invoice to be
+    the partner's own (another partner's is not found)."""

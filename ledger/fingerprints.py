@@ -15,8 +15,9 @@ the next). Such a command's fingerprint carries `v3:`.
 Fingerprints written before this encoding were the digest of `repr(command)`: 64 hex digits
 with no prefix. They are still compared the old way (`legacy_fingerprint`), so a key recorded
 then replays after the upgrade. New fingerprints carry their version (`v2:`, `v3:`). A `v2:`
-fingerprint recorded for a command that now leaves a processor's answer out (`v3:`) was
-replayed by its key alone before; it still is (same command name).
+or legacy fingerprint recorded for a command that now leaves a processor's answer out (`v3:`)
+was replayed by its key alone before; it still is (same command name), whatever fields the
+command has gained since (a charge's request: the method asked for).
 """
 
 from __future__ import annotations
@@ -120,7 +121,7 @@ def is_same_command(command: Any, name: str, recorded: str) -> bool:
     a legacy fingerprint is compared the legacy way."""
     if name != command.command_name:
         return False
-    if recorded.startswith(VERSION_PREFIX) and leaves_out_answers(type(command)):
+    if not recorded.startswith(REQUEST_VERSION_PREFIX) and leaves_out_answers(type(command)):
         return True  # recorded before the processor's answer was left out: by key, as then
     if recorded.startswith((VERSION_PREFIX, REQUEST_VERSION_PREFIX)):
         return bool(recorded == command.fingerprint())

@@ -34,12 +34,6 @@ from ledger.batch_transaction import BatchTransaction
 from ledger.clock import Clock
 from ledger.command_records import Command, CommandResult, InlineProjection
 from ledger.sealing import Sealer
-from ledger.unit_of_work import UnitOfWork
-
-# CommandResult (ledger/command_records.py) and UnitOfWork (ledger/unit_of_work.py) are named
-# here again for the modules that still import them from the writer (ledger/commands/*,
-# ledger/*_operations.py, ledger/charging.py, api/routers/*), until those move to the sources.
-__all__ = ["CommandResult", "UnitOfWork", "Writer"]
 
 BATCH_MAX = 512
 """Commands per transaction: enough to amortise the lock and the commit's fsync."""

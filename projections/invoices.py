@@ -430,6 +430,30 @@ class InvoicePayment:
     decline_code: str | None
     reason: str | None
     position: int
+    refunded_minor: int = 0
+    """For a payment: how much of it was refunded since (R-H6); 0 for the other rows."""
+    still_pending: bool = False
+    """For a pending debit: neither settled nor bounced yet (R-H2); False for the other rows."""
+
+
+_DERIVED = ("refunded_minor", "still_pending")
+"""`InvoicePayment`'s fields the query derives from the other rows (see `PAYMENTS`)."""
+PAYMENTS = """
+    SELECT {stored},
+        COALESCE((
+            SELECT sum(r.amount_minor) FROM invoice_payments r
+            WHERE p.what = 'payment' AND r.invoice_id = p.invoice_id
+              AND r.what = 'refund' AND r.payment_id = p.payment_id
+        ), 0)::bigint AS refunded_minor,
+        p.what = 'pending' AND NOT EXISTS (
+            SELECT 1 FROM invoice_payments c
+            WHERE c.invoice_id = p.invoice_id AND c.payment_id = p.payment_id
+              AND c.what IN ('payment', 'failed')
+        ) AS still_pending
+    FROM invoice_payments p WHERE p.invoice_id = %s ORDER BY p.position
+"""
+"""An invoice's payment rows, each payment with what was refunded of it and each debit with
+whether it is still on its way: the arithmetic done once, in the query, not by its readers."""
 
 
 @dataclass(frozen=True)
@@ -512,12 +536,12 @@ def invoice(
             (invoice_id,),
         ).fetchall()
     with conn.cursor(row_factory=class_row(InvoicePayment)) as cur:
-        payments = cur.execute(
-            sql.SQL(
-                "SELECT {} FROM invoice_payments WHERE invoice_id = %s ORDER BY position"
-            ).format(_columns(InvoicePayment)),
-            (invoice_id,),
-        ).fetchall()
+        stored = sql.SQL(", ").join(
+            sql.Identifier("p", field.name)
+            for field in fields(InvoicePayment)
+            if field.name not in _DERIVED
+        )
+        payments = cur.execute(sql.SQL(PAYMENTS).format(stored=stored), (invoice_id,)).fetchall()
     with conn.cursor(row_factory=class_row(PaymentAnnouncement)) as cur:
         announcements = cur.execute(
             sql.SQL(

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import settings as hypothesis_settings
 from psycopg import sql
 
 from api import keys
@@ -44,6 +45,12 @@ from tests.support import (
     route_logs_to_pytest,
     served,
 )
+
+# No per-example deadline: Hypothesis times each example and fails one that took over 200 ms,
+# which on a loaded 2-core machine is the scheduler, not the code (a timing assert in
+# disguise; speed is measured in bench/). Every other setting keeps Hypothesis's default.
+hypothesis_settings.register_profile("ledgerline", deadline=None)
+hypothesis_settings.load_profile("ledgerline")
 
 
 def pytest_configure(config: pytest.Config) -> None:

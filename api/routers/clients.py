@@ -19,10 +19,11 @@ from pydantic import BaseModel, Field
 from api.deps import ReadAfterDep, ReadConnection, RuntimeDep
 from api.keys import Principal
 from api.problems.documented import COMMAND_PROBLEMS, READ_PROBLEMS
-from api.routers.invoice_summary import InvoiceSummaryView, invoice_page
+from api.routers.invoice_views import invoice_page
 from api.routers.partner_common import invoice_cursor, wait_for
 from api.runtime import Runtime
 from api.schemas.common import CommandAccepted, Page, PageParams, accepted
+from api.schemas.invoices import InvoiceSummaryView
 from api.schemas.partner_reads import BannerModel
 from api.security import Caller, Commander, IdempotencyKey, visible
 from domain.errors import ClientNotFound

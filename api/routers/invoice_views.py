@@ -1,137 +1,88 @@
-"""An invoice fetched again, whole, as `GET /v1/invoices/{id}` answers it: its lines,
-payments, debits on their way, failed attempts, offline payments announced, refunds and credit
-notes (R-O3, R-O5, R-X6, R-H2)."""
+"""Read models as `/v1/invoices` and `/v1/closing-documents` show them: an invoice in a list
+(R-O5, R-C8), an invoice fetched again whole (R-O3, R-O5, R-X6, R-H2), a closing document
+(R-C7). The figures come computed from the read models' queries; this only maps them."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from datetime import date
-from typing import Literal
-from uuid import UUID
+from typing import Any
 
-from pydantic import BaseModel, Field
-
-from api.routers.invoice_summary import InvoiceSummaryView, summary_fields
-from api.schemas.common import MoneyModel
+from api.schemas.common import MoneyModel, Page, encode_cursor
+from api.schemas.invoices import (
+    AnnouncedPaymentView,
+    ClosingDocumentResponse,
+    CreditNoteView,
+    DocumentLineView,
+    FailedAttemptView,
+    InvoiceLineModel,
+    InvoiceResponse,
+    InvoiceSummaryView,
+    PaymentView,
+    PendingDebitView,
+    RefundView,
+)
 from domain.payment_methods import PaymentSource
 from domain.values import InvoiceLineKind
-from projections.invoices import InvoiceDetail
+from projections.documents import ClosingDocument
+from projections.invoices import InvoiceDetail, InvoicePage, InvoiceSummary
 
 
 def _money(amount_minor: int, currency: str) -> MoneyModel:
     return MoneyModel(amount_minor=amount_minor, currency=currency)
 
 
-class InvoiceLineModel(BaseModel):
-    """A line: a product for a location and period, a lead, a discount or the card fee."""
+def summary_fields(row: InvoiceSummary) -> dict[str, Any]:
+    """The summary's fields of an invoice history row (an invoice's detail adds to them)."""
+    currency = row.currency
 
-    line_no: int
-    kind: InvoiceLineKind
-    description: str
-    quantity: int
-    amount: MoneyModel
-    product_code: str | None
-    line_id: UUID | None = Field(description="The subscription line it bills.")
-    location_id: UUID | None
-    location_name: str | None
-    period_start: date | None
-    period_end: date | None = Field(description="Exclusive: the day after the last day billed.")
-    lead_id: UUID | None
+    def money(amount_minor: int) -> MoneyModel:
+        return MoneyModel(amount_minor=amount_minor, currency=currency)
 
-
-class PaymentView(BaseModel):
-    """Money received for the invoice."""
-
-    payment_id: UUID
-    source: PaymentSource
-    amount: MoneyModel
-    fee: MoneyModel = Field(description="The part of it that paid the card fee line (R-O7).")
-    refunded: MoneyModel
-    received_on: date
-    reference: str | None
-    note: str | None
-
-
-class PendingDebitView(BaseModel):
-    """A direct debit submitted and not yet settled or bounced."""
-
-    payment_id: UUID
-    amount: MoneyModel
-    submitted_on: date
-
-
-class FailedAttemptView(BaseModel):
-    """A declined card charge or a bounced debit (R-H2, R-H4)."""
-
-    payment_id: UUID
-    source: PaymentSource
-    amount: MoneyModel
-    attempted_on: date
-    decline_code: str | None
-    reason: str | None
+    return {
+        "id": row.invoice_id,
+        "number": row.number,
+        "kind": row.kind,
+        "status": row.status,
+        "partner_id": row.partner_id,
+        "payer": row.payer,
+        "payer_id": row.payer_id,
+        "client_id": row.client_id,
+        "currency": currency,
+        "total": money(row.total_minor),
+        "paid": money(row.paid_minor),
+        "credited": money(row.credited_minor),
+        "refunded": money(row.refunded_minor),
+        "outstanding": money(row.outstanding_minor),
+        "pending": money(row.pending_debits_minor),
+        "issued_on": row.issued_on,
+        "due_on": row.due_on,
+        "expected_source": row.expected_source,
+        "overdue": row.overdue,
+        "failed": row.failed,
+        "last_decline_code": row.last_decline_code,
+        "last_decline_reason": row.last_decline_reason,
+        "settled_on": row.settled_on,
+        "voided_on": row.voided_on,
+        "void_reason": row.void_reason,
+        "line_ids": row.line_ids,
+        "position": row.position,
+    }
 
 
-class AnnouncedPaymentView(BaseModel):
-    """Money the payer says it sent by bank transfer, cash, cheque or other (R-H2): it pays
-    nothing while it waits; the vendor confirms it by its `payment_id`
-    (`POST /v1/invoices/{id}/payment-announcements/{payment_id}/confirm`), and it is then the
-    payment with the same id."""
-
-    payment_id: UUID = Field(description="The id to confirm it by; its payment's once confirmed.")
-    source: PaymentSource
-    amount: MoneyModel
-    reference: str = Field(description="The transfer's, cheque's or receipt's reference.")
-    announced_on: date
-    status: Literal["waiting", "confirmed"] = Field(
-        description="`waiting` until the vendor confirms it arrived; not paid until then."
+def invoice_page(page: InvoicePage) -> Page[InvoiceSummaryView]:
+    """A page of the invoice history, its cursor the (issue date, number) of its last row."""
+    cursor = None
+    if page.next is not None:
+        cursor = encode_cursor([page.next.issued_on.isoformat(), page.next.number])
+    return Page[InvoiceSummaryView](
+        items=[InvoiceSummaryView(**summary_fields(row)) for row in page.invoices],
+        next_cursor=cursor,
     )
-    confirmed_on: date | None = Field(description="When the vendor recorded it received.")
-
-
-class RefundView(BaseModel):
-    """Part or all of a payment given back (R-H6)."""
-
-    refund_id: UUID | None
-    payment_id: UUID
-    source: PaymentSource
-    amount: MoneyModel
-    refunded_on: date
-    reason: str | None
-
-
-class CreditNoteView(BaseModel):
-    """A numbered credit note against the invoice (R-X6)."""
-
-    credit_note_id: UUID
-    number: str
-    amount: MoneyModel
-    reason: str
-    issued_on: date
-
-
-class InvoiceResponse(InvoiceSummaryView):
-    """An invoice fetched again, whole (R-O3, R-O5)."""
-
-    lines: list[InvoiceLineModel]
-    payments: list[PaymentView]
-    pending_debits: list[PendingDebitView]
-    failed_attempts: list[FailedAttemptView]
-    announced_payments: list[AnnouncedPaymentView] = Field(
-        description="Offline payments the payer announced, oldest first: waiting ones are not "
-        "in `paid` and still `outstanding` (R-H2)."
-    )
-    refunds: list[RefundView]
-    credit_notes: list[CreditNoteView]
 
 
 def invoice_response(detail: InvoiceDetail) -> InvoiceResponse:
     """The invoice history's rows of one invoice as the API shows them."""
     currency = detail.invoice.currency
     attempts = detail.payments
-    refunded: dict[UUID, int] = defaultdict(int)
-    for refund in (a for a in attempts if a.what == "refund"):
-        refunded[refund.payment_id] += refund.amount_minor
-    cleared = {a.payment_id for a in attempts if a.what in ("payment", "failed")}
     return InvoiceResponse(
         **summary_fields(detail.invoice),
         lines=[
@@ -157,7 +108,7 @@ def invoice_response(detail: InvoiceDetail) -> InvoiceResponse:
                 source=PaymentSource(a.source),
                 amount=_money(a.amount_minor, currency),
                 fee=_money(a.fee_minor, currency),
-                refunded=_money(refunded[a.payment_id], currency),
+                refunded=_money(a.refunded_minor, currency),
                 received_on=a.occurred_on,
                 reference=a.reference,
                 note=a.note,
@@ -172,7 +123,7 @@ def invoice_response(detail: InvoiceDetail) -> InvoiceResponse:
                 submitted_on=a.occurred_on,
             )
             for a in attempts
-            if a.what == "pending" and a.payment_id not in cleared
+            if a.what == "pending" and a.still_pending
         ],
         failed_attempts=[
             FailedAttemptView(
@@ -220,4 +171,33 @@ def invoice_response(detail: InvoiceDetail) -> InvoiceResponse:
             )
             for note in detail.credit_notes
         ],
+    )
+
+
+def closing_document_response(document: ClosingDocument) -> ClosingDocumentResponse:
+    """A closing document as the API shows it (R-C7, R-C8)."""
+    return ClosingDocumentResponse(
+        id=document.document_id,
+        number=document.number,
+        invoice_id=document.invoice_id,
+        invoice_number=document.invoice_number,
+        partner_id=document.partner_id,
+        partner_name=document.partner_name,
+        client_id=document.client_id,
+        client_name=document.client_name,
+        period_start=document.period_start,
+        period_end=document.period_end,
+        lines=[
+            DocumentLineView(
+                kind=InvoiceLineKind(line.kind),
+                description=line.description,
+                quantity=line.quantity,
+                amount=_money(line.amount_minor, document.currency),
+                period_start=line.period_start,
+                period_end=line.period_end,
+            )
+            for line in document.lines
+        ],
+        amount=_money(document.amount_minor, document.currency),
+        requested_on=document.requested_on,
     )

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from api.deps import ReadAfterDep, ReadConnection, RuntimeDep
 from api.problems.documented import READ_PROBLEMS
-from api.routers.invoice_summary import InvoiceSummaryView, invoice_page
+from api.routers.invoice_views import invoice_page
 from api.routers.partner_common import (
     PREFIX,
     cursor_text,
@@ -23,6 +23,7 @@ from api.routers.partner_common import (
     wait_for,
 )
 from api.schemas.common import MoneyModel, MoneySum, Page, PageParams, page_of
+from api.schemas.invoices import InvoiceSummaryView
 from api.schemas.partner_reads import (
     WALLET_EVENTS,
     ActivityEntryResponse,

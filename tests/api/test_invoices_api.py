@@ -511,6 +511,31 @@ def test_r_x5_a_key_reused_for_another_command_or_invoice_is_refused(
     assert event_count(runtime) == events
 
 
+def test_r_x5_a_key_recorded_before_answers_carried_the_currency_replays_as_it_answered(
+    http: httpx.Client, runtime: Runtime
+) -> None:
+    """An answer in the command log as an older release wrote it (no currency, no number):
+    the replay answers the same body, completed by the ledger, and writes nothing."""
+    acme = open_partner(runtime)
+    path = f"/v1/invoices/{acme.invoices[0]}/void"
+    body = {"reason": "Issued to the wrong client"}
+    headers = {"Idempotency-Key": "void-before-the-upgrade"}
+    first = http.post(path, json=body, headers=headers)
+    with runtime.database.connect() as conn:
+        rewritten = conn.execute(
+            "UPDATE command_log SET response = response - 'currency' - 'number' WHERE key LIKE %s",
+            ("%void-before-the-upgrade",),
+        ).rowcount
+    events = event_count(runtime)
+
+    again = http.post(path, json=body, headers=headers)
+
+    assert (first.status_code, rewritten) == (201, 1)
+    assert (again.status_code, again.headers["idempotent-replayed"]) == (201, "true")
+    assert again.json() == first.json()
+    assert event_count(runtime) == events
+
+
 # --- partner scoping (R-C8) --------------------------------------------------------------
 
 
@@ -522,6 +547,7 @@ def test_r_c8_a_partner_key_sees_its_own_invoices_and_another_partners_are_not_t
     mine = client_for(make_key("partner", acme.id))
     theirs = other.invoices[0]
     missing = uuid4()
+    refund = {"payment_id": str(uuid4()), "amount": usd(100), "reason": "Goodwill"}
     before = event_count(runtime)
 
     own = mine.get(f"/v1/invoices/{acme.invoices[0]}", params={"min_position": 1})
@@ -535,6 +561,14 @@ def test_r_c8_a_partner_key_sees_its_own_invoices_and_another_partners_are_not_t
         "document": (
             mine.post(f"/v1/invoices/{theirs}/closing-documents"),
             mine.post(f"/v1/invoices/{missing}/closing-documents"),
+        ),
+        "charge": (  # decided in the ledger's workflow, before the processor is called
+            mine.post(f"/v1/invoices/{theirs}/charge", json={}),
+            mine.post(f"/v1/invoices/{missing}/charge", json={}),
+        ),
+        "refund": (
+            mine.post(f"/v1/invoices/{theirs}/refunds", json=refund),
+            mine.post(f"/v1/invoices/{missing}/refunds", json=refund),
         ),
     }
 

@@ -411,6 +411,9 @@ def test_r_h2_a_debit_on_its_way_is_neither_failed_nor_overdue_until_it_bounces(
     assert (waiting["pending_debits_minor"], waiting["failed"]) == (SIGNATURES, False)
     with database.connect() as conn:
         assert client_banner(conn, partner, client) is None
+        on_its_way = invoice(conn, billed)
+    assert on_its_way is not None
+    assert [(p.what, p.still_pending) for p in on_its_way.payments] == [("pending", True)]
     assert_matches_domain(ledger, database, billed)
 
     clock.advance(timedelta(days=7))
@@ -425,7 +428,10 @@ def test_r_h2_a_debit_on_its_way_is_neither_failed_nor_overdue_until_it_bounces(
     assert shown is not None
     assert shown.lines[0].invoices[0].reason == "The bank account does not exist."
     assert document is not None
-    assert [p.what for p in document.payments] == ["pending", "failed"]
+    assert [(p.what, p.still_pending) for p in document.payments] == [
+        ("pending", False),  # the query says it bounced: no reader works it out (R-H2)
+        ("failed", False),
+    ]
     assert_matches_domain(ledger, database, billed)
     runner.close()
 
@@ -567,9 +573,9 @@ def test_r_x6_voids_credit_notes_and_refunds_stay_in_the_history(
     [note] = credit_doc.credit_notes
     assert (note.amount_minor, note.reason) == (10_00, "loyalty discount")
     assert note.number.startswith("CN")
-    assert [(p.what, p.amount_minor) for p in credit_doc.payments] == [
-        ("payment", 15_00),
-        ("refund", 5_00),
+    assert [(p.what, p.amount_minor, p.refunded_minor) for p in credit_doc.payments] == [
+        ("payment", 15_00, 5_00),  # what was refunded of it, summed by the query (R-H6)
+        ("refund", 5_00, 0),
     ]
     assert {i.invoice_id for i in listed} == {voided, credited}
     for billed in (voided, credited):
