@@ -32,7 +32,6 @@ from api.key_limits import FailedKeyLimiter, TooManyFailedKeys, client_address
 from api.keys import Principal, Role
 from api.runtime import Runtime
 from domain.errors import BillingError
-from domain.payment_methods import PaymentSource
 
 KEY_CACHE_MAX = 10_000
 IDEMPOTENCY_KEY_MAX = 255
@@ -142,16 +141,6 @@ async def get_receiver(principal: Annotated[Principal, Depends(get_principal)]) 
     if principal.role not in (Role.ADMIN, Role.FINANCE):
         raise Forbidden("Only the vendor (admin or finance) confirms money it received.")
     return principal
-
-
-def refuse_payer_receipt(principal: Principal, source: PaymentSource) -> None:
-    """A partner announces money it sent outside the gateway; only the vendor records it as
-    received (R-H2)."""
-    if principal.role is Role.PARTNER and source.is_confirmed_by_vendor:
-        raise Forbidden(
-            f"A partner announces a {source.value} payment (POST …/payment-announcements or "
-            "…/top-up-announcements); the vendor confirms it arrived."
-        )
 
 
 async def get_overseer(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:

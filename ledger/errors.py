@@ -26,6 +26,9 @@ class PaymentDeclined(BillingError):
 
 class VendorOnly(BillingError):
     """Only the vendor may do this, and a partner asked: money received outside the gateway is
-    the vendor's word (R-H2). Whose say it is, not a business rule with a code of its own: the
-    HTTP edge answers it as its own 403 `forbidden`, once the command found the invoice to be
-    the partner's own (another partner's is not found)."""
+    the vendor's word (R-H2). Decided once the command found the invoice or account to be the
+    partner's own (another partner's is not found); answered 403 `forbidden`, as the edge
+    answered it before the rule moved here."""
+
+    code = "forbidden"
+    refusal = Refusal.NOT_PERMITTED

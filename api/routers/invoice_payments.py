@@ -28,11 +28,10 @@ from api.schemas.invoice_commands import (
     payment_accepted,
 )
 from api.schemas.invoices import InvoiceId
-from api.security import Commander, Forbidden, IdempotencyKey, Receiver
+from api.security import Commander, IdempotencyKey, Receiver
 from domain.payment_methods import PaymentSource
 from ledger.command_bus import derived_id
 from ledger.commands import invoices as invoice_commands
-from ledger.errors import VendorOnly
 
 router = APIRouter(tags=["invoices"])
 
@@ -76,10 +75,7 @@ async def pay_invoice(
             reference=body.reference,
             actor=caller.actor,
         )
-        try:
-            result = await runtime.ledger.submit(command, key)
-        except VendorOnly as refused:  # the ledger decides it, the edge answers its own 403
-            raise Forbidden(refused.detail) from None
+        result = await runtime.ledger.submit(command, key)
     return payment_accepted(response, await answered_in_full(runtime.ledger, result), invoice_id)
 
 

@@ -34,7 +34,7 @@ from api.schemas.partners import (
     TopUpAnnouncementRequest,
     TopUpRequest,
 )
-from api.security import Admin, Caller, Commander, IdempotencyKey, Receiver, refuse_payer_receipt
+from api.security import Admin, Caller, Commander, IdempotencyKey, Receiver
 from domain.calendar import Anchor
 from domain.payment_methods import PaymentSource
 from ledger.charging import recorded_top_up
@@ -172,7 +172,6 @@ async def top_up(
     `forbidden` here). Top-ups get no closing document (R-C7)."""
     amount = body.amount.to_money()
     source = PaymentSource(body.source)
-    refuse_payer_receipt(caller, source)
     if source is PaymentSource.CARD:
         # The card is charged first: a thread is held while the processor answers.
         result = await asyncio.to_thread(

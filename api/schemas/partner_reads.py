@@ -11,6 +11,8 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 
 from api.schemas.common import MoneyModel, MoneySum, Page
+from api.schemas.invoices import DocumentLineView
+from domain.values import InvoiceLineKind
 from ledger.sealing import Sealer, reveal
 from projections import banners
 from projections.activity import ActivityEntry
@@ -178,17 +180,6 @@ class CashbackResponse(BaseModel):
         )
 
 
-class DocumentLineModel(BaseModel):
-    """A line of work a closing document covers."""
-
-    kind: str
-    description: str
-    quantity: int
-    amount: MoneyModel
-    period_start: date | None
-    period_end: date | None = Field(description="Exclusive: the day after the last day paid.")
-
-
 class ClosingDocumentSummary(BaseModel):
     """An act of completed work for a client's paid invoice (R-C7, R-C8)."""
 
@@ -202,7 +193,7 @@ class ClosingDocumentSummary(BaseModel):
     period_end: date | None
     amount: MoneyModel = Field(description="Paid by card, bank or balance, less refunds, fees.")
     requested_on: date
-    lines: list[DocumentLineModel]
+    lines: list[DocumentLineView]
 
     @classmethod
     def of(cls, document: ClosingDocument, sealer: Sealer | None) -> ClosingDocumentSummary:
@@ -218,8 +209,8 @@ class ClosingDocumentSummary(BaseModel):
             amount=MoneyModel.of(document.amount),
             requested_on=document.requested_on,
             lines=[
-                DocumentLineModel(
-                    kind=line.kind,
+                DocumentLineView(
+                    kind=InvoiceLineKind(line.kind),
                     description=line.description,
                     quantity=line.quantity,
                     amount=MoneyModel(amount_minor=line.amount_minor, currency=document.currency),

@@ -17,6 +17,7 @@ from ledger import fingerprints
 from ledger.billing import after_payment
 from ledger.commands.base import LedgerCommand, invoice, line, owned_partner, today, wallet
 from ledger.commands.lines import Outstanding
+from ledger.errors import VendorOnly
 from ledger.unit_of_work import UnitOfWork
 
 Answer = tuple[UUID | None, dict[str, Any]]
@@ -176,6 +177,11 @@ class RecordTopUp(LedgerCommand):
 
     def handle(self, uow: UnitOfWork) -> Answer:
         account = owned_partner(uow, self.partner_id, self.actor)
+        if self.source.is_confirmed_by_vendor and self.actor.partner_id is not None:
+            raise VendorOnly(
+                f"A partner announces a {self.source.value} top-up "
+                "(POST …/top-up-announcements); the vendor confirms it arrived."
+            )
         reference = self.charge_id if self.charge_id is not None else self.reference
         account.top_up(self.top_up_id, self.amount, self.source, uow.now, reference)
         return self.partner_id, {

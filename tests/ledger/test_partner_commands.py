@@ -22,7 +22,7 @@ from ledger.application import Ledger
 from ledger.command_records import CommandResult
 from ledger.commands.lines import Outstanding
 from ledger.database import Database
-from ledger.errors import IdempotencyKeyReused
+from ledger.errors import IdempotencyKeyReused, VendorOnly
 from ledger.partner_operations import showing_method
 from ledger.payments.simulator import SimulatedGateway
 from tests.ledger.payments_support import ACH, VISA
@@ -88,6 +88,20 @@ def test_r_x5_a_partner_acting_on_another_partners_account_is_refused_as_not_fou
     topped = ledger.top_up(owner, usd(100), PaymentSource.CARD, actor=Actor(owner))
     assert topped.data["balance_minor"] == 100
     assert _processor_calls(gateway) == (calls[0], calls[1] + 1)
+
+
+def test_r_h2_only_the_vendor_records_a_bank_top_up_of_a_partners_own_account(
+    ledger: Ledger, database: Database
+) -> None:
+    """A partner announces money it sent by bank; recording it as arrived is the vendor's word
+    (decided in the command, after the account is found to be the partner's own)."""
+    owner = _partner(ledger, "Acme")
+    events = _events(database)
+    with pytest.raises(VendorOnly) as refusal:
+        ledger.top_up(owner, usd(100), PaymentSource.BANK_TRANSFER, actor=Actor(owner))
+    assert (refusal.value.code, _events(database)) == ("forbidden", events)
+    recorded = ledger.top_up(owner, usd(100), PaymentSource.BANK_TRANSFER, reference="W1")
+    assert recorded.data["balance_minor"] == 100
 
 
 def test_r_x5_a_key_reused_for_another_card_is_refused_before_the_card_is_tokenised(
