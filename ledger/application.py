@@ -30,7 +30,7 @@ from ledger.availability import CheckedPool, DatabaseHealth, pool
 from ledger.charging import Charging
 from ledger.clock import Clock
 from ledger.command_bus import CommandBus
-from ledger.command_records import Command, CommandResult
+from ledger.command_records import CommandResult
 from ledger.commands.base import Context
 from ledger.database import Database
 from ledger.event_store import EventStore
@@ -42,6 +42,7 @@ from ledger.payments.simulator import SimulatedGateway
 from ledger.schedule import LineIndex, OpenInvoices, ScheduleProjection, Work
 from ledger.scheduled_work import ScheduledWork
 from ledger.sealing import Sealer
+from ledger.unit_of_work import Command
 from ledger.writer import Writer
 
 EVENTS_TABLE = store.EVENTS_TABLE

@@ -15,7 +15,8 @@ from eventsourcing.persistence import Mapper, StoredEvent
 
 from ledger import store
 from ledger.aggregate_cache import AggregateCache
-from ledger.command_records import Command, CommandResult, Lookup, Message
+from ledger.command_records import CommandResult, Lookup, Message
+from ledger.unit_of_work import Command
 
 
 @dataclass

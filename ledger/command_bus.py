@@ -23,9 +23,10 @@ from domain.subscription_line import SubscriptionLine
 from domain.values import Actor
 from ledger import queries, store
 from ledger.availability import CheckedPool
-from ledger.command_records import Command, CommandResult
+from ledger.command_records import CommandResult
 from ledger.errors import IdempotencyKeyReused
 from ledger.fingerprints import is_same_command
+from ledger.unit_of_work import Command
 from ledger.writer import SUBMIT_TIMEOUT_S, Writer
 
 KEY_NAMESPACE = uuid5(NAMESPACE_URL, "https://ledgerline.invalid/idempotency")

@@ -1,17 +1,18 @@
-"""What commands and the writer exchange: a command, its committed result, an e-mail a command
-sends, and the inline projections written in the same transaction as the events."""
+"""What commands and the writer exchange: a command's committed result, an e-mail a command
+sends, and the inline projections written in the same transaction as the events. (A command
+itself is what a unit of work runs: `Command` in ledger/unit_of_work.py.)"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
 import psycopg
 
 if TYPE_CHECKING:
-    from ledger.unit_of_work import UnitOfWork
+    pass
 
 
 @dataclass(frozen=True)
@@ -27,16 +28,6 @@ class CommandResult:
     def response(self) -> dict[str, Any]:
         aggregate_id = None if self.aggregate_id is None else str(self.aggregate_id)
         return {"aggregate_id": aggregate_id, **self.data}
-
-
-class Command(Protocol):
-    """A command: decides through the unit of work, returns its aggregate id and answer data."""
-
-    command_name: ClassVar[str]
-
-    def handle(self, uow: UnitOfWork) -> tuple[UUID | None, dict[str, Any]]: ...
-
-    def fingerprint(self) -> str: ...
 
 
 @dataclass(frozen=True)

@@ -30,10 +30,11 @@ from ledger.command_bus import (
     result_including,
     result_including_charges,
 )
-from ledger.command_records import Command, CommandResult
+from ledger.command_records import CommandResult
 from ledger.commands import line_cards, line_leads, line_transfers
 from ledger.commands import lines as line_commands
 from ledger.commands.lines import Outstanding
+from ledger.unit_of_work import Command
 
 
 class LineOperations:

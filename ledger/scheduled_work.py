@@ -14,12 +14,13 @@ from uuid import UUID
 
 from ledger.charging import Charging
 from ledger.command_bus import CommandBus
-from ledger.command_records import Command, CommandResult
+from ledger.command_records import CommandResult
 from ledger.commands import clock as clock_commands
 from ledger.commands import invoices as invoice_commands
 from ledger.commands import line_leads, line_transfers
 from ledger.commands import lines as line_commands
 from ledger.schedule import Work
+from ledger.unit_of_work import Command
 
 COMMANDS: dict[Work, Callable[[UUID, date], Command]] = {
     Work.ACTIVATE: lambda line_id, on: line_commands.StartScheduledLine(line_id=line_id, on=on),

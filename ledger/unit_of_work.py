@@ -4,7 +4,7 @@ it draws, the e-mails it sends. Nothing it gathers is written unless the command
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -72,3 +72,13 @@ class UnitOfWork:
     def dirty(self) -> bool:
         """Whether an aggregate this command touched holds events not yet collected."""
         return any(aggregate.pending_events for aggregate in self.touched.values())
+
+
+class Command(Protocol):
+    """A command: decides through the unit of work, returns its aggregate id and answer data."""
+
+    command_name: ClassVar[str]
+
+    def handle(self, uow: UnitOfWork) -> tuple[UUID | None, dict[str, Any]]: ...
+
+    def fingerprint(self) -> str: ...

@@ -32,8 +32,9 @@ from ledger.availability import DatabaseHealth, DatabaseUnavailable, connection_
 from ledger.batch import Answer, QueuedCommand
 from ledger.batch_transaction import BatchTransaction
 from ledger.clock import Clock
-from ledger.command_records import Command, CommandResult, InlineProjection
+from ledger.command_records import CommandResult, InlineProjection
 from ledger.sealing import Sealer
+from ledger.unit_of_work import Command
 
 BATCH_MAX = 512
 """Commands per transaction: enough to amortise the lock and the commit's fsync."""
