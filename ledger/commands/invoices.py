@@ -25,7 +25,7 @@ from ledger.billing import (
     number,
     pay_internally,
 )
-from ledger.commands.base import LedgerCommand, context, invoice, line, partner, today
+from ledger.commands.base import LedgerCommand, invoice, line, partner, policy_on, today
 from ledger.errors import Conflict
 from ledger.payments.gateway import ChargeResult, ChargeStatus
 from ledger.writer import UnitOfWork
@@ -164,7 +164,7 @@ class RecordCharge(LedgerCommand):
         found = invoice(uow, self.invoice_id)
         account = partner(uow, found.partner_id)
         expected = (
-            found.card_charge(context(uow).policy)[0]
+            found.card_charge(policy_on(uow, today(uow, account)))[0]
             if self.source is PaymentSource.CARD
             else found.outstanding - found.pending_total
         )
@@ -216,7 +216,7 @@ class RecordCombinedCharge(LedgerCommand):
     def handle(self, uow: UnitOfWork) -> Answer:
         account = partner(uow, self.partner_id)
         found = [invoice(uow, share.invoice_id) for share in self.shares]
-        expected = charge_shares(found, self.source, context(uow).policy)
+        expected = charge_shares(found, self.source, policy_on(uow, today(uow, account)))
         for owed, share, (amount, fee_line) in zip(found, self.shares, expected, strict=True):
             if (
                 owed.partner_id != account.id
@@ -256,6 +256,7 @@ def record_charge_outcome(
             source=source,
             amount=share.amount,
             fee_line=share.fee_line,
+            fee_policy_version=policy_on(uow, day).version,
             on=day,
             now=uow.now,
             reference=charge.charge_id,
