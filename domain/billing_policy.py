@@ -11,7 +11,7 @@ last one that began on or before it.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -224,16 +224,25 @@ class PolicyHistory(Aggregate):
 
     def policy_on(self, day: date, base: BillingPolicy) -> BillingPolicy:
         """The version in force on a business date: `base` with every change begun by then."""
-        policy = base
-        for change in self.changes:
-            if change.effective_from > day:
-                break
-            policy = changed_policy(policy, change.changes, change.version)
-        return policy
+        return in_force_on(base, self.changes, day)
 
     def scheduled_after(self, day: date) -> list[PolicyChange]:
         """The changes that begin after `day`, in the order they begin."""
         return [change for change in self.changes if change.effective_from > day]
+
+
+def every_version(base: BillingPolicy, changes: Sequence[PolicyChange]) -> list[BillingPolicy]:
+    """Each version's values, from version 0 (`base`) on, the changes taken in order."""
+    versions = [base]
+    for change in changes:
+        versions.append(changed_policy(versions[-1], change.changes, change.version))
+    return versions
+
+
+def in_force_on(base: BillingPolicy, changes: Sequence[PolicyChange], day: date) -> BillingPolicy:
+    """The version in force on a business date: `base` with every change begun by then."""
+    begun = [change for change in changes if change.effective_from <= day]
+    return every_version(base, begun)[-1]
 
 
 def policy_on(history: PolicyHistory | None, base: BillingPolicy, day: date) -> BillingPolicy:
