@@ -30,6 +30,7 @@ from api.routers import (
     partner_reads,
     partner_wallet,
     partners,
+    policy,
 )
 from api.runtime import Runtime
 from api.security import Keyring
@@ -131,6 +132,7 @@ def _routes() -> FastAPI:
     app.include_router(clients.router)
     app.include_router(invoices.router)
     app.include_router(invoices.closing_documents_router)
+    app.include_router(policy.router)
     app.include_router(ledger.router)
     app.include_router(ledger.projections_router)
     return app

@@ -43,6 +43,9 @@ Longer is a typing mistake (weeks for days), and would hold a partner's service 
 RATE_PLACES_MAX = 6
 """Decimal places a rate may have: 0.0001 % is finer than any card scheme prices; more places
 are a value pasted from a float (0.025000000000000001)."""
+CHANGE_VALUES_MAX = 256
+"""Values one change may set: more than the policy has (six, a discount per term, a lead
+threshold per ISO 4217 currency, about 180), so a longer list is not a policy change."""
 LATEST_UTC_OFFSET = timedelta(hours=14)
 """Kiribati's offset, the furthest ahead of UTC: the first place each business day begins."""
 
@@ -105,8 +108,10 @@ def changed_policy(
     policy: BillingPolicy, changes: Mapping[str, str], version: int
 ) -> BillingPolicy:
     """`policy` with `changes` applied (canonical text by field name), numbered `version`."""
-    if not changes:
-        raise InvalidValue("A policy change must change something.", field="changes")
+    if not changes or len(changes) > CHANGE_VALUES_MAX:
+        raise InvalidValue(
+            f"A policy change sets from 1 to {CHANGE_VALUES_MAX} values.", field="changes"
+        )
     values: dict[str, object] = {"version": version}
     discounts = dict(policy.duration_discounts)
     thresholds = dict(policy.lead_threshold_minor)
