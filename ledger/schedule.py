@@ -268,9 +268,11 @@ class ScheduleProjection:
             and PolicyField.INVOICE_AUTOPAY_LEAD_DAYS in event.changes
             for event in events
         ):
-            # A new invoice-ahead period moves every line's invoice date (R-C6): a rare
-            # vendor's change, one pass over the lines.
-            lines = conn.execute("SELECT line_id FROM line_index").fetchall()
+            # A new invoice-ahead period moves the invoice date of every line invoiced ahead
+            # (R-C6): those with such work scheduled, the only ones whose dates it moves.
+            lines = conn.execute(
+                "SELECT subject_id FROM schedule WHERE kind = %s", (Work.INVOICE_AHEAD.value,)
+            ).fetchall()
             ids = list(dict.fromkeys([*ids, *(UUID(str(row[0])) for row in lines)]))
         histories: list[PolicyHistory | None] = []
 

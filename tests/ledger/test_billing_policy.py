@@ -115,3 +115,31 @@ def test_a_refused_policy_change_writes_nothing(
         ledger.schedule_policy_change({"card_fee_rate": "0.025"}, day, actor=actor)
     assert event_count(database) == before
     assert ledger.policy_history() is None
+
+
+def scheduled_work(database: Database, subject_id: UUID) -> set[tuple[str, date]]:
+    with database.connect() as conn:
+        rows = conn.execute(
+            "SELECT kind, due_on FROM schedule WHERE subject_id = %s", (subject_id,)
+        ).fetchall()
+    return {(str(kind), due_on) for kind, due_on in rows}
+
+
+def test_r_c6_a_new_invoice_ahead_period_moves_the_dates_of_renewals_it_is_in_force_on(
+    ledger: Ledger, database: Database
+) -> None:
+    _, _, (invoice_id,) = open_partner(ledger, ACH)
+    [line_id] = ledger.invoice(invoice_id).line_ids
+    ledger.set_line_autopay(line_id, PaymentSource.BANK_TRANSFER)
+    renewal = date(2026, 2, 28)
+    assert scheduled_work(database, line_id) == {
+        ("renew", renewal),
+        ("invoice_ahead", date(2026, 2, 23)),  # 5 days ahead, version 0
+    }
+
+    ledger.schedule_policy_change({"invoice_autopay_lead_days": "10"}, date(2026, 2, 10))
+    # In force on the renewal date: the line's invoice goes out 10 days ahead, at once.
+    assert ("invoice_ahead", date(2026, 2, 18)) in scheduled_work(database, line_id)
+    ledger.schedule_policy_change({"invoice_autopay_lead_days": "2"}, date(2026, 3, 1))
+    # Not in force on this renewal's date: this invoice keeps its day.
+    assert ("invoice_ahead", date(2026, 2, 18)) in scheduled_work(database, line_id)
