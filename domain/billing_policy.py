@@ -97,7 +97,13 @@ def parse_rate(name: str, text: str) -> Decimal:
 
 
 def _parse_whole(name: str, text: str, most: int) -> int:
-    if not text.isascii() or not text.isdigit() or int(text) > most:
+    # The length first: `int` of thousands of digits is refused by Python itself (and slow).
+    if (
+        not text.isascii()
+        or not text.isdigit()
+        or len(text.lstrip("0")) > len(str(most))
+        or int(text) > most
+    ):
         raise InvalidValue(
             f"{name} must be a whole number from 0 to {most}, not {text!r}.", field=name
         )

@@ -5,7 +5,7 @@ numbers: a binary float cannot say 0.025 exactly."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -14,23 +14,36 @@ from domain.billing_policy import (
     CHANGE_VALUES_MAX,
     DISCOUNT_PREFIX,
     LEAD_THRESHOLD_PREFIX,
+    POLICY_DAYS_MAX,
     PolicyChange,
     PolicyField,
 )
 from domain.calendar import Term
+from domain.money import AMOUNT_MAX_MINOR
 from domain.pricing import BillingPolicy, percent
 from ledger.command_records import CommandResult
 
+RATE_PATTERN = r"^[0-9.eE+-]{1,32}$"
+"""Only what a decimal is written with; the policy says which decimals it takes."""
 RateText = Annotated[
     str,
     Field(
-        min_length=1,
-        max_length=32,
+        pattern=RATE_PATTERN,
         description='A rate as a decimal string in [0, 1): `"0.025"` is 2.5 %.',
         examples=["0.025"],
     ),
 ]
+
+
+def _rate(description: str) -> Any:
+    """An optional rate field (its pattern on the field, where the edge's checks find it)."""
+    return Field(default=None, pattern=RATE_PATTERN, description=description, examples=["0.025"])
+
+
 CurrencyKey = Annotated[str, StringConstraints(min_length=3, max_length=3)]
+Days = Annotated[int, Field(strict=True, ge=0, le=POLICY_DAYS_MAX)]
+"""Whole days, bounded as the policy bounds them (domain/billing_policy.py)."""
+MinorUnits = Annotated[int, Field(strict=True, ge=0, le=AMOUNT_MAX_MINOR)]
 
 
 class PolicyChangeRequest(BaseModel):
@@ -47,20 +60,20 @@ class PolicyChangeRequest(BaseModel):
         description="The first business date the new values apply, in every partner's calendar "
         "(R-X7): a day no partner has begun yet (tomorrow at the earliest)."
     )
-    card_fee_rate: RateText | None = Field(default=None, description="R-O7's card fee.")
-    cashback_rate: RateText | None = Field(default=None, description="R-C4's cashback.")
+    card_fee_rate: str | None = _rate("R-O7's card fee, as a decimal string.")
+    cashback_rate: str | None = _rate("R-C4's cashback, as a decimal string.")
     duration_discounts: dict[Term, RateText] | None = Field(
         default=None, description="R-C3's discount by term, such as `twelve_months`."
     )
-    lead_threshold_minor: dict[CurrencyKey, int] | None = Field(
+    lead_threshold_minor: dict[CurrencyKey, MinorUnits] | None = Field(
         default=None,
         max_length=CHANGE_VALUES_MAX,
         description="R-L2's unbilled-leads threshold by currency, in minor units.",
     )
-    invoice_autopay_lead_days: int | None = Field(default=None, description="R-C6.")
-    grace_period_days: int | None = Field(default=None, description="R-L4.")
-    transfer_business_days: int | None = Field(default=None, description="R-E4.")
-    payment_terms_days: int | None = Field(
+    invoice_autopay_lead_days: Days | None = Field(default=None, description="R-C6.")
+    grace_period_days: Days | None = Field(default=None, description="R-L4.")
+    transfer_business_days: Days | None = Field(default=None, description="R-E4.")
+    payment_terms_days: Days | None = Field(
         default=None, description="Days from issue to due date of a bank-transfer invoice."
     )
 

@@ -86,7 +86,8 @@ REFUSED = [
     ({**CHANGE, "effective_from": "2025-06-01"}, "policy_change_not_in_future"),
     ({**CHANGE, "card_fee_rate": "1.5"}, "invalid_value"),
     ({**CHANGE, "card_fee_rate": 0.025}, "validation_failed"),  # a float is not exact
-    ({**CHANGE, "grace_period_days": -1}, "invalid_value"),
+    ({**CHANGE, "grace_period_days": -1}, "validation_failed"),
+    ({**CHANGE, "grace_period_days": 10**30}, "validation_failed"),
     ({"effective_from": "2026-02-02"}, "invalid_value"),  # changes nothing
 ]
 

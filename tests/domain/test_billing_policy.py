@@ -139,6 +139,7 @@ def test_a_change_before_one_already_scheduled_is_refused() -> None:
         ({"grace_period_days": "-1"}, "grace_period_days"),
         ({"grace_period_days": str(POLICY_DAYS_MAX + 1)}, "grace_period_days"),
         ({"grace_period_days": "٣"}, "grace_period_days"),  # an Arabic-Indic digit
+        ({"grace_period_days": "9" * 5_000}, "grace_period_days"),  # past int()'s own limit
         ({"duration_discount:forever": "0.1"}, "duration_discount:forever"),
         ({"lead_threshold_minor:USD": "1.5"}, "lead_threshold_minor:USD"),
         ({"holidays": "2026-12-25"}, "holidays"),
