@@ -89,7 +89,9 @@ class Batch:
         if cached is not None:
             return cached
         if aggregate_id in self.absent:
-            return None
+            # Not in the store when first looked for: only this batch's commands can have made
+            # it since (the batch holds the lock), and what they made is among `touched`.
+            return self.touched.get(aggregate_id)
         self.flush()
         aggregate = store.load(self.conn, self.mapper, aggregate_id, snapshots=self.snapshots)
         if aggregate is not None:
