@@ -32,6 +32,7 @@ from api.routers import (
     partner_reads,
     partner_wallet,
     partners,
+    policy,
 )
 from api.runtime import Runtime
 from api.security import Keyring
@@ -134,6 +135,7 @@ def _routes() -> FastAPI:
     app.include_router(invoices.router)
     app.include_router(invoice_payments.router)
     app.include_router(closing_documents.router)
+    app.include_router(policy.router)
     app.include_router(ledger.router)
     app.include_router(ledger.projections_router)
     return app

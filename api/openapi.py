@@ -24,6 +24,10 @@ TAGS: list[dict[str, Any]] = [
     {"name": "lines", "description": "Subscription lines: their life, leads and transfers."},
     {"name": "invoices", "description": "Invoices: payments, refunds, voids, credit notes."},
     {"name": "closing documents", "description": "Acts of completed work for paid invoices."},
+    {
+        "name": "policy",
+        "description": "The billing policy's rates and periods: its versions, and changes.",
+    },
     {"name": "ledger", "description": "The ledger as a whole: the trial balance."},
     {"name": "projections", "description": "The read models' progress and stops."},
     {"name": "operations", "description": "Liveness, readiness and metrics; no key."},

@@ -87,7 +87,7 @@ class BonusWallet(Aggregate):
         """Bonuses were added: cashback on a client's own payment (R-C4), or a vendor's
         promotion or goodwill credit, with its note saying why (R-C5)."""
 
-        class_version = 2
+        class_version = 3
 
         credit_id: UUID
         amount: Money
@@ -96,11 +96,22 @@ class BonusWallet(Aggregate):
         client_id: UUID | None
         credited_on: date
         note: str | None
+        policy_version: int | None
+        """Cashback: the version of the billing policy whose rate made it (on the payment's
+        date); None for a vendor's grant."""
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             """Version 1 had no note: no credit before it said why in words."""
             state["note"] = None
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            """Version 2 named no policy version: all cashback before it was at version 0's
+            rate, and a grant has none."""
+            reason = state["reason"]
+            cashback = getattr(reason, "value", reason) == CreditReason.CASHBACK.value
+            state["policy_version"] = 0 if cashback else None
 
         def apply(self, wallet: BonusWallet) -> None:
             wallet.balance = wallet.balance + self.amount
@@ -120,8 +131,10 @@ class BonusWallet(Aggregate):
         now: datetime,
         payment_id: UUID | None = None,
         client_id: UUID | None = None,
+        policy_version: int = 0,
     ) -> None:
-        """Add bonuses; cashback names the client payment that earned it (R-C4)."""
+        """Add bonuses; cashback names the client payment that earned it (R-C4) and the
+        version of the billing policy whose rate it was earned at."""
         self._require_amount(amount)
         if reason is CreditReason.CASHBACK and payment_id is None:
             # Without it a refund of that payment could not claw the cashback back.
@@ -137,6 +150,7 @@ class BonusWallet(Aggregate):
             client_id=client_id,
             credited_on=on,
             note=None,
+            policy_version=policy_version if reason is CreditReason.CASHBACK else None,
         )
 
     def grant(
@@ -172,6 +186,7 @@ class BonusWallet(Aggregate):
             client_id=None,
             credited_on=on,
             note=clean_text("note", note),
+            policy_version=None,
         )
 
     class Spent(Event):

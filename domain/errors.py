@@ -406,3 +406,35 @@ class NothingOutstanding(BillingError):
     """There is nothing pending to charge or mark as paid (R-H5)."""
 
     code = "nothing_outstanding"
+
+
+# --- The billing policy's history ---------------------------------------------------------
+
+
+class PolicyChangeNotInFuture(BillingError):
+    """A policy change would apply from a day some partner has already begun (today or
+    earlier): rates never change under a day already being billed; `earliest` is the first
+    day a change may start."""
+
+    code = "policy_change_not_in_future"
+    refusal = Refusal.INVALID
+
+
+class PolicyChangeOutOfOrder(BillingError):
+    """A policy change would start before a change already scheduled: versions follow each
+    other in effective-date order; `earliest` is the last scheduled change's first day."""
+
+    code = "policy_change_out_of_order"
+
+
+class PolicyChangesExhausted(BillingError):
+    """The policy has as many versions as it keeps (POLICY_VERSIONS_MAX)."""
+
+    code = "policy_changes_exhausted"
+
+
+class PolicyChangeNotPermitted(BillingError):
+    """Only the vendor changes the billing policy; a partner may read it."""
+
+    code = "policy_change_not_permitted"
+    refusal = Refusal.NOT_PERMITTED

@@ -272,9 +272,18 @@ class Invoice(Aggregate):
     # --- paying ----------------------------------------------------------------------------
 
     class CardFeeAdded(Event):
-        """The card processing fee became its own line when a card paid (R-O7)."""
+        """The card processing fee became its own line when a card paid (R-O7), at the rate
+        of the billing policy's version `policy_version`, in force on the payment's date."""
+
+        class_version = 2
 
         line: InvoiceLine
+        policy_version: int
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Version 1 named no policy version: every fee before it was at version 0's rate."""
+            state["policy_version"] = 0
 
         def apply(self, invoice: Invoice) -> None:
             invoice.lines.append(self.line)
@@ -329,10 +338,12 @@ class Invoice(Aggregate):
         on: date,
         now: datetime,
         fee_line: InvoiceLine | None = None,
+        fee_policy_version: int = 0,
         reference: str | None = None,
         note: str | None = None,
     ) -> None:
-        """Record a payment of up to what is owed; a card payment adds its fee line first."""
+        """Record a payment of up to what is owed; a card payment adds its fee line first,
+        naming the version of the billing policy whose rate made it."""
         self._require_open()
         self._require_amount(amount, "A payment must be above zero.")
         if str(payment_id) in self.payments:
@@ -369,7 +380,7 @@ class Invoice(Aggregate):
             )
         note = None if note is None else clean_text("note", note)
         if fee_line is not None:
-            self._trigger(self.CardFeeAdded, now, line=fee_line)
+            self._trigger(self.CardFeeAdded, now, line=fee_line, policy_version=fee_policy_version)
         self._trigger(
             self.PaymentReceived,
             now,

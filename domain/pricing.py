@@ -118,6 +118,9 @@ class BillingPolicy:
     payment_terms_days: int = PAYMENT_TERMS_DAYS
     holidays: frozenset[date] = frozenset()
     """Dates that are not business days, besides weekends."""
+    version: int = 0
+    """Which version of the policy these values are (domain/billing_policy.py): 0 is the
+    deployment's own, in force until a scheduled change begins."""
 
     def __post_init__(self) -> None:
         rates = [self.card_fee_rate, self.cashback_rate, *self.duration_discounts.values()]
@@ -228,7 +231,7 @@ def cashback_for(paid: Money, policy: BillingPolicy) -> Money:
 
 
 def cashback_clawback(
-    paid: Money, fee: Money, refunded_before: Money, refund: Money, policy: BillingPolicy
+    paid: Money, fee: Money, refunded_before: Money, refund: Money, earned: Money
 ) -> Money:
     """The cashback a refund of a client's payment takes back (R-C4).
 
@@ -236,10 +239,10 @@ def cashback_clawback(
     first, then the price; what is taken back is the cashback in proportion to the part of
     the price refunded so far, less what earlier refunds took. Counted over all the refunds
     of the payment, so together they take back exactly what it earned, never more, rounded
-    once each in `apply_rate` (R-X1).
+    once each in `apply_rate` (R-X1). `earned` is what the payment earned when it was made,
+    at the rate of the policy then in force, whatever the rate is on the refund's day.
     """
     price = paid - fee
-    earned = cashback_for(price, policy)
     if not price.is_positive() or not earned.is_positive():
         return Money.zero(paid.currency)
 

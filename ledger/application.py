@@ -20,11 +20,13 @@ from uuid import UUID
 
 from eventsourcing.persistence import Mapper
 
+from domain.billing_policy import POLICY_ID, PolicyHistory, policy_on
 from domain.bonus_wallet import BonusWallet
 from domain.invoice import Invoice
 from domain.partner_account import PartnerAccount
 from domain.pricing import BillingPolicy, Catalogue
 from domain.subscription_line import SubscriptionLine
+from domain.values import VENDOR, Actor
 from ledger import schema, store
 from ledger.availability import CheckedPool, DatabaseHealth, pool
 from ledger.charging import Charging
@@ -32,6 +34,7 @@ from ledger.clock import Clock
 from ledger.command_bus import CommandBus
 from ledger.command_records import CommandResult
 from ledger.commands.base import Context
+from ledger.commands.policy import SchedulePolicyChange
 from ledger.database import Database
 from ledger.event_store import EventStore
 from ledger.invoice_operations import InvoiceOperations
@@ -73,6 +76,8 @@ class Ledger(PartnerOperations, LineOperations, InvoiceOperations):
         self.clock = clock
         self.gateway: PaymentGateway = gateway or SimulatedGateway()
         self.policy = policy or BillingPolicy()
+        """Version 0 of the billing policy: in force until a scheduled change begins
+        (domain/billing_policy.py); rules read the version in force through `policy_on`."""
         self.catalogue = catalogue or Catalogue.of()
         self.store = EventStore(database, sealer=sealer)
         self.mapper: Mapper[UUID] = self.store.mapper
@@ -132,6 +137,32 @@ class Ledger(PartnerOperations, LineOperations, InvoiceOperations):
 
     def invoice(self, invoice_id: UUID) -> Invoice:
         return self.bus.invoice(invoice_id)
+
+    def schedule_policy_change(
+        self,
+        changes: dict[str, str],
+        effective_from: date,
+        *,
+        key: str | None = None,
+        actor: Actor = VENDOR,
+    ) -> CommandResult:
+        """The vendor's change of the billing policy from a future business date on."""
+        command = SchedulePolicyChange(
+            effective_from=effective_from, changes=tuple(sorted(changes.items())), actor=actor
+        )
+        return self.bus.execute(command, key)
+
+    def policy_history(self) -> PolicyHistory | None:
+        """The billing policy's scheduled changes, straight from the store (None: none yet)."""
+        return self.bus.load(PolicyHistory, POLICY_ID)
+
+    def policy_on(self, day: date) -> BillingPolicy:
+        """The version of the billing policy in force on a business date."""
+        return policy_on(self.policy_history(), self.policy, day)
+
+    def policy_today(self, partner_id: UUID) -> BillingPolicy:
+        """The version of the billing policy in force on a partner's business date now."""
+        return self.policy_on(self.partner_account(partner_id).today(self.clock.now()))
 
     def do_scheduled_work(self, work: Work, subject_id: UUID, on: date) -> CommandResult | None:
         """Do one piece of the billing clock's work (ledger/billing_clock.py), once."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from uuid import UUID, uuid4
 
-from domain.bonus_wallet import CreditReason
+from domain.bonus_wallet import BonusWallet, CreditReason
 from domain.calendar import BillingPeriod
 from domain.invoice import Invoice, InvoiceKind, InvoiceStatus, Payment
 from domain.money import Money, total
@@ -17,8 +17,8 @@ from domain.partner_account import PartnerAccount
 from domain.payment_methods import PaymentSource
 from domain.pricing import Product, cashback_clawback, cashback_for, subscription_lines
 from domain.subscription_line import SubscriptionLine
-from domain.values import InvoiceLine, InvoiceLineKind, Payer
-from ledger.commands.base import context, line, wallet
+from domain.values import InvoiceLine, InvoiceLineKind, Payer, bonus_wallet_id
+from ledger.commands.base import context, line, policy_on, wallet
 from ledger.notifications import (
     invoice_issued,
     payment_failed,
@@ -57,7 +57,8 @@ def line_product(subscription: SubscriptionLine) -> Product:
 def period_lines(
     uow: UnitOfWork, subscription: SubscriptionLine, period: BillingPeriod
 ) -> list[InvoiceLine]:
-    """The invoice lines for one period of a line (R-O3, R-C3)."""
+    """The invoice lines for one period of a line (R-O3), with the duration discount of the
+    policy in force on the period's first day (R-C3)."""
     anchor_day = subscription.anchor_day or period.start.day
     return subscription_lines(
         line_product(subscription),
@@ -66,7 +67,7 @@ def period_lines(
         subscription.term,
         period,
         anchor_day,
-        context(uow).policy,
+        policy_on(uow, period.start),
     )
 
 
@@ -93,7 +94,7 @@ def issue_invoice(
     source: PaymentSource,
 ) -> Invoice:
     """Issue an invoice, note it on each line it charges, and e-mail it (R-O5)."""
-    policy = context(uow).policy
+    policy = policy_on(uow, issued_on)
     due_on = (
         issued_on
         if source in PAID_ON_ISSUE
@@ -234,7 +235,8 @@ def after_payment(
     if invoice.status is InvoiceStatus.SETTLED:
         after_settled(uow, account, invoice)
     if invoice.payer is Payer.CLIENT and payment.source not in PARTNERS_OWN_MONEY:
-        earned = cashback_for(payment.amount - payment.fee, context(uow).policy)
+        policy = policy_on(uow, on)
+        earned = cashback_for(payment.amount - payment.fee, policy)
         if earned.is_positive():
             wallet(uow, account).credit(
                 credit_id=uuid4(),
@@ -244,6 +246,7 @@ def after_payment(
                 now=uow.now,
                 payment_id=payment_id,
                 client_id=invoice.client_id,
+                policy_version=policy.version,
             )
 
 
@@ -255,9 +258,10 @@ def after_settled(uow: UnitOfWork, account: PartnerAccount, invoice: Invoice) ->
 
 
 def after_missed(uow: UnitOfWork, account: PartnerAccount, invoice: Invoice, on: date) -> None:
-    """A payment the partner owed failed or is overdue: a week of grace starts (R-L4)."""
+    """A payment the partner owed failed or is overdue: a week of grace starts (R-L4), as
+    long as the policy in force on the invoice's due date says."""
     if invoice.payer is Payer.PARTNER:
-        grace = context(uow).policy.grace_period_days
+        grace = policy_on(uow, invoice.due_on).grace_period_days
         account.record_missed_payment(invoice.id, grace, uow.now, on)
 
 
@@ -309,9 +313,13 @@ def after_refund(
     if payment.source is PaymentSource.COMPANY_BALANCE:
         account.restore_balance(refund_id, amount, invoice.id, uow.now)
     if invoice.payer is Payer.CLIENT and payment.source not in PARTNERS_OWN_MONEY:
-        due = cashback_clawback(
-            payment.amount, payment.fee, payment.refunded, amount, context(uow).policy
+        bonuses = uow.get(BonusWallet, bonus_wallet_id(account.id))
+        earned = (
+            bonuses.earned_by_payment.get(str(payment_id), Money.zero(invoice.currency))
+            if bonuses is not None
+            else Money.zero(invoice.currency)
         )
+        due = cashback_clawback(payment.amount, payment.fee, payment.refunded, amount, earned)
         if due.is_positive():
             wallet(uow, account).claw_back(
                 clawback_id=uuid4(), payment_id=payment_id, due=due, on=on, now=uow.now

@@ -17,6 +17,7 @@ from dataclasses import replace
 from datetime import date, datetime
 from uuid import UUID
 
+from domain.billing_policy import POLICY_ID, PolicyHistory, policy_on
 from domain.errors import BillingError, InvoiceNotFound, NoPaymentMethod, NothingOutstanding
 from domain.invoice import Invoice, charge_shares
 from domain.money import Money, total
@@ -52,7 +53,14 @@ class Charging:
         self.bus = bus
         self.gateway = gateway
         self.clock = clock
-        self.policy = policy
+        self.base_policy = policy
+        """Version 0 of the billing policy; the charge reads the version in force today."""
+
+    def policy_today(self, account: PartnerAccount) -> BillingPolicy:
+        """The billing policy in force on the partner's business date now: the card fee of a
+        payment is the one on its date (R-O7); its command checks the same version."""
+        history = self.bus.load(PolicyHistory, POLICY_ID)
+        return policy_on(history, self.base_policy, account.today(self.clock.now()))
 
     def payers_now(self, account: PartnerAccount) -> datetime:
         """Now, in the partner's time zone: what the processor is told, so that days it counts
@@ -111,7 +119,7 @@ class Charging:
         try:
             method, line_id = self.paying_method(account, invoice, source, None)
         except NoPaymentMethod:
-            return self._record_no_method(invoice, key)
+            return self._record_no_method(invoice, account, key)
         request = RecordCharge(invoice_id=invoice.id, payment_id=derived_id(key))
         return self._charge(request, invoice, account, method, line_id, key)
 
@@ -174,7 +182,7 @@ class Charging:
         """Charge everything pending to a new card or bank account in one charge of the total,
         each invoice paid by its share, the card fee on the total (R-H5, R-L5, R-O7)."""
         owed = [self.bus.invoice(UUID(invoice_id)) for invoice_id in invoice_ids]
-        amounts = charge_shares(owed, method.source, self.policy)
+        amounts = charge_shares(owed, method.source, self.policy_today(account))
         shares = tuple(
             charge_commands.ChargeShare(
                 invoice_id=invoice.id,
@@ -284,7 +292,7 @@ class Charging:
     ) -> CommandResult:
         source = PaymentSource.CARD if isinstance(method, CardToken) else PaymentSource.DIRECT_DEBIT
         if source is PaymentSource.CARD:
-            amount, fee_line = invoice.card_charge(self.policy)
+            amount, fee_line = invoice.card_charge(self.policy_today(account))
         else:
             amount, fee_line = invoice.outstanding - invoice.pending_total, None
         if not amount.is_positive():
@@ -313,9 +321,11 @@ class Charging:
                 self.gateway.refund(charge.charge_id, amount, f"{key}/compensate", now)
             raise
 
-    def _record_no_method(self, invoice: Invoice, key: str) -> CommandResult:
+    def _record_no_method(
+        self, invoice: Invoice, account: PartnerAccount, key: str
+    ) -> CommandResult:
         """Autopay found nothing to charge: a failed payment the payer is told about (R-H4)."""
-        amount, fee_line = invoice.card_charge(self.policy)
+        amount, fee_line = invoice.card_charge(self.policy_today(account))
         declined = ChargeResult(
             charge_id=f"none/{invoice.id}",
             status=ChargeStatus.DECLINED,

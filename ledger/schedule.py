@@ -8,7 +8,7 @@ lines) and `open_invoices` (what is still owed), which commands use to find thei
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -17,6 +17,7 @@ from uuid import UUID
 
 import psycopg
 
+from domain.billing_policy import POLICY_ID, PolicyField, PolicyHistory, policy_on
 from domain.calendar import add_business_days, next_friday
 from domain.invoice import Invoice, InvoiceStatus
 from domain.partner_account import PartnerAccount, PauseReason
@@ -125,12 +126,16 @@ def next_due_at(conn: psycopg.Connection[Any]) -> datetime | None:
     return row[0] if row else None
 
 
+PolicyOn = Callable[[date], BillingPolicy]
+"""The version of the billing policy in force on a business date."""
+
+
 def due_work(
-    aggregate: Any, policy: BillingPolicy, account: PartnerAccount | None = None
+    aggregate: Any, policy_for: PolicyOn, account: PartnerAccount | None = None
 ) -> list[tuple[Work, date]]:
     """The work an aggregate has due, by kind, on the business day it is due."""
     if isinstance(aggregate, SubscriptionLine):
-        return _line(aggregate, policy, account)
+        return _line(aggregate, policy_for, account)
     if isinstance(aggregate, Invoice):
         return _invoice(aggregate)
     if isinstance(aggregate, PartnerAccount):
@@ -139,7 +144,7 @@ def due_work(
 
 
 def _line(
-    line: SubscriptionLine, policy: BillingPolicy, account: PartnerAccount | None
+    line: SubscriptionLine, policy_for: PolicyOn, account: PartnerAccount | None
 ) -> list[tuple[Work, date]]:
     work: list[tuple[Work, date]] = []
     if line.transfer_effective_on is not None:
@@ -161,10 +166,10 @@ def _line(
     if autopay is PaymentSource.BANK_TRANSFER and (
         line.invoiced_through is None or line.invoiced_through <= end
     ):
-        # Invoice autopay: the next period's invoice goes out 5 days early (R-C6).
-        ahead = max(
-            end - timedelta(days=policy.invoice_autopay_lead_days), line.current_period.start
-        )
+        # Invoice autopay: the next period's invoice goes out 5 days early (R-C6), as many
+        # days as the policy in force on the renewal date says.
+        lead_days = policy_for(end).invoice_autopay_lead_days
+        ahead = max(end - timedelta(days=lead_days), line.current_period.start)
         work.append((Work.INVOICE_AHEAD, ahead))
     return work
 
@@ -227,6 +232,7 @@ class ScheduleProjection:
 
     def __init__(self, policy: BillingPolicy) -> None:
         self.policy = policy
+        """Version 0 of the billing policy; each renewal reads the version in force then."""
         self._written: dict[UUID, list[ScheduleRow]] = {}
         self._pending: dict[UUID, list[ScheduleRow]] = {}
 
@@ -257,6 +263,26 @@ class ScheduleProjection:
                 "SELECT line_id FROM line_index WHERE partner_id = ANY(%s)", (autopay_changed,)
             ).fetchall()
             ids = list(dict.fromkeys([*ids, *(UUID(str(row[0])) for row in lines)]))
+        if any(
+            isinstance(event, PolicyHistory.ChangeScheduled)
+            and PolicyField.INVOICE_AUTOPAY_LEAD_DAYS in event.changes
+            for event in events
+        ):
+            # A new invoice-ahead period moves the invoice date of every line invoiced ahead
+            # (R-C6): those with such work scheduled, the only ones whose dates it moves.
+            lines = conn.execute(
+                "SELECT subject_id FROM schedule WHERE kind = %s", (Work.INVOICE_AHEAD.value,)
+            ).fetchall()
+            ids = list(dict.fromkeys([*ids, *(UUID(str(row[0])) for row in lines)]))
+        histories: list[PolicyHistory | None] = []
+
+        def policy_for(day: date) -> BillingPolicy:
+            # Looked up once a batch, and only when a line with invoice autopay needs it.
+            if not histories:
+                found = lookup(POLICY_ID)
+                histories.append(found if isinstance(found, PolicyHistory) else None)
+            return policy_on(histories[0], self.policy, day)
+
         changed: list[UUID] = []
         rows: list[ScheduleRow] = []
         for aggregate_id in ids:
@@ -267,7 +293,7 @@ class ScheduleProjection:
             account = aggregate if isinstance(aggregate, PartnerAccount) else lookup(partner_id)
             due = [
                 (work.value, aggregate_id, due_on, account.time_zone, partner_id)
-                for work, due_on in due_work(aggregate, self.policy, account)
+                for work, due_on in due_work(aggregate, policy_for, account)
             ]
             if self._written.get(aggregate_id) == due:
                 continue

@@ -35,6 +35,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import get_topic, resolve_topic
 
+from domain.billing_policy import PolicyChange
 from domain.bonus_wallet import CreditReason
 from domain.calendar import Anchor, BillingPeriod, Term
 from domain.invoice import InvoiceKind, InvoiceStatus, Payment
@@ -57,6 +58,7 @@ VALUE_OBJECTS: dict[str, type[Any]] = {
     "transfer_request": TransferRequest,
     "client": Client,
     "payment": Payment,
+    "policy_change": PolicyChange,
 }
 """Frozen dataclasses stored field by field, under these names."""
 

@@ -19,13 +19,20 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
 from psycopg import sql
 
+from domain.billing_policy import PolicyHistory
 from domain.bonus_wallet import BonusWallet
 from domain.invoice import Invoice
 from domain.partner_account import PartnerAccount
 from domain.subscription_line import SubscriptionLine
 from projections.sql import FUNCTIONS, SESSION_SETTINGS, STAGE_DDL
 
-AGGREGATES: tuple[type[Aggregate], ...] = (PartnerAccount, SubscriptionLine, Invoice, BonusWallet)
+AGGREGATES: tuple[type[Aggregate], ...] = (
+    PartnerAccount,
+    SubscriptionLine,
+    Invoice,
+    BonusWallet,
+    PolicyHistory,
+)
 PLACEHOLDER = re.compile(r"\{t_(\w+?)_(\w+)\}")
 
 GENERATIONS_DDL = [

@@ -15,6 +15,7 @@ from projections.cashback import Cashback
 from projections.documents import ClosingDocuments
 from projections.invoices import InvoiceHistory
 from projections.partners import PartnerDirectory
+from projections.policy_versions import PolicyVersions
 
 
 def all_projections() -> list[Projection]:
@@ -27,6 +28,7 @@ def all_projections() -> list[Projection]:
         ClosingDocuments(),
         Cashback(),
         ActivityFeed(),
+        PolicyVersions(),
     ]
 
 

@@ -12,6 +12,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from domain.billing_policy import PolicyHistory
 from domain.bonus_wallet import BonusWallet, CreditReason
 from domain.calendar import Anchor, Term, aligned_first_period
 from domain.invoice import Invoice, InvoiceKind
@@ -26,7 +27,13 @@ NOW = datetime(2026, 1, 15, 14, 30, tzinfo=UTC)
 TODAY = date(2026, 1, 15)
 POLICY = BillingPolicy()
 
-AGGREGATES: tuple[type[Aggregate], ...] = (PartnerAccount, SubscriptionLine, Invoice, BonusWallet)
+AGGREGATES: tuple[type[Aggregate], ...] = (
+    PartnerAccount,
+    SubscriptionLine,
+    Invoice,
+    BonusWallet,
+    PolicyHistory,
+)
 
 
 def uid(n: int) -> UUID:
@@ -326,9 +333,15 @@ def _wallet() -> list[Any]:
     return list(wallet.collect_events())
 
 
+def _policy() -> list[Any]:
+    history = PolicyHistory.start(NOW)
+    history.schedule({"card_fee_rate": "0.025"}, date(2026, 3, 1), POLICY, NOW)
+    return list(history.collect_events())
+
+
 def specimens() -> dict[type[Any], Any]:
     """The first event of each class the scenarios trigger."""
     found: dict[type[Any], Any] = {}
-    for event in [*_account(), *_line(), *_invoices(), *_wallet()]:
+    for event in [*_account(), *_line(), *_invoices(), *_wallet(), *_policy()]:
         found.setdefault(type(event), event)
     return found

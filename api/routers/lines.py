@@ -102,7 +102,7 @@ def get_line(
     """
     line = runtime.ledger.line(line_id)
     visible(caller, line.partner_id, LineNotFound.of(line_id))
-    return line_view(line, runtime.ledger.policy)
+    return line_view(line, runtime.ledger.policy_today(line.partner_id))
 
 
 @router.get(
@@ -132,7 +132,9 @@ def list_lines(
         after=after[0] if after else None,
         limit=page.limit + 1,
     )
-    items = [line_view(line, runtime.ledger.policy) for line in lines]
+    # One client's lines are one partner's: the policy in force on its business date now.
+    policy = runtime.ledger.policy_today(lines[0].partner_id) if lines else runtime.ledger.policy
+    items = [line_view(line, policy) for line in lines]
     return page_of(items, page.limit, lambda line: [str(line.id)])
 
 

@@ -8,6 +8,8 @@ from datetime import date
 from typing import Any, ClassVar
 from uuid import UUID
 
+from domain import billing_policy
+from domain.billing_policy import POLICY_ID, PolicyHistory
 from domain.bonus_wallet import BonusWallet
 from domain.errors import InvoiceNotFound, LineNotFound, PartnerNotFound
 from domain.invoice import Invoice
@@ -23,7 +25,9 @@ from ledger.unit_of_work import UnitOfWork
 class Context:
     """What commands need besides the store."""
 
-    policy: BillingPolicy
+    base_policy: BillingPolicy
+    """Version 0 of the billing policy, in force until a scheduled change begins: read it
+    through `policy_on`, never directly (domain/billing_policy.py)."""
     catalogue: Catalogue
     public_url: str
     """Where people reach Ledgerline (links in e-mails, such as the update-card link: R-H4)."""
@@ -64,6 +68,16 @@ def _snake(name: str) -> str:
 def context(uow: UnitOfWork) -> Context:
     ctx: Context = uow.context
     return ctx
+
+
+def policy_history(uow: UnitOfWork) -> PolicyHistory | None:
+    """The billing policy's scheduled changes, or None while it has none."""
+    return uow.get(PolicyHistory, POLICY_ID)
+
+
+def policy_on(uow: UnitOfWork, day: date) -> BillingPolicy:
+    """The version of the billing policy in force on a business date."""
+    return billing_policy.policy_on(policy_history(uow), context(uow).base_policy, day)
 
 
 def partner(uow: UnitOfWork, partner_id: UUID) -> PartnerAccount:

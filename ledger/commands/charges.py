@@ -18,7 +18,7 @@ from domain.subscription_line import SubscriptionLine
 from domain.values import InvoiceLine
 from ledger import fingerprints
 from ledger.billing import after_failure, after_payment
-from ledger.commands.base import LedgerCommand, context, owned_invoice, partner, today
+from ledger.commands.base import LedgerCommand, owned_invoice, partner, policy_on, today
 from ledger.commands.invoices import invoice_state
 from ledger.errors import Conflict
 from ledger.payments.gateway import ChargeResult, ChargeStatus
@@ -63,7 +63,7 @@ class RecordCharge(LedgerCommand):
         invoice = owned_invoice(uow, self.invoice_id, self.actor)
         account = partner(uow, invoice.partner_id)
         expected = (
-            invoice.card_charge(context(uow).policy)[0]
+            invoice.card_charge(policy_on(uow, today(uow, account)))[0]
             if self.source is PaymentSource.CARD
             else invoice.outstanding - invoice.pending_total
         )
@@ -115,7 +115,7 @@ class RecordCombinedCharge(LedgerCommand):
     def handle(self, uow: UnitOfWork) -> Answer:
         account = partner(uow, self.partner_id)
         invoices = [owned_invoice(uow, share.invoice_id, self.actor) for share in self.shares]
-        expected = charge_shares(invoices, self.source, context(uow).policy)
+        expected = charge_shares(invoices, self.source, policy_on(uow, today(uow, account)))
         for owed, share, (amount, fee_line) in zip(invoices, self.shares, expected, strict=True):
             if (
                 owed.partner_id != account.id
@@ -155,6 +155,7 @@ def record_charge_outcome(
             source=source,
             amount=share.amount,
             fee_line=share.fee_line,
+            fee_policy_version=policy_on(uow, day).version,
             on=day,
             now=uow.now,
             reference=charge.charge_id,

@@ -10,7 +10,7 @@ from uuid import UUID
 from domain.calendar import DATE_MAX, DATE_MIN, business_date, plausible_date
 from domain.money import Money
 from ledger.billing import invoice_leads
-from ledger.commands.base import LedgerCommand, context, line, owned_line, partner
+from ledger.commands.base import LedgerCommand, line, owned_line, partner, policy_on
 from ledger.commands.lines import Answer, billed
 from ledger.unit_of_work import UnitOfWork
 
@@ -46,7 +46,7 @@ class RecordLead(LedgerCommand):
         reached = account.charge_budget(self.lead_id, price, uow.now, day)
         subscription.record_lead(self.lead_id, price, day, uow.now)
         issued = None
-        if subscription.lead_threshold_reached(context(uow).policy):
+        if subscription.lead_threshold_reached(policy_on(uow, day)):
             issued = invoice_leads(uow, account, subscription, day)
         aggregate_id, data = billed(subscription, issued)
         return aggregate_id, {**data, "budget_reached": reached}

@@ -15,7 +15,7 @@ from uuid import UUID
 
 from domain.errors import CurrencyMismatch
 from domain.subscription_line import SubscriptionLine, TransferParty, TransferRequest
-from ledger.commands.base import LedgerCommand, context, line, owned_line, partner, today
+from ledger.commands.base import LedgerCommand, line, owned_line, partner, policy_on, today
 from ledger.commands.lines import Answer
 from ledger.unit_of_work import UnitOfWork
 
@@ -41,8 +41,9 @@ class RequestTransfer(LedgerCommand):
                 expected=currency,
                 got=receiving.currency,
             )
+        day = today(uow, account)
         subscription.request_transfer(
-            self.request, self.consents, today(uow, account), context(uow).policy, uow.now
+            self.request, self.consents, day, policy_on(uow, day), uow.now
         )
         return subscription.id, transfer_state(subscription)
 
@@ -59,7 +60,8 @@ class GiveConsent(LedgerCommand):
         subscription = line(uow, self.line_id)
         subscription.require_consents_permitted(self.actor, (self.party,))
         account = partner(uow, subscription.partner_id)
-        subscription.give_consent(self.party, today(uow, account), context(uow).policy, uow.now)
+        day = today(uow, account)
+        subscription.give_consent(self.party, day, policy_on(uow, day), uow.now)
         return subscription.id, transfer_state(subscription)
 
 

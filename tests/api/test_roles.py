@@ -213,6 +213,10 @@ def settings(database: Database) -> Settings:
     )
 
 
+SHARED_READS = frozenset({"/v1/policy", "/v1/policy/versions"})
+"""Reads of no partner's resources: the billing policy (issue 13), the same for every key."""
+
+
 def test_every_route_answers_each_role_as_its_access_says(
     runtime: Runtime,
     client_for: Callable[[str | None], httpx.Client],
@@ -257,6 +261,10 @@ def test_every_route_answers_each_role_as_its_access_says(
             expect(theirs.status_code == 403, "for a partner key on another", call, theirs)
         elif call.template in ("/v1/partners", "/v1/lines") and call.method == "POST":
             pass  # opening a partner is admin-only; creating a line names its partner below
+        elif call.template in SHARED_READS and reading:
+            # The vendor's terms are every partner's to read; they name no partner.
+            for seen in (own, theirs, unknown):
+                expect(seen.status_code == 200, "for every partner key", call, seen)
         elif call.template == "/v1/partners" and reading:
             listed = [item["id"] for item in own.json()["items"]]
             expect(listed == [str(acme.ids["partner_id"])], "lists only its own", call, own)

@@ -247,12 +247,13 @@ def test_r_c4_cashback_is_the_policy_rate_of_what_the_client_paid() -> None:
 def test_r_c4_r_o7_refunding_only_the_card_fee_takes_no_cashback_back() -> None:
     # 2,575 paid: 2,500 of price, which earned 250, and a 75 card fee, which earned nothing.
     paid, fee = usd(2_575), usd(75)
-    assert cashback_for(paid - fee, POLICY) == usd(250)
-    assert cashback_clawback(paid, fee, usd(0), usd(75), POLICY) == usd(0)
-    assert cashback_clawback(paid, fee, usd(75), usd(2_500), POLICY) == usd(250)
+    earned = cashback_for(paid - fee, POLICY)
+    assert earned == usd(250)
+    assert cashback_clawback(paid, fee, usd(0), usd(75), earned) == usd(0)
+    assert cashback_clawback(paid, fee, usd(75), usd(2_500), earned) == usd(250)
     # The price first, in part: 925 of the 2,500 price refunded takes back 92.5, half-up.
-    assert cashback_clawback(paid, fee, usd(0), usd(1_000), POLICY) == usd(93)
-    assert cashback_clawback(paid, fee, usd(1_000), usd(1_575), POLICY) == usd(157)
+    assert cashback_clawback(paid, fee, usd(0), usd(1_000), earned) == usd(93)
+    assert cashback_clawback(paid, fee, usd(1_000), usd(1_575), earned) == usd(157)
 
 
 @given(
@@ -269,9 +270,9 @@ def test_r_c4_refunds_take_back_exactly_what_a_payment_earned_never_more(
         refunds.append(min(cut, left))
         left -= refunds[-1]
     refunds.append(left)
-    refunded, taken = usd(0), []
+    refunded, taken, earned = usd(0), [], cashback_for(paid - fee, POLICY)
     for amount in refunds:
-        taken.append(cashback_clawback(paid, fee, refunded, usd(amount), POLICY))
+        taken.append(cashback_clawback(paid, fee, refunded, usd(amount), earned))
         refunded = refunded + usd(amount)
     assert all(not part.is_negative() for part in taken)
     assert total(taken, "USD") == cashback_for(paid - fee, POLICY)

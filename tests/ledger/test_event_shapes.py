@@ -79,7 +79,11 @@ OLD_SHAPES = sorted(FIXTURES.glob("*.v*.json"))
 
 
 def test_there_are_old_shapes_to_upcast() -> None:
-    assert [path.name for path in OLD_SHAPES] == ["BonusWallet.Credited.v1.json"]
+    assert [path.name for path in OLD_SHAPES] == [
+        "BonusWallet.Credited.v1.json",
+        "BonusWallet.Credited.v2.json",
+        "Invoice.CardFeeAdded.v1.json",
+    ]
 
 
 @pytest.mark.parametrize("fixture", OLD_SHAPES, ids=lambda path: path.name)
@@ -88,7 +92,8 @@ def test_old_shapes_are_upcast_to_the_current_class(fixture: Path) -> None:
     [event_class] = [cls for cls in EVENT_CLASSES if cls.__qualname__ == name]
     event = all_specimens()[event_class]
     stored = mapper().to_stored_event(event)
-    assert "class_version" not in json.loads(fixture.read_text())
+    old_version = int(fixture.name.split(".v")[1].removesuffix(".json"))
+    assert json.loads(fixture.read_text()).get("class_version", 1) == old_version
     old = StoredEvent(
         originator_id=stored.originator_id,
         originator_version=stored.originator_version,
@@ -96,7 +101,8 @@ def test_old_shapes_are_upcast_to_the_current_class(fixture: Path) -> None:
         state=fixture.read_bytes(),
     )
     back = mapper().to_domain_event(old)
-    # The specimen is a cashback credit: it had no note before notes existed, and has none.
+    # The specimens are a cashback credit (no note before notes existed, and none now) and a
+    # card fee: both made before policy versions existed, so at version 0's rates.
     assert back == event
     assert json.loads(mapper().to_stored_event(back).state) == json.loads(stored.state)
 
