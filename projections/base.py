@@ -20,12 +20,21 @@ from eventsourcing.utils import get_topic
 from psycopg import sql
 
 from domain.bonus_wallet import BonusWallet
+from domain.catalogue import CatalogueProduct
 from domain.invoice import Invoice
 from domain.partner_account import PartnerAccount
+from domain.price_overrides import PartnerPrices
 from domain.subscription_line import SubscriptionLine
 from projections.sql import FUNCTIONS, SESSION_SETTINGS, STAGE_DDL
 
-AGGREGATES: tuple[type[Aggregate], ...] = (PartnerAccount, SubscriptionLine, Invoice, BonusWallet)
+AGGREGATES: tuple[type[Aggregate], ...] = (
+    PartnerAccount,
+    SubscriptionLine,
+    Invoice,
+    BonusWallet,
+    CatalogueProduct,
+    PartnerPrices,
+)
 PLACEHOLDER = re.compile(r"\{t_(\w+?)_(\w+)\}")
 
 GENERATIONS_DDL = [

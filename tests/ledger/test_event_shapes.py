@@ -79,7 +79,10 @@ OLD_SHAPES = sorted(FIXTURES.glob("*.v*.json"))
 
 
 def test_there_are_old_shapes_to_upcast() -> None:
-    assert [path.name for path in OLD_SHAPES] == ["BonusWallet.Credited.v1.json"]
+    assert [path.name for path in OLD_SHAPES] == [
+        "BonusWallet.Credited.v1.json",
+        "SubscriptionLine.Created.v1.json",
+    ]
 
 
 @pytest.mark.parametrize("fixture", OLD_SHAPES, ids=lambda path: path.name)
@@ -96,7 +99,8 @@ def test_old_shapes_are_upcast_to_the_current_class(fixture: Path) -> None:
         state=fixture.read_bytes(),
     )
     back = mapper().to_domain_event(old)
-    # The specimen is a cashback credit: it had no note before notes existed, and has none.
+    # The wallet's specimen is a cashback credit: it had no note before notes existed, and
+    # has none; the line's was sold before price versions (issue 13), and has none.
     assert back == event
     assert json.loads(mapper().to_stored_event(back).state) == json.loads(stored.state)
 
@@ -185,6 +189,7 @@ def test_r_c1_a_line_snapshot_from_version_1_is_upcast() -> None:
     assert line.started_periods == {current.start.isoformat(): current}
     assert (line.invoiced_periods, line.starts_on) == ((), None)
     assert line.next_period.start == current.end  # it renews on as before
+    assert line.price_version is None  # and, sold before price versions, has none (v3)
 
 
 def test_r_c2_an_account_snapshot_from_version_1_is_upcast() -> None:
