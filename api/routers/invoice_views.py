@@ -17,6 +17,9 @@ from domain.payment_methods import PaymentSource
 from domain.values import InvoiceLineKind
 from projections.invoices import InvoiceDetail
 
+UNVERSIONED = "unversioned"
+"""How a product line invoiced before prices had versions names its price (issue 13)."""
+
 
 def _money(amount_minor: int, currency: str) -> MoneyModel:
     return MoneyModel(amount_minor=amount_minor, currency=currency)
@@ -37,6 +40,14 @@ class InvoiceLineModel(BaseModel):
     period_start: date | None
     period_end: date | None = Field(description="Exclusive: the day after the last day billed.")
     lead_id: UUID | None
+    price_version: str | None = Field(
+        default=None,
+        description="The catalogue price a product line was priced at (`pos-location@USD/v2`); "
+        "`unversioned` on product lines invoiced before prices had versions.",
+    )
+    price_override: str | None = Field(
+        default=None, description="The partner's override applied to the price (`10 % off`)."
+    )
 
 
 class PaymentView(BaseModel):
@@ -148,6 +159,9 @@ def invoice_response(detail: InvoiceDetail) -> InvoiceResponse:
                 period_start=line.period_start,
                 period_end=line.period_end,
                 lead_id=line.lead_id,
+                price_version=line.price_version
+                or (UNVERSIONED if line.kind == InvoiceLineKind.PRODUCT else None),
+                price_override=line.price_override,
             )
             for line in detail.lines
         ],
