@@ -30,6 +30,7 @@ from api.routers import (
     partner_reads,
     partner_wallet,
     partners,
+    products,
 )
 from api.runtime import Runtime
 from api.security import Keyring
@@ -127,6 +128,8 @@ def _routes() -> FastAPI:
     app.include_router(partner_overview.router)
     app.include_router(partner_emails.router)
     app.include_router(partner_wallet.router)
+    app.include_router(products.router)
+    app.include_router(products.overrides_router)
     app.include_router(lines.router)
     app.include_router(clients.router)
     app.include_router(invoices.router)

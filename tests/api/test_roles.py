@@ -56,6 +56,8 @@ DECLARED = {
 }
 """Routes pinned to the access they must declare: the walk below takes each route's access
 from its dependencies, so a route declaring too much would be walked as if it were right."""
+SHARED_READS = {("GET", "/v1/products"), ("GET", "/v1/products/{code}")}
+"""Reads of what no partner owns: the catalogue, the same to every key (issue 13)."""
 OWN_PARTNER_BODIES = {
     # Each reseller consents only for itself (R-E2): the line's own partner, as the current one.
     ("POST", "/v1/lines/{line_id}/transfers/consents"): {"party": "current_reseller"},
@@ -72,7 +74,7 @@ OWN_PARTNER_BODIES = {
 class Resources:
     """One partner's resources, by the names the API's paths and bodies give their ids."""
 
-    ids: dict[str, UUID]
+    ids: dict[str, UUID | str]
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,7 @@ def build(runtime: Runtime, name: str) -> Resources:
             "document_id": UUID(document),
             "method_id": method,
             "top_up_id": UUID(top_up),
+            "code": "pos-location",
         }
     )
 
@@ -117,7 +120,7 @@ def build(runtime: Runtime, name: str) -> Resources:
 def random_resources() -> Resources:
     names = ("partner_id", "client_id", "line_id", "location_id", "invoice_id", "payment_id")
     more = ("document_id", "method_id", "top_up_id")
-    return Resources({name: uuid.uuid4() for name in (*names, *more)})
+    return Resources({name: uuid.uuid4() for name in (*names, *more, "code")})
 
 
 def calls() -> list[Call]:
@@ -257,6 +260,8 @@ def test_every_route_answers_each_role_as_its_access_says(
             expect(theirs.status_code == 403, "for a partner key on another", call, theirs)
         elif call.template in ("/v1/partners", "/v1/lines") and call.method == "POST":
             pass  # opening a partner is admin-only; creating a line names its partner below
+        elif (call.method, call.template) in SHARED_READS:
+            expect(own.status_code == theirs.status_code == 200, "for any partner", call, theirs)
         elif call.template == "/v1/partners" and reading:
             listed = [item["id"] for item in own.json()["items"]]
             expect(listed == [str(acme.ids["partner_id"])], "lists only its own", call, own)
