@@ -159,7 +159,7 @@ def help_pages(command: object, path: tuple[str, ...] = ()) -> dict[str, str]:
 def test_help_names_every_value_and_shows_no_python_type_or_format() -> None:
     pages = help_pages(typer.main.get_command(cli))
 
-    assert len(pages) == 11  # the root, 4 commands and groups, 6 subcommands
+    assert len(pages) == 13  # the root, 5 commands and groups, 7 subcommands
     for line, page in pages.items():
         assert not PYTHON_TYPE.findall(page), (line, PYTHON_TYPE.findall(page), page)
     assert re.search(r"--role +ROLE ", pages["ledgerline keys create"])
@@ -168,4 +168,5 @@ def test_help_names_every_value_and_shows_no_python_type_or_format() -> None:
     assert "2026-03-01T00:00+00:00" in pages["ledgerline tick"]
     assert "{KEY_ID}" in pages["ledgerline keys revoke"]
     assert "{READ_MODEL...}" in pages["ledgerline projections rebuild"]
+    assert "{FILE}" in pages["ledgerline catalogue import"]
     assert "--version" in pages["ledgerline"]
