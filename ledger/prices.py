@@ -12,9 +12,11 @@ from domain.price_overrides import PartnerPrices, partner_prices_id
 from domain.subscription_line import SubscriptionLine
 from ledger.unit_of_work import UnitOfWork
 
-UNVERSIONED_SOLD_VERSION = 0
-"""The version a line sold before price versions counts as sold at: every change that applies
-to existing lines reaches it at its next renewal; grandfathered ones do not."""
+IMPORTED_VERSION = 1
+"""The version a line sold before price versions counts as sold at: the first import's. Such
+a line keeps the price it recorded while that version is in force (a catalogue file changed
+between restarts did not reprice lines sold before); a later change that applies to existing
+lines reaches it at its next renewal, a grandfathered one does not."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,9 +42,9 @@ def line_price(uow: UnitOfWork, subscription: SubscriptionLine, starts_on: date)
     if product is not None:
         sold = subscription.price_version
         price = product.price_for_line(
-            currency, UNVERSIONED_SOLD_VERSION if sold is None else sold, starts_on
+            currency, IMPORTED_VERSION if sold is None else sold, starts_on
         )
-        if price is not None:
+        if price is not None and not (sold is None and price.version <= IMPORTED_VERSION):
             amount, label = price.amount, price.label
     prices = uow.get(PartnerPrices, partner_prices_id(subscription.partner_id))
     override = prices.in_force(subscription.product_code, currency, starts_on) if prices else None

@@ -1,6 +1,6 @@
 """Commands on the catalogue (issue 13): products, their prices as history, and partners'
-overrides. Only the vendor changes the catalogue; a partner's key is refused at the edge, and
-a partner actor here finds no product to change."""
+overrides. Only the vendor changes the catalogue: the edge admits admin keys alone to these
+commands (api/routers/products.py), as it does for the vendor's bonus credits."""
 
 from __future__ import annotations
 

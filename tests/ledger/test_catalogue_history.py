@@ -8,12 +8,14 @@ catalogue, imported by the template's first start): a few commands each, well un
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from uuid import UUID, uuid4
 
 import pytest
+from eventsourcing.persistence import StoredEvent
 
 from domain.catalogue import PriceChangeScope
 from domain.errors import BillingError
@@ -217,3 +219,57 @@ def test_importing_a_catalogue_file_twice_writes_nothing_the_second_time(
     )
     [changed] = import_catalogue(ledger.execute, path)
     assert changed.data["prices_added"] == ["seat@JPY/v2", "seat@KWD/v2"]
+
+
+OLD_LINE = Path(__file__).parent.parent / "fixtures" / "events" / "SubscriptionLine.Created.v1.json"
+"""A line's creation as stored before price versions (no `price_version`)."""
+
+
+def test_a_line_stored_before_price_versions_replays_keeps_its_price_then_takes_a_change(
+    ledger: Ledger,
+) -> None:
+    """The old event is stored as it was (version 1); the line loads through the upcaster,
+    bills its own price unversioned while the imported version is in force, and the first
+    change that applies to existing lines from its next renewal on."""
+    partner, client = partner_and_client(ledger)
+    state = json.loads(OLD_LINE.read_text(encoding="utf-8"))
+    state["partner_id"]["_data_"], state["client_id"]["_data_"] = partner.hex, client.hex
+    state["product_code"], state["unified_billing"] = "pos-location", False
+    state["unit_price"]["_data_"]["amount_minor"] = 45_00  # sold before the file said 49.00
+    line = uuid4()
+    ledger.store.recorder.insert_events(
+        [
+            StoredEvent(
+                originator_id=line,
+                originator_version=1,
+                topic="domain.subscription_line:SubscriptionLine.Created",
+                state=json.dumps(state).encode(),
+            )
+        ]
+    )
+    assert ledger.line(line).price_version is None
+    first = product_line(ledger, ledger.activate_line(line).data)
+    add_usd_price(ledger, 52_00, date(2026, 3, 15), PriceChangeScope.NEXT_RENEWAL)
+    ledger.renew_line(line, date(2026, 2, 28))
+    changed = product_line(ledger, ledger.renew_line(line, date(2026, 3, 31)).data)
+    assert (first.price_version, first.amount) == (None, Money(45_00, "USD"))
+    assert (changed.price_version, changed.amount) == ("pos-location@USD/v2", Money(52_00, "USD"))
+
+
+def test_a_lead_is_priced_by_the_version_in_force_on_the_day_it_was_delivered(
+    ledger: Ledger,
+) -> None:
+    partner, client = partner_and_client(ledger)
+    created = ledger.create_line(partner, client, "lead")
+    assert created.aggregate_id is not None
+    line = created.aggregate_id
+    ledger.activate_line(line)
+    ledger.execute(
+        AddPrice(code="lead", amount=Money(40_00, "USD"), effective_from=date(2026, 3, 1))
+    )
+    for lead, day in ((uuid4(), 27), (uuid4(), 28)):
+        delivered = datetime(2026, 2, day, 17, tzinfo=UTC)  # noon in New York
+        ledger.record_lead(line, lead, delivered_at=delivered)
+    ledger.record_lead(line, uuid4(), delivered_at=datetime(2026, 3, 2, 17, tzinfo=UTC))
+    prices = sorted(ledger.line(line).unbilled_leads.values(), key=lambda money: money.amount_minor)
+    assert prices == [Money(35_00, "USD"), Money(35_00, "USD"), Money(40_00, "USD")]
