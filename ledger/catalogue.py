@@ -23,6 +23,7 @@ from domain.money import Money
 from domain.pricing import Catalogue, PriceUnit, Product
 from ledger.command_records import Command, CommandResult
 from ledger.commands.catalogue import ImportedPrice, ImportProduct
+from ledger.store import EVENTS_TABLE
 
 DEFAULT = "catalogue.toml"
 
@@ -46,10 +47,10 @@ def import_commands(path: Path | None = None) -> list[tuple[ImportProduct, str]]
     for entry in data.get("product", []):
         code = str(entry["code"])
         try:
-            names = {
-                "en": str(entry["name"]),
-                **{k: str(v) for k, v in entry.get("names", {}).items()},
-            }
+            others = entry.get("names", {})
+            if not isinstance(others, dict):
+                raise ValueError("names is a table of language = name")
+            names = {"en": str(entry["name"]), **{k: str(v) for k, v in others.items()}}
             effective_from = date.fromisoformat(str(entry.get("effective_from", CATALOGUE_EPOCH)))
         except ValueError as error:
             raise CatalogueError(f"Product {code!r} in the catalogue is invalid: {error}") from None
@@ -73,7 +74,9 @@ def import_catalogue(
     return [execute(command, key) for command, key in import_commands(path)]
 
 
-HAS_PRODUCT = "SELECT 1 FROM ledger_events WHERE originator_id = ANY(%s) LIMIT 1"
+HAS_PRODUCT = f"SELECT 1 FROM {EVENTS_TABLE} WHERE originator_id = ANY(%s) LIMIT 1"  # noqa: S608
+"""Whether any of the products is in the store: a primary-key lookup per product (the table's
+name is a constant, never input)."""
 
 
 def import_on_first_start(

@@ -243,7 +243,7 @@ def window(versions: list[PriceVersion], used: PriceVersion, sold: int) -> tuple
     months=st.integers(1, 30),
     term=st.sampled_from([Term.MONTHLY, Term.TWELVE_MONTHS]),
 )
-def test_no_invoice_line_uses_a_price_outside_its_effective_window(
+def test_r_x7_no_invoice_line_uses_a_price_outside_its_effective_window(
     first_minor: int,
     changes: list[tuple[int, int, PriceChangeScope]],
     sold_index: int,

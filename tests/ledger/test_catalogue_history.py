@@ -84,7 +84,7 @@ def add_usd_price(ledger: Ledger, minor: int, on: date, scope: PriceChangeScope)
     return str(added.data["price_version"])
 
 
-def test_a_change_scheduled_for_next_month_reaches_renewals_starting_from_its_date(
+def test_r_x7_a_change_scheduled_for_next_month_reaches_renewals_starting_from_its_date(
     ledger: Ledger,
 ) -> None:
     """Periods starting before 15 March pay v1 (49.00); the first starting after pays v2."""
@@ -256,7 +256,7 @@ def test_a_line_stored_before_price_versions_replays_keeps_its_price_then_takes_
     assert (changed.price_version, changed.amount) == ("pos-location@USD/v2", Money(52_00, "USD"))
 
 
-def test_a_lead_is_priced_by_the_version_in_force_on_the_day_it_was_delivered(
+def test_r_l1_a_lead_is_priced_by_the_version_in_force_on_the_day_it_was_delivered(
     ledger: Ledger,
 ) -> None:
     partner, client = partner_and_client(ledger)
