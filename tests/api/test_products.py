@@ -1,19 +1,22 @@
 """The catalogue over real HTTP (issue 13): admin writes, every role reads, bad input is a
 problem that writes nothing, and an invoice line names its price version and override.
 
-Two tests on one served runtime each: about a second of CPU together (a partner, a line, a
-renewal and the reads, through uvicorn and the read models).
+Three tests on one served runtime each: about a second and a half of CPU together (a
+partner, a line, a renewal and the reads, through uvicorn and the read models).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from uuid import uuid4
 
 import httpx
+from eventsourcing.persistence import StoredEvent
 
 from api.runtime import Runtime
 from tests.api.test_lines import PROBLEM, active_line, event_count, open_partner, register_client
+from tests.ledger.test_catalogue_history import OLD_LINE
 
 
 def test_admin_writes_the_catalogue_every_role_reads_it_and_bad_input_writes_nothing(
@@ -113,3 +116,36 @@ def test_an_invoice_line_names_its_price_version_and_the_partners_override(
     other = client_for(make_key("partner", open_partner(runtime, "Other")))
     assert other.get(f"/v1/partners/{partner}/price-overrides").status_code == 404
     assert other.get(f"/v1/partners/{uuid4()}/price-overrides").status_code == 404
+
+
+def test_an_invoice_of_a_line_sold_before_versions_reads_unversioned_and_still_renders(
+    runtime: Runtime, http: httpx.Client
+) -> None:
+    """A line whose creation was stored before price versions (the frozen version-1 shape):
+    its invoice's product line says `unversioned`, and the invoice's PDF renders."""
+    partner = open_partner(runtime)
+    client = register_client(runtime, partner)
+    state = json.loads(OLD_LINE.read_text(encoding="utf-8"))
+    state["partner_id"]["_data_"], state["client_id"]["_data_"] = partner.hex, client.hex
+    state["product_code"], state["unified_billing"] = "pos-location", False
+    line = uuid4()
+    runtime.ledger.store.recorder.insert_events(
+        [
+            StoredEvent(
+                originator_id=line,
+                originator_version=1,
+                topic="domain.subscription_line:SubscriptionLine.Created",
+                state=json.dumps(state).encode(),
+            )
+        ]
+    )
+    activated = http.post(f"/v1/lines/{line}/activate")
+    assert activated.status_code == 201, activated.text
+    path = f"/v1/invoices/{activated.json()['invoice_id']}"
+    params = {"min_position": activated.json()["position"]}
+    invoice = http.get(path, params=params)
+    assert invoice.status_code == 200, invoice.text
+    [product] = [item for item in invoice.json()["lines"] if item["kind"] == "product"]
+    assert (product["price_version"], product["amount"]["amount_minor"]) == ("unversioned", 30_00)
+    document = http.get(f"{path}/pdf", params=params)
+    assert (document.status_code, document.content[:5]) == (200, b"%PDF-")
