@@ -33,6 +33,7 @@ from api.routers import (
     partner_wallet,
     partners,
     policy,
+    products,
 )
 from api.runtime import Runtime
 from api.security import Keyring
@@ -130,6 +131,8 @@ def _routes() -> FastAPI:
     app.include_router(partner_overview.router)
     app.include_router(partner_emails.router)
     app.include_router(partner_wallet.router)
+    app.include_router(products.router)
+    app.include_router(products.overrides_router)
     app.include_router(lines.router)
     app.include_router(clients.router)
     app.include_router(invoices.router)

@@ -23,6 +23,7 @@ TAGS: list[dict[str, Any]] = [
     {"name": "clients", "description": "A partner's clients."},
     {"name": "lines", "description": "Subscription lines: their life, leads and transfers."},
     {"name": "invoices", "description": "Invoices: payments, refunds, voids, credit notes."},
+    {"name": "catalogue", "description": "Products and their prices as history."},
     {"name": "closing documents", "description": "Acts of completed work for paid invoices."},
     {
         "name": "policy",

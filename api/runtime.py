@@ -13,7 +13,7 @@ from domain.pricing import BillingPolicy
 from ledger.application import EVENTS_TABLE, Ledger
 from ledger.availability import BackgroundHealth, Backoff, CheckedPool, connection_lost, pool
 from ledger.billing_clock import tick
-from ledger.catalogue import load_catalogue
+from ledger.catalogue import import_on_first_start, load_catalogue
 from ledger.clock import Clock, SimulatedClock, SystemClock
 from ledger.database import Database, DatabaseError, EmbeddedPostgres, open_database, schema_lock
 from ledger.mail.outbox import OutboxSender
@@ -187,6 +187,7 @@ class Runtime:
                 projectors = [live_runner(database)]
                 with database.connect() as conn:
                     keys.install(conn)
+                    import_on_first_start(conn, ledger.execute, settings.catalogue)
             read_pool = _pool(database, ledger, settings.db_pool_size, settings.db_pool_timeout_s)
             key_pool = _pool(database, ledger, KEY_POOL_SIZE, settings.db_pool_timeout_s)
         except BaseException:

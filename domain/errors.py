@@ -157,6 +157,15 @@ class UnknownProduct(BillingError):
     refusal = Refusal.INVALID
 
 
+class PriceChangeTooSoon(BillingError):
+    """A price or a partner's override would take effect before the earliest day no partner
+    has reached yet (a period already billed would then have used the wrong price);
+    `earliest` says which day may be named."""
+
+    code = "price_change_too_soon"
+    refusal = Refusal.INVALID
+
+
 class PeriodNotNext(BillingError):
     """A renewal names a day that does not start the line's next period (R-C1);
     `next_period_start` says which day does."""
@@ -190,7 +199,7 @@ class NotFound(BillingError):
     """The problem's field that carries the id."""
 
     @classmethod
-    def of(cls, thing_id: UUID, *, what: str | None = None, where: str = "") -> Self:
+    def of(cls, thing_id: UUID | str, *, what: str | None = None, where: str = "") -> Self:
         """The refusal for this id: `No invoice 1f….`, or with `what` and `where` the words of
         a narrower search (`No announced payment 1f… on this invoice.`)."""
         return cls(f"No {what or cls.what} {thing_id}{where}.", **{cls.id_field: thing_id})
@@ -250,6 +259,13 @@ class LocationNotFound(NotFound):
 
     code = "location_not_found"
     what, id_field = "location", "location_id"
+
+
+class ProductNotFound(NotFound):
+    """No product in the catalogue has this code."""
+
+    code = "product_not_found"
+    what, id_field = "product", "code"
 
 
 # --- The state does not allow it (CONFLICT) -----------------------------------------------
@@ -438,3 +454,25 @@ class PolicyChangeNotPermitted(BillingError):
 
     code = "policy_change_not_permitted"
     refusal = Refusal.NOT_PERMITTED
+
+
+class ProductExists(BillingError):
+    """A product with this code is in the catalogue already (its code is its identity)."""
+
+    code = "product_exists"
+    refusal = Refusal.CONFLICT
+
+
+class ProductRetired(BillingError):
+    """The product is retired: no new line may be sold (existing lines keep renewing)."""
+
+    code = "product_retired"
+    refusal = Refusal.CONFLICT
+
+
+class PriceNotLater(BillingError):
+    """A new price (or override) must take effect after the last one of its currency: history
+    is added to, never rewritten; `latest_effective_from` names the last one."""
+
+    code = "price_not_later"
+    refusal = Refusal.CONFLICT

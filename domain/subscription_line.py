@@ -145,6 +145,15 @@ class SubscriptionLine(Aggregate):
         payer: Payer
         unified_billing: bool
         locations: tuple[Location, ...]
+        price_version: int | None
+        """The catalogue price version the line was sold at (issue 13); None before it."""
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Version 1 had no price version: lines sold before the catalogue kept one."""
+            state["price_version"] = None
 
     def __init__(
         self,
@@ -160,8 +169,11 @@ class SubscriptionLine(Aggregate):
         payer: Payer,
         unified_billing: bool,
         locations: tuple[Location, ...],
+        price_version: int | None,
     ) -> None:
         self.partner_id = partner_id
+        self.price_version = price_version
+        """The catalogue price version the line was sold at; None if sold before versions."""
         self.client_id = client_id
         self.product_code = product_code
         self.product_name = product_name
@@ -197,8 +209,9 @@ class SubscriptionLine(Aggregate):
         self.invoiced_periods: tuple[tuple[BillingPeriod, UUID, str], ...] = ()
         """Each period invoiced for this line, with the invoice's id and number."""
 
-    class_version = 2
-    """Version 2 remembers the periods started and invoiced (one invoice per period, R-C1)."""
+    class_version = 3
+    """Version 2 remembers the periods started and invoiced (one invoice per period, R-C1);
+    version 3 the price version the line was sold at (issue 13)."""
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -208,6 +221,11 @@ class SubscriptionLine(Aggregate):
         state["starts_on"] = None
         state["started_periods"] = {} if current is None else {current.start.isoformat(): current}
         state["invoiced_periods"] = ()
+
+    @staticmethod
+    def upcast_v2_v3(state: dict[str, Any]) -> None:
+        """A snapshot from before version 3 is of a line sold before price versions."""
+        state["price_version"] = None
 
     # --- creation and life cycle (R-H1) ---------------------------------------------------
 
@@ -226,6 +244,7 @@ class SubscriptionLine(Aggregate):
         locations: Sequence[Location],
         now: datetime,
         anchor_day: int | None = None,
+        price_version: int | None = None,
     ) -> SubscriptionLine:
         """Set up a line for a client as a draft.
 
@@ -262,6 +281,7 @@ class SubscriptionLine(Aggregate):
             payer=payer,
             unified_billing=unified_billing,
             locations=cleaned,
+            price_version=price_version,
             timestamp=now,
         )
 

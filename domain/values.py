@@ -136,6 +136,11 @@ class InvoiceLine:
     location: Location | None = None
     period: BillingPeriod | None = None
     lead_id: UUID | None = None
+    price_version: str | None = None
+    """The catalogue price it was priced at (`pos-location@USD/v2`); None on lines that are
+    not a product's, and on product lines invoiced before price versions ("unversioned")."""
+    price_override: str | None = None
+    """The partner's override applied to the price, if any (`10 % off`)."""
 
 
 def bonus_wallet_id(partner_id: UUID) -> UUID:

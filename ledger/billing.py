@@ -6,6 +6,7 @@ in that command's transaction or not at all.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from uuid import UUID, uuid4
 
@@ -24,6 +25,7 @@ from ledger.notifications import (
     payment_failed,
     refund_receipt,
 )
+from ledger.prices import line_price
 from ledger.unit_of_work import UnitOfWork
 
 INVOICE_SERIES = "INV"
@@ -57,11 +59,13 @@ def line_product(subscription: SubscriptionLine) -> Product:
 def period_lines(
     uow: UnitOfWork, subscription: SubscriptionLine, period: BillingPeriod
 ) -> list[InvoiceLine]:
-    """The invoice lines for one period of a line (R-O3), with the duration discount of the
-    policy in force on the period's first day (R-C3)."""
+    """The invoice lines for one period of a line (R-O3, R-C3): at the price in force on the
+    period's first day, each product line naming its price version and override (issue 13),
+    with the duration discount of the policy in force that day."""
     anchor_day = subscription.anchor_day or period.start.day
-    return subscription_lines(
-        line_product(subscription),
+    price = line_price(uow, subscription, period.start)
+    lines = subscription_lines(
+        replace(line_product(subscription), unit_price=price.amount),
         subscription.id,
         list(subscription.locations.values()),
         subscription.term,
@@ -69,6 +73,12 @@ def period_lines(
         anchor_day,
         policy_on(uow, period.start),
     )
+    return [
+        replace(item, price_version=price.price_version, price_override=price.price_override)
+        if item.kind is InvoiceLineKind.PRODUCT
+        else item
+        for item in lines
+    ]
 
 
 def expected_source(

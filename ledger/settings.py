@@ -152,7 +152,9 @@ class Settings(BaseSettings):
         "production it must be chosen (`simulator` says so on purpose).",
     )
     catalogue: Path | None = Field(
-        default=None, description="A TOML file of the products on sale; by default the shipped one."
+        default=None,
+        description="A TOML file of products and prices, imported by the first start of a "
+        "store that has none of them; by default the shipped one.",
     )
     public_url: str = Field(
         default="http://127.0.0.1:8000",

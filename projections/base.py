@@ -21,8 +21,10 @@ from psycopg import sql
 
 from domain.billing_policy import PolicyHistory
 from domain.bonus_wallet import BonusWallet
+from domain.catalogue import CatalogueProduct
 from domain.invoice import Invoice
 from domain.partner_account import PartnerAccount
+from domain.price_overrides import PartnerPrices
 from domain.subscription_line import SubscriptionLine
 from projections.sql import FUNCTIONS, SESSION_SETTINGS, STAGE_DDL
 
@@ -32,6 +34,8 @@ AGGREGATES: tuple[type[Aggregate], ...] = (
     Invoice,
     BonusWallet,
     PolicyHistory,
+    CatalogueProduct,
+    PartnerPrices,
 )
 PLACEHOLDER = re.compile(r"\{t_(\w+?)_(\w+)\}")
 

@@ -62,8 +62,9 @@ class InvoiceHistory(Projection):
     """Every invoice with its lines, payments, refunds and credit notes (R-O3, R-O5, R-X6)."""
 
     name = "invoices"
-    version = 2
-    """2: offline payments announced and their confirmation (`invoice_announcements`)."""
+    version = 3
+    """2: offline payments announced and their confirmation (`invoice_announcements`);
+    3: each line's price version and partner override (issue 13)."""
     weight = 4
     reads = (*INVOICE_EVENTS, "Invoice.PaymentAnnounced")
     tables = (
@@ -126,6 +127,8 @@ class InvoiceHistory(Projection):
             period_end date,
             lead_id uuid,
             position bigint NOT NULL,
+            price_version text,
+            price_override text,
             PRIMARY KEY (invoice_id, line_no)
         )
         """,
@@ -207,7 +210,7 @@ class InvoiceHistory(Projection):
                ll_fields(x.f -> 'location') ->> 'name',
                ll_date(ll_fields(x.f -> 'period') -> 'start'),
                ll_date(ll_fields(x.f -> 'period') -> 'end'), ll_uuid(x.f -> 'lead_id'),
-               x.position
+               x.position, x.f ->> 'price_version', x.f ->> 'price_override'
         FROM (
             SELECT b.originator_id AS invoice_id, b.position, l.n, ll_fields(l.item) AS f
             FROM batch_events b
@@ -411,6 +414,9 @@ class InvoiceLineView:
     period_start: date | None
     period_end: date | None
     lead_id: UUID | None
+    price_version: str | None
+    """The catalogue price it was priced at; None on lines invoiced before versions."""
+    price_override: str | None
 
 
 @dataclass(frozen=True)

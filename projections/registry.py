@@ -12,6 +12,7 @@ from projections.balances import Balances
 from projections.banners import Banners
 from projections.base import Projection, install_functions
 from projections.cashback import Cashback
+from projections.catalogue import CatalogueModel
 from projections.documents import ClosingDocuments
 from projections.invoices import InvoiceHistory
 from projections.partners import PartnerDirectory
@@ -29,6 +30,7 @@ def all_projections() -> list[Projection]:
         Cashback(),
         ActivityFeed(),
         PolicyVersions(),
+        CatalogueModel(),
     ]
 
 

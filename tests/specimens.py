@@ -7,6 +7,7 @@ frozen (tests/fixtures/events) and any later change of an event's shape is caugh
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -15,10 +16,12 @@ from eventsourcing.domain import Aggregate
 from domain.billing_policy import PolicyHistory
 from domain.bonus_wallet import BonusWallet, CreditReason
 from domain.calendar import Anchor, Term, aligned_first_period
+from domain.catalogue import CatalogueProduct, PriceChangeScope
 from domain.invoice import Invoice, InvoiceKind
 from domain.money import Money
 from domain.partner_account import PartnerAccount
 from domain.payment_methods import BankAccountToken, CardBrand, CardToken, PaymentSource
+from domain.price_overrides import PartnerPrices, PriceOverride
 from domain.pricing import BillingPolicy, PriceUnit, Product, subscription_lines
 from domain.subscription_line import SubscriptionLine, TransferParty, TransferRequest
 from domain.values import Address, InvoiceLine, InvoiceLineKind, Location, Payer
@@ -33,6 +36,8 @@ AGGREGATES: tuple[type[Aggregate], ...] = (
     Invoice,
     BonusWallet,
     PolicyHistory,
+    CatalogueProduct,
+    PartnerPrices,
 )
 
 
@@ -339,9 +344,37 @@ def _policy() -> list[Any]:
     return list(history.collect_events())
 
 
+def _catalogue() -> list[Any]:
+    product = CatalogueProduct.create(
+        code="pos-seat",
+        names={"en": "POS seat", "es": "Puesto TPV"},
+        unit=PriceUnit.PER_LOCATION,
+        now=NOW,
+    )
+    product.add_price(
+        amount=Money(3000, "USD"),
+        effective_from=date(2000, 1, 1),
+        applies_to_existing=PriceChangeScope.NEXT_RENEWAL,
+        now=NOW,
+    )
+    product.retire(TODAY, NOW)
+    prices = PartnerPrices.open(PARTNER, NOW)
+    prices.set_override(
+        PriceOverride(
+            product_code="pos-seat",
+            currency="USD",
+            effective_from=TODAY + timedelta(days=30),
+            unit_price=None,
+            percent_off=Decimal("0.15"),
+        ),
+        NOW,
+    )
+    return [*product.collect_events(), *prices.collect_events()]
+
+
 def specimens() -> dict[type[Any], Any]:
     """The first event of each class the scenarios trigger."""
     found: dict[type[Any], Any] = {}
-    for event in [*_account(), *_line(), *_invoices(), *_wallet(), *_policy()]:
+    for event in [*_account(), *_line(), *_invoices(), *_wallet(), *_policy(), *_catalogue()]:
         found.setdefault(type(event), event)
     return found

@@ -40,6 +40,12 @@ SOAK = os.environ.get("LEDGERLINE_SOAK") == "1"
 """The long variants of the crash and concurrency tests (`LEDGERLINE_SOAK=1 make pytest`):
 many more seeds, threads and kill points than the few seconds an ordinary run spends."""
 
+NOT_CATALOGUE = "topic NOT LIKE 'domain.catalogue:%%'"
+"""A filter of the events a test wrote: the template database holds the shipped catalogue,
+imported by its first start (api/runtime.py), before any test's own events."""
+NOT_CATALOGUE_IMPORT = "command <> 'import_product'"
+"""A filter of the commands a test logged: not the template's catalogue import."""
+
 
 def route_logs_to_pytest() -> None:
     """structlog through the standard library's logging, where pytest captures each test's

@@ -27,6 +27,7 @@ COMMANDS = {
     "tick": "api.cli.tick:tick_cli",
     "projections": "api.cli.projections:projections_cli",
     "keys": "api.cli.keys:keys_cli",
+    "catalogue": "api.cli.catalogue:catalogue_cli",
 }
 """Each top-level command, and the module and typer app that make it."""
 

@@ -25,6 +25,9 @@ from domain.values import InvoiceLineKind
 from projections.documents import ClosingDocument
 from projections.invoices import InvoiceDetail, InvoicePage, InvoiceSummary
 
+UNVERSIONED = "unversioned"
+"""How a product line invoiced before prices had versions names its price (issue 13)."""
+
 
 def _money(amount_minor: int, currency: str) -> MoneyModel:
     return MoneyModel(amount_minor=amount_minor, currency=currency)
@@ -99,6 +102,9 @@ def invoice_response(detail: InvoiceDetail) -> InvoiceResponse:
                 period_start=line.period_start,
                 period_end=line.period_end,
                 lead_id=line.lead_id,
+                price_version=line.price_version
+                or (UNVERSIONED if line.kind == InvoiceLineKind.PRODUCT else None),
+                price_override=line.price_override,
             )
             for line in detail.lines
         ],

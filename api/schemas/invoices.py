@@ -66,6 +66,14 @@ class InvoiceLineModel(BaseModel):
     period_start: date | None
     period_end: date | None = Field(description="Exclusive: the day after the last day billed.")
     lead_id: UUID | None
+    price_version: str | None = Field(
+        default=None,
+        description="The catalogue price a product line was priced at (`pos-location@USD/v2`); "
+        "`unversioned` on product lines invoiced before prices had versions.",
+    )
+    price_override: str | None = Field(
+        default=None, description="The partner's override applied to the price (`10 % off`)."
+    )
 
 
 class PaymentView(BaseModel):

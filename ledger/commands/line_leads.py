@@ -12,6 +12,7 @@ from domain.money import Money
 from ledger.billing import invoice_leads
 from ledger.commands.base import LedgerCommand, line, owned_line, partner, policy_on
 from ledger.commands.lines import Answer, billed
+from ledger.prices import line_price
 from ledger.unit_of_work import UnitOfWork
 
 
@@ -41,8 +42,8 @@ class RecordLead(LedgerCommand):
         subscription = owned_line(uow, self.line_id, self.actor)
         plausible_date(self.delivered_at.date(), "delivered_at")
         account = partner(uow, subscription.partner_id)
-        price = self.price or subscription.unit_price
         day = business_date(self.delivered_at, account.time_zone)
+        price = self.price or line_price(uow, subscription, day).amount
         reached = account.charge_budget(self.lead_id, price, uow.now, day)
         subscription.record_lead(self.lead_id, price, day, uow.now)
         issued = None

@@ -26,13 +26,13 @@ from domain.values import Location, Payer
 from ledger.billing import bill_period
 from ledger.commands.base import (
     LedgerCommand,
-    context,
     line,
     owned_line,
     owned_partner,
     partner,
     today,
 )
+from ledger.commands.catalogue import sold_product
 from ledger.unit_of_work import UnitOfWork
 
 Answer = tuple[UUID | None, dict[str, Any]]
@@ -70,8 +70,8 @@ class CreateLine(LedgerCommand):
                 f"Client {client.name} is not in unified billing (R-O4).",
                 client_id=client.client_id,
             )
-        # One price per currency: the line is sold in the partner's currency (R-X1).
-        product = context(uow).catalogue.product(self.product_code, account.currency)
+        # Sold in the partner's currency (R-X1), at the price in force today (issue 13).
+        product, price_version = sold_product(uow, self.product_code, account, today(uow, account))
         anchor, anchor_day = self.anchor or Anchor.ANNIVERSARY, None
         if self.unified_billing:
             anchor, anchor_day = account.anchor, account.anchor_day
@@ -87,6 +87,7 @@ class CreateLine(LedgerCommand):
             unified_billing=self.unified_billing,
             locations=self.locations,
             now=uow.now,
+            price_version=price_version,
         )
         uow.add(subscription)
         return subscription.id, {"status": subscription.status.value}

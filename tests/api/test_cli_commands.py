@@ -89,6 +89,10 @@ def test_keys_and_status_open_the_database_alone_never_the_runtime(
 def test_status_json_is_one_document_and_exits_1_when_a_read_model_is_stopped(
     ledger: Ledger, database: Database
 ) -> None:
+    with database.connect() as conn:
+        partners = generations.live(conn, "partners")
+    assert partners is not None
+    read = partners.position  # the template's catalogue, read already
     head = ledger.open_partner_account(name="Acme", currency="USD", time_zone="UTC").position
     with database.connect() as conn:
         balances = generations.live(conn, "balances")
@@ -101,7 +105,7 @@ def test_status_json_is_one_document_and_exits_1_when_a_read_model_is_stopped(
 
     assert result.returncode == 1, result.stderr
     models = {m["name"]: m for m in json.loads(result.stdout)["read_models"]}
-    assert models["partners"]["lag"] == head
+    assert models["partners"]["lag"] == head - read
     assert models["partners"]["stopped"] is None
     assert models["partners"]["needs_rebuild"] is False
     assert models["partners"]["other_generations"] == []
@@ -155,7 +159,7 @@ def help_pages(command: object, path: tuple[str, ...] = ()) -> dict[str, str]:
 def test_help_names_every_value_and_shows_no_python_type_or_format() -> None:
     pages = help_pages(typer.main.get_command(cli))
 
-    assert len(pages) == 11  # the root, 4 commands and groups, 6 subcommands
+    assert len(pages) == 13  # the root, 5 commands and groups, 7 subcommands
     for line, page in pages.items():
         assert not PYTHON_TYPE.findall(page), (line, PYTHON_TYPE.findall(page), page)
     assert re.search(r"--role +ROLE ", pages["ledgerline keys create"])
@@ -164,4 +168,5 @@ def test_help_names_every_value_and_shows_no_python_type_or_format() -> None:
     assert "2026-03-01T00:00+00:00" in pages["ledgerline tick"]
     assert "{KEY_ID}" in pages["ledgerline keys revoke"]
     assert "{READ_MODEL...}" in pages["ledgerline projections rebuild"]
+    assert "{FILE}" in pages["ledgerline catalogue import"]
     assert "--version" in pages["ledgerline"]

@@ -54,9 +54,12 @@ def holds_str(kind: Any) -> bool:
     return kind is str or (typing.get_origin(kind) is Annotated and typing.get_args(kind)[0] is str)
 
 
-def unholdable_for(annotated: Any) -> str | list[str]:
-    """The unholdable text, in a list for a field of several (an address's lines)."""
+def unholdable_for(annotated: Any) -> str | list[str] | dict[str, str]:
+    """The unholdable text, in a list for a field of several (an address's lines), under
+    English for a field of one per language (a product's names)."""
     kind = typing.get_args(annotated)[0] if hasattr(annotated, "__metadata__") else annotated
+    if typing.get_origin(kind) is dict:
+        return {"en": UNHOLDABLE}
     return [UNHOLDABLE] if typing.get_origin(kind) is list else UNHOLDABLE
 
 

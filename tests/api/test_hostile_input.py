@@ -31,7 +31,9 @@ from hypothesis import HealthCheck, given, settings
 from api.runtime import Runtime
 from domain.money import BALANCE_MAX_MINOR, Money
 from domain.payment_methods import CardDetails, PaymentSource
+from domain.pricing import PriceUnit
 from domain.values import Location
+from ledger.commands.catalogue import CreateProduct
 from ledger.database import Database
 from tests.api.hostile import (
     HostileCommand,
@@ -158,7 +160,11 @@ def _build(runtime: Runtime) -> dict[str, str]:
     payment = ledger.announce_payment(UUID(invoice), PaymentSource.BANK_TRANSFER, "W2").data[
         "payment_id"
     ]
+    # A product of its own: commands on `/v1/products/{code}` (a retirement) leave the shipped
+    # products, which the other operations' examples sell, as they are.
+    ledger.execute(CreateProduct(code="spare", names=(("en", "Spare"),), unit=PriceUnit.PER_LINE))
     return {
+        "code": "spare",
         "partner_id": str(partner),
         "other_partner_id": other,
         "client_id": str(client),

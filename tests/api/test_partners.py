@@ -19,6 +19,7 @@ from domain.payment_methods import PaymentSource
 from domain.values import Payer
 from ledger.application import EVENTS_TABLE
 from ledger.payments.simulator import SimulatedGateway
+from tests.support import NOT_CATALOGUE
 
 PROBLEM = "application/problem+json"
 ACME = {"name": "Acme Resellers", "currency": "USD", "time_zone": "America/New_York"}
@@ -26,7 +27,7 @@ ACME = {"name": "Acme Resellers", "currency": "USD", "time_zone": "America/New_Y
 
 def event_count(runtime: Runtime) -> int:
     with runtime.database.connect() as conn:
-        row = conn.execute(f"SELECT count(*) FROM {EVENTS_TABLE}").fetchone()
+        row = conn.execute(f"SELECT count(*) FROM {EVENTS_TABLE} WHERE {NOT_CATALOGUE}").fetchone()
     assert row is not None
     return int(row[0])
 

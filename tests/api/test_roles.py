@@ -56,6 +56,16 @@ DECLARED = {
 }
 """Routes pinned to the access they must declare: the walk below takes each route's access
 from its dependencies, so a route declaring too much would be walked as if it were right."""
+SHARED_READS = frozenset(
+    {
+        ("GET", "/v1/products"),
+        ("GET", "/v1/products/{code}"),
+        ("GET", "/v1/policy"),
+        ("GET", "/v1/policy/versions"),
+    }
+)
+"""Reads of what no partner owns: the catalogue and the billing policy (issue 13), the same
+to every key."""
 OWN_PARTNER_BODIES = {
     # Each reseller consents only for itself (R-E2): the line's own partner, as the current one.
     ("POST", "/v1/lines/{line_id}/transfers/consents"): {"party": "current_reseller"},
@@ -72,7 +82,7 @@ OWN_PARTNER_BODIES = {
 class Resources:
     """One partner's resources, by the names the API's paths and bodies give their ids."""
 
-    ids: dict[str, UUID]
+    ids: dict[str, UUID | str]
 
 
 @dataclass(frozen=True)
@@ -110,6 +120,7 @@ def build(runtime: Runtime, name: str) -> Resources:
             "document_id": UUID(document),
             "method_id": method,
             "top_up_id": UUID(top_up),
+            "code": "pos-location",
         }
     )
 
@@ -117,7 +128,7 @@ def build(runtime: Runtime, name: str) -> Resources:
 def random_resources() -> Resources:
     names = ("partner_id", "client_id", "line_id", "location_id", "invoice_id", "payment_id")
     more = ("document_id", "method_id", "top_up_id")
-    return Resources({name: uuid.uuid4() for name in (*names, *more)})
+    return Resources({name: uuid.uuid4() for name in (*names, *more, "code")})
 
 
 def calls() -> list[Call]:
@@ -213,10 +224,6 @@ def settings(database: Database) -> Settings:
     )
 
 
-SHARED_READS = frozenset({"/v1/policy", "/v1/policy/versions"})
-"""Reads of no partner's resources: the billing policy (issue 13), the same for every key."""
-
-
 def test_every_route_answers_each_role_as_its_access_says(
     runtime: Runtime,
     client_for: Callable[[str | None], httpx.Client],
@@ -261,9 +268,11 @@ def test_every_route_answers_each_role_as_its_access_says(
             expect(theirs.status_code == 403, "for a partner key on another", call, theirs)
         elif call.template in ("/v1/partners", "/v1/lines") and call.method == "POST":
             pass  # opening a partner is admin-only; creating a line names its partner below
-        elif call.template in SHARED_READS and reading:
-            # The vendor's terms are every partner's to read; they name no partner.
-            for seen in (own, theirs, unknown):
+        elif (call.method, call.template) in SHARED_READS:
+            # The vendor's terms are every partner's to read; they name no partner (an unknown
+            # product code is not found, whoever asks).
+            seen_by = (own, theirs) if "{" in call.template else (own, theirs, unknown)
+            for seen in seen_by:
                 expect(seen.status_code == 200, "for every partner key", call, seen)
         elif call.template == "/v1/partners" and reading:
             listed = [item["id"] for item in own.json()["items"]]

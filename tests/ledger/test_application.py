@@ -11,12 +11,12 @@ from domain.partner_account import PartnerAccount
 from ledger.application import EVENTS_TABLE, Ledger
 from ledger.clock import SimulatedClock
 from ledger.database import Database
-from tests.support import START
+from tests.support import NOT_CATALOGUE, START
 
 
 def count_events(database: Database) -> int:
     with database.connect() as conn:
-        row = conn.execute(f"SELECT count(*) FROM {EVENTS_TABLE}").fetchone()
+        row = conn.execute(f"SELECT count(*) FROM {EVENTS_TABLE} WHERE {NOT_CATALOGUE}").fetchone()
     assert row is not None
     return int(row[0])
 
@@ -28,7 +28,8 @@ def test_opening_a_partner_account_stores_opened_in_postgres(
 
     with database.connect() as conn:
         rows = conn.execute(
-            f"SELECT originator_id, originator_version, topic, notification_id FROM {EVENTS_TABLE}"
+            "SELECT originator_id, originator_version, topic, notification_id "
+            f"FROM {EVENTS_TABLE} WHERE {NOT_CATALOGUE}"
         ).fetchall()
     assert rows == [
         (result.aggregate_id, 1, "domain.partner_account:PartnerAccount.Opened", result.position)

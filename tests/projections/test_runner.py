@@ -56,9 +56,10 @@ class BrokenOnThird(PartnerDirectory):
 def test_catching_up_applies_every_event_and_moves_the_position(
     ledger: Ledger, database: Database
 ) -> None:
+    start = position(database)  # the template's catalogue, read already
     positions = open_partners(ledger, 5)
     runner = live_runner(database, PartnerDirectory())
-    assert runner.catch_up() == positions[-1]
+    assert runner.catch_up() == positions[-1] - start
     assert partner_names(database) == [f"Partner {n}" for n in range(5)]
     assert position(database) == positions[-1]
     assert runner.catch_up() == 0
@@ -68,6 +69,7 @@ def test_catching_up_applies_every_event_and_moves_the_position(
 def test_batches_move_the_position_one_transaction_at_a_time(
     ledger: Ledger, database: Database
 ) -> None:
+    start = position(database)  # the template's catalogue, read already
     open_partners(ledger, 5)
     runner = live_runner(database, PartnerDirectory(), batch_size=2)
     with database.connect() as conn:
@@ -75,7 +77,7 @@ def test_batches_move_the_position_one_transaction_at_a_time(
 
         stage(conn)
         assert runner.run_once(conn) == (2, False)
-        assert position(database) == 2
+        assert position(database) == start + 2
         assert len(partner_names(database)) == 2
         assert runner.run_once(conn) == (2, False)
         assert runner.run_once(conn) == (1, True)
