@@ -143,6 +143,9 @@ class InvoiceLine:
     price_override: str | None = None
     """What overrode the catalogue price, if anything: the partner's override (`10 % off`),
     or `PRICE_SET_ON_LEAD` for a lead its request priced."""
+    policy_version: int | None = None
+    """The billing policy version whose rate made a discount line (R-C3, issue 13); None on
+    the other kinds and on discount lines invoiced before it was recorded."""
 
 
 PRICE_SET_ON_LEAD = "price set on the lead"

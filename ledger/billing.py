@@ -77,6 +77,8 @@ def period_lines(
     return [
         replace(item, price_version=price.price_version, price_override=price.price_override)
         if item.kind is InvoiceLineKind.PRODUCT
+        else replace(item, policy_version=policy.version)
+        if item.kind is InvoiceLineKind.DISCOUNT
         else item
         for item in lines
     ]
