@@ -1,8 +1,9 @@
 """The catalogue over real HTTP (issue 13): admin writes, every role reads, bad input is a
-problem that writes nothing, and an invoice line names its price version and override.
+problem that writes nothing, and an invoice line (a product's or a lead's) names its price
+version and override.
 
-Three tests on one served runtime each: about a second and a half of CPU together (a
-partner, a line, a renewal and the reads, through uvicorn and the read models).
+Four tests on one served runtime each: about two seconds of CPU together (a partner, a line,
+a renewal or a lead run and the reads, through uvicorn and the read models).
 """
 
 from __future__ import annotations
