@@ -199,6 +199,10 @@ class SubscriptionLine(Aggregate):
         """The end of the last period invoiced (an invoice may come before its period: R-C6)."""
         self.unbilled_delivered: dict[str, date] = {}
         """When each lead still to invoice was delivered (R-L2: invoiced on Fridays)."""
+        self.unbilled_versions: dict[str, str] = {}
+        """The catalogue price version of each lead still to invoice that has one (issue 13)."""
+        self.unbilled_overrides: dict[str, str] = {}
+        """What overrode the catalogue price of each lead still to invoice, where something did."""
         self.transfer: TransferRequest | None = None
         self.consents: tuple[TransferParty, ...] = ()
         self.transfer_effective_on: date | None = None
@@ -209,9 +213,10 @@ class SubscriptionLine(Aggregate):
         self.invoiced_periods: tuple[tuple[BillingPeriod, UUID, str], ...] = ()
         """Each period invoiced for this line, with the invoice's id and number."""
 
-    class_version = 3
+    class_version = 4
     """Version 2 remembers the periods started and invoiced (one invoice per period, R-C1);
-    version 3 the price version the line was sold at (issue 13)."""
+    version 3 the price version the line was sold at (issue 13); version 4 the price version
+    and override of each lead still to invoice (issue 13)."""
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -226,6 +231,13 @@ class SubscriptionLine(Aggregate):
     def upcast_v2_v3(state: dict[str, Any]) -> None:
         """A snapshot from before version 3 is of a line sold before price versions."""
         state["price_version"] = None
+
+    @staticmethod
+    def upcast_v3_v4(state: dict[str, Any]) -> None:
+        """A snapshot from before version 4 holds leads recorded before their versions were:
+        they are invoiced as unversioned."""
+        state["unbilled_versions"] = {}
+        state["unbilled_overrides"] = {}
 
     # --- creation and life cycle (R-H1) ---------------------------------------------------
 
@@ -632,18 +644,47 @@ class SubscriptionLine(Aggregate):
     # --- pay per lead (R-L1, R-L2) ---------------------------------------------------------
 
     class LeadRecorded(Event):
-        """A lead was delivered, charged at its price; no subscription fee (R-L1)."""
+        """A lead was delivered, charged at its price; no subscription fee (R-L1), priced by
+        the catalogue version `price_version` and the override `price_override` (issue 13)."""
 
         lead_id: UUID
         price: Money
         delivered_on: date
+        price_version: str | None
+        """The catalogue version in force on the delivery day (`lead@USD/v2`); None if the
+        request set the price, or the product is not in the catalogue."""
+        price_override: str | None
+        """The partner's override applied (`10 % off`), or `PRICE_SET_ON_LEAD`."""
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Version 1 recorded no price version: the lead is invoiced as unversioned."""
+            state["price_version"] = None
+            state["price_override"] = None
 
         def apply(self, line: SubscriptionLine) -> None:
-            line.unbilled_leads[str(self.lead_id)] = self.price
-            line.unbilled_delivered[str(self.lead_id)] = self.delivered_on
+            lead_id = str(self.lead_id)
+            line.unbilled_leads[lead_id] = self.price
+            line.unbilled_delivered[lead_id] = self.delivered_on
+            if self.price_version is not None:
+                line.unbilled_versions[lead_id] = self.price_version
+            if self.price_override is not None:
+                line.unbilled_overrides[lead_id] = self.price_override
 
-    def record_lead(self, lead_id: UUID, price: Money, delivered_on: date, now: datetime) -> None:
-        """Record a delivered lead at its price; it waits for the next lead invoice."""
+    def record_lead(
+        self,
+        lead_id: UUID,
+        price: Money,
+        delivered_on: date,
+        now: datetime,
+        *,
+        price_version: str | None = None,
+        price_override: str | None = None,
+    ) -> None:
+        """Record a delivered lead at its price, naming the catalogue version and override
+        that made it; it waits for the next lead invoice."""
         if self.unit is not PriceUnit.PER_LEAD:
             raise InvalidValue("This line is not pay per lead.", field="line")
         self._require_active("record a lead")
@@ -662,7 +703,13 @@ class SubscriptionLine(Aggregate):
             self.unbilled_total + price, INVOICE_TOTAL_MAX_MINOR, "price", "Unbilled leads"
         )
         self._trigger(
-            self.LeadRecorded, now, lead_id=lead_id, price=price, delivered_on=delivered_on
+            self.LeadRecorded,
+            now,
+            lead_id=lead_id,
+            price=price,
+            delivered_on=delivered_on,
+            price_version=price_version,
+            price_override=price_override,
         )
 
     @property
@@ -699,6 +746,8 @@ class SubscriptionLine(Aggregate):
             for lead_id in self.lead_ids:
                 line.unbilled_leads.pop(str(lead_id), None)
                 line.unbilled_delivered.pop(str(lead_id), None)
+                line.unbilled_versions.pop(str(lead_id), None)
+                line.unbilled_overrides.pop(str(lead_id), None)
                 line.invoiced_leads[str(lead_id)] = self.invoice_id
 
     def record_leads_invoiced(

@@ -137,10 +137,19 @@ class InvoiceLine:
     period: BillingPeriod | None = None
     lead_id: UUID | None = None
     price_version: str | None = None
-    """The catalogue price it was priced at (`pos-location@USD/v2`); None on lines that are
-    not a product's, and on product lines invoiced before price versions ("unversioned")."""
+    """The catalogue price a product or lead line was priced at (`pos-location@USD/v2`); None
+    on the other kinds, on product and lead lines invoiced before price versions
+    ("unversioned"), and on a lead whose price its request set (`PRICE_SET_ON_LEAD`)."""
     price_override: str | None = None
-    """The partner's override applied to the price, if any (`10 % off`)."""
+    """What overrode the catalogue price, if anything: the partner's override (`10 % off`),
+    or `PRICE_SET_ON_LEAD` for a lead its request priced."""
+    policy_version: int | None = None
+    """The billing policy version whose rate made a discount line (R-C3, issue 13); None on
+    the other kinds and on discount lines invoiced before it was recorded."""
+
+
+PRICE_SET_ON_LEAD = "price set on the lead"
+"""The override a lead priced by its own request names: no catalogue version priced it."""
 
 
 def bonus_wallet_id(partner_id: UUID) -> UUID:

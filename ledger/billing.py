@@ -64,6 +64,7 @@ def period_lines(
     with the duration discount of the policy in force that day."""
     anchor_day = subscription.anchor_day or period.start.day
     price = line_price(uow, subscription, period.start)
+    policy = policy_on(uow, period.start)
     lines = subscription_lines(
         replace(line_product(subscription), unit_price=price.amount),
         subscription.id,
@@ -71,11 +72,13 @@ def period_lines(
         subscription.term,
         period,
         anchor_day,
-        policy_on(uow, period.start),
+        policy,
     )
     return [
         replace(item, price_version=price.price_version, price_override=price.price_override)
         if item.kind is InvoiceLineKind.PRODUCT
+        else replace(item, policy_version=policy.version)
+        if item.kind is InvoiceLineKind.DISCOUNT
         else item
         for item in lines
     ]
@@ -199,6 +202,8 @@ def invoice_leads(
             amount=subscription.unbilled_leads[str(lead_id)],
             line_id=subscription.id,
             lead_id=lead_id,
+            price_version=subscription.unbilled_versions.get(str(lead_id)),
+            price_override=subscription.unbilled_overrides.get(str(lead_id)),
         )
         for lead_id in lead_ids
     ]

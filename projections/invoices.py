@@ -62,9 +62,10 @@ class InvoiceHistory(Projection):
     """Every invoice with its lines, payments, refunds and credit notes (R-O3, R-O5, R-X6)."""
 
     name = "invoices"
-    version = 3
+    version = 4
     """2: offline payments announced and their confirmation (`invoice_announcements`);
-    3: each line's price version and partner override (issue 13)."""
+    3: each line's price version and partner override (issue 13); 4: the policy version of
+    discount and card-fee lines (issue 13)."""
     weight = 4
     reads = (*INVOICE_EVENTS, "Invoice.PaymentAnnounced")
     tables = (
@@ -129,6 +130,7 @@ class InvoiceHistory(Projection):
             position bigint NOT NULL,
             price_version text,
             price_override text,
+            policy_version integer,
             PRIMARY KEY (invoice_id, line_no)
         )
         """,
@@ -210,14 +212,18 @@ class InvoiceHistory(Projection):
                ll_fields(x.f -> 'location') ->> 'name',
                ll_date(ll_fields(x.f -> 'period') -> 'start'),
                ll_date(ll_fields(x.f -> 'period') -> 'end'), ll_uuid(x.f -> 'lead_id'),
-               x.position, x.f ->> 'price_version', x.f ->> 'price_override'
+               x.position, x.f ->> 'price_version', x.f ->> 'price_override',
+               coalesce((x.f ->> 'policy_version')::integer, x.fee_policy_version)
         FROM (
-            SELECT b.originator_id AS invoice_id, b.position, l.n, ll_fields(l.item) AS f
+            SELECT b.originator_id AS invoice_id, b.position, l.n, ll_fields(l.item) AS f,
+                   NULL::integer AS fee_policy_version
             FROM batch_events b
             CROSS JOIN LATERAL ll_items(b.event -> 'lines') WITH ORDINALITY AS l(item, n)
             WHERE b.topic = {t_Invoice_Issued} AND b.position > %(lo)s
           UNION ALL
-            SELECT originator_id, position, 1, ll_fields(event -> 'line')
+            -- The fee's policy version is its event's; version 1 named none: version 0's rate.
+            SELECT originator_id, position, 1, ll_fields(event -> 'line'),
+                   coalesce((event ->> 'policy_version')::integer, 0)
             FROM batch_events WHERE topic = {t_Invoice_CardFeeAdded} AND position > %(lo)s
         ) x
         """,
@@ -417,6 +423,9 @@ class InvoiceLineView:
     price_version: str | None
     """The catalogue price it was priced at; None on lines invoiced before versions."""
     price_override: str | None
+    policy_version: int | None
+    """The billing policy version of a discount or card-fee line; None on a discount line
+    invoiced before it was recorded."""
 
 
 @dataclass(frozen=True)

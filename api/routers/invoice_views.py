@@ -21,12 +21,26 @@ from api.schemas.invoices import (
     RefundView,
 )
 from domain.payment_methods import PaymentSource
-from domain.values import InvoiceLineKind
+from domain.values import PRICE_SET_ON_LEAD, InvoiceLineKind
 from projections.documents import ClosingDocument
 from projections.invoices import InvoiceDetail, InvoicePage, InvoiceSummary
 
 UNVERSIONED = "unversioned"
-"""How a product line invoiced before prices had versions names its price (issue 13)."""
+"""How a product or lead line invoiced before prices had versions names its price (issue 13)."""
+
+
+def line_price_version(
+    kind: InvoiceLineKind, version: str | None, override: str | None
+) -> str | None:
+    """A line's price version as shown: `unversioned` for a product or lead line from before
+    versions; none for a lead its request priced (`PRICE_SET_ON_LEAD`), or another kind."""
+    if version is not None:
+        return version
+    if kind is InvoiceLineKind.PRODUCT:
+        return UNVERSIONED
+    if kind is InvoiceLineKind.LEAD and override != PRICE_SET_ON_LEAD:
+        return UNVERSIONED
+    return None
 
 
 def _money(amount_minor: int, currency: str) -> MoneyModel:
@@ -102,9 +116,11 @@ def invoice_response(detail: InvoiceDetail) -> InvoiceResponse:
                 period_start=line.period_start,
                 period_end=line.period_end,
                 lead_id=line.lead_id,
-                price_version=line.price_version
-                or (UNVERSIONED if line.kind == InvoiceLineKind.PRODUCT else None),
+                price_version=line_price_version(
+                    InvoiceLineKind(line.kind), line.price_version, line.price_override
+                ),
                 price_override=line.price_override,
+                policy_version=line.policy_version,
             )
             for line in detail.lines
         ],

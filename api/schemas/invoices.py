@@ -68,11 +68,21 @@ class InvoiceLineModel(BaseModel):
     lead_id: UUID | None
     price_version: str | None = Field(
         default=None,
-        description="The catalogue price a product line was priced at (`pos-location@USD/v2`); "
-        "`unversioned` on product lines invoiced before prices had versions.",
+        description="The catalogue price a product or lead line was priced at "
+        "(`pos-location@USD/v2`); `unversioned` on product and lead lines invoiced before "
+        "prices had versions; null on a lead whose request set its price "
+        "(`price_override` then says so) and on the other kinds.",
     )
     price_override: str | None = Field(
-        default=None, description="The partner's override applied to the price (`10 % off`)."
+        default=None,
+        description="What overrode the catalogue price: the partner's override (`10 % off`), "
+        "or `price set on the lead` for a lead its request priced.",
+    )
+    policy_version: int | None = Field(
+        default=None,
+        description="The billing policy version whose rate made a discount or card-fee line "
+        "(`GET /v1/policy/versions`); null on the other kinds and on discount lines invoiced "
+        "before it was recorded.",
     )
 
 

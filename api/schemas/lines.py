@@ -219,7 +219,11 @@ class LeadRequest(BaseModel):
 
     lead_id: UUID = Field(description="The lead's id: a lead delivered twice is charged once.")
     delivered_at: AwareDatetime = Field(description="When the lead was delivered.")
-    price: PositiveMoney | None = Field(default=None, description="By default the product's.")
+    price: PositiveMoney | None = Field(
+        default=None,
+        description="By default the catalogue's in force on the delivery day, less the "
+        "partner's override; a price set here names no catalogue version on the invoice line.",
+    )
 
 
 class TransferRequestBody(BaseModel):

@@ -9,6 +9,7 @@ from uuid import UUID
 
 from domain.calendar import DATE_MAX, DATE_MIN, business_date, plausible_date
 from domain.money import Money
+from domain.values import PRICE_SET_ON_LEAD
 from ledger.billing import invoice_leads
 from ledger.commands.base import LedgerCommand, line, owned_line, partner, policy_on
 from ledger.commands.lines import Answer, billed
@@ -29,7 +30,8 @@ class RecordLead(LedgerCommand):
     """When the lead was delivered, kept in UTC: one instant, one fingerprint, whatever offset
     it was written with."""
     price: Money | None = None
-    """The lead's price; by default the product's."""
+    """The lead's price; by default the catalogue's in force on the delivery day, with the
+    partner's override then. A price set here names no catalogue version (`PRICE_SET_ON_LEAD`)."""
 
     def __post_init__(self) -> None:
         at = self.delivered_at
@@ -43,9 +45,19 @@ class RecordLead(LedgerCommand):
         plausible_date(self.delivered_at.date(), "delivered_at")
         account = partner(uow, subscription.partner_id)
         day = business_date(self.delivered_at, account.time_zone)
-        price = self.price or line_price(uow, subscription, day).amount
+        if self.price is None:
+            catalogue = line_price(uow, subscription, day)
+            price, version, override = (
+                catalogue.amount,
+                catalogue.price_version,
+                catalogue.price_override,
+            )
+        else:
+            price, version, override = self.price, None, PRICE_SET_ON_LEAD
         reached = account.charge_budget(self.lead_id, price, uow.now, day)
-        subscription.record_lead(self.lead_id, price, day, uow.now)
+        subscription.record_lead(
+            self.lead_id, price, day, uow.now, price_version=version, price_override=override
+        )
         issued = None
         if subscription.lead_threshold_reached(policy_on(uow, day)):
             issued = invoice_leads(uow, account, subscription, day)

@@ -75,10 +75,10 @@ def test_r_o7_a_card_fee_change_over_http_applies_to_payments_from_its_date(
     ).json()
     fee = 63
     assert invoice["total"] == {"amount_minor": SIGNATURES + fee, "currency": "USD"}
-    assert [(line["kind"], line["description"]) for line in invoice["lines"]][-1] == (
-        "card_fee",
-        "Card processing fee (2.5 %)",
-    )
+    # The fee line names the policy version whose rate made it (issue 13).
+    assert [
+        (line["kind"], line["description"], line["policy_version"]) for line in invoice["lines"]
+    ][-1] == ("card_fee", "Card processing fee (2.5 %)", 1)
 
 
 REFUSED = [

@@ -1,22 +1,28 @@
 """The catalogue over real HTTP (issue 13): admin writes, every role reads, bad input is a
-problem that writes nothing, and an invoice line names its price version and override.
+problem that writes nothing, and an invoice line (a product's or a lead's) names its price
+version and override.
 
-Three tests on one served runtime each: about a second and a half of CPU together (a
-partner, a line, a renewal and the reads, through uvicorn and the read models).
+Four tests on one served runtime each: about two seconds of CPU together (a partner, a line,
+a renewal or a lead run and the reads, through uvicorn and the read models).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import date
 from uuid import uuid4
 
 import httpx
 from eventsourcing.persistence import StoredEvent
 
 from api.runtime import Runtime
+from domain.values import PRICE_SET_ON_LEAD
+from ledger.commands.line_leads import InvoiceLeads
 from tests.api.test_lines import PROBLEM, active_line, event_count, open_partner, register_client
 from tests.ledger.test_catalogue_history import OLD_LINE
+
+OLD_LEAD = OLD_LINE.with_name("SubscriptionLine.LeadRecorded.v1.json")
 
 
 def test_admin_writes_the_catalogue_every_role_reads_it_and_bad_input_writes_nothing(
@@ -147,5 +153,51 @@ def test_an_invoice_of_a_line_sold_before_versions_reads_unversioned_and_still_r
     assert invoice.status_code == 200, invoice.text
     [product] = [item for item in invoice.json()["lines"] if item["kind"] == "product"]
     assert (product["price_version"], product["amount"]["amount_minor"]) == ("unversioned", 30_00)
+    document = http.get(f"{path}/pdf", params=params)
+    assert (document.status_code, document.content[:5]) == (200, b"%PDF-")
+
+
+def test_r_l1_lead_lines_name_their_price_version_or_say_why_they_have_none(
+    runtime: Runtime, http: httpx.Client
+) -> None:
+    """Issue 13: a lead priced by the catalogue names its version on its invoice line; a lead
+    its request priced names none and says so; a lead recorded before versions (its frozen
+    version-1 shape) reads `unversioned`, and the invoice's PDF renders."""
+    partner = open_partner(runtime)
+    created = runtime.ledger.create_line(partner, register_client(runtime, partner), "lead")
+    assert created.aggregate_id is not None
+    line = created.aggregate_id
+    runtime.ledger.activate_line(line)
+    old, versioned, priced = uuid4(), uuid4(), uuid4()
+    state = json.loads(OLD_LEAD.read_text(encoding="utf-8"))
+    state["partner_id"]["_data_"], state["lead_id"]["_data_"] = partner.hex, old.hex
+    runtime.ledger.store.recorder.insert_events(
+        [
+            StoredEvent(
+                originator_id=line,
+                originator_version=runtime.ledger.line(line).version + 1,
+                topic="domain.subscription_line:SubscriptionLine.LeadRecorded",
+                state=json.dumps(state).encode(),
+            )
+        ]
+    )
+    for lead, price in ((versioned, None), (priced, {"amount_minor": 12_00, "currency": "USD"})):
+        body = {"lead_id": str(lead), "delivered_at": "2026-01-31T15:00:00Z", "price": price}
+        recorded = http.post(f"/v1/lines/{line}/leads", json=body)
+        assert recorded.status_code == 201, recorded.text
+    issued = runtime.ledger.execute(InvoiceLeads(line_id=line, on=date(2026, 2, 6)))
+    path = f"/v1/invoices/{issued.data['invoice_id']}"
+    params = {"min_position": issued.position, "wait_ms": 5000}
+    invoice = http.get(path, params=params)
+    assert invoice.status_code == 200, invoice.text
+    named = {
+        item["lead_id"]: (item["price_version"], item["price_override"], item["policy_version"])
+        for item in invoice.json()["lines"]
+    }
+    assert named == {
+        str(old): ("unversioned", None, None),
+        str(versioned): ("lead@USD/v1", None, None),
+        str(priced): (None, PRICE_SET_ON_LEAD, None),
+    }
     document = http.get(f"{path}/pdf", params=params)
     assert (document.status_code, document.content[:5]) == (200, b"%PDF-")

@@ -21,11 +21,12 @@ from domain.catalogue import PriceChangeScope
 from domain.errors import BillingError
 from domain.invoice import Invoice
 from domain.money import Money
-from domain.values import InvoiceLine, InvoiceLineKind, Location
+from domain.values import PRICE_SET_ON_LEAD, InvoiceLine, InvoiceLineKind, Location
 from ledger.application import EVENTS_TABLE, Ledger
 from ledger.catalogue import import_catalogue
 from ledger.clock import SimulatedClock
 from ledger.commands.catalogue import AddPrice, RetireProduct, SetPriceOverride
+from ledger.commands.line_leads import InvoiceLeads
 
 NEW_YORK = "America/New_York"
 
@@ -273,3 +274,46 @@ def test_r_l1_a_lead_is_priced_by_the_version_in_force_on_the_day_it_was_deliver
     ledger.record_lead(line, uuid4(), delivered_at=datetime(2026, 3, 2, 17, tzinfo=UTC))
     prices = sorted(ledger.line(line).unbilled_leads.values(), key=lambda money: money.amount_minor)
     assert prices == [Money(35_00, "USD"), Money(35_00, "USD"), Money(40_00, "USD")]
+
+
+def test_r_l1_each_lead_invoice_line_names_the_price_version_and_override_that_priced_it(
+    ledger: Ledger,
+) -> None:
+    """Issue 13: the version and override in force on the delivery day are recorded with the
+    lead and named on its invoice line; a lead its request priced names no version, and says
+    so. One partner, one line, three leads and one Friday run: well under a second."""
+    partner, client = partner_and_client(ledger)
+    created = ledger.create_line(partner, client, "lead")
+    assert created.aggregate_id is not None
+    line = created.aggregate_id
+    ledger.activate_line(line)
+    ledger.execute(
+        AddPrice(code="lead", amount=Money(40_00, "USD"), effective_from=date(2026, 3, 1))
+    )
+    ledger.execute(
+        SetPriceOverride(
+            partner_id=partner,
+            code="lead",
+            effective_from=date(2026, 3, 1),
+            percent_off=Decimal("0.10"),
+        )
+    )
+    before, after, priced = uuid4(), uuid4(), uuid4()
+    ledger.record_lead(line, before, delivered_at=datetime(2026, 2, 27, 17, tzinfo=UTC))
+    ledger.record_lead(line, after, delivered_at=datetime(2026, 3, 2, 17, tzinfo=UTC))
+    ledger.record_lead(
+        line, priced, delivered_at=datetime(2026, 3, 2, 18, tzinfo=UTC), price=Money(12_00, "USD")
+    )
+    issued = ledger.execute(InvoiceLeads(line_id=line, on=date(2026, 3, 6)))
+    invoice = ledger.invoice(UUID(str(issued.data["invoice_id"])))
+    named = {
+        item.lead_id: (item.amount, item.price_version, item.price_override)
+        for item in invoice.lines
+    }
+    assert named == {
+        before: (Money(35_00, "USD"), "lead@USD/v1", None),
+        after: (Money(36_00, "USD"), "lead@USD/v2", "10 % off"),
+        priced: (Money(12_00, "USD"), None, PRICE_SET_ON_LEAD),
+    }
+    # Invoiced, the leads' versions leave the line's state with the leads themselves.
+    assert (ledger.line(line).unbilled_versions, ledger.line(line).unbilled_overrides) == ({}, {})

@@ -84,6 +84,7 @@ def test_there_are_old_shapes_to_upcast() -> None:
         "BonusWallet.Credited.v2.json",
         "Invoice.CardFeeAdded.v1.json",
         "SubscriptionLine.Created.v1.json",
+        "SubscriptionLine.LeadRecorded.v1.json",
     ]
 
 
@@ -104,7 +105,8 @@ def test_old_shapes_are_upcast_to_the_current_class(fixture: Path) -> None:
     back = mapper().to_domain_event(old)
     # The specimens: a cashback credit (no note before notes existed, and none now) and a card
     # fee, both made before policy versions existed (so at version 0's rates); a line sold
-    # before price versions (issue 13), which has none.
+    # before price versions (issue 13), which has none; a lead recorded before its price
+    # version was, which names none (and is invoiced as unversioned).
     assert back == event
     assert json.loads(mapper().to_stored_event(back).state) == json.loads(stored.state)
 
@@ -194,6 +196,7 @@ def test_r_c1_a_line_snapshot_from_version_1_is_upcast() -> None:
     assert (line.invoiced_periods, line.starts_on) == ((), None)
     assert line.next_period.start == current.end  # it renews on as before
     assert line.price_version is None  # and, sold before price versions, has none (v3)
+    assert (line.unbilled_versions, line.unbilled_overrides) == ({}, {})  # nor its leads (v4)
 
 
 def test_r_c2_an_account_snapshot_from_version_1_is_upcast() -> None:

@@ -1,7 +1,7 @@
 """Each rate of the billing policy read on the business date it applies to (issue 13), on
 PostgreSQL: cashback at the rate in force on the client's payment date, named by its version,
 and a refund taking back what the payment earned, not what today's rate would; the duration
-discount at the rate in force on the period's first day.
+discount at the rate in force on the period's first day, its line naming that version.
 
 A Moscow partner sells messaging lines at 1 500.00 RUB a month (tests/ledger/scenarios); the
 clock starts on 2026-01-31 at 09:30 UTC (12:30 in Moscow).
@@ -68,12 +68,13 @@ def test_r_c3_the_duration_discount_is_the_one_in_force_on_the_periods_first_day
     clock.set(CHANGE_DAY_IN_MOSCOW)
     _, after = buy(ledger, partner, client(ledger, partner, "Бар"), "bar", term=Term.TWELVE_MONTHS)
 
-    def discount(lines: list[InvoiceLine]) -> list[tuple[str, int]]:
+    def discount(lines: list[InvoiceLine]) -> list[tuple[str, int, int | None]]:
         return [
-            (line.description, -line.amount.amount_minor)
+            (line.description, -line.amount.amount_minor, line.policy_version)
             for line in lines
             if line.kind is InvoiceLineKind.DISCOUNT
         ]
 
-    assert discount(before.lines) == [("12-month discount (10 %)", 12 * LINE // 10)]
-    assert discount(after.lines) == [("12-month discount (15 %)", 12 * LINE * 15 // 100)]
+    # Each discount line names the policy version whose rate made it (issue 13).
+    assert discount(before.lines) == [("12-month discount (10 %)", 12 * LINE // 10, 0)]
+    assert discount(after.lines) == [("12-month discount (15 %)", 12 * LINE * 15 // 100, 1)]

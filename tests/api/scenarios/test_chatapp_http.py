@@ -202,12 +202,19 @@ def test_r_c3_a_twelve_month_purchase_carries_a_duration_discount_line(
     twelve, bought = buy(own, partner, cafe, "twelve", term="twelve_months")
     annual, billed = buy(own, partner, cafe, "annual", term="annual")
 
+    # The discount line names the policy version whose rate made it (issue 13).
     assert [
-        (i["kind"], i["description"], minor(i["amount"]), (i["period_start"], i["period_end"]))
+        (
+            i["kind"],
+            i["description"],
+            minor(i["amount"]),
+            (i["period_start"], i["period_end"]),
+            i["policy_version"],
+        )
         for i in bought["lines"]
     ] == [
-        ("product", "Messaging line", 1800000, year),
-        ("discount", "12-month discount (10 %)", -180000, year),
+        ("product", "Messaging line", 1800000, year, None),
+        ("discount", "12-month discount (10 %)", -180000, year, 0),
     ]
     assert bought["total"] == rub(TWELVE)
     # Billed yearly, but not a 12-month purchase: no discount.
