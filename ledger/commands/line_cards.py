@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from domain.payment_methods import CardToken, MethodSummary
 from ledger import fingerprints
-from ledger.billing import after_payment
 from ledger.commands.base import LedgerCommand, invoice, owned_line, partner, today
-from ledger.commands.lines import Answer, Outstanding
+from ledger.commands.lines import Answer, Outstanding, settle_outstanding
 from ledger.unit_of_work import UnitOfWork
 
 
@@ -57,14 +56,7 @@ class AttachLineCard(LedgerCommand):
             for invoice_id in list(subscription.open_invoices)
             if (owed := invoice(uow, UUID(invoice_id))).is_outstanding
         ]
-        to_charge: list[str] = []
-        if self.outstanding is Outstanding.MARK_PAID:
-            for owed in pending:
-                payment_id = uuid4()
-                owed.mark_paid(payment_id, day, uow.now)
-                after_payment(uow, account, owed, payment_id, day)
-        elif self.outstanding is Outstanding.CHARGE_ALL:
-            to_charge = [str(owed.id) for owed in pending]
+        to_charge = settle_outstanding(uow, account, pending, self.outstanding, day)
         return subscription.id, {
             "card": card_data(MethodSummary.of(self.card)),
             "outstanding": [str(owed.id) for owed in pending],

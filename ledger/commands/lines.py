@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from domain.calendar import Anchor, BillingPeriod, Term
 from domain.errors import ClientNotInUnifiedBilling
@@ -23,7 +23,7 @@ from domain.payment_methods import PaymentSource
 from domain.pricing import PriceUnit
 from domain.subscription_line import SubscriptionLine
 from domain.values import Location, Payer
-from ledger.billing import bill_period
+from ledger.billing import after_payment, bill_period
 from ledger.commands.base import (
     LedgerCommand,
     line,
@@ -45,6 +45,27 @@ class Outstanding(StrEnum):
     """Charge every pending payment to the new card now."""
     MARK_PAID = "mark_paid"
     """Mark every pending payment as paid; charge nothing now."""
+
+
+def settle_outstanding(
+    uow: UnitOfWork,
+    account: PartnerAccount,
+    pending: list[Invoice],
+    choice: Outstanding | None,
+    day: date,
+) -> list[str]:
+    """What a new card or payment method does to the payments outstanding (R-H5): MARK_PAID
+    settles each here; CHARGE_ALL answers the invoices to charge to it (the ledger charges
+    them next, each under its own key); no choice leaves them outstanding."""
+    if choice is Outstanding.MARK_PAID:
+        for owed in pending:
+            payment_id = uuid4()
+            owed.mark_paid(payment_id, day, uow.now)
+            after_payment(uow, account, owed, payment_id, day)
+        return []
+    if choice is Outstanding.CHARGE_ALL:
+        return [str(owed.id) for owed in pending]
+    return []
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from domain.bonus_wallet import CreditReason
 from domain.calendar import Anchor
@@ -14,9 +14,8 @@ from domain.payment_methods import MethodSummary, PaymentSource
 from domain.subscription_line import LineStatus
 from domain.values import Address, Payer
 from ledger import fingerprints
-from ledger.billing import after_payment
 from ledger.commands.base import LedgerCommand, invoice, line, owned_partner, today, wallet
-from ledger.commands.lines import Outstanding
+from ledger.commands.lines import Outstanding, settle_outstanding
 from ledger.errors import VendorOnly
 from ledger.unit_of_work import UnitOfWork
 
@@ -118,14 +117,7 @@ class ReplacePaymentMethod(LedgerCommand):
             and owed.payer is Payer.PARTNER
             and owed.is_outstanding
         ]
-        to_charge: list[str] = []
-        if self.outstanding is Outstanding.MARK_PAID:
-            for owed in pending:
-                payment_id = uuid4()
-                owed.mark_paid(payment_id, day, uow.now)
-                after_payment(uow, account, owed, payment_id, day)
-        else:
-            to_charge = [str(owed.id) for owed in pending]
+        to_charge = settle_outstanding(uow, account, pending, self.outstanding, day)
         return self.partner_id, {
             **kept_method_data(self.method_id, kept),
             "outstanding": [str(owed.id) for owed in pending],
