@@ -28,7 +28,7 @@ def catalogue_events(database: Database) -> int:
     return int(found[0])
 
 
-def test_a_catalogue_file_imports_once_and_a_malformed_one_writes_nothing(
+def test_r_x5_a_catalogue_file_imports_once_and_a_malformed_one_writes_nothing(
     database: Database, tmp_path: Path
 ) -> None:
     path = tmp_path / "catalogue.toml"

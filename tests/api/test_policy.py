@@ -105,7 +105,7 @@ def test_a_refused_policy_change_is_a_422_problem_that_writes_nothing(
     assert event_count(runtime) == before
 
 
-def test_only_admin_keys_change_the_policy_and_a_retry_writes_once(
+def test_r_x5_only_admin_keys_change_the_policy_and_a_retry_writes_once(
     runtime: Runtime, http: httpx.Client, client_for: Client, make_key: MakeKey
 ) -> None:
     partner, _, _ = open_partner(runtime.ledger, ACH)

@@ -85,7 +85,7 @@ def test_admin_writes_the_catalogue_every_role_reads_it_and_bad_input_writes_not
     assert {"pos-location", "seat"} <= {product["code"] for product in listed}
 
 
-def test_an_invoice_line_names_its_price_version_and_the_partners_override(
+def test_r_o3_an_invoice_line_names_its_price_version_and_the_partners_override(
     runtime: Runtime,
     http: httpx.Client,
     client_for: Callable[[str | None], httpx.Client],
@@ -124,7 +124,7 @@ def test_an_invoice_line_names_its_price_version_and_the_partners_override(
     assert other.get(f"/v1/partners/{uuid4()}/price-overrides").status_code == 404
 
 
-def test_an_invoice_of_a_line_sold_before_versions_reads_unversioned_and_still_renders(
+def test_r_o5_an_invoice_of_a_line_sold_before_versions_reads_unversioned_and_still_renders(
     runtime: Runtime, http: httpx.Client
 ) -> None:
     """A line whose creation was stored before price versions (the frozen version-1 shape):

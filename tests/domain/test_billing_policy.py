@@ -59,7 +59,7 @@ def test_with_no_history_the_base_policy_is_in_force_from_the_beginning_of_time(
     assert BASE.version == 0
 
 
-def test_versions_stack_in_date_order_and_replay_to_the_same_history() -> None:
+def test_r_x6_versions_stack_in_date_order_and_replay_to_the_same_history() -> None:
     policy = history()
     policy.schedule({"card_fee_rate": "0.025"}, MARCH, BASE, NOW)
     policy.schedule(
@@ -115,7 +115,7 @@ def test_r_x7_a_change_from_a_day_some_partner_has_begun_is_refused() -> None:
         policy.schedule({"card_fee_rate": "0.025"}, date(2026, 2, 1), BASE, ten)
 
 
-def test_a_change_before_one_already_scheduled_is_refused() -> None:
+def test_r_x6_a_change_before_one_already_scheduled_is_refused() -> None:
     policy = history()
     policy.schedule({"card_fee_rate": "0.025"}, MARCH, BASE, NOW)
     policy.collect_events()

@@ -79,7 +79,7 @@ def test_a_product_needs_a_clean_code_and_an_english_name(code: str, names: dict
         CatalogueProduct.create(code=code, names=names, unit=PriceUnit.PER_LINE, now=NOW)
 
 
-def test_prices_in_currencies_with_0_and_3_decimals_are_versioned_per_currency() -> None:
+def test_r_x1_prices_in_currencies_with_0_and_3_decimals_are_versioned_per_currency() -> None:
     sold = priced(
         (1_200, "JPY", date(2000, 1, 1), NEXT),
         (1_250, "KWD", date(2000, 1, 1), NEXT),
@@ -94,7 +94,7 @@ def test_prices_in_currencies_with_0_and_3_decimals_are_versioned_per_currency()
     assert sold.prices["KWD"][0].amount == Money.of("1.250", "KWD")
 
 
-def test_a_price_change_is_later_than_the_last_and_not_before_tomorrow_anywhere() -> None:
+def test_r_x6_r_x7_a_price_change_is_later_than_the_last_and_not_before_tomorrow_anywhere() -> None:
     sold = priced((5_000, "USD", date(2000, 1, 1), NEXT))
     with pytest.raises(PriceChangeTooSoon) as too_soon:
         sold.add_price(
@@ -147,7 +147,7 @@ def test_a_retired_product_is_not_sold_and_a_currency_without_a_price_is_unknown
         sold.retire(NOW.date(), NOW)
 
 
-def test_a_scheduled_change_applies_from_the_first_period_starting_on_or_after_it() -> None:
+def test_r_c1_a_scheduled_change_applies_from_the_first_period_starting_on_or_after_it() -> None:
     sold = priced((5_000, "USD", date(2000, 1, 1), NEXT), (6_000, "USD", date(2026, 3, 1), NEXT))
     assert sold.price_for_line("USD", 1, date(2026, 2, 28)).amount == Money(5_000, "USD")  # type: ignore[union-attr]
     assert sold.price_for_line("USD", 1, date(2026, 3, 1)).amount == Money(6_000, "USD")  # type: ignore[union-attr]

@@ -104,7 +104,7 @@ def test_r_x7_a_change_scheduled_for_next_month_reaches_renewals_starting_from_i
     ]
 
 
-def test_a_grandfathered_change_keeps_old_lines_at_their_price_and_sells_new_ones_at_it(
+def test_r_c1_a_grandfathered_change_keeps_old_lines_at_their_price_and_sells_new_ones_at_it(
     ledger: Ledger, clock: SimulatedClock
 ) -> None:
     partner, client = partner_and_client(ledger)
@@ -132,7 +132,7 @@ def first_invoice_line_of(ledger: Ledger, line: UUID) -> InvoiceLine:
     raise AssertionError(f"no invoice for {line}")
 
 
-def test_a_partner_override_shows_on_its_invoice_lines_from_its_date(ledger: Ledger) -> None:
+def test_r_o3_a_partner_override_shows_on_its_invoice_lines_from_its_date(ledger: Ledger) -> None:
     partner, client = partner_and_client(ledger)
     line = active_line(ledger, partner, client)
     ledger.execute(
@@ -180,7 +180,9 @@ def test_an_override_in_another_currency_or_too_soon_is_refused_and_writes_nothi
     assert events_written(ledger) == before
 
 
-def test_a_retired_product_sells_no_new_line_and_its_lines_keep_renewing(ledger: Ledger) -> None:
+def test_r_c1_a_retired_product_sells_no_new_line_and_its_lines_keep_renewing(
+    ledger: Ledger,
+) -> None:
     partner, client = partner_and_client(ledger)
     line = active_line(ledger, partner, client)
     ledger.execute(RetireProduct(code="pos-location"))
@@ -193,7 +195,7 @@ def test_a_retired_product_sells_no_new_line_and_its_lines_keep_renewing(ledger:
     assert renewed.amount == Money(49_00, "USD")
 
 
-def test_importing_a_catalogue_file_twice_writes_nothing_the_second_time(
+def test_r_x5_importing_a_catalogue_file_twice_writes_nothing_the_second_time(
     ledger: Ledger, tmp_path: Path
 ) -> None:
     """The shipped file is in the store already (the first start imported it); a new file
@@ -226,7 +228,7 @@ OLD_LINE = Path(__file__).parent.parent / "fixtures" / "events" / "SubscriptionL
 """A line's creation as stored before price versions (no `price_version`)."""
 
 
-def test_a_line_stored_before_price_versions_replays_keeps_its_price_then_takes_a_change(
+def test_r_x6_a_line_stored_before_price_versions_replays_keeps_its_price_then_takes_a_change(
     ledger: Ledger,
 ) -> None:
     """The old event is stored as it was (version 1); the line loads through the upcaster,

@@ -77,7 +77,7 @@ def _transfer(resale: Resale, preferred: date = date(2026, 3, 2)) -> TransferReq
     )
 
 
-def test_a_partner_acting_on_another_partners_line_is_told_it_does_not_exist(
+def test_r_c8_a_partner_acting_on_another_partners_line_is_told_it_does_not_exist(
     ledger: Ledger, database: Database
 ) -> None:
     """Every line command the edge issues decides ownership itself (no load before it): the
