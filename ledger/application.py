@@ -20,7 +20,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import Mapper
 
-from domain.billing_policy import POLICY_ID, PolicyHistory, policy_on
+from domain.billing_policy import POLICY_ID, PolicyHistory
 from domain.bonus_wallet import BonusWallet
 from domain.invoice import Invoice
 from domain.partner_account import PartnerAccount
@@ -158,11 +158,11 @@ class Ledger(PartnerOperations, LineOperations, InvoiceOperations):
 
     def policy_on(self, day: date) -> BillingPolicy:
         """The version of the billing policy in force on a business date."""
-        return policy_on(self.policy_history(), self.policy, day)
+        return self.charging.policy_on(day)
 
     def policy_today(self, partner_id: UUID) -> BillingPolicy:
         """The version of the billing policy in force on a partner's business date now."""
-        return self.policy_on(self.partner_account(partner_id).today(self.clock.now()))
+        return self.charging.policy_today(self.partner_account(partner_id))
 
     def do_scheduled_work(self, work: Work, subject_id: UUID, on: date) -> CommandResult | None:
         """Do one piece of the billing clock's work (ledger/billing_clock.py), once."""

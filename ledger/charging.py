@@ -56,11 +56,15 @@ class Charging:
         self.base_policy = policy
         """Version 0 of the billing policy; the charge reads the version in force today."""
 
+    def policy_on(self, day: date) -> BillingPolicy:
+        """The version of the billing policy in force on a business date, read from the store
+        (outside any command: a command reads it through its unit of work)."""
+        return policy_on(self.bus.load(PolicyHistory, POLICY_ID), self.base_policy, day)
+
     def policy_today(self, account: PartnerAccount) -> BillingPolicy:
         """The billing policy in force on the partner's business date now: the card fee of a
         payment is the one on its date (R-O7); its command checks the same version."""
-        history = self.bus.load(PolicyHistory, POLICY_ID)
-        return policy_on(history, self.base_policy, account.today(self.clock.now()))
+        return self.policy_on(account.today(self.clock.now()))
 
     def payers_now(self, account: PartnerAccount) -> datetime:
         """Now, in the partner's time zone: what the processor is told, so that days it counts
