@@ -3,6 +3,12 @@
 The cache is only ever trusted under the events table's lock: at the start of each batch the
 writer evicts every aggregate another process wrote since `seen` (ledger/batch_transaction.py),
 so a stale entry can never cause a lost or wrong write.
+
+It also remembers ids the store had no aggregate for (`ABSENT`), under the same rule: an
+aggregate created since by another process is evicted by that catch-up, one created by this
+writer replaces the mark when it is put. So an aggregate most commands look for and most
+stores never have (the billing policy's history before its first change, a partner's price
+overrides) costs one query, not one per batch.
 """
 
 from __future__ import annotations
@@ -12,7 +18,10 @@ from typing import Any
 from uuid import UUID
 
 CACHE_MAX = 100_000
-"""Aggregates kept in memory between commands (least recently used are dropped)."""
+"""Aggregates (and ids known absent) kept in memory between commands (least recently used are
+dropped)."""
+ABSENT = object()
+"""The mark of an id the store had no aggregate for when last looked for."""
 
 
 class AggregateCache:
@@ -29,13 +38,25 @@ class AggregateCache:
 
     def get(self, aggregate_id: UUID) -> Any | None:
         item = self._items.get(aggregate_id)
-        if item is not None:
-            self._items.move_to_end(aggregate_id)
-        return item
+        if item is None:
+            return None
+        self._items.move_to_end(aggregate_id)
+        return None if item is ABSENT else item
+
+    def is_absent(self, aggregate_id: UUID) -> bool:
+        """Whether the store had no aggregate for this id when last looked for (and nothing
+        has written one since)."""
+        return self._items.get(aggregate_id) is ABSENT
 
     def put(self, aggregate: Any) -> None:
-        self._items[aggregate.id] = aggregate
-        self._items.move_to_end(aggregate.id)
+        self._keep(aggregate.id, aggregate)
+
+    def put_absent(self, aggregate_id: UUID) -> None:
+        self._keep(aggregate_id, ABSENT)
+
+    def _keep(self, aggregate_id: UUID, item: Any) -> None:
+        self._items[aggregate_id] = item
+        self._items.move_to_end(aggregate_id)
         while len(self._items) > self.maxsize:
             self._items.popitem(last=False)
 

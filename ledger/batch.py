@@ -79,26 +79,23 @@ class Batch:
     messages: list[Message] = field(default_factory=list)
     touched: dict[UUID, Any] = field(default_factory=dict)
     outcomes: list[tuple[QueuedCommand, Outcome]] = field(default_factory=list)
-    absent: set[UUID] = field(default_factory=set)
-    """Ids the store had no aggregate for in this batch: the batch holds the events lock, so
-    only its own commands could create one, and those go to the cache. Read on most commands
-    (the billing policy while it has no history) without a query each time."""
 
     def load(self, aggregate_id: UUID) -> Any | None:
         """An aggregate from the cache, or from the store (after this batch's own events)."""
         cached = self.cache.get(aggregate_id)
         if cached is not None:
             return cached
-        if aggregate_id in self.absent:
-            # Not in the store when first looked for: only this batch's commands can have made
-            # it since (the batch holds the lock), and what they made is among `touched`.
+        if self.cache.is_absent(aggregate_id):
+            # Not in the store when last looked for, and no process wrote it since (the batch
+            # holds the lock; the catch-up evicted what others wrote): only this batch's
+            # commands can have made it, and what they made is among `touched`.
             return self.touched.get(aggregate_id)
         self.flush()
         aggregate = store.load(self.conn, self.mapper, aggregate_id, snapshots=self.snapshots)
         if aggregate is not None:
             self.cache.put(aggregate)
         else:
-            self.absent.add(aggregate_id)
+            self.cache.put_absent(aggregate_id)
         return aggregate
 
     def last_number(self, series: str) -> int:

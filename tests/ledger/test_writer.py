@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -12,6 +13,7 @@ import psycopg
 import pytest
 from eventsourcing.domain import Aggregate, event
 
+from domain.billing_policy import POLICY_ID
 from domain.errors import BillingError, LineNotFound, UnknownCurrency
 from domain.money import Money
 from domain.partner_account import PartnerAccount
@@ -203,6 +205,25 @@ def test_a_cache_made_stale_by_another_process_is_reloaded(
     ledger.top_up(account.id, usd, PaymentSource.BANK_TRANSFER, reference="c")
     reloaded = ledger.partner_account(account.id)
     assert (reloaded.balance, reloaded.version) == (Money(15_000, "USD"), 4)
+
+
+def test_an_id_found_absent_is_looked_for_again_once_another_process_wrote_it(
+    ledger: Ledger, second_process: Ledger
+) -> None:
+    """The cache remembers that the store had no policy history (every command reads it), and
+    forgets that as soon as another process writes one: this writer's next change must build
+    on the other's version 1, not start a second history (a lost write, or a conflict)."""
+    today = ledger.clock.now().date()
+    account = open_partner(ledger)
+    client = ledger.register_client(account.id, name="Bistro").aggregate_id
+    assert client is not None
+    line = ledger.create_line(account.id, client, "service-plan").aggregate_id
+    assert line is not None
+    ledger.activate_line(line)  # billing the period reads the policy in force: none changed
+    assert ledger.writer.cache.is_absent(POLICY_ID)
+    second_process.schedule_policy_change({"card_fee_rate": "0.025"}, today + timedelta(days=10))
+    later = ledger.schedule_policy_change({"cashback_rate": "0.05"}, today + timedelta(days=20))
+    assert later.data["version"] == 2
 
 
 def test_r_x3_invoice_numbers_stay_gapless_with_many_issuers(
