@@ -150,6 +150,13 @@ async def get_overseer(principal: Annotated[Principal, Depends(get_principal)]) 
     return principal
 
 
+async def get_auditor(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    """Audits the log (history as of a moment, proofs of its integrity): admin and auditor."""
+    if principal.role not in (Role.ADMIN, Role.AUDITOR):
+        raise Forbidden("Only the vendor's admin and auditor keys audit the log.")
+    return principal
+
+
 async def get_idempotency_key(
     principal: Annotated[Principal, Depends(get_principal)],
     idempotency_key: Annotated[
@@ -184,6 +191,7 @@ class Access(StrEnum):
     OVERSEER = "admin, finance, auditor"
     COMMANDER = "admin, own partner"
     RECEIVER = "admin, finance"
+    AUDITOR = "admin, auditor"
     ADMIN = "admin"
 
 
@@ -193,6 +201,7 @@ def access(route: APIRoute) -> Access:
     for dependency, level in (
         (get_admin, Access.ADMIN),
         (get_receiver, Access.RECEIVER),
+        (get_auditor, Access.AUDITOR),
         (get_overseer, Access.OVERSEER),
         (get_commander, Access.COMMANDER),
         (get_principal, Access.CALLER),
@@ -212,5 +221,6 @@ Caller = Annotated[Principal, Depends(get_principal)]
 Commander = Annotated[Principal, Depends(get_commander)]
 Admin = Annotated[Principal, Depends(get_admin)]
 Receiver = Annotated[Principal, Depends(get_receiver)]
+Auditor = Annotated[Principal, Depends(get_auditor)]
 Overseer = Annotated[Principal, Depends(get_overseer)]
 IdempotencyKey = Annotated[str, Depends(get_idempotency_key)]

@@ -28,6 +28,8 @@ COMMANDS = {
     "projections": "api.cli.projections:projections_cli",
     "keys": "api.cli.keys:keys_cli",
     "catalogue": "api.cli.catalogue:catalogue_cli",
+    "audit": "api.cli.audit:audit_cli",
+    "replay": "api.cli.replay:replay_cli",
 }
 """Each top-level command, and the module and typer app that make it."""
 
