@@ -21,6 +21,7 @@ from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
+import structlog
 from fastapi import Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.dependencies.models import Dependant
@@ -32,6 +33,7 @@ from api.key_limits import FailedKeyLimiter, TooManyFailedKeys, client_address
 from api.keys import Principal, Role
 from api.runtime import Runtime
 from domain.errors import BillingError
+from ledger.audit_chain import Cause, set_cause
 
 KEY_CACHE_MAX = 10_000
 IDEMPOTENCY_KEY_MAX = 255
@@ -121,6 +123,14 @@ async def get_principal(
             limiter.failed(address)
             raise Unauthorized()
     request.state.principal = principal
+    # The commands this request issues are recorded as caused by this key (never its secret).
+    set_cause(
+        Cause.api_key(
+            principal.key_id,
+            principal.role.value,
+            structlog.contextvars.get_contextvars().get("request_id"),
+        )
+    )
     return principal
 
 

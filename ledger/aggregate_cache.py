@@ -17,6 +17,8 @@ from collections import OrderedDict
 from typing import Any
 from uuid import UUID
 
+from ledger.audit_chain import Head
+
 CACHE_MAX = 100_000
 """Aggregates (and ids known absent) kept in memory between commands (least recently used are
 dropped)."""
@@ -32,6 +34,8 @@ class AggregateCache:
         self.maxsize = maxsize
         self.seen = 0
         """The log position up to which every cached aggregate is known to be current."""
+        self.heads: dict[UUID, Head] = {}
+        """The last link of each audit chain, under the same catch-up rule as the aggregates."""
 
     def __len__(self) -> int:
         return len(self._items)
@@ -63,6 +67,16 @@ class AggregateCache:
     def evict(self, aggregate_id: UUID) -> None:
         self._items.pop(aggregate_id, None)
 
+    def evict_chain(self, chain: UUID) -> None:
+        self.heads.pop(chain, None)
+
+    def keep_heads(self, heads: dict[UUID, Head]) -> None:
+        """The chains' last links once a batch committed (all forgotten past `maxsize`)."""
+        self.heads.update(heads)
+        if len(self.heads) > self.maxsize:
+            self.heads.clear()
+
     def clear(self) -> None:
         self._items.clear()
+        self.heads.clear()
         self.seen = 0

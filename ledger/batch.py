@@ -4,9 +4,11 @@ units of work decided in it (ledger/unit_of_work.py)."""
 
 from __future__ import annotations
 
+import json
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -15,6 +17,7 @@ from eventsourcing.persistence import Mapper, StoredEvent
 
 from ledger import store
 from ledger.aggregate_cache import AggregateCache
+from ledger.audit_chain import NEW_CHAIN, Cause, Head, current_cause, event_hash
 from ledger.command_records import CommandResult, Lookup, Message
 from ledger.unit_of_work import Command
 
@@ -28,6 +31,18 @@ class QueuedCommand:
     future: Future[CommandResult] = field(default_factory=Future)
     wake: threading.Event = field(default_factory=threading.Event)
     """Set when the command is answered, or when its caller is to lead next."""
+    cause: Cause = field(default_factory=current_cause)
+    """What caused it, taken from its caller's context when it is queued (ledger/audit_chain)."""
+
+
+@dataclass(frozen=True)
+class PendingEvent:
+    """An event decided, with what its row records besides its stored bytes."""
+
+    stored: StoredEvent
+    chain: UUID
+    recorded_at: datetime
+    cause: Cause
 
 
 @dataclass
@@ -68,8 +83,10 @@ class Batch:
     mapper: Mapper[UUID]
     snapshots: bool
     """Whether aggregates may be loaded from a snapshot (some types are snapshotted)."""
-    pending: list[StoredEvent] = field(default_factory=list)
+    pending: list[PendingEvent] = field(default_factory=list)
     """Events decided but not yet inserted."""
+    heads: dict[UUID, Head] = field(default_factory=dict)
+    """The chains this batch links to, with the links it added (the cache's after commit)."""
     events: list[Any] = field(default_factory=list)
     positions: dict[tuple[UUID, int], int] = field(default_factory=dict)
     numbers_loaded: dict[str, int] = field(default_factory=dict)
@@ -116,8 +133,73 @@ class Batch:
     def flush(self) -> None:
         """Insert the events decided so far, so that the store shows them to a reload."""
         if self.pending:
-            self.positions.update(store.insert_events(self.conn, self.pending))
-            self.pending = []
+            self.conn.execute(store.INSERT_CHAINED, self.chained())
+
+    def chained(self) -> tuple[list[Any], ...]:
+        """The pending events as the columns of their rows, each given its log position and
+        linked to its chain (ledger/audit_chain.py); the pending list is emptied."""
+        self._load_heads({event.chain for event in self.pending})
+        rows: tuple[list[Any], ...] = tuple([] for _ in range(10))
+        position = max(self.positions.values(), default=self.head)
+        for event in self.pending:
+            stored, chain = event.stored, event.chain
+            oid = stored.originator_id
+            originator_id = oid if isinstance(oid, UUID) else UUID(oid)
+            position += 1
+            head = self.heads[chain]
+            cause = event.cause.as_json()
+            link = Head(
+                head.seq + 1,
+                event_hash(
+                    head.hash,
+                    position=position,
+                    chain=chain,
+                    chain_seq=head.seq + 1,
+                    originator_id=originator_id,
+                    originator_version=stored.originator_version,
+                    topic=stored.topic,
+                    state=stored.state,
+                    recorded_at=event.recorded_at,
+                    cause=cause,
+                ),
+            )
+            self.heads[chain] = link
+            self.positions[(originator_id, stored.originator_version)] = position
+            for column, value in zip(
+                rows,
+                (
+                    position,
+                    originator_id,
+                    stored.originator_version,
+                    stored.topic,
+                    stored.state,
+                    chain,
+                    link.seq,
+                    event.recorded_at,
+                    json.dumps(cause),
+                    link.hash,
+                ),
+                strict=True,
+            ):
+                column.append(value)
+        self.pending = []
+        return rows
+
+    def _load_heads(self, chains: set[UUID]) -> None:
+        """The last link of each chain not yet known to the batch: from the writer's cache, or
+        (its first time since the writer started or since another process wrote to it) from the
+        store."""
+        missing = []
+        for chain in chains - self.heads.keys():
+            cached = self.cache.heads.get(chain)
+            if cached is None:
+                missing.append(chain)
+            else:
+                self.heads[chain] = cached
+        if missing:
+            for chain, seq, hash_ in self.conn.execute(store.CHAIN_HEADS, (missing,)).fetchall():
+                key = chain if isinstance(chain, UUID) else UUID(str(chain))
+                self.heads[key] = NEW_CHAIN if seq is None else Head(int(seq), bytes(hash_))
 
     def lookup(self) -> Lookup:
         """Aggregates as this batch leaves them, for the inline projections."""

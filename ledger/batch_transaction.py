@@ -24,7 +24,15 @@ from eventsourcing.persistence import Mapper
 from domain.errors import BillingError
 from ledger import store
 from ledger.aggregate_cache import AggregateCache
-from ledger.batch import AcceptedCommand, Answer, Batch, QueuedCommand, RepeatedCommand
+from ledger.audit_chain import chain_of
+from ledger.batch import (
+    AcceptedCommand,
+    Answer,
+    Batch,
+    PendingEvent,
+    QueuedCommand,
+    RepeatedCommand,
+)
 from ledger.batch_writes import queue_batch_writes
 from ledger.clock import Clock
 from ledger.command_records import CommandResult, InlineProjection
@@ -82,17 +90,17 @@ class BatchTransaction:
             _load_keys(batch, keys_cursor.fetchall())
             for command in queued:
                 self._decide(batch, command)
-            inserted = queue_batch_writes(
+            queue_batch_writes(
                 batch,
                 inline=self.inline,
                 snapshot_types=self.snapshot_types,
                 sealer=self.sealer,
                 clock=self.clock,
             )
-        # Committed: the inserted events' positions arrived with the commit's answer.
+        # Committed.
         for projection in self.inline:
             projection.settle(committed=True)
-        batch.positions.update(store.positions(inserted.fetchall()))
+        self.cache.keep_heads(batch.heads)
         if batch.positions:
             self.cache.seen = max(batch.positions.values())
         return _answers(batch)
@@ -101,9 +109,12 @@ class BatchTransaction:
         """Evict every cached aggregate another process wrote since this one last looked."""
         if head > self.cache.seen:
             written = self.conn.execute(store.WRITTEN_SINCE, (self.cache.seen, head)).fetchall()
-            ids = [UUID(str(aggregate_id)) for (aggregate_id,) in written]
+            ids = [UUID(str(aggregate_id)) for aggregate_id, _ in written]
             for aggregate_id in ids:
                 self.cache.evict(aggregate_id)
+            # An out-of-band row has no chain; a chain another process linked to is reloaded.
+            for chain in {chain for _, chain in written if chain is not None}:
+                self.cache.evict_chain(chain if isinstance(chain, UUID) else UUID(str(chain)))
             for projection in self.inline:
                 projection.forget(ids)
         self.cache.seen = head
@@ -143,7 +154,15 @@ class BatchTransaction:
         for aggregate in uow.touched.values():
             self.cache.put(aggregate)
         batch.events.extend(events)
-        batch.pending.extend(self.mapper.to_stored_event(event) for event in events)
+        batch.pending.extend(
+            PendingEvent(
+                self.mapper.to_stored_event(event),
+                chain_of(uow.touched[event.originator_id]),
+                uow.now,
+                queued.cause,
+            )
+            for event in events
+        )
         batch.messages.extend(uow.messages)
         batch.keys[queued.key] = ((command.command_name, command.fingerprint()), None)
         keys = [(event.originator_id, event.originator_version) for event in events]

@@ -8,7 +8,6 @@ import json
 from typing import Any
 from uuid import UUID
 
-import psycopg
 from eventsourcing.persistence import StoredEvent
 from psycopg.types.json import Jsonb
 
@@ -21,25 +20,9 @@ from ledger.sealing import Sealer
 SNAPSHOT_EVERY = 200
 """Events between snapshots of the aggregates that live long (accounts, wallets, lines)."""
 
-WRITE_EVENTS_AND_LOG = (
-    # One statement inserts the batch's events and logs its commands: each command's position
-    # is its last event's (found among the rows just inserted, never by searching the table),
-    # or the position it already had, or for a command without events the batch's last one.
-    "WITH inserted AS ("
-    f" INSERT INTO {store.EVENTS_TABLE} (originator_id, originator_version, topic, state)"
-    " SELECT * FROM unnest(%(oid)b::uuid[], %(ver)b::bigint[], %(topic)b::text[],"
-    " %(state)b::bytea[])"
-    " RETURNING originator_id, originator_version, notification_id"
-    "), logged AS ("
-    " INSERT INTO command_log (key, command, fingerprint, response, position)"
-    " SELECT u.key, u.command, u.fingerprint, u.response,"
-    " coalesce(u.known, i.notification_id, (SELECT max(notification_id) FROM inserted), %(head)s)"
-    " FROM unnest(%(key)b::text[], %(command)b::text[], %(fingerprint)b::text[],"
-    " %(response)b::jsonb[], %(known)b::bigint[], %(last_oid)b::uuid[], %(last_ver)b::bigint[])"
-    " AS u(key, command, fingerprint, response, known, last_oid, last_ver)"
-    " LEFT JOIN inserted i ON i.originator_id = u.last_oid AND i.originator_version = u.last_ver"
-    ")"
-    " SELECT originator_id, originator_version, notification_id FROM inserted"
+LOG_COMMANDS = (
+    "INSERT INTO command_log (key, command, fingerprint, response, position)"
+    " SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::jsonb[], %b::bigint[])"
 )
 WRITE_NUMBER_SERIES = (
     "INSERT INTO number_series (series, last) VALUES (%s, %s) "
@@ -60,35 +43,34 @@ def queue_batch_writes(
     snapshot_types: tuple[type[Any], ...],
     sealer: Sealer | None,
     clock: Clock,
-) -> psycopg.Cursor[Any]:
-    """Queue every write of the batch (no waiting: they travel with the commit); the cursor
-    returned answers, after the commit, the positions of the events it inserted."""
+) -> None:
+    """Queue every write of the batch (no waiting: they travel with the commit)."""
     conn = batch.conn
     lookup = batch.lookup()
     for projection in inline:
         projection.apply(conn, batch.events, lookup)
+    if batch.pending:
+        conn.execute(store.INSERT_CHAINED, batch.chained())
+    last_position = max(batch.positions.values(), default=batch.head)
+    if batch.positions:
+        conn.execute(store.FOLLOW_POSITIONS, (last_position,))
     accepted = [outcome for _, outcome in batch.outcomes if isinstance(outcome, AcceptedCommand)]
-    oid, ver, topic, state = store.columns(batch.pending)
-    last = [answer.events[-1] if answer.events else (None, None) for answer in accepted]
-    inserted = conn.cursor()
-    inserted.execute(
-        WRITE_EVENTS_AND_LOG,
-        {
-            "oid": oid,
-            "ver": ver,
-            "topic": topic,
-            "state": state,
-            "head": max(batch.positions.values(), default=batch.head),
-            "key": [answer.queued.key for answer in accepted],
-            "command": [answer.queued.command.command_name for answer in accepted],
-            "fingerprint": [answer.queued.command.fingerprint() for answer in accepted],
-            "response": [json.dumps(answer.response()) for answer in accepted],
-            "known": [batch.positions.get(key) if key[0] else None for key in last],
-            "last_oid": [key[0] for key in last],
-            "last_ver": [key[1] for key in last],
-        },
-    )
-    batch.pending = []
+    if accepted:
+        # Each command's position is its last event's, or for one without events the batch's
+        # last (what the log held once it was written).
+        conn.execute(
+            LOG_COMMANDS,
+            (
+                [answer.queued.key for answer in accepted],
+                [answer.queued.command.command_name for answer in accepted],
+                [answer.queued.command.fingerprint() for answer in accepted],
+                [json.dumps(answer.response()) for answer in accepted],
+                [
+                    batch.positions[answer.events[-1]] if answer.events else last_position
+                    for answer in accepted
+                ],
+            ),
+        )
     with conn.cursor() as cur:
         changed = [
             (series, last_number)
@@ -109,7 +91,6 @@ def queue_batch_writes(
     store.insert_snapshots(conn, _snapshots_due(batch, snapshot_types))
     if batch.events:
         conn.execute(store.NOTIFY_EVENTS)
-    return inserted
 
 
 def _snapshots_due(batch: Batch, snapshot_types: tuple[type[Any], ...]) -> list[StoredEvent]:

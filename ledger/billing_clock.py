@@ -12,13 +12,14 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import structlog
 
 from domain.errors import BillingError
 from ledger import queries
 from ledger.application import Ledger
+from ledger.audit_chain import Cause, caused_by
 from ledger.schedule import Work
 
 ROWS_PER_QUERY = 500
@@ -47,6 +48,11 @@ def due(ledger: Ledger, until: datetime) -> list[tuple[Work, UUID, date]]:
 
 def tick(ledger: Ledger, until: datetime) -> TickReport:
     """Do every piece of work due up to `until`, including work that doing it makes due."""
+    with caused_by(Cause.billing_clock(uuid4().hex)):
+        return _tick(ledger, until)
+
+
+def _tick(ledger: Ledger, until: datetime) -> TickReport:
     report = TickReport()
     attempted: set[tuple[Work, UUID, date]] = set()
     while True:

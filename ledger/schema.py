@@ -17,6 +17,7 @@ from typing import Any
 
 import psycopg
 
+from ledger.audit_chain import link_unchained
 from ledger.sealing import Sealer, check_key
 from ledger.store import EVENTS_TABLE
 
@@ -110,6 +111,24 @@ in SQL from it, and parsing JSON is most of what a rebuild would otherwise spend
 (docs/performance.md)."""
 
 
+CHAIN_COLUMNS = f"""
+ALTER TABLE {EVENTS_TABLE}
+ADD COLUMN chain uuid,
+ADD COLUMN chain_seq bigint,
+ADD COLUMN recorded_at timestamptz,
+ADD COLUMN cause jsonb,
+ADD COLUMN hash bytea
+"""
+"""The audit trail of each event (ledger/audit_chain.py): its chain and link, when it was
+recorded, what caused it, its hash. Nullable: a row anything else inserts has none, and is
+reported by the verification as outside every chain."""
+CHAIN_INDEX = (
+    f"CREATE UNIQUE INDEX IF NOT EXISTS {EVENTS_TABLE}_chain ON {EVENTS_TABLE} (chain, chain_seq)"
+)
+"""A chain's head in one index probe, a partner's events in order, and never two links with
+one number (a fork)."""
+
+
 def create_tables(conn: psycopg.Connection[Any], sealer: Sealer | None = None) -> None:
     """Create the write side's tables if they do not exist (idempotent, safe to race), and
     refuse a cipher key that is not the ledger's, or none when personal fields are sealed."""
@@ -122,10 +141,21 @@ def create_tables(conn: psycopg.Connection[Any], sealer: Sealer | None = None) -
         table = conn.execute("SELECT to_regclass(%s)", (EVENTS_TABLE,)).fetchone()
         if table is None or table[0] is None:
             return  # the library creates the events table; the column follows on next start
-        has_column = conn.execute(
-            "SELECT 1 FROM pg_attribute WHERE attrelid = %s::regclass AND attname = 'event' "
-            "AND NOT attisdropped",
-            (EVENTS_TABLE,),
-        ).fetchone()
-        if has_column is None:
+        if not _has_column(conn, "event"):
             conn.execute(EVENT_COLUMN)
+        if not _has_column(conn, "hash"):
+            # Added after the first release: a store made before it has its events linked into
+            # their chains once, now, in log order (their causes unknown); every row that is
+            # unchained after this was put there by something other than the ledger.
+            conn.execute(CHAIN_COLUMNS)
+            conn.execute(CHAIN_INDEX)
+            link_unchained(conn)
+
+
+def _has_column(conn: psycopg.Connection[Any], name: str) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM pg_attribute WHERE attrelid = %s::regclass AND attname = %s "
+        "AND NOT attisdropped",
+        (EVENTS_TABLE, name),
+    ).fetchone()
+    return row is not None

@@ -23,13 +23,44 @@ LOCK_EVENTS = f"LOCK TABLE {EVENTS_TABLE} IN EXCLUSIVE MODE"
 NOTIFY_EVENTS = f"NOTIFY {EVENTS_TABLE}"
 HEAD = f"SELECT coalesce(max(notification_id), 0) FROM {EVENTS_TABLE}"
 WRITTEN_SINCE = (
-    f"SELECT DISTINCT originator_id FROM {EVENTS_TABLE} "
+    f"SELECT DISTINCT originator_id, chain FROM {EVENTS_TABLE} "
     "WHERE notification_id > %s AND notification_id <= %s"
 )
-INSERT_EVENTS = (
-    f"INSERT INTO {EVENTS_TABLE} (originator_id, originator_version, topic, state) "
-    "SELECT * FROM unnest(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[]) "
-    "RETURNING originator_id, originator_version, notification_id"
+INSERT_CHAINED = (
+    # The writer gives each event its position (the head it read under the lock, plus one)
+    # and its link in its chain (ledger/audit_chain.py).
+    f"INSERT INTO {EVENTS_TABLE} (notification_id, originator_id, originator_version, topic,"
+    " state, chain, chain_seq, recorded_at, cause, hash)"
+    " SELECT * FROM unnest(%b::bigint[], %b::uuid[], %b::bigint[], %b::text[], %b::bytea[],"
+    " %b::uuid[], %b::bigint[], %b::timestamptz[], %b::jsonb[], %b::bytea[])"
+)
+EVENTS_SEQUENCE = f"{EVENTS_TABLE}_notification_id_seq"
+FOLLOW_POSITIONS = f"SELECT setval('{EVENTS_SEQUENCE}', %s)"
+"""The table's own sequence moved past the positions the writer gave, so that anything else
+inserting rows (the library's recorder, a person at a SQL prompt) takes the next ones."""
+CHAIN_HEADS = (
+    "SELECT c.chain, h.chain_seq, h.hash FROM unnest(%s::uuid[]) AS c(chain) "
+    "LEFT JOIN LATERAL (SELECT chain_seq, hash FROM "
+    f"{EVENTS_TABLE} e WHERE e.chain = c.chain ORDER BY chain_seq DESC LIMIT 1) h ON true"
+)
+STREAM_PARTNERS = (
+    f"SELECT DISTINCT ON (originator_id) originator_id, "
+    "coalesce(event->'new_partner_id', event->'partner_id')->>'_data_' "
+    f"FROM {EVENTS_TABLE} WHERE event ? 'partner_id' OR event ? 'new_partner_id' "
+    "ORDER BY originator_id, originator_version DESC"
+)
+"""Each stream's partner as its last event naming one says (a line moved: the new one)."""
+PARTNER_ACCOUNTS = (
+    f"SELECT originator_id FROM {EVENTS_TABLE} "
+    "WHERE originator_version = 1 AND topic LIKE 'domain.partner_account:%'"
+)
+EVENTS_TO_LINK = (
+    "SELECT notification_id, originator_id, originator_version, topic, state, "
+    f"(event->'timestamp'->>'_data_')::timestamptz FROM {EVENTS_TABLE} ORDER BY notification_id"
+)
+SET_LINK = (
+    f"UPDATE {EVENTS_TABLE} SET chain = %s, chain_seq = %s, recorded_at = %s, hash = %s "
+    "WHERE notification_id = %s"
 )
 SELECT_EVENTS = (
     f"SELECT originator_id, originator_version, topic, state FROM {EVENTS_TABLE} "
@@ -62,20 +93,6 @@ def load(
         event: Any = mapper.to_domain_event(_stored(row))
         aggregate = event.mutate(aggregate)
     return aggregate
-
-
-def insert_events(
-    conn: psycopg.Connection[Any], stored: Sequence[StoredEvent]
-) -> dict[tuple[UUID, int], int]:
-    """Insert events in one statement; return each one's notification id (its log position)."""
-    if not stored:
-        return {}
-    return positions(conn.execute(INSERT_EVENTS, columns(stored)).fetchall())
-
-
-def positions(rows: Sequence[tuple[Any, ...]]) -> dict[tuple[UUID, int], int]:
-    """Notification ids by (originator id, version), from the rows INSERT_EVENTS returned."""
-    return {(UUID(str(row[0])), int(row[1])): int(row[2]) for row in rows}
 
 
 def insert_snapshots(conn: psycopg.Connection[Any], snapshots: Sequence[StoredEvent]) -> None:

@@ -10,6 +10,7 @@ import typer
 from api.cli.help import ReadableCommand, ReadableGroup
 from api.cli.starting import command_settings, console, started_runtime
 from domain.errors import BillingError
+from ledger.audit_chain import Cause, caused_by
 from ledger.catalogue import CatalogueError, import_catalogue
 
 EXIT_REFUSED = 6
@@ -48,7 +49,8 @@ def catalogue_import(
     settings = command_settings()
     with started_runtime(settings, takes_payments=False) as runtime:
         try:
-            results = import_catalogue(runtime.ledger.execute, path)
+            with caused_by(Cause.command_line(f"catalogue import {path.name}")):
+                results = import_catalogue(runtime.ledger.execute, path)
         except (CatalogueError, BillingError) as refused:
             console.print(f"[red]Refused:[/red] {refused}")
             raise typer.Exit(EXIT_REFUSED) from None
