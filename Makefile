@@ -57,8 +57,9 @@ $(INSTALLED): $(LOCK) pyproject.toml | $(BIN)/python
 
 # Refresh the lock on purpose, after a change to pyproject.toml: versions already locked stay
 # unless they no longer fit; `make lock UPGRADE=1` moves everything to the newest that fits.
-# uv itself comes from the lock.
-lock: $(INSTALLED)
+# uv itself comes from the lock (installed from it alone: the project may need what it lacks).
+lock: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
 	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --generate-hashes --quiet \
 		--custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade) --output-file $(LOCK)
 
