@@ -8,7 +8,9 @@ account opened earlier (an existing aggregate), the same domain work on both sid
 - library: `Application.save()` per command (its own transaction and events-table lock),
   loading the account through the library's repository for a top-up;
 - ledgerline: `Ledger.open_partner_account` / `Ledger.top_up`, which the writer gathers into
-  one transaction per batch, each command still atomic and idempotent.
+  one transaction per batch, each command still atomic and idempotent;
+- unchained: the same ledger with its audit chains turned off (`Writer.linking`, in a database
+  of its own), to show what hashing every event into its partner's chain costs.
 
     .venv/bin/python bench/commands.py [--commands 4000] [--clients 1,4,16]
 
@@ -128,15 +130,17 @@ def main() -> None:
     admin = embedded.start()
     try:
         check_durability(admin, allow_unsafe=False)
-        for name in ("bench_library", "bench_ledger"):
+        for name in ("bench_library", "bench_ledger", "bench_unchained"):
             create_database(admin.with_dbname("postgres"), name)
         library_db: Database = admin.with_dbname("bench_library")
         ledger_db: Database = admin.with_dbname("bench_ledger")
         clock = SystemClock()
         app = Baseline(library_db, pool_size=max(levels))
         ledger = Ledger(ledger_db, clock, pool_size=4)
+        unchained = Ledger(admin.with_dbname("bench_unchained"), clock, pool_size=4)
+        unchained.writer.linking = False
         most = max(levels)
-        lib_accounts, led_accounts = [], []
+        lib_accounts, led_accounts, unchained_accounts = [], [], []
         for n in range(most):
             account = PartnerAccount.open(
                 partner_id=uuid4(),
@@ -151,6 +155,10 @@ def main() -> None:
             if result.aggregate_id is None:
                 raise SystemExit("opening a partner account returned no id")
             led_accounts.append(result.aggregate_id)
+            other = unchained.open_partner_account(name=f"seed{n}", currency="USD", time_zone="UTC")
+            if other.aggregate_id is None:
+                raise SystemExit("opening a partner account returned no id")
+            unchained_accounts.append(other.aggregate_id)
 
         headline: dict[str, float] = {}
         for clients in levels:
@@ -158,6 +166,7 @@ def main() -> None:
             for side, command in (
                 ("library", library_command(app, lib_accounts)),
                 ("ledgerline", ledger_command(ledger, led_accounts)),
+                ("unchained", ledger_command(unchained, unchained_accounts)),
             ):
                 elapsed, latencies = run_clients(clients, args.commands, command)
                 rate = round(len(latencies) / elapsed)
@@ -169,13 +178,18 @@ def main() -> None:
                 headline[f"{side}_p99_ms_{clients}"] = p99
             ratio = round(measured["ledgerline"] / measured["library"], 2)
             headline[f"ratio_vs_library_{clients}"] = ratio
-            print(f"{'':>10}  ratio {ratio}x")
+            chain_cost = round(1 - measured["ledgerline"] / measured["unchained"], 3)
+            headline[f"chain_cost_{clients}"] = chain_cost
+            print(f"{'':>10}  ratio {ratio}x; the audit chain costs {chain_cost:.1%}")
         top = max(levels)
         headline["commands_per_s"] = headline[f"ledgerline_commands_per_s_{top}"]
         headline["ratio_vs_library"] = headline[f"ratio_vs_library_{top}"]
         headline["p99_ms"] = headline[f"ledgerline_p99_ms_{top}"]
+        headline["unchained_commands_per_s"] = headline[f"unchained_commands_per_s_{top}"]
+        headline["chain_cost"] = headline[f"chain_cost_{top}"]
         headline["batches"] = ledger.writer.batches
         ledger.close()
+        unchained.close()
         app.close()
     finally:
         embedded.stop()

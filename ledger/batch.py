@@ -87,6 +87,8 @@ class Batch:
     """Events decided but not yet inserted."""
     heads: dict[UUID, Head] = field(default_factory=dict)
     """The chains this batch links to, with the links it added (the cache's after commit)."""
+    linking: bool = True
+    """Off only to measure what the chains cost (Writer.linking)."""
     events: list[Any] = field(default_factory=list)
     positions: dict[tuple[UUID, int], int] = field(default_factory=dict)
     numbers_loaded: dict[str, int] = field(default_factory=dict)
@@ -138,7 +140,9 @@ class Batch:
     def chained(self) -> tuple[list[Any], ...]:
         """The pending events as the columns of their rows, each given its log position and
         linked to its chain (ledger/audit_chain.py); the pending list is emptied."""
-        self._load_heads({event.chain for event in self.pending})
+        if self.linking:
+            opened = {event.chain for event in self.pending if _opens_its_chain(event)}
+            self._load_heads({event.chain for event in self.pending} - opened)
         rows: tuple[list[Any], ...] = tuple([] for _ in range(10))
         position = max(self.positions.values(), default=self.head)
         for event in self.pending:
@@ -146,25 +150,27 @@ class Batch:
             oid = stored.originator_id
             originator_id = oid if isinstance(oid, UUID) else UUID(oid)
             position += 1
-            head = self.heads[chain]
-            cause = event.cause.as_json()
-            link = Head(
-                head.seq + 1,
-                event_hash(
-                    head.hash,
-                    position=position,
-                    chain=chain,
-                    chain_seq=head.seq + 1,
-                    originator_id=originator_id,
-                    originator_version=stored.originator_version,
-                    topic=stored.topic,
-                    state=stored.state,
-                    recorded_at=event.recorded_at,
-                    cause=cause,
-                ),
-            )
-            self.heads[chain] = link
             self.positions[(originator_id, stored.originator_version)] = position
+            cause = event.cause.as_json()
+            link: Head | None = None
+            if self.linking:
+                head = self.heads.get(chain, NEW_CHAIN)
+                link = Head(
+                    head.seq + 1,
+                    event_hash(
+                        head.hash,
+                        position=position,
+                        chain=chain,
+                        chain_seq=head.seq + 1,
+                        originator_id=originator_id,
+                        originator_version=stored.originator_version,
+                        topic=stored.topic,
+                        state=stored.state,
+                        recorded_at=event.recorded_at,
+                        cause=cause,
+                    ),
+                )
+                self.heads[chain] = link
             for column, value in zip(
                 rows,
                 (
@@ -173,11 +179,11 @@ class Batch:
                     stored.originator_version,
                     stored.topic,
                     stored.state,
-                    chain,
-                    link.seq,
+                    chain if link else None,
+                    link.seq if link else None,
                     event.recorded_at,
                     json.dumps(cause),
-                    link.hash,
+                    link.hash if link else None,
                 ),
                 strict=True,
             ):
@@ -208,3 +214,11 @@ class Batch:
             return self.touched.get(aggregate_id) or self.load(aggregate_id)
 
         return aggregate
+
+
+def _opens_its_chain(event: PendingEvent) -> bool:
+    """Whether the event is a partner account's first, which opens the partner's chain: no
+    need to look for the chain's head (there is none; the unique (chain, chain_seq) index
+    refuses the batch, rather than fork a chain, were there one)."""
+    stored = event.stored
+    return stored.originator_version == 1 and str(stored.originator_id) == str(event.chain)

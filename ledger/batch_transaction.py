@@ -62,6 +62,7 @@ class BatchTransaction:
         snapshot_types: tuple[type[Any], ...],
         inline: tuple[InlineProjection, ...],
         sealer: Sealer | None,
+        linking: bool = True,
     ) -> None:
         self.conn = conn
         self.cache = cache
@@ -71,6 +72,7 @@ class BatchTransaction:
         self.snapshot_types = snapshot_types
         self.inline = inline
         self.sealer = sealer
+        self.linking = linking
 
     def run(self, queued: list[QueuedCommand]) -> list[Answer]:
         """Decide and write the commands, commit, and return what each caller is told. Raises
@@ -87,6 +89,7 @@ class BatchTransaction:
             head = int(head_row[0]) if head_row else 0
             self._catch_up(head)
             batch = Batch(conn, head, self.cache, self.mapper, bool(self.snapshot_types))
+            batch.linking = self.linking
             _load_keys(batch, keys_cursor.fetchall())
             for command in queued:
                 self._decide(batch, command)

@@ -71,6 +71,10 @@ class Writer:
         self._connect = connect
         self.health = health or DatabaseHealth()
         self.sealer = sealer
+        self.linking = True
+        """Whether events are linked into their audit chains (ledger/audit_chain.py). Always,
+        but for bench/commands.py, which turns it off to measure what the chain costs: a store
+        written without it fails its verification."""
         self.context = context
         self.mapper = mapper
         self.clock = clock
@@ -282,5 +286,6 @@ class Writer:
             snapshot_types=self.snapshot_types,
             inline=self.inline,
             sealer=self.sealer,
+            linking=self.linking,
         )
         return transaction.run(batch)
