@@ -197,20 +197,33 @@ def subscription_lines(
                 period=period,
             )
         ]
+    discount = duration_discount_line(lines, term, policy, line_id, period)
+    return lines if discount is None else [*lines, discount]
+
+
+def duration_discount_line(
+    product_lines: Sequence[InvoiceLine],
+    term: Term,
+    policy: BillingPolicy,
+    line_id: UUID,
+    period: BillingPeriod,
+) -> InvoiceLine | None:
+    """The duration discount on one line's product lines for one period, as its own line
+    (R-C3); none when the policy gives this term no discount."""
     rate = policy.duration_discounts.get(term)
-    if rate:
-        discount = apply_rate(total([line.amount for line in lines], per_unit.currency), rate)
-        if discount.is_positive():
-            lines.append(
-                InvoiceLine(
-                    kind=InvoiceLineKind.DISCOUNT,
-                    description=f"{term.months}-month discount ({percent(rate)} %)",
-                    amount=-discount,
-                    line_id=line_id,
-                    period=period,
-                )
-            )
-    return lines
+    if not rate or not product_lines:
+        return None
+    currency = product_lines[0].amount.currency
+    discount = apply_rate(total([line.amount for line in product_lines], currency), rate)
+    if not discount.is_positive():
+        return None
+    return InvoiceLine(
+        kind=InvoiceLineKind.DISCOUNT,
+        description=f"{term.months}-month discount ({percent(rate)} %)",
+        amount=-discount,
+        line_id=line_id,
+        period=period,
+    )
 
 
 def card_fee_line(charged: Money, policy: BillingPolicy) -> InvoiceLine | None:
