@@ -116,7 +116,7 @@ class WhatIf:
     events_redecided: int
     """Events the proposal changed, added or removed in the scratch copy."""
     partners: int
-    """Partners compared."""
+    """Partners compared: those with money in the read models (an invoice, an entry)."""
     differences: tuple[PartnerDifference, ...]
 
     @property
