@@ -77,6 +77,7 @@ class Redecider:
         self.paid: dict[str, tuple[LoggedEvent, InvoiceState, PaymentState]] = {}
         self.refunded: dict[str, int] = {}
         self.refunds: dict[str, list[RefundState]] = {}
+        self._policies: dict[tuple[int, bool], BillingPolicy] = {}
 
     # --- the policy ---------------------------------------------------------------------
 
@@ -85,8 +86,11 @@ class Redecider:
 
     def policy(self, version: int | None, day: date) -> BillingPolicy:
         """The recorded version (or the one in force on `day`), with the proposal applied."""
-        recorded = self.versions[self.version_on(day) if version is None else version]
-        return self.proposal.policy(recorded, day)
+        number = self.version_on(day) if version is None else version
+        key = (number, self.proposal.applies_on(day))
+        if key not in self._policies:
+            self._policies[key] = self.proposal.policy(self.versions[number], day)
+        return self._policies[key]
 
     # --- the walk -----------------------------------------------------------------------
 
@@ -160,6 +164,8 @@ class Redecider:
                     lines[index] = self._encoded(new) if new else {}
         if self._discounts_may_appear():
             for line_id, period in self._undiscounted(decoded):
+                if not self.proposal.applies_on(period.start):
+                    continue  # the recorded rules gave none: so does the version in force
                 new = self._discount(decoded, line_id, period, None, logged)
                 if new is not None:
                     changed = True
