@@ -165,12 +165,7 @@ def subscription_lines(
     """
     if product.unit is PriceUnit.PER_LEAD:
         raise InvalidValue("Pay-per-lead lines have no subscription fee (R-L1).", field="product")
-    per_unit = product.unit_price * term.months
-    whole = BillingPeriod(add_months(period.end, -term.months, anchor_day), period.end)
-    if period.start < whole.start:
-        raise ValueError("a billing period is never longer than its term")
-    if period != whole:
-        per_unit = apply_rate(per_unit, Fraction(period.days, whole.days))
+    per_unit = period_price(product.unit_price, term, period, anchor_day)
     if product.unit is PriceUnit.PER_LOCATION:
         if not locations:
             raise InvalidValue("A per-location product needs a location.", field="locations")
@@ -199,6 +194,19 @@ def subscription_lines(
         ]
     discount = duration_discount_line(lines, term, policy, line_id, period)
     return lines if discount is None else [*lines, discount]
+
+
+def period_price(unit_price: Money, term: Term, period: BillingPeriod, anchor_day: int) -> Money:
+    """What one unit (a location, a plan) costs for one period at a monthly price: the price
+    for the term, and for a period shorter than the term (the first one, up to the billing
+    day) prorated by days against the whole term that ends where it ends, rounded once."""
+    per_unit = unit_price * term.months
+    whole = BillingPeriod(add_months(period.end, -term.months, anchor_day), period.end)
+    if period.start < whole.start:
+        raise ValueError("a billing period is never longer than its term")
+    if period != whole:
+        per_unit = apply_rate(per_unit, Fraction(period.days, whole.days))
+    return per_unit
 
 
 def duration_discount_line(
