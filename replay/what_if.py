@@ -25,7 +25,7 @@ from psycopg.types.json import Jsonb
 
 from domain.billing_policy import PolicyChange
 from domain.calendar import Term
-from domain.errors import PartnerNotFound
+from domain.errors import PartnerNotFound, UnknownProduct
 from domain.pricing import BillingPolicy
 from ledger import store
 from ledger.database import Database
@@ -38,6 +38,7 @@ from replay.what_if_events import (
     AFTER,
     READS,
     SPACING,
+    LineFact,
     LoggedEvent,
     Proposal,
     Redecided,
@@ -92,6 +93,7 @@ def what_if(
             lives = _live_generations(conn)
             if partner_id is not None and not _partner_exists(conn, partner_id):
                 raise PartnerNotFound.of(partner_id)
+            _check_prices(conn, wanted)
             position = max(g.position for g in lives.values())
             told("Copying the log", 1)
             copied = _copy_log(conn, position, partner_id)
@@ -100,7 +102,7 @@ def what_if(
                 wanted,
                 base or BillingPolicy(),
                 _policy_changes(conn, position),
-                _terms(conn, position),
+                _line_facts(conn, position),
             ).run(_events(conn))
             _write_back(conn, redecided)
             told("Applying the read models", 3)
@@ -118,6 +120,7 @@ def what_if(
             conn.rollback()
     return WhatIf(
         changes=dict(wanted.changes),
+        prices={f"{code}@{currency}": amount for (code, currency), amount in wanted.prices.items()},
         from_day=wanted.from_day,
         partner_id=partner_id,
         position=position,
@@ -242,24 +245,51 @@ def _policy_changes(conn: psycopg.Connection[Any], position: int) -> list[Policy
     return changes
 
 
-def _terms(conn: psycopg.Connection[Any], position: int) -> dict[UUID, list[tuple[int, Term]]]:
-    """Each line's term from the (scratch) position it was set on: at its creation, and at
-    each transfer (R-E1), from the whole log (a line may have come from another partner)."""
+def _line_facts(conn: psycopg.Connection[Any], position: int) -> dict[UUID, list[LineFact]]:
+    """Each line's term and billing day from the (scratch) positions they were set at: its
+    creation, its activation and each transfer (R-E1), from the whole log (a line may have
+    come from another partner)."""
+    kinds = (
+        "SubscriptionLine.Created",
+        "SubscriptionLine.Activated",
+        "SubscriptionLine.Transferred",
+    )
     rows = conn.execute(
         sql.SQL(
-            "SELECT notification_id * %s, originator_id, event -> 'term' FROM {} "
-            "WHERE topic = ANY(%s) AND notification_id <= %s ORDER BY notification_id"
+            "SELECT notification_id * %s, originator_id, event -> 'term', event -> 'anchor_day' "
+            "FROM {} WHERE topic = ANY(%s) AND notification_id <= %s ORDER BY notification_id"
         ).format(sql.Identifier(store.EVENTS_TABLE)),
-        (
-            SPACING,
-            [_topic("SubscriptionLine.Created"), _topic("SubscriptionLine.Transferred")],
-            position,
-        ),
+        (SPACING, [_topic(kind) for kind in kinds], position),
     ).fetchall()
-    terms: dict[UUID, list[tuple[int, Term]]] = {}
-    for position, line_id, term in rows:
-        terms.setdefault(UUID(str(line_id)), []).append((int(position), Term(text_of(term))))
-    return terms
+    facts: dict[UUID, list[LineFact]] = {}
+    for at, line_id, term, anchor_day in rows:
+        facts.setdefault(UUID(str(line_id)), []).append(
+            LineFact(
+                int(at),
+                Term(text_of(term)) if term is not None else None,
+                int(anchor_day) if isinstance(anchor_day, int) else None,
+            )
+        )
+    return facts
+
+
+def _check_prices(conn: psycopg.Connection[Any], wanted: Proposal) -> None:
+    """A proposed price names a product the catalogue prices in that currency."""
+    for code, currency in wanted.prices:
+        row = conn.execute(
+            sql.SQL(
+                "SELECT 1 FROM {} WHERE topic = %s AND event -> 'price' -> '_data_' "
+                "->> 'product_code' = %s AND event -> 'price' -> '_data_' ->> 'currency' = %s "
+                "LIMIT 1"
+            ).format(sql.Identifier(store.EVENTS_TABLE)),
+            (_topic("CatalogueProduct.PriceAdded"), code, currency),
+        ).fetchone()
+        if row is None:
+            raise UnknownProduct(
+                f"No product {code!r} in {currency} in the catalogue.",
+                product=code,
+                currency=currency,
+            )
 
 
 def _write_back(conn: psycopg.Connection[Any], redecided: Redecided) -> None:

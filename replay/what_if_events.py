@@ -19,7 +19,10 @@ from domain.billing_policy import (
     canonical_changes,
     changed_policy,
 )
+from domain.calendar import Term
+from domain.catalogue import UNIT_PRICE_MAX_MINOR, clean_code
 from domain.errors import InvalidValue
+from domain.money import check_currency
 from domain.pricing import BillingPolicy
 
 SPACING = 4
@@ -54,9 +57,20 @@ class Proposal:
 
     changes: Mapping[str, str] = field(default_factory=dict)
     from_day: date | None = None
+    prices: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    """Proposed monthly unit prices in minor units, by product code and currency."""
 
     def applies_on(self, day: date) -> bool:
-        return bool(self.changes) and (self.from_day is None or day >= self.from_day)
+        return bool(self.changes) and self.begun_on(day)
+
+    def begun_on(self, day: date) -> bool:
+        return self.from_day is None or day >= self.from_day
+
+    def price_on(self, code: str | None, currency: str, day: date) -> int | None:
+        """The proposed unit price of a product for a period starting `day`, if any."""
+        if code is None or not self.begun_on(day):
+            return None
+        return self.prices.get((code, currency))
 
     def policy(self, recorded: BillingPolicy, day: date) -> BillingPolicy:
         """The recorded version with the proposed values, if they apply on `day`."""
@@ -68,9 +82,34 @@ class Proposal:
         return any(change == name for change in self.changes)
 
 
-def proposal(changes: Mapping[str, str], from_day: date | None = None) -> Proposal:
-    """A proposal the rules accept, naming only values a what-if decides again; refused with
-    `InvalidValue` (which names the value) otherwise."""
+def proposal(
+    changes: Mapping[str, str],
+    from_day: date | None = None,
+    prices: Mapping[str, str] | None = None,
+) -> Proposal:
+    """A proposal the rules accept, naming only values a what-if decides again, and prices as
+    `code@CUR` and a whole number of minor units (`messaging-line@RUB` and `160000`); refused
+    with `InvalidValue` (which names the value) otherwise."""
+    unit_prices = {}
+    for name, text in (prices or {}).items():
+        code, at, currency = name.partition("@")
+        minor_units = text.strip()
+        if not at or not minor_units.isascii() or not minor_units.isdigit():
+            raise InvalidValue(
+                f"A proposed price is CODE@CUR=AMOUNT_MINOR (messaging-line@RUB=160000), not "
+                f"{name}={text}.",
+                field="price",
+            )
+        key = (clean_code(code), check_currency(currency))
+        # The length first: `int` of thousands of digits is refused by Python itself (and slow).
+        if len(minor_units) > len(str(UNIT_PRICE_MAX_MINOR)) or not (
+            0 < int(minor_units) <= UNIT_PRICE_MAX_MINOR
+        ):
+            raise InvalidValue(
+                f"A unit price is from 1 to {UNIT_PRICE_MAX_MINOR} minor units, not {text}.",
+                field="price",
+            )
+        unit_prices[key] = int(minor_units)
     for name in changes:
         if name not in REDECIDED_FIELDS and not name.startswith(DISCOUNT_PREFIX):
             raise InvalidValue(
@@ -80,7 +119,7 @@ def proposal(changes: Mapping[str, str], from_day: date | None = None) -> Propos
             )
     if changes:
         changed_policy(BillingPolicy(), changes, 0)
-    return Proposal(canonical_changes(changes) if changes else {}, from_day)
+    return Proposal(canonical_changes(changes) if changes else {}, from_day, unit_prices)
 
 
 @dataclass
@@ -93,6 +132,16 @@ class LoggedEvent:
     kind: str
     """`Invoice.Issued`."""
     event: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class LineFact:
+    """What a subscription line's events said of its billing from a scratch position on: its
+    term (created, transferred: R-E1) or its billing day (activated)."""
+
+    position: int
+    term: Term | None = None
+    anchor_day: int | None = None
 
 
 @dataclass

@@ -29,7 +29,7 @@ from domain.calendar import BillingPeriod, Term
 from domain.invoice import card_fee_shares
 from domain.money import Money
 from domain.payment_methods import PaymentSource
-from domain.pricing import BillingPolicy, duration_discount_line
+from domain.pricing import BillingPolicy, duration_discount_line, period_price
 from domain.values import InvoiceLine, InvoiceLineKind
 from ledger.transcodings import LedgerTranscoder
 from replay.what_if_events import (
@@ -37,6 +37,7 @@ from replay.what_if_events import (
     FEE_ADDED,
     INVOICE_EVENTS,
     InvoiceState,
+    LineFact,
     LoggedEvent,
     PaymentState,
     Proposal,
@@ -61,13 +62,13 @@ class Redecider:
         proposal: Proposal,
         base: BillingPolicy,
         changes: Sequence[PolicyChange],
-        terms: Mapping[UUID, Sequence[tuple[int, Term]]],
+        lines: Mapping[UUID, Sequence[LineFact]],
     ) -> None:
         self.proposal = proposal
         self.changes = list(changes)
         self.versions = every_version(base, self.changes)
-        self.terms = terms
-        """Each line's term from a scratch position on (its creation, each transfer)."""
+        self.lines = lines
+        """Each line's term and billing day, from the scratch positions they were set at."""
         self.transcoder = LedgerTranscoder()
         self.result = Redecided()
         self.invoices: dict[UUID, InvoiceState] = {}
@@ -154,6 +155,18 @@ class Redecider:
         currency = str(event["total"]["_data_"]["currency"])
         changed = False
         for index, line in enumerate(decoded):
+            repriced = self._repriced(line, logged)
+            if repriced is not None and repriced.amount != line.amount:
+                changed = True
+                decoded[index] = repriced
+                lines[index] = {
+                    **lines[index],
+                    "_data_": {
+                        **lines[index]["_data_"],
+                        "amount": money_json(repriced.amount.amount_minor, currency),
+                    },
+                }
+        for index, line in enumerate(decoded):
             if line.kind is InvoiceLineKind.DISCOUNT:
                 new = self._discount(
                     decoded, line.line_id, line.period, line.policy_version, logged
@@ -229,8 +242,31 @@ class Redecider:
         return None if line is None else replace(line, policy_version=policy.version)
 
     def _term(self, line_id: UUID, position: int) -> Term | None:
-        known = [term for at, term in self.terms.get(line_id, ()) if at <= position]
+        known = [f.term for f in self.lines.get(line_id, ()) if f.position <= position and f.term]
         return known[-1] if known else None
+
+    def _anchor_day(self, line_id: UUID, position: int) -> int | None:
+        known = [
+            f.anchor_day
+            for f in self.lines.get(line_id, ())
+            if f.position <= position and f.anchor_day
+        ]
+        return known[-1] if known else None
+
+    def _repriced(self, line: InvoiceLine, logged: LoggedEvent) -> InvoiceLine | None:
+        """A product line at the proposed unit price for its period, prorated as it was (the
+        price in force on the period's first day); None if no proposed price applies to it.
+        A partner's override keeps the line at its recorded price."""
+        if line.kind is not InvoiceLineKind.PRODUCT or line.price_override or not line.period:
+            return None
+        currency = line.amount.currency
+        price = self.proposal.price_on(line.product_code, currency, line.period.start)
+        term = self._term(line.line_id, logged.position) if line.line_id else None
+        if price is None or term is None or line.line_id is None:
+            return None
+        anchor_day = self._anchor_day(line.line_id, logged.position) or line.period.start.day
+        amount = period_price(Money(price, currency), term, line.period, anchor_day)
+        return replace(line, amount=amount)
 
     def _line(self, line: dict[str, Any]) -> InvoiceLine:
         decoded = self.transcoder.decode(json.dumps(line).encode())

@@ -108,6 +108,8 @@ class WhatIf:
     """A what-if's answer: what was proposed, over which history, and what would differ."""
 
     changes: dict[str, str]
+    prices: dict[str, int]
+    """Proposed unit prices in minor units, by `code@CUR`."""
     from_day: date | None
     partner_id: UUID | None
     position: int
@@ -127,6 +129,7 @@ class WhatIf:
         """One JSON document for machines; amounts in minor units."""
         return {
             "changes": self.changes,
+            "prices": self.prices,
             "from": self.from_day.isoformat() if self.from_day else None,
             "partner_id": str(self.partner_id) if self.partner_id else None,
             "position": self.position,

@@ -21,13 +21,14 @@ from rich.table import Table
 
 from api.cli.help import ReadableCommand, ReadableGroup
 from api.cli.starting import command_settings, console, started_database
-from domain.errors import BillingError, PartnerNotFound
+from domain.errors import BillingError, PartnerNotFound, UnknownProduct
 from ledger.formatting import format_money
 
 EXIT_REFUSED = 6
 """The proposal is refused: a `--set` that is not NAME=VALUE, names a value a what-if does
-not decide again, or a value the policy refuses; or `--from` is not a date (the message says
-which). Nothing was opened or written."""
+not decide again, or a value the policy refuses; a `--price` that is not CODE@CUR=AMOUNT_MINOR
+or names a product the catalogue does not price in that currency; or `--from` is not a date
+(the message says which). Nothing was written."""
 EXIT_UNKNOWN_PARTNER = 7
 """`--partner` is not a partner id, or no partner has it. Nothing was written."""
 EXIT_NOT_COMPARABLE = 8
@@ -53,14 +54,12 @@ def _refused(message: str, code: int) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _changes(sets: list[str]) -> dict[str, str]:
+def _changes(items: list[str], option: str, example: str) -> dict[str, str]:
     changes: dict[str, str] = {}
-    for item in sets:
+    for item in items:
         name, equals, value = item.partition("=")
         if not equals or not name.strip() or not value.strip():
-            raise _refused(
-                f"--set takes NAME=VALUE (card_fee_rate=0.025), not {item!r}.", EXIT_REFUSED
-            )
+            raise _refused(f"{option} takes NAME=VALUE ({example}), not {item!r}.", EXIT_REFUSED)
         changes[name.strip()] = value.strip()
     return changes
 
@@ -86,6 +85,16 @@ def what_if_command(
             "amounts stay as they were decided. Default: the whole history.",
         ),
     ] = None,
+    prices: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--price",
+            metavar="CODE@CUR=AMOUNT_MINOR",
+            help="A proposed monthly unit price of a product in a currency, in minor units "
+            "(messaging-line@RUB=160000), for the periods that start from --from on. Repeat "
+            "for several.",
+        ),
+    ] = None,
     partner: Annotated[
         str | None,
         typer.Option("--partner", metavar="ID", help="Replay only this partner's history."),
@@ -96,7 +105,8 @@ def what_if_command(
     ] = False,
 ) -> None:
     """Re-decide the history's card fees, cashback and duration discounts under proposed
-    policy values, and print per partner what would differ (invoice totals, fees, discounts,
+    policy values (and its product lines under proposed prices), and print per partner what
+    would differ (invoice totals, fees, discounts,
     cashback, payments, balances). The log and the live read models are never written."""
     # Imported here: the engine (and the ledger it reads the rules from) is most of the start.
     from replay.what_if import NotComparable, proposal, what_if
@@ -108,7 +118,11 @@ def what_if_command(
             f"--from takes a date as YYYY-MM-DD, not {from_day!r}.", EXIT_REFUSED
         ) from None
     try:
-        wanted = proposal(_changes(sets or []), first_day)
+        wanted = proposal(
+            _changes(sets or [], "--set", "card_fee_rate=0.025"),
+            first_day,
+            _changes(prices or [], "--price", "messaging-line@RUB=160000"),
+        )
     except BillingError as refused:
         raise _refused(str(refused), EXIT_REFUSED) from None
     try:
@@ -139,6 +153,8 @@ def what_if_command(
                     result = what_if(database, wanted, partner_id=partner_id, progress=told)
         except PartnerNotFound as unknown:
             raise _refused(str(unknown), EXIT_UNKNOWN_PARTNER) from None
+        except UnknownProduct as unknown:
+            raise _refused(str(unknown), EXIT_REFUSED) from None
         except NotComparable as stale:
             raise _refused(str(stale), EXIT_NOT_COMPARABLE) from None
     if as_json:
@@ -149,7 +165,8 @@ def what_if_command(
 
 def _print_report(report: dict[str, Any]) -> None:
     out = Console(soft_wrap=True)
-    proposed = ", ".join(f"{k}={v}" for k, v in report["changes"].items()) or "nothing changed"
+    values = {**report["changes"], **report["prices"]}
+    proposed = ", ".join(f"{k}={v}" for k, v in values.items()) or "nothing changed"
     since = f" from {report['from']}" if report["from"] else ""
     out.print(
         f"What-if ({proposed}{since}): {report['events_read']:,} events up to log position "

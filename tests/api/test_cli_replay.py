@@ -1,7 +1,7 @@
 """`ledgerline replay what-if` (issue 14) as an operator runs it: a process of its own.
 
 The history is tests/replay/test_what_if.py's story (its read models caught up). Each process
-opens the database alone, not the runtime: about half a second of CPU each, seven in all (the
+opens the database alone, not the runtime: about half a second of CPU each, eight in all (the
 refusals of bad input exit before the database is opened, but still import the command).
 """
 
@@ -65,6 +65,7 @@ def test_bad_input_exits_with_its_code_and_a_message_and_writes_nothing(
         (["--set", "grace_period_days=3"], EXIT_REFUSED, "'grace_period_days' is not a value"),
         (["--set", "card_fee_rate"], EXIT_REFUSED, "--set takes NAME=VALUE"),
         (["--from", "2026-02-30"], EXIT_REFUSED, "--from takes a date"),
+        (["--price", "messaging-line@PLN=100"], EXIT_REFUSED, "No product 'messaging-line' in PLN"),
         (["--partner", str(uuid4())], EXIT_UNKNOWN_PARTNER, "No partner account"),
     ):
         refused = ledgerline(database, "replay", "what-if", *args)

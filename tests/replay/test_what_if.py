@@ -22,7 +22,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from domain.calendar import Term
-from domain.errors import InvalidValue, PartnerNotFound
+from domain.errors import InvalidValue, PartnerNotFound, UnknownProduct
 from domain.values import Payer
 from ledger.application import Ledger
 from ledger.billing_clock import tick
@@ -171,6 +171,28 @@ def test_r_o7_r_c4_a_fee_and_cashback_the_recorded_policy_did_not_make_are_added
     assert result.events_redecided == 2 + 2 + 2  # two fee lines, two payments, two credits
 
 
+def test_r_o7_r_c4_a_proposed_price_reprices_the_periods_from_its_date_and_what_follows(
+    ledger: Ledger, clock: SimulatedClock, database: Database
+) -> None:
+    billed(ledger, clock, database)
+    dearer = proposal({}, date(2026, 2, 28), {"messaging-line@RUB": str(LINE + 10_000)})
+    result = what_if(database, dearer)
+    # The periods from 28 February on: the bar's two renewals, paid from the balance, and the
+    # client's two, paid by card with the 3 % fee (48.00 instead of 45.00) and earning 10 %
+    # cashback (160.00 instead of 150.00). The twelve months from 31 January keep their price.
+    assert differences(result) == {
+        "invoiced_minor": 4 * 10_000 + 2 * 300,
+        "card_fees_minor": 2 * 300,
+        "paid_minor": 4 * 10_000 + 2 * 300,
+        "cashback_minor": 2 * 1_000,
+        "company_balance_minor": -2 * 10_000,
+        "bonus_wallet_minor": 2 * 1_000,
+    }
+    assert result.prices == {"messaging-line@RUB": LINE + 10_000}
+    with pytest.raises(UnknownProduct):
+        what_if(database, proposal({}, None, {"messaging-line@PLN": "100"}))
+
+
 def test_a_partner_limits_the_what_if_to_its_own_history(
     ledger: Ledger, clock: SimulatedClock, database: Database
 ) -> None:
@@ -243,6 +265,16 @@ def test_bad_proposals_are_refused_with_the_value_they_name() -> None:
     ):
         with pytest.raises(InvalidValue) as refused:
             proposal(changes)
+        assert refused.value.fields["field"] == named
+    for prices, named in (
+        ({"messaging-line": "100"}, "price"),
+        ({"messaging-line@RUB": "1.5"}, "price"),
+        ({"messaging-line@RUB": "0"}, "price"),
+        ({"messaging-line@RUB": "9" * 4_000}, "price"),
+        ({"Messaging Line@RUB": "100"}, "code"),
+    ):
+        with pytest.raises(InvalidValue) as refused:
+            proposal({}, None, prices)
         assert refused.value.fields["field"] == named
 
 
