@@ -159,7 +159,7 @@ def help_pages(command: object, path: tuple[str, ...] = ()) -> dict[str, str]:
 def test_help_names_every_value_and_shows_no_python_type_or_format() -> None:
     pages = help_pages(typer.main.get_command(cli))
 
-    assert len(pages) == 13  # the root, 5 commands and groups, 7 subcommands
+    assert len(pages) == 16  # the root, 7 commands and groups, 8 subcommands
     for line, page in pages.items():
         assert not PYTHON_TYPE.findall(page), (line, PYTHON_TYPE.findall(page), page)
     assert re.search(r"--role +ROLE ", pages["ledgerline keys create"])
@@ -169,4 +169,6 @@ def test_help_names_every_value_and_shows_no_python_type_or_format() -> None:
     assert "{KEY_ID}" in pages["ledgerline keys revoke"]
     assert "{READ_MODEL...}" in pages["ledgerline projections rebuild"]
     assert "{FILE}" in pages["ledgerline catalogue import"]
+    assert re.search(r"--set +NAME=VALUE ", pages["ledgerline replay what-if"])
+    assert re.search(r"--price +CODE@CUR=AMOUNT_MINOR ", pages["ledgerline replay what-if"])
     assert "--version" in pages["ledgerline"]
