@@ -54,16 +54,23 @@ def charge_shares(
     if source is not PaymentSource.CARD:
         return [(found.outstanding - found.pending_total, None) for found in invoices]
     owed = [found.outstanding for found in invoices]
-    if not invoices or not all(amount.is_positive() for amount in owed):
-        return [(amount, None) for amount in owed]
-    fee_line = card_fee_line(total(owed, owed[0].currency), policy)
-    if fee_line is None:
-        return [(amount, None) for amount in owed]
-    fees = allocate(fee_line.amount, [amount.amount_minor for amount in owed])
     return [
-        (amount + fee, replace(fee_line, amount=fee) if fee.is_positive() else None)
-        for amount, fee in zip(owed, fees, strict=True)
+        (amount + fee.amount if fee else amount, fee)
+        for amount, fee in zip(owed, card_fee_shares(owed, policy), strict=True)
     ]
+
+
+def card_fee_shares(owed: Sequence[Money], policy: BillingPolicy) -> list[InvoiceLine | None]:
+    """Each amount's card fee line when one card charge pays them all (R-O7): the fee is on
+    the total, and each amount bears a part of it in proportion (largest remainder); none
+    unless every amount is above zero. One amount alone bears the whole fee on it."""
+    if not owed or not all(amount.is_positive() for amount in owed):
+        return [None for _ in owed]
+    fee_line = card_fee_line(total(list(owed), owed[0].currency), policy)
+    if fee_line is None:
+        return [None for _ in owed]
+    fees = allocate(fee_line.amount, [amount.amount_minor for amount in owed])
+    return [replace(fee_line, amount=fee) if fee.is_positive() else None for fee in fees]
 
 
 class InvoiceKind(StrEnum):

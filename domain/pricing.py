@@ -165,12 +165,7 @@ def subscription_lines(
     """
     if product.unit is PriceUnit.PER_LEAD:
         raise InvalidValue("Pay-per-lead lines have no subscription fee (R-L1).", field="product")
-    per_unit = product.unit_price * term.months
-    whole = BillingPeriod(add_months(period.end, -term.months, anchor_day), period.end)
-    if period.start < whole.start:
-        raise ValueError("a billing period is never longer than its term")
-    if period != whole:
-        per_unit = apply_rate(per_unit, Fraction(period.days, whole.days))
+    per_unit = period_price(product.unit_price, term, period, anchor_day)
     if product.unit is PriceUnit.PER_LOCATION:
         if not locations:
             raise InvalidValue("A per-location product needs a location.", field="locations")
@@ -197,20 +192,46 @@ def subscription_lines(
                 period=period,
             )
         ]
+    discount = duration_discount_line(lines, term, policy, line_id, period)
+    return lines if discount is None else [*lines, discount]
+
+
+def period_price(unit_price: Money, term: Term, period: BillingPeriod, anchor_day: int) -> Money:
+    """What one unit (a location, a plan) costs for one period at a monthly price: the price
+    for the term, and for a period shorter than the term (the first one, up to the billing
+    day) prorated by days against the whole term that ends where it ends, rounded once."""
+    per_unit = unit_price * term.months
+    whole = BillingPeriod(add_months(period.end, -term.months, anchor_day), period.end)
+    if period.start < whole.start:
+        raise ValueError("a billing period is never longer than its term")
+    if period != whole:
+        per_unit = apply_rate(per_unit, Fraction(period.days, whole.days))
+    return per_unit
+
+
+def duration_discount_line(
+    product_lines: Sequence[InvoiceLine],
+    term: Term,
+    policy: BillingPolicy,
+    line_id: UUID,
+    period: BillingPeriod,
+) -> InvoiceLine | None:
+    """The duration discount on one line's product lines for one period, as its own line
+    (R-C3); none when the policy gives this term no discount."""
     rate = policy.duration_discounts.get(term)
-    if rate:
-        discount = apply_rate(total([line.amount for line in lines], per_unit.currency), rate)
-        if discount.is_positive():
-            lines.append(
-                InvoiceLine(
-                    kind=InvoiceLineKind.DISCOUNT,
-                    description=f"{term.months}-month discount ({percent(rate)} %)",
-                    amount=-discount,
-                    line_id=line_id,
-                    period=period,
-                )
-            )
-    return lines
+    if not rate or not product_lines:
+        return None
+    currency = product_lines[0].amount.currency
+    discount = apply_rate(total([line.amount for line in product_lines], currency), rate)
+    if not discount.is_positive():
+        return None
+    return InvoiceLine(
+        kind=InvoiceLineKind.DISCOUNT,
+        description=f"{term.months}-month discount ({percent(rate)} %)",
+        amount=-discount,
+        line_id=line_id,
+        period=period,
+    )
 
 
 def card_fee_line(charged: Money, policy: BillingPolicy) -> InvoiceLine | None:

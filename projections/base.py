@@ -113,13 +113,15 @@ class Projection(ABC):
         known = event_topics()
         return [known[short] for short in self.reads]
 
-    def render(self, text: str, generation: int) -> sql.Composed:
-        """A statement with its schema and event topics filled in."""
+    def render(self, text: str, generation: int, *, schema: str | None = None) -> sql.Composed:
+        """A statement with its schema (the generation's, or `schema`: a what-if's scratch
+        copy) and event topics filled in."""
         known = event_topics()
         topics: dict[str, Any] = {}
         for aggregate, event in PLACEHOLDER.findall(text):
             topics[f"t_{aggregate}_{event}"] = sql.Literal(known[f"{aggregate}.{event}"])
-        return sql.SQL(text).format(schema=sql.Identifier(self.schema(generation)), **topics)
+        target = schema if schema is not None else self.schema(generation)
+        return sql.SQL(text).format(schema=sql.Identifier(target), **topics)
 
 
 def statement_topics(text: str) -> frozenset[str]:

@@ -171,4 +171,6 @@ def test_help_names_every_value_and_shows_no_python_type_or_format() -> None:
     assert "{KEY_ID}" in pages["ledgerline keys revoke"]
     assert "{READ_MODEL...}" in pages["ledgerline projections rebuild"]
     assert "{FILE}" in pages["ledgerline catalogue import"]
+    assert re.search(r"--set +NAME=VALUE ", pages["ledgerline replay what-if"])
+    assert re.search(r"--price +CODE@CUR=AMOUNT_MINOR ", pages["ledgerline replay what-if"])
     assert "--version" in pages["ledgerline"]
