@@ -22,6 +22,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -213,7 +214,7 @@ def code(response: httpx.Response) -> tuple[int, str | None]:
 
 
 @pytest.fixture
-def settings(database: Database) -> Settings:
+def settings(database: Database, tmp_path: Path) -> Settings:
     """The walk sends two requests without a valid key per route, all from one address: the
     answer under test is their 401, not the failed-key limit's 429 (test_key_checks.py)."""
     return Settings(
@@ -221,6 +222,7 @@ def settings(database: Database) -> Settings:
         environment=Environment.TEST,
         db_pool_size=4,
         auth_failures_per_minute=AUTH_FAILURES_UNLIMITED,
+        home=tmp_path,
     )
 
 
@@ -253,7 +255,9 @@ def test_every_route_answers_each_role_as_its_access_says(
         reading = call.method == "GET"
         for reader in (finance, auditor):
             response = send(reader, call, acme)
-            if reading:
+            if reading and call.access is Access.AUDITOR and reader is finance:
+                expect(response.status_code == 403, "for finance (audit)", call, response)
+            elif reading:
                 expect(response.status_code == 200, "for finance/auditor", call, response)
             elif call.access is Access.RECEIVER and reader is finance:
                 expect(response.status_code not in (401, 403), "for finance", call, response)
@@ -263,7 +267,7 @@ def test_every_route_answers_each_role_as_its_access_says(
         owner_call = Call(call.method, call.template, call.access, as_owner)
         theirs, unknown = send(partner, owner_call, bolt), send(partner, owner_call, nobody)
         own = send(partner, owner_call, acme)
-        if call.access in (Access.ADMIN, Access.OVERSEER, Access.RECEIVER):
+        if call.access in (Access.ADMIN, Access.OVERSEER, Access.RECEIVER, Access.AUDITOR):
             expect(own.status_code == 403, "for a partner key", call, own)
             expect(theirs.status_code == 403, "for a partner key on another", call, theirs)
         elif call.template in ("/v1/partners", "/v1/lines") and call.method == "POST":

@@ -180,7 +180,7 @@ def rewrite_chain_from(database: Database, partner: UUID, position: int) -> None
             previous = digest
 
 
-def test_a_rewritten_history_is_refused_by_the_earlier_digest_though_the_walk_passes_it(
+def test_r_x6_a_rewritten_history_is_refused_by_the_earlier_digest_though_the_walk_passes_it(
     ledger: Ledger, database: Database, partner: UUID, key: SigningKey, clock: SimulatedClock
 ) -> None:
     with database.connect() as conn:
@@ -201,7 +201,7 @@ def test_a_rewritten_history_is_refused_by_the_earlier_digest_though_the_walk_pa
     assert seq <= head["seq"]
 
 
-def test_the_last_links_deleted_are_shown_by_the_earlier_digest(
+def test_r_x6_the_last_links_deleted_are_shown_by_the_earlier_digest(
     database: Database, partner: UUID, key: SigningKey, clock: SimulatedClock
 ) -> None:
     """No walk sees a chain's last rows deleted with nothing after them; a kept digest does."""
