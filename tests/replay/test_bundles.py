@@ -253,3 +253,73 @@ def test_what_is_not_a_bundle_is_refused_as_malformed(
         with pytest.raises(MalformedProof):
             check_bundle(mangled, key.public)
     assert check_bundle(bundle, key.public).valid
+
+
+def independent_check(bundle: Any, public_pem: bytes) -> bool:
+    """A checker written from docs/audit.md alone ("Your own checker"): the standard library
+    and an Ed25519 implementation, none of Ledgerline's code."""
+    import hashlib
+    import struct
+    from datetime import UTC, datetime
+
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    def field(data: bytes) -> bytes:
+        return struct.pack(">Q", len(data)) + data
+
+    assert (bundle["format"], bundle["version"]) == ("ledgerline/bundle", 1)
+    chain = UUID(bundle["partner_id"])
+    previous, seq, position = bytes(32), 0, 0
+    for event in bundle["events"]:
+        assert event["chain_seq"] == seq + 1
+        assert event["position"] > position
+        recorded = event["recorded_at"]
+        instant = (
+            datetime.fromisoformat(recorded).astimezone(UTC).isoformat(timespec="microseconds")
+            if recorded
+            else ""
+        )
+        cause = event["cause"]
+        hashed = hashlib.sha256(b"ledgerline/event-hash/v1\n" + previous)
+        for part in (
+            struct.pack(">Q", event["position"]),
+            chain.bytes,
+            struct.pack(">Q", event["chain_seq"]),
+            UUID(event["originator_id"]).bytes,
+            struct.pack(">Q", event["originator_version"]),
+            event["topic"].encode(),
+            base64.b64decode(event["state"]),
+            instant.encode(),
+            json.dumps(cause, sort_keys=True, separators=(",", ":")).encode() if cause else b"",
+        ):
+            hashed.update(field(part))
+        if hashed.hexdigest() != event["hash"]:
+            return False
+        previous, seq, position = hashed.digest(), event["chain_seq"], event["position"]
+    signed = bundle["digest"]
+    [head] = [c for c in signed["digest"]["chains"] if c["chain"] == str(chain)]
+    if (head["seq"], head["hash"], head["position"]) != (seq, previous.hex(), position):
+        return False
+    message = json.dumps(signed["digest"], sort_keys=True, separators=(",", ":")).encode()
+    try:
+        load_pem_public_key(public_pem).verify(  # type: ignore[union-attr]
+            base64.b64decode(signed["signature"]), message
+        )
+    except InvalidSignature:
+        return False
+    return True
+
+
+def test_a_checker_written_from_the_docs_alone_agrees_with_ours(
+    database: Database, partner: UUID, key: SigningKey, clock: SimulatedClock
+) -> None:
+    bundle = export(database, partner, key, clock)
+    pem = key.public.pem().encode()
+    assert independent_check(bundle, pem)
+    changed = copy.deepcopy(bundle)
+    changed["events"][1]["topic"] += " "
+    assert not independent_check(changed, pem)
+    resigned = copy.deepcopy(bundle)
+    resigned["digest"]["digest"]["made_at"] = "2030-01-01T00:00:00+00:00"
+    assert not independent_check(resigned, pem)
