@@ -34,8 +34,9 @@ from domain.errors import PartnerNotFound
 from ledger.database import Database
 from ledger.schema import create_tables
 from ledger.settings import Settings
-from replay.bundles import check_bundle, export_bundle
+from replay.bundles import export_bundle
 from replay.digests import ChainBroken, MalformedProof, head_position, signed_digest
+from replay.proofs_check import check_bundle
 from replay.proofs_keys import (
     PublicKeyUnusable,
     SigningKey,

@@ -25,8 +25,9 @@ from ledger.audit_chain import event_hash
 from ledger.clock import SimulatedClock
 from ledger.database import Database
 from ledger.store import EVENTS_TABLE
-from replay.bundles import check_bundle, export_bundle
+from replay.bundles import export_bundle
 from replay.digests import ChainBroken, MalformedProof, signed_digest
+from replay.proofs_check import check_bundle
 from replay.proofs_keys import SigningKey, VerifyingKey, signing_key
 from replay.verify import verify
 from tests.histories import make_history
