@@ -174,8 +174,9 @@ def audit_digest(
             raise typer.Exit(EXIT_BROKEN) from None
     _print_json(signed)
     if not as_json:
+        chains = len(signed["digest"]["chains"])
         console.print(
-            f"Signed by key {signed['key_id']}: {len(signed['digest']['chains'])} chains up to "
+            f"Signed by key {signed['key_id']}: {chains} chain{'s' * (chains != 1)} up to "
             f"position {signed['digest']['up_to_position']}."
         )
 
