@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.types import Scope
 
@@ -82,6 +82,38 @@ class BackgroundUp(Collector):
         )
 
 
+class AuditChains(Collector):
+    """What the periodic verify of the audit chains found, as of its last run (issue 14)."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        watch = self._runtime.audit_watch
+        if watch is None or watch.intact is None:
+            return  # turned off, or not run yet: no figure rather than a made-up one
+        yield GaugeMetricFamily(
+            "ledgerline_audit_chain_intact",
+            "1 when the last verify of the audit chains found them intact, 0 when broken.",
+            value=1 if watch.intact else 0,
+        )
+        yield GaugeMetricFamily(
+            "ledgerline_audit_verified_position",
+            "The log position the last verify of the audit chains reached.",
+            value=watch.verified_position,
+        )
+        yield CounterMetricFamily(
+            "ledgerline_audit_chain_breaks",
+            "Broken links the periodic verify found since the process started.",
+            value=watch.breaks_found,
+        )
+        yield CounterMetricFamily(
+            "ledgerline_audit_verify_runs",
+            "Runs of the periodic verify since the process started.",
+            value=watch.runs,
+        )
+
+
 class Metrics:
     """The app's counters and histograms, and their Prometheus text."""
 
@@ -115,6 +147,7 @@ class Metrics:
         )
         self.registry.register(ProjectionLag(runtime))
         self.registry.register(BackgroundUp(runtime))
+        self.registry.register(AuditChains(runtime))
 
     def observe(self, scope: Scope, status: int, replayed: bool, seconds: float) -> None:
         route: Any = scope.get("route")

@@ -31,6 +31,10 @@ TAGS: list[dict[str, Any]] = [
     },
     {"name": "ledger", "description": "The ledger as a whole: the trial balance."},
     {"name": "projections", "description": "The read models' progress and stops."},
+    {
+        "name": "audit",
+        "description": "For auditors: the log's hash chains verified, their heads signed.",
+    },
     {"name": "operations", "description": "Liveness, readiness and metrics; no key."},
 ]
 """One tag per resource, in the order the reference page shows them."""

@@ -23,6 +23,7 @@ from ledger.settings import ClockKind, Environment, GatewayKind, Settings
 from projections import generations
 from projections.registry import all_projections, install_read_models
 from projections.runner import Runner
+from replay.proofs_watch import ChainWatch
 
 STOP_TIMEOUT_S = 10.0
 """How long closing waits for a background thread to finish what it is doing."""
@@ -151,6 +152,13 @@ class Runtime:
         self._threads: list[threading.Thread] = []
         self.background: dict[str, BackgroundHealth] = {}
         """Each background task this process started, by name, and how it is doing."""
+        self.audit_watch: ChainWatch | None = (
+            ChainWatch(database.connect, ledger.clock.now)
+            if settings.audit_verify_interval_s > 0
+            else None
+        )
+        """The periodic verify of the audit chains (None when turned off); `start_audit_watch`
+        runs it. Not among `background`: a broken chain is no reason to stop serving."""
 
     @classmethod
     def start(
@@ -267,6 +275,20 @@ class Runtime:
         health = BackgroundHealth("mail")
         self._background("mail", lambda stop: sender.run(stop, MAIL_INTERVAL_S, health), health)
 
+    def start_audit_watch(self) -> None:
+        """Verify the audit chains now and every `audit_verify_interval_s` (issue 14): a break
+        is logged (`audit_chain_broken`) and shown in /metrics, never in /readyz."""
+        watch = self.audit_watch
+        if watch is None:
+            log.info("audit_verify_off", hint="set LEDGERLINE_AUDIT_VERIFY_INTERVAL_S")
+            return
+        interval_s = self.settings.audit_verify_interval_s
+        thread = threading.Thread(
+            target=watch.loop, args=(self._stop, interval_s), name="audit-verify", daemon=True
+        )
+        thread.start()
+        self._threads.append(thread)
+
     def background_health(self) -> list[BackgroundHealth]:
         """How each background task this process started is doing, now."""
         found = []
@@ -291,6 +313,7 @@ class Runtime:
         self.start_projectors()
         self.start_billing_clock()
         self.start_mail()
+        self.start_audit_watch()
 
     def _background(
         self,

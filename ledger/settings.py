@@ -53,6 +53,11 @@ about 4.7 MB with 200-character names in a two-byte script (Cyrillic, Polish: th
 languages) written as UTF-8. 8 MiB takes that and keeps a request's memory bounded: the body
 is held whole while it is parsed, by each of up to 256 handler threads."""
 HTTP_BODY_MAX_BYTES_MAX = 256 * 1024 * 1024
+AUDIT_VERIFY_INTERVAL_S = 3600.0
+"""How often `serve` verifies the audit chains: each run walks only the events written since
+the last (a whole walk at start and every AUDIT_FULL_WALK_EVERY runs), so hourly costs little
+and names a tampered row within the hour it could first be noticed."""
+AUDIT_VERIFY_INTERVAL_MAX_S = 7 * 24 * 3600.0
 
 
 class Environment(StrEnum):
@@ -213,6 +218,18 @@ class Settings(BaseSettings):
     mail_from: str = Field(
         default=DEFAULT_MAIL_FROM,
         description="Sender address of Ledgerline's e-mails, unless the SMTP URL has `from=`.",
+    )
+    audit_verify_interval_s: float = Field(
+        default=AUDIT_VERIFY_INTERVAL_S,
+        ge=0,
+        le=AUDIT_VERIFY_INTERVAL_MAX_S,
+        description="How often `serve` verifies the audit chains (docs/operations.md); 0 turns "
+        "the periodic verify off.",
+    )
+    audit_signing_key: Path | None = Field(
+        default=None,
+        description="A PEM Ed25519 private key that signs audit digests; without it "
+        "`audit-signing-key.pem` in LEDGERLINE_HOME, made on first use (docs/audit.md).",
     )
 
     cipher_key: SecretStr | None = Field(

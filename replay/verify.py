@@ -38,10 +38,13 @@ _COLUMNS = (
     "notification_id, originator_id, originator_version, topic, state, chain, chain_seq, "
     "recorded_at, cause, hash"
 )
-WALK_ALL = f"SELECT {_COLUMNS} FROM {EVENTS_TABLE} WHERE notification_id <= %s ORDER BY 1"  # noqa: S608
+WALK_ALL = (
+    f"SELECT {_COLUMNS} FROM {EVENTS_TABLE} "  # noqa: S608
+    "WHERE notification_id > %s AND notification_id <= %s ORDER BY 1"
+)
 WALK_CHAIN = (
     f"SELECT {_COLUMNS} FROM {EVENTS_TABLE} "  # noqa: S608
-    "WHERE chain = %s AND notification_id <= %s ORDER BY 1"
+    "WHERE chain = %s AND notification_id > %s AND notification_id <= %s ORDER BY 1"
 )
 HEAD = f"SELECT coalesce(max(notification_id), 0) FROM {EVENTS_TABLE}"  # noqa: S608
 
@@ -132,21 +135,32 @@ def verify(
     partner_id: UUID | None = None,
     up_to: int | None = None,
     progress: Progress | None = None,
+    since: Verification | None = None,
 ) -> Verification:
     """Walk the chains (one partner's, or all and every row outside them) up to a position
-    (the head now, if none is given), in one snapshot of the log."""
+    (the head now, if none is given), in one snapshot of the log.
+
+    With `since` (an earlier walk of the same chains) it walks only the rows after the
+    position that walk reached, from the heads it found, and counts on from its figures: the
+    periodic verify's cheap step (api/audit_watch.py). It cannot see rows changed before that
+    position; only a whole walk does."""
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         if up_to is None:
             row = conn.execute(HEAD).fetchone()
             up_to = int(row[0]) if row else 0
         result = Verification(up_to, partner_id)
+        after = 0
+        if since is not None:
+            after = since.up_to
+            result.events, result.heads = since.events, dict(since.heads)
+            result.breaks, result.break_count = list(since.breaks), since.break_count
         with conn.cursor(name="ledgerline_verify") as cursor:
             cursor.itersize = FETCH_ROWS
             if partner_id is None:
-                cursor.execute(WALK_ALL, (up_to,))
+                cursor.execute(WALK_ALL, (after, up_to))
             else:
-                cursor.execute(WALK_CHAIN, (partner_id, up_to))
+                cursor.execute(WALK_CHAIN, (partner_id, after, up_to))
             for row in cursor:
                 _check(result, row)
                 if progress is not None and result.events % FETCH_ROWS == 0:

@@ -128,8 +128,11 @@ def database(postgres_server: Database, database_copies: DatabaseCopies) -> Iter
 
 
 @pytest.fixture
-def settings(database: Database) -> Settings:
-    return Settings(database_url=database.url, environment=Environment.TEST, db_pool_size=4)
+def settings(database: Database, tmp_path: Path) -> Settings:
+    # A home of the test's own: the audit signing key is made there on first use.
+    return Settings(
+        database_url=database.url, environment=Environment.TEST, db_pool_size=4, home=tmp_path
+    )
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import tempfile
 import threading
 import time
 import uuid
@@ -221,12 +222,13 @@ def served_ledger(
 ) -> Iterator[ServedLedger]:
     """A started runtime on a database of its own, projectors following, served over HTTP,
     with an admin key and no limit on failed key checks (for modules that fuzz the API)."""
-    with created_database(server, template) as database:
+    with created_database(server, template) as database, tempfile.TemporaryDirectory() as home:
         settings = Settings(
             database_url=database.url,
             environment=Environment.TEST,
             db_pool_size=4,
             auth_failures_per_minute=AUTH_FAILURES_UNLIMITED,
+            home=Path(home),  # the audit signing key is made there on first use
         )
         runtime = Runtime.start(settings, clock=SimulatedClock(START))
         try:

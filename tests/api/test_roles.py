@@ -22,6 +22,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -213,7 +214,7 @@ def code(response: httpx.Response) -> tuple[int, str | None]:
 
 
 @pytest.fixture
-def settings(database: Database) -> Settings:
+def settings(database: Database, tmp_path: Path) -> Settings:
     """The walk sends two requests without a valid key per route, all from one address: the
     answer under test is their 401, not the failed-key limit's 429 (test_key_checks.py)."""
     return Settings(
@@ -221,6 +222,7 @@ def settings(database: Database) -> Settings:
         environment=Environment.TEST,
         db_pool_size=4,
         auth_failures_per_minute=AUTH_FAILURES_UNLIMITED,
+        home=tmp_path,
     )
 
 
