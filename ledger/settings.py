@@ -7,7 +7,14 @@ from enum import StrEnum
 from pathlib import Path
 
 from psycopg.conninfo import conninfo_to_dict
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    FilePath,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ledger.mail.target import DEFAULT_MAIL_FROM, SmtpTarget
@@ -226,9 +233,10 @@ class Settings(BaseSettings):
         description="How often `serve` verifies the audit chains (docs/operations.md); 0 turns "
         "the periodic verify off.",
     )
-    audit_signing_key: Path | None = Field(
+    audit_signing_key: FilePath | None = Field(
         default=None,
-        description="A PEM Ed25519 private key that signs audit digests; without it "
+        description="A PEM Ed25519 private key that signs audit digests (a file that exists: "
+        "checked at start); without it "
         "`audit-signing-key.pem` in LEDGERLINE_HOME, made on first use (docs/audit.md).",
     )
 
