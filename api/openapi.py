@@ -31,6 +31,11 @@ TAGS: list[dict[str, Any]] = [
     },
     {"name": "ledger", "description": "The ledger as a whole: the trial balance."},
     {"name": "projections", "description": "The read models' progress and stops."},
+    {
+        "name": "audit",
+        "description": "For auditors: any partner as it stood at a moment, who did what, "
+        "and proof the log was not altered.",
+    },
     {"name": "operations", "description": "Liveness, readiness and metrics; no key."},
 ]
 """One tag per resource, in the order the reference page shows them."""

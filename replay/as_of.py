@@ -245,16 +245,19 @@ def partner_events(
     mapper: Mapper[UUID],
     partner_id: UUID,
     *,
-    up_to: int,
+    up_to: int | None = None,
     after: int = 0,
     actor: str | None = None,
     limit: int = EVENTS_LISTED_MAX,
     time_zone: str | None = None,
 ) -> list[EventEntry]:
-    """Up to `limit` events of the partner's chain after position `after` and up to `up_to`,
-    in log order; with `actor`, only those caused by that API key (its public id)."""
+    """Up to `limit` events of the partner's chain after position `after` and up to `up_to`
+    (the head if None), in log order; with `actor`, only those caused by that API key (its
+    public id)."""
     if time_zone is None:
         time_zone = _account_now(conn, mapper, partner_id).time_zone
+    if up_to is None:
+        up_to = int(_one(conn, HEAD))
     rows = conn.execute(
         CHAIN_EVENTS,
         {"chain": partner_id, "up_to": up_to, "after": after, "actor": actor, "limit": limit},
