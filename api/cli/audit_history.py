@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -25,8 +25,8 @@ from replay.as_of import EventEntry, PartnerAsOf, events_to, partner_as_of
 EXIT_NOT_FOUND = 6
 """No partner has this id, or the ledger had recorded nothing of it by the moment named."""
 DATE_FORMATS = ["%Y-%m-%d"]
-SENTENCE_WIDTH_MIN = 40
-"""The listing's sentence column is never squeezed narrower than this; the table wraps."""
+RECORDED_FORMAT = "%Y-%m-%d %H:%M:%SZ"
+"""A recorded instant in the listing: UTC, to the second (the JSON keeps microseconds)."""
 
 
 @audit_cli.command("partner", cls=ReadableCommand)
@@ -151,11 +151,14 @@ def _print(out: Console, state: PartnerAsOf, events: list[EventEntry], actor: st
         "What",
         title=f"Events{f' caused by {actor}' if actor else ''} ({len(events)})",
     )
-    listing.columns[-1].min_width = SENTENCE_WIDTH_MIN
+    for column in listing.columns[3:5]:
+        column.overflow = "fold"  # a type and a key id are read whole, never cut short
     for entry in events:
         listing.add_row(
             str(entry.position),
-            entry.recorded_at.isoformat(timespec="seconds") if entry.recorded_at else "",
+            entry.recorded_at.astimezone(UTC).strftime(RECORDED_FORMAT)
+            if entry.recorded_at
+            else "",
             entry.business_date.isoformat(),
             entry.type,
             entry.caused_by,
