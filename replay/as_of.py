@@ -33,10 +33,9 @@ from domain.invoice import Invoice
 from domain.partner_account import PartnerAccount
 from domain.price_overrides import PartnerPrices
 from domain.subscription_line import SubscriptionLine
-from ledger.audit_chain import UNKNOWN, VENDOR_CHAIN, Cause
+from ledger.audit_chain import VENDOR_CHAIN
 from ledger.store import EVENTS_TABLE
 from replay.as_of_dates import event_business_date
-from replay.as_of_sentences import sentence
 from replay.history import load_at_position, replay_selected
 
 AGGREGATES: dict[str, type[Any]] = {
@@ -62,16 +61,6 @@ ALL_EVENTS_OF = (
     f"SELECT originator_id, originator_version, topic, state FROM {EVENTS_TABLE} "  # noqa: S608
     "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
 )
-CHAIN_EVENTS = (
-    "SELECT notification_id, originator_id, originator_version, topic, state, recorded_at, "  # noqa: S608
-    f"cause FROM {EVENTS_TABLE} WHERE chain = %(chain)s "
-    "AND notification_id <= %(up_to)s AND notification_id > %(after)s "
-    "AND (%(actor)s::text IS NULL OR cause ->> 'key_id' = %(actor)s) "
-    "ORDER BY notification_id LIMIT %(limit)s"
-)
-EVENTS_LISTED_MAX = 1_000_000
-"""The most events one listing returns (the command line's; HTTP pages): a bound a chain will
-not reach for years, beyond which the listing says to narrow it."""
 
 
 class CutKind(StrEnum):
@@ -154,25 +143,6 @@ class PartnerAsOf:
         )
 
 
-@dataclass(frozen=True)
-class EventEntry:
-    """One event of the listing: where, when, what, who, and a sentence for people."""
-
-    position: int
-    recorded_at: datetime | None
-    business_date: date
-    type: str
-    """The event's class, as `Invoice.PaymentReceived`."""
-    aggregate_id: UUID
-    version: int
-    cause: Cause | None
-    sentence: str
-
-    @property
-    def caused_by(self) -> str:
-        return self.cause.describe() if self.cause is not None else UNKNOWN
-
-
 def cut_of(
     conn: psycopg.Connection[Any],
     partner_id: UUID,
@@ -187,7 +157,7 @@ def cut_of(
             "Name the moment with exactly one of an instant (as_of), a log position "
             "(position) or a business date (business_date)."
         )
-    head = int(_one(conn, HEAD))
+    head = int(one_value(conn, HEAD))
     if position is not None:
         if not 1 <= position <= head:
             raise InvalidValue(
@@ -197,7 +167,9 @@ def cut_of(
     if as_of is not None:
         if as_of.utcoffset() is None:
             raise InvalidValue("An instant needs its UTC offset.", field="as_of")
-        return Cut(CutKind.AS_OF, int(_one(conn, KNOWN_AT, (partner_id, as_of))), instant=as_of)
+        return Cut(
+            CutKind.AS_OF, int(one_value(conn, KNOWN_AT, (partner_id, as_of))), instant=as_of
+        )
     return Cut(CutKind.BUSINESS_DATE, head, business_date=business_date)
 
 
@@ -213,10 +185,10 @@ def partner_as_of(
     """The partner's state at the moment named, in one snapshot of the log."""
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        account_now = _account_now(conn, mapper, partner_id)
+        current = account_now(conn, mapper, partner_id)
         cut = cut_of(conn, partner_id, as_of=as_of, position=position, business_date=business_date)
         if cut.business_date is not None:
-            found = _in_effect_on(conn, mapper, partner_id, cut, account_now.time_zone)
+            found = _in_effect_on(conn, mapper, partner_id, cut, current.time_zone)
         else:
             found = _at_position(conn, mapper, partner_id, cut.position)
     account = found.get(partner_id)
@@ -240,71 +212,13 @@ def partner_as_of(
     return state
 
 
-def partner_events(
-    conn: psycopg.Connection[Any],
-    mapper: Mapper[UUID],
-    partner_id: UUID,
-    *,
-    up_to: int | None = None,
-    after: int = 0,
-    actor: str | None = None,
-    limit: int = EVENTS_LISTED_MAX,
-    time_zone: str | None = None,
-) -> list[EventEntry]:
-    """Up to `limit` events of the partner's chain after position `after` and up to `up_to`
-    (the head if None), in log order; with `actor`, only those caused by that API key (its
-    public id)."""
-    if time_zone is None:
-        time_zone = _account_now(conn, mapper, partner_id).time_zone
-    if up_to is None:
-        up_to = int(_one(conn, HEAD))
-    rows = conn.execute(
-        CHAIN_EVENTS,
-        {"chain": partner_id, "up_to": up_to, "after": after, "actor": actor, "limit": limit},
-    ).fetchall()
-    listed = []
-    for position, originator_id, version, topic, state, recorded_at, cause in rows:
-        event: Any = mapper.to_domain_event(
-            StoredEvent(originator_id, int(version), topic, bytes(state))
-        )
-        listed.append(
-            EventEntry(
-                position=int(position),
-                recorded_at=recorded_at,
-                business_date=event_business_date(event, time_zone),
-                type=type(event).__qualname__,
-                aggregate_id=originator_id,
-                version=int(version),
-                cause=Cause.from_json(cause),
-                sentence=sentence(event),
-            )
-        )
-    return listed
-
-
-def events_to(
-    conn: psycopg.Connection[Any],
-    mapper: Mapper[UUID],
-    partner_id: UUID,
-    cut: Cut,
-    *,
-    actor: str | None = None,
-) -> list[EventEntry]:
-    """Every event of the partner's chain that led to the cut: up to its position, and for a
-    business date, those in effect by then."""
-    listed = partner_events(conn, mapper, partner_id, up_to=cut.position, actor=actor)
-    if cut.business_date is None:
-        return listed
-    day = cut.business_date
-    return [entry for entry in listed if entry.business_date <= day]
-
-
-def _account_now(
+def account_now(
     conn: psycopg.Connection[Any], mapper: Mapper[UUID], partner_id: UUID
 ) -> PartnerAccount:
+    """The partner's account as it is now (its time zone, that it exists), or not found."""
     if partner_id == VENDOR_CHAIN:
         raise PartnerNotFound.of(partner_id)
-    account = load_at_position(conn, mapper, partner_id, int(_one(conn, HEAD)))
+    account = load_at_position(conn, mapper, partner_id, int(one_value(conn, HEAD)))
     if not isinstance(account, PartnerAccount):
         raise PartnerNotFound.of(partner_id)
     return account
@@ -360,7 +274,7 @@ def _in_effect_on(
     return found
 
 
-def _one(conn: psycopg.Connection[Any], query: str, params: tuple[Any, ...] = ()) -> Any:
+def one_value(conn: psycopg.Connection[Any], query: str, params: tuple[Any, ...] = ()) -> Any:
     """The one value an aggregate query answers."""
     row = conn.execute(query, params).fetchone()
     return row[0] if row is not None else 0

@@ -20,7 +20,8 @@ from api.cli.tick import INSTANT_FORMATS
 from api.schemas.audit_history import AuditEvent, AuditPartnerResponse
 from domain.errors import BillingError, Refusal
 from ledger.formatting import format_money
-from replay.as_of import EventEntry, PartnerAsOf, events_to, partner_as_of
+from replay.as_of import PartnerAsOf, partner_as_of
+from replay.as_of_events import EVENTS_LISTED_MAX, EventEntry, events_to
 
 EXIT_NOT_FOUND = 6
 """No partner has this id, or the ledger had recorded nothing of it by the moment named."""
@@ -91,6 +92,11 @@ def audit_partner(
                 console.print(f"[red]{refused.detail}[/red]")
                 code = EXIT_NOT_FOUND if refused.refusal is Refusal.NOT_FOUND else EXIT_USAGE
                 raise typer.Exit(code) from None
+    if len(events) >= EVENTS_LISTED_MAX:
+        console.print(
+            f"[yellow]The listing stops at {EVENTS_LISTED_MAX} events: narrow it with --actor "
+            "or an earlier moment.[/yellow]"
+        )
     if as_json:
         document = {
             "partner": AuditPartnerResponse.of(state).model_dump(mode="json"),

@@ -18,7 +18,8 @@ from api.problems.documented import READ_PROBLEMS, problem_entry
 from api.schemas.audit_history import AuditEvent, AuditPartnerResponse
 from api.schemas.common import Page, PageParams, page_of
 from api.security import Auditor
-from replay.as_of import cut_of, partner_as_of, partner_events
+from replay.as_of import cut_of, partner_as_of
+from replay.as_of_events import partner_events
 
 PREFIX = "/v1/audit/partners"
 router = APIRouter(prefix=PREFIX, tags=["audit"])

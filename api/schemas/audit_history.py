@@ -16,7 +16,8 @@ from domain.invoice import Invoice
 from domain.money import Money
 from domain.partner_account import Client, PartnerAccount
 from domain.subscription_line import SubscriptionLine
-from replay.as_of import Cut, EventEntry, PartnerAsOf
+from replay.as_of import Cut, PartnerAsOf
+from replay.as_of_events import EventEntry
 
 
 def _money(money: Money) -> MoneySum:

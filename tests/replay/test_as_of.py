@@ -25,14 +25,9 @@ from ledger.batch_writes import SNAPSHOT_EVERY
 from ledger.clock import SimulatedClock
 from ledger.database import Database
 from ledger.store import EVENTS_TABLE, SNAPSHOTS_TABLE
-from replay.as_of import (
-    AuditCutInvalid,
-    CutKind,
-    NothingRecordedYet,
-    events_to,
-    partner_as_of,
-)
+from replay.as_of import AuditCutInvalid, CutKind, NothingRecordedYet, partner_as_of
 from replay.as_of_dates import DATED_BY, event_business_date
+from replay.as_of_events import events_to
 from replay.as_of_sentences import SENTENCES, sentence
 from replay.history import load_at_version
 from tests.histories import make_history
