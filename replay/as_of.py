@@ -28,7 +28,7 @@ import psycopg
 from eventsourcing.persistence import Mapper, StoredEvent
 
 from domain.bonus_wallet import BonusWallet
-from domain.errors import BillingError, InvalidValue, PartnerNotFound, Refusal
+from domain.errors import BillingError, InvalidValue, NotFound, PartnerNotFound, Refusal
 from domain.invoice import Invoice
 from domain.partner_account import PartnerAccount
 from domain.price_overrides import PartnerPrices
@@ -77,11 +77,11 @@ class AuditCutInvalid(BillingError):
     refusal = Refusal.INVALID
 
 
-class NothingRecordedYet(BillingError):
+class PartnerThenNotFound(NotFound):
     """The partner exists now, but the ledger had recorded nothing of it by the moment asked."""
 
-    code = "partner_not_yet_recorded"
-    refusal = Refusal.NOT_FOUND
+    code = "partner_then_not_found"
+    what, id_field = "partner account", "partner_id"
 
 
 @dataclass(frozen=True)
@@ -193,10 +193,7 @@ def partner_as_of(
             found = _at_position(conn, mapper, partner_id, cut.position)
     account = found.get(partner_id)
     if not isinstance(account, PartnerAccount):
-        raise NothingRecordedYet(
-            f"Partner {partner_id} exists, but nothing of it was recorded {cut.describe()}.",
-            partner_id=partner_id,
-        )
+        raise PartnerThenNotFound.of(partner_id, where=f" {cut.describe()}")
     state = PartnerAsOf(cut, account)
     for aggregate in found.values():
         if isinstance(aggregate, BonusWallet):

@@ -29,7 +29,7 @@ AUDIT_PROBLEMS = {
     403: problem_entry("A partner or finance key: only auditor and admin keys audit (`forbidden`)"),
     404: problem_entry(
         "No partner account has this id (`partner_not_found`), or the ledger had recorded "
-        "nothing of it by the moment named (`partner_not_yet_recorded`)."
+        "nothing of it by the moment named (`partner_then_not_found`)."
     ),
     422: problem_entry(
         "Not exactly one of `as_of`, `position` and `business_date` (`audit_cut_invalid`), an "

@@ -174,7 +174,7 @@ WRONG_MOMENTS: list[tuple[dict[str, Any], int, str]] = [
     ({"as_of": "2026-02-01T00:00:00"}, 422, "invalid_value"),
     ({"position": 10**9}, 422, "invalid_value"),
     ({"business_date": "2026-02-30"}, 422, "validation_failed"),
-    ({"as_of": "2000-01-01T00:00:00Z"}, 404, "partner_not_yet_recorded"),
+    ({"as_of": "2000-01-01T00:00:00Z"}, 404, "partner_then_not_found"),
 ]
 """Each moment named wrongly, and the problem it answers (one story for all: cheap)."""
 

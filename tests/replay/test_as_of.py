@@ -25,7 +25,7 @@ from ledger.batch_writes import SNAPSHOT_EVERY
 from ledger.clock import SimulatedClock
 from ledger.database import Database
 from ledger.store import EVENTS_TABLE, SNAPSHOTS_TABLE
-from replay.as_of import AuditCutInvalid, CutKind, NothingRecordedYet, partner_as_of
+from replay.as_of import AuditCutInvalid, CutKind, PartnerThenNotFound, partner_as_of
 from replay.as_of_dates import DATED_BY, event_business_date
 from replay.as_of_events import events_to
 from replay.as_of_sentences import SENTENCES, sentence
@@ -153,7 +153,7 @@ def test_as_of_an_instant_is_the_last_position_recorded_by_then_and_actor_narrow
     ledger: Ledger, clock: SimulatedClock, database: Database
 ) -> None:
     """What the ledger knew at an instant: events recorded after it are not in the state, an
-    instant before the partner's first event answers `partner_not_yet_recorded`, and the
+    instant before the partner's first event answers `partner_then_not_found`, and the
     listing narrowed to one key's doing shows only its events; events with no cause read as
     unknown."""
     before = clock.now()
@@ -171,7 +171,7 @@ def test_as_of_an_instant_is_the_last_position_recorded_by_then_and_actor_narrow
         now = partner_as_of(conn, ledger.mapper, partner_id, as_of=clock.now())
         by_one = events_to(conn, ledger.mapper, partner_id, now.cut, actor="k_one")
         everything = events_to(conn, ledger.mapper, partner_id, now.cut)
-        with pytest.raises(NothingRecordedYet):
+        with pytest.raises(PartnerThenNotFound):
             partner_as_of(conn, ledger.mapper, partner_id, as_of=before - timedelta(seconds=1))
         with pytest.raises(AuditCutInvalid):
             partner_as_of(conn, ledger.mapper, partner_id, as_of=known, position=1)

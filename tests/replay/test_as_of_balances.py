@@ -23,7 +23,7 @@ from ledger.catalogue import load_catalogue
 from ledger.clock import SimulatedClock
 from ledger.database import Database
 from projections.balances import Balances, balances
-from replay.as_of import NothingRecordedYet, partner_as_of
+from replay.as_of import PartnerThenNotFound, partner_as_of
 from tests.histories import make_history
 from tests.projections.support import live_runner
 from tests.support import START, DatabaseCopies, drop_database
@@ -62,7 +62,7 @@ def _replayed_balances(
     with database.connect() as conn:
         try:
             state = partner_as_of(conn, ledger.mapper, partner, position=position)
-        except NothingRecordedYet:
+        except PartnerThenNotFound:
             return {}
     money = state.balances
     found = {
