@@ -19,6 +19,7 @@ from api.middleware import RequestContextMiddleware
 from api.openapi import TAGS, DocumentedAPI, install_docs, operation_id
 from api.problems.handlers import install_problem_handlers
 from api.routers import (
+    audit_history,
     audit_proofs,
     clients,
     closing_documents,
@@ -143,4 +144,5 @@ def _routes() -> FastAPI:
     app.include_router(ledger.router)
     app.include_router(ledger.projections_router)
     app.include_router(audit_proofs.router)
+    app.include_router(audit_history.router)
     return app

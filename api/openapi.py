@@ -33,7 +33,8 @@ TAGS: list[dict[str, Any]] = [
     {"name": "projections", "description": "The read models' progress and stops."},
     {
         "name": "audit",
-        "description": "For auditors: the log's hash chains verified, their heads signed.",
+        "description": "For auditors: any partner as it stood at a moment, who did what, "
+        "and proof the log was not altered.",
     },
     {"name": "operations", "description": "Liveness, readiness and metrics; no key."},
 ]

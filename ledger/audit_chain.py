@@ -170,10 +170,37 @@ def event_hash(
     8-byte big-endian integers, the UUIDs as their 16 bytes, the topic as UTF-8, the state as
     stored, the recorded instant as `instant_text` (empty if none) and the cause as
     `cause_bytes`."""
-    digest = hashlib.sha256(HASH_FORMAT)
-    digest.update(previous)
     recorded = instant_text(recorded_at).encode() if recorded_at is not None else b""
-    for field in (
+    return link_hash(
+        previous,
+        position,
+        chain,
+        chain_seq,
+        originator_id,
+        originator_version,
+        topic,
+        state,
+        recorded,
+        cause_bytes(cause),
+    )
+
+
+def link_hash(
+    previous: bytes,
+    position: int,
+    chain: UUID,
+    chain_seq: int,
+    originator_id: UUID,
+    originator_version: int,
+    topic: str,
+    state: bytes,
+    recorded: bytes,
+    cause: bytes,
+) -> bytes:
+    """`event_hash` of a link whose instant and cause are encoded already (a walk of the log
+    encodes each distinct cause once). The bytes are joined and hashed at once: the same
+    digest as fed piece by piece, at a fraction of the calls (bench/replay.py)."""
+    fields = (
         _U64.pack(position),
         chain.bytes,
         _U64.pack(chain_seq),
@@ -182,11 +209,12 @@ def event_hash(
         topic.encode(),
         state,
         recorded,
-        cause_bytes(cause),
-    ):
-        digest.update(_U64.pack(len(field)))
-        digest.update(field)
-    return digest.digest()
+        cause,
+    )
+    parts = [HASH_FORMAT, previous]
+    for field in fields:
+        parts += (_U64.pack(len(field)), field)
+    return hashlib.sha256(b"".join(parts)).digest()
 
 
 def chain_of(aggregate: Any) -> UUID:

@@ -6,7 +6,8 @@ pointed at the partner in question):
 
 - with no key, and with an unknown one: 401;
 - with an admin key on Acme's resources: never 401 or 403;
-- with finance and auditor keys: reads answer, commands are 403;
+- with finance and auditor keys: reads answer (the audit routes: auditor keys only), commands
+  are 403;
 - with Acme's partner key on Acme's resources: reads answer, commands are not refused for
   authority (vendor-only commands and reads that span every partner are 403);
 - with Acme's partner key on Bolt's resources: exactly the problem a random id gets (404),
@@ -46,6 +47,8 @@ PATH_PARAM = re.compile(r"{(\w+)}")
 CAUGHT_UP_TIMEOUT_S = 20.0
 LIST_FILTERS = {"/v1/invoices": "partner_id", "/v1/lines": "client_id"}
 """Lists that name whose items to list in the query: the id walked with is that parameter."""
+QUERIES = {"/v1/audit/partners/{partner_id}": {"as_of": "2100-01-01T00:00:00Z"}}
+"""Reads that need a query to answer at all (the moment an audit looks at: issue 14)."""
 DECLARED = {
     ("GET", "/v1/partners/{partner_id}/state"): Access.CALLER,
     ("GET", "/v1/partners/{partner_id}/schedule"): Access.CALLER,
@@ -177,7 +180,7 @@ def pointed(value: Any, resources: Resources) -> Any:
 
 def send(http: httpx.Client, call: Call, resources: Resources) -> httpx.Response:
     path = PATH_PARAM.sub(lambda match: str(resources.ids[match.group(1)]), call.template)
-    params = {}
+    params = dict(QUERIES.get(call.template, {}))
     if call.method == "GET" and call.template in LIST_FILTERS:
         name = LIST_FILTERS[call.template]
         params = {name: str(resources.ids[name])}
