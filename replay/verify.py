@@ -26,9 +26,11 @@ from typing import Any
 from uuid import UUID
 
 import psycopg
+from eventsourcing.persistence import Mapper
 
 from ledger.audit_chain import NEW_CHAIN, VENDOR_CHAIN, Head, cause_bytes, instant_text, link_hash
 from ledger.store import EVENTS_TABLE
+from replay.verify_snapshots import altered_snapshots
 
 BREAKS_KEPT = 100
 """Breaks a walk reports in full; beyond them it only counts."""
@@ -62,6 +64,8 @@ class BreakKind(StrEnum):
     MISSING = "missing"
     OUT_OF_ORDER = "out_of_order"
     UNCHAINED = "unchained"
+    SNAPSHOT = "snapshot"
+    """A snapshot that is not the state its events make (replay/verify_snapshots.py)."""
 
 
 @dataclass(frozen=True)
@@ -141,6 +145,7 @@ def verify(
     up_to: int | None = None,
     progress: Progress | None = None,
     since: Verification | None = None,
+    snapshots: Mapper[UUID] | None = None,
 ) -> Verification:
     """Walk the chains (one partner's, or all and every row outside them) up to a position
     (the head now, if none is given), in one snapshot of the log.
@@ -148,7 +153,10 @@ def verify(
     With `since` (an earlier walk of the same chains) it walks only the rows after the
     position that walk reached, from the heads it found, and counts on from its figures: the
     periodic verify's cheap step (api/audit_watch.py). It cannot see rows changed before that
-    position; only a whole walk does."""
+    position; only a whole walk does.
+
+    With `snapshots` (the store's mapper) it also checks every snapshot in scope against the
+    events it stands for (replay/verify_snapshots.py), in the same snapshot of the log."""
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         if up_to is None:
@@ -171,6 +179,12 @@ def verify(
                 _check(result, row, causes)
                 if progress is not None and result.events % FETCH_ROWS == 0:
                     progress(int(row[0]))
+        if snapshots is not None:
+            for position, chain, message in altered_snapshots(
+                conn, snapshots, partner_id=partner_id, up_to=up_to
+            ):
+                _broken(result, Break(position, chain, BreakKind.SNAPSHOT, message))
+            result.breaks.sort(key=lambda each: each.position)
     return result
 
 

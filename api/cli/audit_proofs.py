@@ -18,6 +18,7 @@ from uuid import UUID
 
 import psycopg
 import typer
+from eventsourcing.persistence import Mapper
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from api.cli.audit import audit_cli
@@ -34,6 +35,7 @@ from domain.errors import PartnerNotFound
 from ledger.database import Database
 from ledger.schema import create_tables
 from ledger.settings import Settings
+from ledger.transcodings import LedgerMapper, LedgerTranscoder
 from replay.bundles import export_bundle
 from replay.digests import ChainBroken, MalformedProof, head_position, signed_digest
 from replay.proofs_check import check_bundle
@@ -100,10 +102,11 @@ def audit_verify(partner: PartnerOption = None, as_json: JsonOption = False) -> 
     with the count. Exits 7 when a chain is broken."""
     settings = command_settings()
     with _log(settings) as database, database.connect() as conn:
+        mapper = LedgerMapper(LedgerTranscoder(settings.sealer()))
         if as_json:
-            found = verify(conn, partner_id=partner)
+            found = verify(conn, partner_id=partner, snapshots=mapper)
         else:
-            found = _verify_with_progress(conn, partner)
+            found = _verify_with_progress(conn, partner, mapper)
     if partner is not None and found.events == 0:
         console.print(f"[red]{PartnerNotFound.of(partner).detail}[/red]")
         raise typer.Exit(EXIT_USAGE)
@@ -115,7 +118,9 @@ def audit_verify(partner: PartnerOption = None, as_json: JsonOption = False) -> 
         raise typer.Exit(EXIT_BROKEN)
 
 
-def _verify_with_progress(conn: psycopg.Connection[Any], partner: UUID | None) -> Verification:
+def _verify_with_progress(
+    conn: psycopg.Connection[Any], partner: UUID | None, mapper: Mapper[UUID]
+) -> Verification:
     columns = (
         TextColumn("verifying"),
         BarColumn(),
@@ -125,7 +130,10 @@ def _verify_with_progress(conn: psycopg.Connection[Any], partner: UUID | None) -
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task("verify", total=head_position(conn) or None)
         found = verify(
-            conn, partner_id=partner, progress=lambda at: progress.update(task, completed=at)
+            conn,
+            partner_id=partner,
+            progress=lambda at: progress.update(task, completed=at),
+            snapshots=mapper,
         )
         progress.update(task, completed=found.up_to)
     return found

@@ -284,3 +284,44 @@ def test_a_store_made_before_the_chains_is_linked_once_on_its_upgrade(
     assert unknown is not None
     assert found.events == count[0] == unknown[0]
     assert set(history) <= chains
+
+
+def test_a_changed_snapshot_is_named_at_the_event_it_stands_after(
+    ledger: Ledger, database: Database, history: list[UUID]
+) -> None:
+    """Snapshots are not in the chains, and an as-of replay starts from them: the check replays
+    each snapshotted aggregate and compares. About a second: 200 events make a snapshot."""
+    partner = history[0]
+    currency = ledger.partner_account(partner).currency
+    for n in range(200):
+        ledger.top_up(
+            partner,
+            Money(100, currency),
+            PaymentSource.BANK_TRANSFER,
+            reference=f"r{n}",
+            key=f"snap/{n}",
+        )
+    with database.connect() as conn:
+        found = verify(conn, snapshots=ledger.mapper)
+        row = conn.execute(
+            "SELECT e.notification_id FROM ledger_snapshots s JOIN ledger_events e "
+            "ON e.originator_id = s.originator_id AND e.originator_version = s.originator_version "
+            "WHERE s.originator_id = %s",
+            (partner,),
+        ).fetchone()
+    assert found.intact, found.summary()
+    assert row is not None, "no snapshot of the account was taken"
+    tamper(
+        database,
+        "UPDATE ledger_snapshots SET state = convert_to(replace(convert_from(state, 'UTF8'), "
+        "%s, 'Forged Resellers'), 'UTF8') WHERE originator_id = %s",
+        ledger.partner_account(partner).name,
+        partner,
+    )
+    with database.connect() as conn:
+        walked = verify(conn)
+        checked = verify(conn, snapshots=ledger.mapper, partner_id=partner)
+    assert walked.intact, "the chains alone do not cover snapshots"
+    first = checked.first_break
+    assert first is not None
+    assert (first.position, first.kind, first.partner_id) == (row[0], BreakKind.SNAPSHOT, partner)
