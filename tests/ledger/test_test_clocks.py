@@ -9,14 +9,16 @@ charges, debit settlements, overdue marks): a few dozen commands each, about a s
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from uuid import UUID
 
 import pytest
 
 from domain import test_clock as clocks
+from domain.calendar import Term
 from domain.errors import BillingError
 from domain.payment_methods import CardDetails, PaymentSource
+from domain.subscription_line import TransferRequest
 from ledger.application import EVENTS_TABLE, Ledger
 from ledger.billing_clock import due, tick
 from ledger.clock import SimulatedClock
@@ -199,7 +201,7 @@ def test_an_advance_stopped_half_way_resumes_on_the_next_start_and_does_nothing_
         again.close()
 
 
-def test_a_clock_never_goes_back_advances_one_at_a_time_and_a_deleted_one_closes_its_partners(
+def test_r_e1_a_clock_never_goes_back_advances_once_at_a_time_keeps_its_lines_and_is_deleted(
     ledger: Ledger,
 ) -> None:
     clock_id = new_clock(ledger, "refusals")
@@ -210,6 +212,28 @@ def test_a_clock_never_goes_back_advances_one_at_a_time_and_a_deleted_one_closes
         with pytest.raises(BillingError) as error:
             call()
         return error.value.code
+
+    # A line moves between partners on the same clock only: its days would be done twice.
+    elsewhere = partner_on(ledger, None, "Elsewhere", None, None)
+    with ledger.reads.connection() as conn:
+        row = conn.execute("SELECT line_id FROM line_index WHERE partner_id = %s", (partner,))
+        (line_id,) = row.fetchone() or (None,)
+    move = TransferRequest(
+        end_user_name="Bistro",
+        current_reseller_id=partner,
+        new_reseller_id=elsewhere,
+        preferred_date=date(2027, 4, 1),
+        owner_email="owner@bistro.example",
+        invoice_email="ap@bistro.example",
+        billing=Term.MONTHLY,
+        payment_method=PaymentSource.CARD,
+    )
+    with pytest.raises(BillingError) as moved:
+        ledger.request_transfer(line_id, move)
+    assert (moved.value.code, moved.value.fields) == (
+        "transfer_not_allowed",
+        {"reason": "another_clock"},
+    )
 
     back = FIRST - timedelta(seconds=1)
     assert refused(lambda: ledger.test_clocks.start_advance(clock_id, back, "b")) == (
