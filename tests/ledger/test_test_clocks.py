@@ -24,6 +24,7 @@ from ledger.billing_clock import due, tick
 from ledger.clock import SimulatedClock
 from ledger.commands.test_clocks import TEST_CLOCK_DELETED
 from ledger.database import Database
+from ledger.schedule import Due, upcoming
 from ledger.test_clocks import AdvanceReport
 from tests.ledger.payments_support import ACH, VISA
 from tests.support import START
@@ -132,6 +133,7 @@ def test_two_clocks_and_the_servers_clock_never_touch_each_others_partners(
     on_server = partner_on(ledger, None, "Initech", None, None)
     servers_before = history(ledger, on_server)
     second_before = history(ledger, on_second)
+    schedule_before = schedule_of(ledger, on_server)
     far = datetime(2999, 1, 1, tzinfo=UTC)
     assert {partner_of(ledger, work) for work in due(ledger, far)} == {on_server}
     assert {partner_of(ledger, work) for work in due(ledger, far, first)} == {on_first}
@@ -141,11 +143,13 @@ def test_two_clocks_and_the_servers_clock_never_touch_each_others_partners(
     assert history(ledger, on_second) == second_before
     assert history(ledger, on_server) == servers_before
 
+    assert schedule_of(ledger, on_server) == schedule_before
     report = advanced(ledger, second, FIRST + timedelta(days=40), "advance/two")
     # The debit of 10 March settles two business days later; the renewal of 10 April is
     # debited at once, and settles on Tuesday the 13th (a Saturday plus two business days).
     assert dict(report.done) == {"settle_debit": 2, "renew": 1}
     assert history(ledger, on_server) == servers_before
+    assert schedule_of(ledger, on_server) == schedule_before
     settled = [at for topic, at in history(ledger, on_second) if topic == "Invoice.Settled"]
     assert settled == [datetime(2027, 3, 12, 5, tzinfo=UTC), datetime(2027, 4, 13, 4, tzinfo=UTC)]
 
@@ -155,6 +159,12 @@ def test_two_clocks_and_the_servers_clock_never_touch_each_others_partners(
     assert tick(ledger, clock.now()).done["renew"] == 12
     assert (history(ledger, on_first), history(ledger, on_second)) == (first_after, second_after)
     assert all(at <= clock.now() for _, at in history(ledger, on_server))
+
+
+def schedule_of(ledger: Ledger, partner_id: UUID) -> list[Due]:
+    """The partner's scheduled work, soonest first."""
+    with ledger.reads.connection() as conn:
+        return upcoming(conn, partner_id=partner_id)
 
 
 def partner_of(ledger: Ledger, work: tuple[object, UUID, object]) -> UUID:
