@@ -36,6 +36,7 @@ from api.routers import (
     partners,
     policy,
     products,
+    test_clocks,
 )
 from api.runtime import Runtime
 from api.security import Keyring
@@ -141,6 +142,7 @@ def _routes() -> FastAPI:
     app.include_router(invoice_payments.router)
     app.include_router(closing_documents.router)
     app.include_router(policy.router)
+    app.include_router(test_clocks.router)
     app.include_router(ledger.router)
     app.include_router(ledger.projections_router)
     app.include_router(audit_proofs.router)

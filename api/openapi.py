@@ -29,6 +29,11 @@ TAGS: list[dict[str, Any]] = [
         "name": "policy",
         "description": "The billing policy's rates and periods: its versions, and changes.",
     },
+    {
+        "name": "test clocks",
+        "description": "Clocks of their own for test partners, advanced over the API; not in "
+        "production unless allowed.",
+    },
     {"name": "ledger", "description": "The ledger as a whole: the trial balance."},
     {"name": "projections", "description": "The read models' progress and stops."},
     {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
+from uuid import UUID
 
 import structlog
 
@@ -314,6 +315,14 @@ class Runtime:
         self.start_billing_clock()
         self.start_mail()
         self.start_audit_watch()
+        self.resume_test_clocks()
+
+    def resume_test_clocks(self) -> list[UUID]:
+        """Continue the test clocks' advances a stop interrupted, each in a thread of its own
+        (issue 15; ledger/test_clocks.py), where test clocks are allowed."""
+        if not self.settings.test_clocks_allowed:
+            return []
+        return self.ledger.test_clocks.resume()
 
     def _background(
         self,

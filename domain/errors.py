@@ -476,3 +476,31 @@ class PriceNotLater(BillingError):
 
     code = "price_not_later"
     refusal = Refusal.CONFLICT
+
+
+# --- Test clocks (issue 15) ---------------------------------------------------------------
+
+
+class TestClockNotFound(NotFound):
+    """No test clock has this id."""
+
+    __test__ = False  # not a pytest class, whatever its name
+    code = "test_clock_not_found"
+    what = "test clock"
+    id_field = "test_clock_id"
+
+
+class TestClockNotForward(BillingError):
+    """A test clock moves forward only: the new instant must be later than its frozen one;
+    `frozen_time` names where it stands."""
+
+    __test__ = False
+    code = "test_clock_not_forward"
+
+
+class TestClockBusy(BillingError):
+    """The test clock is advancing (one advance at a time), or was deleted; `status` says
+    which."""
+
+    __test__ = False
+    code = "test_clock_busy"

@@ -149,6 +149,10 @@ class PartnerAccount(Aggregate):
     class_version = 2
     """Version 2 keeps the transfers announced for the balance apart from it (R-C2)."""
 
+    test_clock_id: UUID | None = None
+    """The test clock the partner lives on (issue 15), or None: the server's clock. A class
+    default, so accounts and snapshots from before test clocks load as on none."""
+
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
         """A snapshot from before version 2 had no announced transfers."""
@@ -181,6 +185,20 @@ class PartnerAccount(Aggregate):
             opened_on=opened_on,
             timestamp=now,
         )
+
+    class JoinedTestClock(Event):
+        """The account lives on a test clock: its instants are the clock's (issue 15)."""
+
+        clock_id: UUID
+
+        def apply(self, account: PartnerAccount) -> None:
+            account.test_clock_id = self.clock_id
+
+    def join_test_clock(self, clock_id: UUID, now: datetime) -> None:
+        """Live on a test clock from the opening on: recorded with the opening, never later."""
+        if self.version != 1 or self.test_clock_id is not None:
+            raise ValueError("a partner joins a test clock when it is opened, and only then")
+        self.trigger_event(self.JoinedTestClock, clock_id=clock_id, timestamp=now)
 
     @property
     def status(self) -> AccountStatus:

@@ -45,6 +45,8 @@ from ledger.payments.simulator import SimulatedGateway
 from ledger.schedule import LineIndex, OpenInvoices, ScheduleProjection, Work
 from ledger.scheduled_work import ScheduledWork
 from ledger.sealing import Sealer
+from ledger.test_clock_index import TestClockIndex
+from ledger.test_clocks import TestClocks
 from ledger.unit_of_work import Command
 from ledger.writer import Writer
 
@@ -97,7 +99,12 @@ class Ledger(PartnerOperations, LineOperations, InvoiceOperations):
             self.mapper,
             clock,
             snapshot_types=(PartnerAccount, BonusWallet, SubscriptionLine),
-            inline=(ScheduleProjection(self.policy), LineIndex(), OpenInvoices()),
+            inline=(
+                ScheduleProjection(self.policy),
+                LineIndex(),
+                OpenInvoices(),
+                TestClockIndex(),
+            ),
             context=Context(self.policy, self.catalogue, public_url.rstrip("/")),
             health=self.health,
             sealer=sealer,
@@ -105,9 +112,11 @@ class Ledger(PartnerOperations, LineOperations, InvoiceOperations):
         self.bus = CommandBus(self.writer, self.reads, self.mapper)
         self.charging = Charging(self.bus, self.gateway, clock, self.policy)
         self.scheduled_work = ScheduledWork(self.bus, self.charging)
+        self.test_clocks = TestClocks(self)
         self.writer.start()
 
     def close(self) -> None:
+        self.test_clocks.stop()
         self.writer.stop()
         self.reads.close()
         self.store.close()

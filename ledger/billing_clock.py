@@ -12,15 +12,18 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 from uuid import UUID, uuid4
 
 import structlog
 
 from domain.errors import BillingError
 from ledger import queries
-from ledger.application import Ledger
 from ledger.audit_chain import Cause, caused_by
 from ledger.schedule import Work
+
+if TYPE_CHECKING:  # the ledger's test clocks tick too (ledger/test_clocks.py)
+    from ledger.application import Ledger
 
 ROWS_PER_QUERY = 500
 """Work read at once; the clock reads again until nothing is left due."""
@@ -40,23 +43,28 @@ class TickReport:
         return sum(self.done.values())
 
 
-def due(ledger: Ledger, until: datetime) -> list[tuple[Work, UUID, date]]:
-    """The work due at `until`: kind, subject and business day, in the order to do it."""
+def due(
+    ledger: Ledger, until: datetime, test_clock: UUID | None = None
+) -> list[tuple[Work, UUID, date]]:
+    """The work due at `until`: kind, subject and business day, in the order to do it; the
+    server's, or with `test_clock` that clock's partners' alone (ledger/test_clocks.py)."""
     with ledger.reads.connection() as conn:
-        return queries.due_work(conn, until, ROWS_PER_QUERY)
+        return queries.due_work(conn, until, ROWS_PER_QUERY, test_clock)
 
 
-def tick(ledger: Ledger, until: datetime) -> TickReport:
-    """Do every piece of work due up to `until`, including work that doing it makes due."""
+def tick(ledger: Ledger, until: datetime, test_clock: UUID | None = None) -> TickReport:
+    """Do every piece of work due up to `until`, including work that doing it makes due. The
+    server's tick never touches a partner on a test clock; an advance of a test clock ticks
+    for its partners alone (`test_clock`)."""
     with caused_by(Cause.billing_clock(uuid4().hex)):
-        return _tick(ledger, until)
+        return _tick(ledger, until, test_clock)
 
 
-def _tick(ledger: Ledger, until: datetime) -> TickReport:
+def _tick(ledger: Ledger, until: datetime, test_clock: UUID | None) -> TickReport:
     report = TickReport()
     attempted: set[tuple[Work, UUID, date]] = set()
     while True:
-        pending = [item for item in due(ledger, until) if item not in attempted]
+        pending = [item for item in due(ledger, until, test_clock) if item not in attempted]
         if not pending:
             return report
         for item in pending:

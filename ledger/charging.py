@@ -25,6 +25,7 @@ from domain.partner_account import PartnerAccount, PaymentMethod, require_kind
 from domain.payment_methods import BankAccountDetails, CardDetails, CardToken, PaymentSource
 from domain.pricing import BillingPolicy
 from domain.subscription_line import SubscriptionLine
+from domain.test_clock import TestClock
 from domain.time import zone
 from domain.values import VENDOR, Actor, Payer
 from ledger.clock import Clock
@@ -64,12 +65,21 @@ class Charging:
     def policy_today(self, account: PartnerAccount) -> BillingPolicy:
         """The billing policy in force on the partner's business date now: the card fee of a
         payment is the one on its date (R-O7); its command checks the same version."""
-        return self.policy_on(account.today(self.clock.now()))
+        return self.policy_on(account.today(self.now_for(account)))
+
+    def now_for(self, account: PartnerAccount) -> datetime:
+        """Now for this partner: its test clock's instant if it lives on one (issue 15), as
+        its commands take it (ledger/unit_of_work.py), otherwise the ledger clock's."""
+        if account.test_clock_id is not None:
+            clock = self.bus.load(TestClock, account.test_clock_id)
+            if clock is not None:
+                return clock.frozen_at
+        return self.clock.now()
 
     def payers_now(self, account: PartnerAccount) -> datetime:
         """Now, in the partner's time zone: what the processor is told, so that days it counts
         (an ACH debit's settlement) are the partner's business days (R-X7, R-E4)."""
-        return self.clock.now().astimezone(zone(account.time_zone))
+        return self.now_for(account).astimezone(zone(account.time_zone))
 
     def tokenise(self, details: CardDetails | BankAccountDetails, today: date) -> PaymentMethod:
         """Validate raw card or bank data and swap it for the gateway's token (R-X4)."""
@@ -200,7 +210,7 @@ class Charging:
         if not shares:
             return ChargeOutcomes()
         amount = total([share.amount for share in shares], shares[0].amount.currency)
-        now = self.clock.now()
+        now = self.now_for(account)
         charge = self.gateway.charge(method, amount, f"{key}/charge", self.payers_now(account))
         command = charge_commands.RecordCombinedCharge(
             partner_id=account.id,
@@ -248,17 +258,18 @@ class Charging:
         )
         if (first := self.bus.first_answer(request, key)) is not None:
             return first
+        now = self.now_for(self.bus.partner_account(invoice.partner_id))
         payment = invoice.refund(  # checks the refund on a copy read for the purpose
             refund_id=request.refund_id,
             payment_id=payment_id,
             amount=amount,
             reason=reason,
-            on=self.clock.now().date(),
-            now=self.clock.now(),
+            on=now.date(),
+            now=now,
         )
         if not (payment.source.is_gateway and payment.reference):
             return self.bus.execute(request, key)
-        refunded = self.gateway.refund(payment.reference, amount, f"{key}/refund", self.clock.now())
+        refunded = self.gateway.refund(payment.reference, amount, f"{key}/refund", now)
         return self.bus.execute(replace(request, gateway_refund_id=refunded.refund_id), key)
 
     def settle_debits(self, invoice_id: UUID, on: date, key: str) -> CommandResult | None:
@@ -303,7 +314,7 @@ class Charging:
             raise NothingOutstanding(
                 f"Invoice {invoice.number} has nothing left to charge.", number=invoice.number
             )
-        now = self.clock.now()
+        now = self.now_for(account)
         charge = self.gateway.charge(method, amount, f"{key}/charge", self.payers_now(account))
         command = replace(
             request,
@@ -411,5 +422,5 @@ def top_up_by_card(
     except BillingError:
         # The account moved on while the card was charged (another top-up filled it, it was
         # closed): give the money back, and answer the refusal.
-        gateway.refund(charge.charge_id, amount, f"{key}/compensate", charging.clock.now())
+        gateway.refund(charge.charge_id, amount, f"{key}/compensate", charging.now_for(account))
         raise

@@ -32,3 +32,12 @@ class VendorOnly(BillingError):
 
     code = "forbidden"
     refusal = Refusal.NOT_PERMITTED
+
+
+class TestClocksNotAllowed(BillingError):
+    """Test clocks are refused in this deployment: production, unless a sandbox allows them
+    (LEDGERLINE_TEST_CLOCKS=allow)."""
+
+    __test__ = False  # not a pytest class, whatever its name
+    code = "test_clocks_not_allowed"
+    refusal = Refusal.NOT_PERMITTED

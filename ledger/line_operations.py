@@ -177,7 +177,7 @@ class LineOperations:
             # The charge ran under a key of its own: its first answer is the replay's.
             return result_including_charges(first, self.charging.replayed_charges(key))
         account = self.bus.partner_account(subscription.partner_id)
-        token = self.charging.tokenise(card, account.today(self.clock.now()))
+        token = self.charging.tokenise(card, account.today(self.charging.now_for(account)))
         if not isinstance(token, CardToken):  # pragma: no cover - a card tokenises to a card
             raise InvalidValue("A line's card must be a card.", field="card")
         result = self.bus.execute(replace(command, card=token), key)

@@ -54,6 +54,7 @@ class PartnerOperations:
         anchor: Anchor = Anchor.ANNIVERSARY,
         partner_id: UUID | None = None,
         key: str | None = None,
+        test_clock_id: UUID | None = None,
     ) -> CommandResult:
         command = partner_commands.OpenPartnerAccount(
             partner_id=partner_id or derived_id(key),
@@ -61,6 +62,7 @@ class PartnerOperations:
             currency=currency,
             time_zone=time_zone,
             anchor=anchor,
+            test_clock_id=test_clock_id,
         )
         return self.bus.execute(command, key)
 
@@ -111,7 +113,7 @@ class PartnerOperations:
         )
         if (first := self.bus.first_answer(command, key)) is not None:
             return showing_method(first, summary)
-        token = self.charging.tokenise(details, account.today(self.clock.now()))
+        token = self.charging.tokenise(details, account.today(self.charging.now_for(account)))
         return self.bus.execute(replace(command, method=token), key)
 
     def replace_payment_method(
@@ -142,7 +144,7 @@ class PartnerOperations:
         if (first := self.bus.first_answer(command, key)) is not None:
             replayed = showing_method(first, summary)
             return result_including_charges(replayed, self.charging.replayed_charges(key))
-        token = self.charging.tokenise(details, account.today(self.clock.now()))
+        token = self.charging.tokenise(details, account.today(self.charging.now_for(account)))
         with self.reads.connection() as conn:
             invoice_ids = tuple(queries.outstanding_invoice_ids(conn, partner_id))
         result = self.bus.execute(replace(command, method=token, invoice_ids=invoice_ids), key)

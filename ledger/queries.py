@@ -29,7 +29,20 @@ UNIFIED_BILLING_LINES = (
 DUE_WORK = (
     "SELECT kind, subject_id, due_on FROM schedule "
     "WHERE (due_on::timestamp AT TIME ZONE time_zone) <= %s "
+    "AND NOT EXISTS (SELECT 1 FROM test_clock_partners t WHERE t.partner_id = schedule.partner_id) "
     "ORDER BY due_on, array_position(%s::text[], kind), subject_id LIMIT %s"
+)
+"""The server's work: every partner's but those living on a test clock (issue 15)."""
+DUE_WORK_ON_TEST_CLOCK = (
+    "SELECT kind, subject_id, due_on FROM schedule JOIN test_clock_partners t USING (partner_id) "
+    "WHERE (due_on::timestamp AT TIME ZONE time_zone) <= %s AND t.clock_id = %s "
+    "ORDER BY due_on, array_position(%s::text[], kind), subject_id LIMIT %s"
+)
+"""A test clock's work: its partners' only."""
+NEXT_DUE_ON_TEST_CLOCK = (
+    "SELECT min(due_on::timestamp AT TIME ZONE time_zone) FROM schedule "
+    "JOIN test_clock_partners t USING (partner_id) "
+    "WHERE t.clock_id = %s AND (due_on::timestamp AT TIME ZONE time_zone) > %s"
 )
 
 
@@ -74,8 +87,23 @@ def unified_billing_line_ids(
 
 
 def due_work(
-    conn: psycopg.Connection[Any], until: datetime, limit: int
+    conn: psycopg.Connection[Any], until: datetime, limit: int, test_clock: UUID | None = None
 ) -> list[tuple[Work, UUID, date]]:
-    """The work due at `until`: kind, subject and business day, in the order to do it."""
-    rows = conn.execute(DUE_WORK, (until, list(ORDER), limit)).fetchall()
+    """The work due at `until`: kind, subject and business day, in the order to do it. The
+    server's (`test_clock` None) never includes a partner on a test clock; a test clock's is
+    its partners' alone."""
+    if test_clock is None:
+        rows = conn.execute(DUE_WORK, (until, list(ORDER), limit)).fetchall()
+    else:
+        rows = conn.execute(
+            DUE_WORK_ON_TEST_CLOCK, (until, test_clock, list(ORDER), limit)
+        ).fetchall()
     return [(Work(kind), UUID(str(subject)), due_on) for kind, subject, due_on in rows]
+
+
+def next_due_on_test_clock(
+    conn: psycopg.Connection[Any], test_clock: UUID, after: datetime
+) -> datetime | None:
+    """The first instant after `after` at which work of a test clock's partners falls due."""
+    row = conn.execute(NEXT_DUE_ON_TEST_CLOCK, (test_clock, after)).fetchone()
+    return row[0] if row else None

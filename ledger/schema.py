@@ -8,7 +8,8 @@ All of them are written in the same transaction as the events that cause them:
 - `outbox`: e-mails to send because of what happened (R-H4, R-H6, R-O5), sent at least once.
 - `schedule`, `line_index`, `open_invoices`: inline projections the ledger itself needs to find
   work: what the billing clock must do and when, which lines a partner has, which invoices are
-  still open. Each row follows from the events (see ledger/inline.py).
+  still open. Each row follows from the events (see ledger/inline.py). `test_clocks` and
+  `test_clock_partners` likewise: the test clocks and the partners living on them.
 """
 
 from __future__ import annotations
@@ -92,6 +93,25 @@ DDL = [
     )
     """,
     "CREATE INDEX IF NOT EXISTS open_invoices_payer ON open_invoices (payer_id)",
+    # Test clocks (issue 15; ledger/test_clock_index.py): the clocks, and which partner lives on
+    # which, so that the billing clock's query keeps each partner to its own clock.
+    """
+    CREATE TABLE IF NOT EXISTS test_clocks (
+        clock_id uuid PRIMARY KEY,
+        name text NOT NULL,
+        frozen_at timestamptz NOT NULL,
+        status text NOT NULL,
+        target timestamptz,
+        created_at timestamptz NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS test_clock_partners (
+        partner_id uuid PRIMARY KEY,
+        clock_id uuid NOT NULL
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS test_clock_partners_clock ON test_clock_partners (clock_id)",
 ]
 
 

@@ -75,6 +75,14 @@ class Environment(StrEnum):
     TEST = "test"
 
 
+class TestClocksChoice(StrEnum):
+    """Whether test clocks are allowed, said by name (LEDGERLINE_TEST_CLOCKS)."""
+
+    __test__ = False  # not a pytest class, whatever its name
+    ALLOW = "allow"
+    REFUSE = "refuse"
+
+
 class ClockKind(StrEnum):
     """Where time comes from."""
 
@@ -115,6 +123,11 @@ class Settings(BaseSettings):
         default=None,
         validation_alias=AliasChoices("DATABASE_URL", "LEDGERLINE_DATABASE_URL"),
         description="PostgreSQL to use; without it Ledgerline runs its own embedded server.",
+    )
+    test_clocks: TestClocksChoice | None = Field(
+        default=None,
+        description="Test clocks (issue 15): `allow` them (in production too: a sandbox), or "
+        "`refuse` them; unset, they are allowed outside production only.",
     )
     home: Path = Field(
         default=Path(".ledgerline"),
@@ -298,6 +311,14 @@ class Settings(BaseSettings):
                 "LEDGERLINE_ENVIRONMENT is production"
             )
         return self
+
+    @property
+    def test_clocks_allowed(self) -> bool:
+        """Whether test clocks may be used (issue 15): outside production unless refused, in
+        production only when allowed by name (a sandbox deployment)."""
+        if self.test_clocks is not None:
+            return self.test_clocks is TestClocksChoice.ALLOW
+        return self.environment is not Environment.PRODUCTION
 
     @property
     def is_test(self) -> bool:

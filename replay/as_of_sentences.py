@@ -20,6 +20,7 @@ from domain.invoice import Invoice
 from domain.partner_account import PartnerAccount
 from domain.price_overrides import PartnerPrices
 from domain.subscription_line import SubscriptionLine
+from domain.test_clock import TestClock
 
 SHORT_ID = 8
 """Characters of an id a sentence shows: enough to tell a partner's things apart."""
@@ -98,6 +99,9 @@ _ACCOUNT: dict[type[Any], Sentence] = {
         f"Missed payment of invoice {short(e.invoice_id)} settled."
     ),
     PartnerAccount.Closed: lambda e: f"Account closed: {e.reason}.",
+    PartnerAccount.JoinedTestClock: lambda e: (
+        f"The account lives on test clock {short(e.clock_id)}: its instants are the clock's."
+    ),
 }
 
 _LINE: dict[type[Any], Sentence] = {
@@ -193,6 +197,11 @@ _OTHERS: dict[type[Any], Sentence] = {
     CatalogueProduct.Created: lambda e: f"Product {e.code!r} added to the catalogue.",
     CatalogueProduct.PriceAdded: lambda e: "A price version added to the product.",
     CatalogueProduct.Retired: lambda e: f"Product retired on {e.retired_on}.",
+    TestClock.Created: lambda e: f"Test clock {e.name!r} made, frozen at {e.frozen_at}.",
+    TestClock.AdvanceStarted: lambda e: f"The test clock began to advance to {e.target}.",
+    TestClock.MovedTo: lambda e: f"The test clock moved to {e.instant}.",
+    TestClock.AdvanceFinished: lambda e: "The test clock finished advancing.",
+    TestClock.Deleted: lambda e: "The test clock was deleted, with the partners on it.",
     PartnerPrices.Opened: lambda e: "The partner's price list opened.",
     PartnerPrices.OverrideSet: lambda e: (
         f"Partner price for {e.override.product_code!r} set: {e.override.label}, "

@@ -24,6 +24,7 @@ from domain.payment_methods import BankAccountToken, CardBrand, CardToken, Payme
 from domain.price_overrides import PartnerPrices, PriceOverride
 from domain.pricing import BillingPolicy, PriceUnit, Product, subscription_lines
 from domain.subscription_line import SubscriptionLine, TransferParty, TransferRequest
+from domain.test_clock import TestClock
 from domain.values import Address, InvoiceLine, InvoiceLineKind, Location, Payer
 
 NOW = datetime(2026, 1, 15, 14, 30, tzinfo=UTC)
@@ -38,6 +39,7 @@ AGGREGATES: tuple[type[Aggregate], ...] = (
     PolicyHistory,
     CatalogueProduct,
     PartnerPrices,
+    TestClock,
 )
 
 
@@ -372,9 +374,24 @@ def _catalogue() -> list[Any]:
     return [*product.collect_events(), *prices.collect_events()]
 
 
+def _test_clock() -> list[Any]:
+    clock = TestClock.create(clock_id=uid(90), name="March", frozen_at=NOW, now=NOW)
+    clock.start_advance(NOW + timedelta(days=30), NOW)
+    clock.move_to(NOW + timedelta(days=10), NOW)
+    clock.move_to(NOW + timedelta(days=30), NOW)
+    clock.finish_advance(NOW)
+    clock.delete(NOW)
+    account = PartnerAccount.open(
+        partner_id=NEW_PARTNER, name="Test", currency="USD", time_zone="UTC", now=NOW
+    )
+    account.join_test_clock(clock.id, NOW)
+    return [*clock.collect_events(), *account.collect_events()]
+
+
 def specimens() -> dict[type[Any], Any]:
     """The first event of each class the scenarios trigger."""
     found: dict[type[Any], Any] = {}
-    for event in [*_account(), *_line(), *_invoices(), *_wallet(), *_policy(), *_catalogue()]:
+    events = [*_account(), *_line(), *_invoices(), *_wallet(), *_policy(), *_catalogue()]
+    for event in [*events, *_test_clock()]:
         found.setdefault(type(event), event)
     return found

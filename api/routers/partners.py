@@ -20,6 +20,7 @@ from api.deps import ReadAfterDep, ReadConnection, RuntimeDep
 from api.keys import Role
 from api.problems.documented import COMMAND_PROBLEMS, READ_PROBLEMS
 from api.routers.partner_common import PREFIX, readable_partner, wait_for
+from api.routers.test_clocks import require_test_clocks
 from api.schemas.common import CommandAccepted, Page, PageParams, accepted, page_of
 from api.schemas.partners import (
     AccountAutopayRequest,
@@ -63,13 +64,17 @@ async def open_partner(
     _: Admin,
     key: IdempotencyKey,
 ) -> CommandAccepted:
-    """The vendor opens an account for a partner, in one currency and time zone (admin only)."""
+    """The vendor opens an account for a partner, in one currency and time zone (admin only);
+    with `test_clock`, on a test clock (`test_clock_not_found`, `test_clock_busy` if deleted)."""
+    if body.test_clock is not None:
+        await require_test_clocks(runtime)
     command = partner_commands.OpenPartnerAccount(
         partner_id=derived_id(key),
         name=body.name,
         currency=body.currency,
         time_zone=body.time_zone,
         anchor=Anchor(body.anchor),
+        test_clock_id=body.test_clock,
     )
     result = await runtime.ledger.submit(command, key)
     return accepted(response, result, f"{PREFIX}/{result.aggregate_id}")

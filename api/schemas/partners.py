@@ -49,6 +49,12 @@ class OpenPartnerRequest(BaseModel):
         "lines bill on their own anchor, chosen when each is created (by default the day it "
         "starts). Read back at `/v1/partners/{id}/state`.",
     )
+    test_clock: UUID | None = Field(
+        default=None,
+        description="A test clock for the partner to live on (`/v1/test-clocks`): its commands "
+        "take the clock's instant and only the clock's advances do its billing. Refused in "
+        "production unless test clocks are allowed.",
+    )
 
 
 class PartnerResponse(BaseModel):

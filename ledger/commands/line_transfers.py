@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from domain.errors import CurrencyMismatch
+from domain.errors import CurrencyMismatch, TransferNotAllowed
 from domain.subscription_line import SubscriptionLine, TransferParty, TransferRequest
 from ledger.commands.base import LedgerCommand, line, owned_line, partner, policy_on, today
 from ledger.commands.lines import Answer
@@ -34,6 +34,14 @@ class RequestTransfer(LedgerCommand):
         subscription.require_consents_permitted(self.actor, self.consents)
         account = partner(uow, subscription.partner_id)
         receiving = partner(uow, self.request.new_reseller_id)
+        if receiving.test_clock_id != account.test_clock_id:
+            # Each clock's partners live in a time of their own (issue 15): a line moving
+            # between two times would have its days done twice, or never.
+            raise TransferNotAllowed(
+                "The new reseller lives on another clock; a line moves between partners on "
+                "the same clock only.",
+                reason="another_clock",
+            )
         currency = subscription.unit_price.currency
         if receiving.currency != currency:
             raise CurrencyMismatch(

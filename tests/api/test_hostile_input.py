@@ -19,6 +19,7 @@ import http.client
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID, uuid4
@@ -163,6 +164,8 @@ def _build(runtime: Runtime) -> dict[str, str]:
     # A product of its own: commands on `/v1/products/{code}` (a retirement) leave the shipped
     # products, which the other operations' examples sell, as they are.
     ledger.execute(CreateProduct(code="spare", names=(("en", "Spare"),), unit=PriceUnit.PER_LINE))
+    # A test clock with no partner: its advances, accepted, are done before they answer.
+    clock = ledger.test_clocks.create("Hostile", datetime(2027, 1, 1, tzinfo=UTC)).aggregate_id
     return {
         "code": "spare",
         "partner_id": str(partner),
@@ -179,6 +182,7 @@ def _build(runtime: Runtime) -> dict[str, str]:
         "document_id": document,
         "top_up_id": top_up,
         "payment_id": payment,
+        "clock_id": made(clock),
     }
 
 

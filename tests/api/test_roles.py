@@ -23,6 +23,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -113,6 +114,7 @@ def build(runtime: Runtime, name: str) -> Resources:
     payment = ledger.pay_invoice(invoice, PaymentSource.BANK_TRANSFER, reference="Wire 1")
     document = ledger.request_closing_document(invoice).data["document_id"]
     top_up = ledger.announce_top_up(partner, Money(100_00, "USD"), "Wire 2").data["top_up_id"]
+    clock = ledger.test_clocks.create(f"{name} clock", datetime(2027, 1, 1, tzinfo=UTC))
     return Resources(
         {
             "partner_id": partner,
@@ -125,13 +127,14 @@ def build(runtime: Runtime, name: str) -> Resources:
             "method_id": method,
             "top_up_id": UUID(top_up),
             "code": "pos-location",
+            "clock_id": clock.aggregate_id,
         }
     )
 
 
 def random_resources() -> Resources:
     names = ("partner_id", "client_id", "line_id", "location_id", "invoice_id", "payment_id")
-    more = ("document_id", "method_id", "top_up_id")
+    more = ("document_id", "method_id", "top_up_id", "clock_id")
     return Resources({name: uuid.uuid4() for name in (*names, *more, "code")})
 
 
