@@ -278,7 +278,8 @@ def audit_check_bundle(
             f"key {checked.key_id}{extends}\n"
         )
     else:
-        sys.stdout.write(f"INVALID: {len(checked.findings)} findings\n")
+        count = len(checked.findings)
+        sys.stdout.write(f"INVALID: {count} finding{'s' * (count != 1)}\n")
         for each in checked.findings:
             sys.stdout.write(f"  {each.code}: {each.message}\n")
     if not checked.valid:
