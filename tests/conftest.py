@@ -163,6 +163,16 @@ def ledger(database: Database, clock: Clock, gateway: SimulatedGateway) -> Itera
 
 
 @pytest.fixture
+def second_process(database: Database) -> Iterator[Ledger]:
+    """Another Ledgerline process on the same database, with its own writer and cache."""
+    other = Ledger(database, SimulatedClock(START), catalogue=load_catalogue(), pool_size=1)
+    try:
+        yield other
+    finally:
+        other.close()
+
+
+@pytest.fixture
 def runtime(settings: Settings, clock: Clock) -> Iterator[Runtime]:
     """A started Ledgerline with its projectors following the log."""
     started = Runtime.start(settings, clock=clock)

@@ -40,6 +40,7 @@ from tests.api.scenarios.test_craftjack_http import (
     bills,
     invoices,
     lead,
+    set_up,
     summary,
 )
 from tests.ledger.scenarios.craftjack_support import local
@@ -81,27 +82,7 @@ def sign_up_on(story: Story, clock_id: str) -> Contractor:
         key="cj/open",
     )
     partner = UUID(answer["id"])
-    own = story.partner_key(partner)
-    methods = f"/v1/partners/{partner}/payment-methods"
-    method = own.post(methods, {"method": DECLINING, "make_default": True}, key="cj/card")
-    own.post(f"/v1/partners/{partner}/autopay", {"source": "card"}, key="cj/autopay")
-    itself = own.post(
-        f"/v1/partners/{partner}/clients",
-        {"name": "Rivera Roofing", "unified_billing": False},
-        key="cj/self",
-    )
-    line = own.post(
-        "/v1/lines",
-        {
-            "partner_id": str(partner),
-            "client_id": itself["id"],
-            "product_code": "lead",
-            "payer": "partner",
-        },
-        key="cj/line",
-    )["id"]
-    activation = own.post(f"/v1/lines/{line}/activate", key="cj/activate")
-    return Contractor(partner, own, line, method["id"], activation)
+    return set_up(partner, story.partner_key(partner), DECLINING)
 
 
 def deliver(story: Story, clock_id: str, contractor: Contractor, number: int, at: datetime) -> Json:

@@ -10,7 +10,6 @@ cost, and it must be long enough to hold several partners and every aggregate ki
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
@@ -22,26 +21,14 @@ from domain.payment_methods import PaymentSource
 from ledger.application import Ledger
 from ledger.audit_chain import VENDOR_CHAIN, Cause, CauseKind, caused_by, event_hash
 from ledger.billing_clock import tick
-from ledger.catalogue import load_catalogue
 from ledger.clock import SimulatedClock
 from ledger.database import Database
 from ledger.schema import create_tables
 from ledger.store import EVENTS_TABLE
 from replay.verify import BreakKind, verify
 from tests.histories import make_history
-from tests.support import START
 
 EVENTS = EVENTS_TABLE
-
-
-@pytest.fixture
-def second_process(database: Database) -> Iterator[Ledger]:
-    """Another Ledgerline process on the same database, with its own writer and cache."""
-    other = Ledger(database, SimulatedClock(START), catalogue=load_catalogue(), pool_size=1)
-    try:
-        yield other
-    finally:
-        other.close()
 
 
 @pytest.fixture

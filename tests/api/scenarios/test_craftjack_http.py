@@ -79,6 +79,11 @@ class Contractor:
 def sign_up(story: Story, with_card: Json = VISA) -> Contractor:
     """The account (the vendor's), the card and card autopay, the active pay-per-lead line."""
     partner, own = story.open_partner("cj/open", "Rivera Roofing", "USD", ZONE)
+    return set_up(partner, own, with_card)
+
+
+def set_up(partner: UUID, own: Api, with_card: Json) -> Contractor:
+    """An opened contractor's card and card autopay, and its active pay-per-lead line."""
     method = own.post(
         f"/v1/partners/{partner}/payment-methods",
         {"method": with_card, "make_default": True},
