@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import Protocol
 from uuid import UUID, uuid4
 
 import structlog
@@ -20,15 +20,25 @@ import structlog
 from domain.errors import BillingError
 from ledger import queries
 from ledger.audit_chain import Cause, caused_by
+from ledger.availability import CheckedPool
+from ledger.command_records import CommandResult
 from ledger.schedule import Work
-
-if TYPE_CHECKING:  # the ledger's test clocks tick too (ledger/test_clocks.py)
-    from ledger.application import Ledger
 
 ROWS_PER_QUERY = 500
 """Work read at once; the clock reads again until nothing is left due."""
 
 log = structlog.get_logger(__name__)
+
+
+class Ledger(Protocol):
+    """What the billing clock needs of the ledger (ledger/application.py's `Ledger`, which
+    owns the test clocks that tick too: ledger/test_clocks.py)."""
+
+    reads: CheckedPool
+
+    def do_scheduled_work(self, work: Work, subject_id: UUID, on: date) -> CommandResult | None:
+        """Do one piece of the billing clock's work, once."""
+        ...
 
 
 @dataclass

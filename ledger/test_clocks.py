@@ -18,7 +18,7 @@ from collections import Counter
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import Protocol, TypeVar
 from uuid import UUID
 
 import structlog
@@ -26,15 +26,27 @@ import structlog
 from domain.errors import TestClockBusy
 from domain.test_clock import TestClock
 from domain.values import VENDOR, Actor
-from ledger import queries, test_clock_index
+from ledger import billing_clock, queries, test_clock_index
 from ledger.audit_chain import Cause, caused_by
 from ledger.billing_clock import tick
 from ledger.command_bus import derived_id
 from ledger.command_records import CommandResult
 from ledger.commands import test_clocks as commands
+from ledger.unit_of_work import Command
 
-if TYPE_CHECKING:
-    from ledger.application import Ledger
+A = TypeVar("A")
+
+
+class Ledger(billing_clock.Ledger, Protocol):
+    """What test clocks need of the ledger (ledger/application.py's `Ledger`, which owns
+    them): commands, their recorded answers, aggregates, and the billing clock's work."""
+
+    def execute(self, command: Command, key: str | None = None) -> CommandResult: ...
+
+    def replayed(self, key: str) -> CommandResult | None: ...
+
+    def load(self, cls: type[A], aggregate_id: UUID) -> A | None: ...
+
 
 ADVANCE_STEPS_MAX = 10_000
 """Instants one advance stops at, at most: a year of daily work for a clock's partners is a few

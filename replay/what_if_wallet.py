@@ -10,34 +10,51 @@ a refund takes back the cashback its payment earned, as far as the wallet holds 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from datetime import date
+from typing import Protocol
 from uuid import uuid5
 
 from domain.billing_policy import PolicyField
 from domain.money import Money
 from domain.payment_methods import PaymentSource
-from domain.pricing import cashback_clawback, cashback_for
+from domain.pricing import BillingPolicy, cashback_clawback, cashback_for
 from domain.values import Payer, bonus_wallet_id
 from ledger.billing import PARTNERS_OWN_MONEY
 from replay.what_if_events import (
     AFTER,
     CASHBACK_CREDIT,
     INVOICE_EVENTS,
+    InvoiceState,
     LoggedEvent,
+    PaymentState,
+    Proposal,
+    Redecided,
+    RefundState,
     day_of,
     minor,
     money_json,
     text_of,
 )
 
-if TYPE_CHECKING:
-    from replay.what_if_redecide import Redecider
+
+class Redecisions(Protocol):
+    """What the walk reads of the invoices decided again (replay/what_if_redecide.py)."""
+
+    result: Redecided
+    proposal: Proposal
+    paid: dict[str, tuple[LoggedEvent, InvoiceState, PaymentState]]
+    refunded: dict[str, int]
+    refunds: dict[str, list[RefundState]]
+
+    def version_on(self, day: date) -> int: ...
+
+    def policy(self, version: int | None, day: date) -> BillingPolicy: ...
 
 
 class WalletWalk:
     """Walks the balance and wallet events of a history whose invoices were decided again."""
 
-    def __init__(self, redecider: Redecider) -> None:
+    def __init__(self, redecider: Redecisions) -> None:
         self.redecider = redecider
         self.result = redecider.result
         self.proposal = redecider.proposal

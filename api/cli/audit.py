@@ -1,32 +1,13 @@
 """`ledgerline audit …`: an account as it stood at any moment, and the proofs that the log
-was not altered (issue 14; docs/audit.md). The commands live in their own modules, each
-registering itself on `audit_cli`: api/cli/audit_history.py (as of a moment, the events that
-led there) and api/cli/audit_proofs.py (verify, digest, export, check-bundle)."""
+was not altered (issue 14; docs/audit.md). The group is api/cli/audit_group.py; the commands
+live in their own modules, each registering itself on it when imported here."""
 
 from __future__ import annotations
 
-import typer
+import api.cli.audit_history
+import api.cli.audit_proofs
+from api.cli.audit_group import audit_cli
 
-from api.cli.help import ReadableGroup
-
-audit_cli = typer.Typer(
-    name="audit",
-    cls=ReadableGroup,
-    help="Audit the log: any account as it stood at any moment, and proof it was not altered.",
-    no_args_is_help=True,
-    add_completion=False,
-)
-
-
-@audit_cli.callback()
-def _audit() -> None:
-    """Audit the log: any account as it stood at any moment, and proof it was not altered."""
-
-
-def _register() -> None:
-    # Imported for their commands, which they add to `audit_cli`.
-    import api.cli.audit_history
-    import api.cli.audit_proofs  # noqa: F401
-
-
-_register()
+__all__ = ["audit_cli"]
+COMMANDS = (api.cli.audit_history, api.cli.audit_proofs)
+"""The modules whose commands the group holds (imported for that)."""

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from api.cli.audit import audit_cli
+from api.cli.audit_group import audit_cli
 from api.cli.help import ReadableCommand
 from api.cli.starting import EXIT_USAGE, command_settings, console, started_runtime
 from api.cli.tick import INSTANT_FORMATS

@@ -21,7 +21,7 @@ import typer
 from eventsourcing.persistence import Mapper
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from api.cli.audit import audit_cli
+from api.cli.audit_group import audit_cli
 from api.cli.help import ReadableCommand
 from api.cli.starting import (
     EXIT_CONFIG,
