@@ -17,6 +17,10 @@ REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 """A caller's own request id is kept when it is short and plain; otherwise we make one."""
 
 REPLAYED = REPLAYED_HEADER.lower().encode()
+PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
+"""Paths a load balancer or Prometheus polls every few seconds: their answers are logged at
+debug, not info, unless they fail (a probe's log line would otherwise drown the others, and
+cost more than the answer)."""
 
 log = structlog.get_logger("api.request")
 
@@ -55,7 +59,8 @@ class RequestContextMiddleware:
             seconds = time.perf_counter() - started
             if self.metrics is not None:
                 self.metrics.observe(scope, status, replayed, seconds)
-            log.info(
+            quiet = scope["path"] in PROBES and status < 400
+            (log.debug if quiet else log.info)(
                 "request_completed",
                 method=scope["method"],
                 path=scope["path"],
