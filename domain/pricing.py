@@ -231,6 +231,8 @@ def duration_discount_line(
         amount=-discount,
         line_id=line_id,
         period=period,
+        rate=rate,
+        term_months=term.months,
     )
 
 
@@ -243,6 +245,7 @@ def card_fee_line(charged: Money, policy: BillingPolicy) -> InvoiceLine | None:
         kind=InvoiceLineKind.CARD_FEE,
         description=f"Card processing fee ({percent(policy.card_fee_rate)} %)",
         amount=fee,
+        rate=policy.card_fee_rate,
     )
 
 

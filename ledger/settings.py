@@ -181,6 +181,12 @@ class Settings(BaseSettings):
         max_length=200,
         description="Who sells: the seller's name printed on invoices.",
     )
+    vendor_profile: Path | None = Field(
+        default=None,
+        description="A TOML file of the vendor's profile in dated versions (legal name, "
+        "address, tax ids, bank details, tax rates), printed on every document; by default "
+        "the shipped one (docs/documents.md).",
+    )
     ready_max_lag: int = Field(
         default=10_000,
         ge=0,
