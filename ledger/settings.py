@@ -175,12 +175,6 @@ class Settings(BaseSettings):
     tick_interval_s: float = Field(
         default=60.0, gt=0, le=3600, description="How often `serve` runs the billing clock."
     )
-    vendor_name: str = Field(
-        default="Ledgerline",
-        min_length=1,
-        max_length=200,
-        description="Who sells: the seller's name printed on invoices.",
-    )
     vendor_profile: Path | None = Field(
         default=None,
         description="A TOML file of the vendor's profile in dated versions (legal name, "

@@ -52,7 +52,8 @@ class PrintedLine:
 
     @property
     def unit_price_minor(self) -> int:
-        """The price of one unit for the line's period: its amount over its quantity."""
+        """The price of one unit for the line's period: its amount over its quantity (every
+        line is recorded with quantity 1 today, so it is the amount, exactly)."""
         return self.amount_minor // self.quantity if self.quantity else self.amount_minor
 
 

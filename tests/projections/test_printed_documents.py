@@ -352,10 +352,12 @@ def test_issue_17_a_document_prints_the_vendor_as_it_was_on_its_date() -> None:
     assert "Vendor profile version 2 of January 1, 2027" in after
 
 
-def test_issue_17_an_old_invoice_event_prints_its_stored_english_lines_in_any_language() -> None:
-    """The frozen Invoice.Issued of tests/fixtures (English sentences, no rate or term) still
-    prints: a product the catalogue names in Russian in Russian, the rest as stored."""
-    stored = (FIXTURES / "Invoice.Issued.json").read_bytes()
+def test_issue_17_an_old_invoice_event_prints_in_the_partners_language() -> None:
+    """The frozen Invoice.Issued v1 of tests/fixtures (English sentences, no rate or term)
+    still prints: its discount's rate and term recovered by the upcaster from its sentence, a
+    product the catalogue names in Russian in Russian, and a line with neither (a product the
+    catalogue does not know) as its stored English description."""
+    stored = (FIXTURES / "Invoice.Issued.v1.json").read_bytes()
     event = Mapper(transcoder=LedgerTranscoder()).to_domain_event(
         StoredEvent(
             originator_id=json.loads(stored)["lines"]["_data_"][0]["_data_"]["line_id"]["_data_"],
@@ -366,10 +368,11 @@ def test_issue_17_an_old_invoice_event_prints_its_stored_english_lines_in_any_la
     )
     assert isinstance(event, Invoice.Issued)
     product, discount = event.lines[0], event.lines[1]
-    assert (discount.rate, discount.term_months) == (None, None)
+    assert (discount.rate, discount.term_months) == (Decimal("0.1"), 12)
     lines = (
         printed_line(product, "ru", {"en": "POS seat", "ru": "Место POS"}, "per_location"),
         printed_line(discount, "ru"),
+        printed_line(product, "ru"),  # unknown to the catalogue: its stored sentence
     )
     data = InvoiceDocument(
         number=event.number,
@@ -386,8 +389,11 @@ def test_issue_17_an_old_invoice_event_prints_its_stored_english_lines_in_any_la
 
     text = text_of(render_invoice(data, "ru"))
 
-    assert_in_order(text, ["Место POS, точка: Main St", discount.description])
+    assert_in_order(
+        text, ["Место POS, точка: Main St", "Скидка за срок 12 мес. (10 %)", "POS seat: Main St"]
+    )
     assert discount.description == "12-month discount (10 %)"
+    assert discount.description not in text
 
 
 PositionedText = list[tuple[str, float, float]]
