@@ -10,6 +10,7 @@ from datetime import date
 from decimal import Decimal
 
 from domain.money import Money
+from domain.pricing import with_recorded_facts
 from domain.values import InvoiceLine, InvoiceLineKind
 from domain.vendor import VendorProfile
 
@@ -109,6 +110,9 @@ def printed_line(
     """An invoice line as its event recorded it, its product named in `language` (else in
     English) from the catalogue's names; the client named on product lines only."""
     names = product_names or {}
+    # A discount deferred for a unified invoice before issue 17 reaches a new Invoice.Issued
+    # without its rate: its sentence still states it.
+    line = with_recorded_facts(line)
     return PrintedLine(
         kind=line.kind.value,
         description=line.description,
