@@ -19,11 +19,11 @@ from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
-from num2words import num2words
 
 from domain.money import Money
 from domain.pricing import PriceUnit, percent
 from domain.values import InvoiceLineKind
+from ledger.formatting import money_in_words
 
 LOCALE_DIR = Path(__file__).with_name("locale")
 DOMAIN = "documents"
@@ -54,21 +54,8 @@ class Words:
         self.gettext = translations(self.language).gettext
 
     def amount_in_words(self, amount: Money) -> str:
-        """The amount spelt out, with its currency, as a document's custom writes it:
-        num2words where it knows the currency in this language, else the whole units in
-        words, the currency's code and the minor units as digits."""
-        major = amount.major
-        try:
-            text = str(
-                num2words(major, lang=self.language, to="currency", currency=amount.currency)
-            )
-        except (NotImplementedError, KeyError, ValueError):
-            whole = int(abs(major))
-            cents = str(abs(major) - whole)[2:]
-            words = str(num2words(whole, lang=self.language))
-            sign = "-" if major < 0 else ""
-            text = f"{sign}{words} {amount.currency}" + (f" {cents}" if cents else "")
-        return text[:1].upper() + text[1:]
+        """The amount spelt out with its currency, as a document's custom writes it."""
+        return money_in_words(amount.amount_minor, amount.currency, self.language)
 
     def unit(self, kind: str, unit: str | None) -> str:
         """What one of a line's quantity is: a location, a subscription or a lead."""
