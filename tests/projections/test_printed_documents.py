@@ -4,12 +4,13 @@ for a Russian, a Polish and a US partner; the layout's structure read from text 
 vendor as it was on the document's date; old events' English lines still printed; and every
 message of the documents translated.
 
-Pure rendering, no database: 24 documents at about 60 ms each (bench/documents.py), some 3 s
+Pure rendering, no database: about 20 documents at some 60 ms each (bench/documents.py), 2 s
 in all, the time of fpdf2 laying out tables and subsetting the font."""
 
 # ruff: noqa: RUF001 (Russian words are Cyrillic on purpose, some letters look Latin)
 from __future__ import annotations
 
+import functools
 import io
 import json
 from dataclasses import dataclass
@@ -412,15 +413,20 @@ def positions(pdf: bytes) -> PositionedText:
     return found
 
 
+@functools.cache
+def measure(size_pt: float) -> FPDF:
+    """A document set in the documents' font at `size_pt`, to measure text with."""
+    pdf = FPDF(unit="pt")
+    pdf.add_font(layout.FONT, "", layout.FONT_FILE)
+    pdf.set_font(layout.FONT, "", size_pt)
+    pdf.add_page()
+    pdf.output()  # closes the font file fpdf2 opened; its metrics stay
+    return pdf
+
+
 def right_edge(text: str, x: float, size_pt: float) -> float:
     """Where a piece of text ends: its start plus its width in the document's font."""
-    measure = FPDF(unit="pt")
-    measure.add_font(layout.FONT, "", layout.FONT_FILE)
-    measure.set_font(layout.FONT, "", size_pt)
-    width = measure.get_string_width(text)
-    measure.add_page()
-    measure.output()  # closes the font file fpdf2 opened
-    return x + width
+    return x + measure(size_pt).get_string_width(text)
 
 
 def at(found: PositionedText, text: str) -> tuple[float, float]:
