@@ -36,7 +36,7 @@ from domain.money import (
     total,
 )
 from domain.payment_methods import PaymentSource
-from domain.pricing import BillingPolicy, card_fee_line
+from domain.pricing import BillingPolicy, card_fee_line, with_recorded_facts
 from domain.values import InvoiceLine, InvoiceLineKind, Payer, clean_processor_id, clean_text
 
 LINES_MAX = 10_000
@@ -128,7 +128,17 @@ class Invoice(Aggregate):
         """The partner, or the client when the client pays for itself."""
 
     class Issued(Event, Aggregate.Created):
-        """The invoice was issued with its number from a gapless series (R-O3, R-X3)."""
+        """The invoice was issued with its number from a gapless series (R-O3, R-X3); each line
+        records what it is (product, location, period, price version, a discount's or fee's
+        rate and term) beside an English description, and documents word it (issue 17)."""
+
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Version 1's discount lines stated their rate and term in a sentence only
+            (issue 17)."""
+            state["lines"] = tuple(with_recorded_facts(line) for line in state["lines"])
 
         number: str
         kind: InvoiceKind
@@ -282,7 +292,7 @@ class Invoice(Aggregate):
         """The card processing fee became its own line when a card paid (R-O7), at the rate
         of the billing policy's version `policy_version`, in force on the payment's date."""
 
-        class_version = 2
+        class_version = 3
 
         line: InvoiceLine
         policy_version: int
@@ -291,6 +301,11 @@ class Invoice(Aggregate):
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             """Version 1 named no policy version: every fee before it was at version 0's rate."""
             state["policy_version"] = 0
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            """Version 2's line stated its rate in a sentence only (issue 17)."""
+            state["line"] = with_recorded_facts(state["line"])
 
         def apply(self, invoice: Invoice) -> None:
             invoice.lines.append(self.line)

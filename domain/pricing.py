@@ -6,8 +6,9 @@ defaults are what the source articles say.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -231,6 +232,8 @@ def duration_discount_line(
         amount=-discount,
         line_id=line_id,
         period=period,
+        rate=rate.normalize(),
+        term_months=term.months,
     )
 
 
@@ -243,6 +246,7 @@ def card_fee_line(charged: Money, policy: BillingPolicy) -> InvoiceLine | None:
         kind=InvoiceLineKind.CARD_FEE,
         description=f"Card processing fee ({percent(policy.card_fee_rate)} %)",
         amount=fee,
+        rate=policy.card_fee_rate.normalize(),
     )
 
 
@@ -273,3 +277,26 @@ def cashback_clawback(
         return apply_rate(earned, share)
 
     return taken_back_after(refunded_before + refund) - taken_back_after(refunded_before)
+
+
+DISCOUNT_SENTENCE = re.compile(r"(\d+)-month discount \((\d+(?:\.\d+)?) %\)")
+FEE_SENTENCE = re.compile(r"Card processing fee \((\d+(?:\.\d+)?) %\)")
+"""The sentences `duration_discount_line` and `card_fee_line` wrote before lines recorded
+their rate and term (issue 17)."""
+
+
+def with_recorded_facts(line: InvoiceLine) -> InvoiceLine:
+    """A discount or card-fee line recorded before issue 17, with the rate and term its
+    sentence states: the sentence was made from exactly these facts (upcasters' use)."""
+    if line.rate is not None:
+        return line
+    if line.kind is InvoiceLineKind.DISCOUNT and (
+        found := DISCOUNT_SENTENCE.fullmatch(line.description)
+    ):
+        rate = (Decimal(found[2]) / 100).normalize()
+        return replace(line, rate=rate, term_months=int(found[1]))
+    if line.kind is InvoiceLineKind.CARD_FEE and (
+        found := FEE_SENTENCE.fullmatch(line.description)
+    ):
+        return replace(line, rate=(Decimal(found[1]) / 100).normalize())
+    return line

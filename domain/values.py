@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
 from uuid import UUID, uuid5
 
@@ -146,6 +147,12 @@ class InvoiceLine:
     policy_version: int | None = None
     """The billing policy version whose rate made a discount line (R-C3, issue 13); None on
     the other kinds and on discount lines invoiced before it was recorded."""
+    rate: Decimal | None = None
+    """The rate a discount or card-fee line was made at (0.10 is 10 %, R-C3, R-O7), so a
+    document says what the line is in its own language (issue 17); None on the other kinds and
+    on lines invoiced before it was recorded, which print their stored description."""
+    term_months: int | None = None
+    """The term a duration discount was given for (R-C3); None otherwise and before issue 17."""
 
 
 PRICE_SET_ON_LEAD = "price set on the lead"

@@ -1,7 +1,8 @@
 """Money for people: the one formatter of amounts that a person reads (R-X1).
 
 PDFs (projections/pdf.py), e-mails (ledger/notifications.py) and the activity feed's sentences
-(projections/activity.py) all print amounts through `format_money`. It lives here, not in the
+(projections/activity.py) all print amounts through `format_money`, and documents spell them
+out through `money_in_words`. It lives here, not in the
 domain, because the domain imports only the standard library, and babel knows how each language
 writes numbers; here, because the ledger is the lowest layer both the e-mails and the read
 models import. The domain's refusals keep `Money.__str__` (exact, locale-free): clients match
@@ -15,6 +16,7 @@ from decimal import Context, Decimal, localcontext
 
 from babel import Locale
 from babel.numbers import NumberPattern, parse_pattern
+from num2words import num2words
 
 from domain.money import minor_unit_exponent
 
@@ -45,3 +47,21 @@ def format_money(amount_minor: int, currency: str, locale: str | None = None) ->
     with localcontext(Context(prec=len(str(abs(amount_minor))) + exponent + 2)):
         formatted: str = pattern.apply(major, where, currency=currency, currency_digits=False)
     return formatted
+
+
+def money_in_words(amount_minor: int, currency: str, language: str) -> str:
+    """An amount spelt out with its currency, as a document's custom writes it ("Одна тысяча
+    пятьсот рублей, ноль копеек"): num2words where it knows the currency in this language,
+    else the whole units in words, the ISO code and the minor units as digits. Capitalised,
+    to stand as a sentence (issue 17)."""
+    exponent = minor_unit_exponent(currency)
+    major = Decimal(f"{amount_minor}e-{exponent}")  # exact, as `format_money`
+    try:
+        text = str(num2words(major, lang=language, to="currency", currency=currency))
+    except (NotImplementedError, KeyError, ValueError):
+        whole, minor = divmod(abs(amount_minor), 10**exponent)
+        sign = "-" if amount_minor < 0 else ""
+        text = f"{sign}{num2words(whole, lang=language)} {currency}"
+        if exponent:
+            text += f" {minor:0{exponent}d}"
+    return text[:1].upper() + text[1:]

@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ledger.mail.target import DEFAULT_MAIL_FROM, SmtpTarget
 from ledger.sealing import Sealer
+from ledger.vendor import VendorProfileError, load_vendor_profiles
 
 DB_POOL_SIZE_MAX = 100
 """PostgreSQL's default max_connections; a bigger pool could never be filled."""
@@ -188,12 +189,23 @@ class Settings(BaseSettings):
     tick_interval_s: float = Field(
         default=60.0, gt=0, le=3600, description="How often `serve` runs the billing clock."
     )
-    vendor_name: str = Field(
-        default="Ledgerline",
-        min_length=1,
-        max_length=200,
-        description="Who sells: the seller's name printed on invoices.",
+    vendor_profile: FilePath | None = Field(
+        default=None,
+        description="A TOML file of the vendor's profile in dated versions (legal name, "
+        "address, tax ids, bank details, tax rates), printed on every document (read and "
+        "checked at start); by default the shipped one (docs/documents.md).",
     )
+
+    @field_validator("vendor_profile")
+    @classmethod
+    def _check_vendor_profile(cls, value: Path | None) -> Path | None:
+        """A malformed profile stops the start (exit 2), not the first document printed."""
+        try:
+            load_vendor_profiles(value)
+        except VendorProfileError as error:
+            raise ValueError(str(error)) from None
+        return value
+
     ready_max_lag: int = Field(
         default=10_000,
         ge=0,

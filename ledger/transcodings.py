@@ -86,7 +86,9 @@ ENUMS: dict[str, type[Enum]] = {
 """Enums stored by value, under these names."""
 
 SPARSE_FIELDS: dict[type[Any], frozenset[str]] = {
-    InvoiceLine: frozenset({"price_version", "price_override", "policy_version"}),
+    InvoiceLine: frozenset(
+        {"price_version", "price_override", "policy_version", "rate", "term_months"}
+    ),
 }
 """Fields a value object gained later, with a default of None: written only when set, so the
 facts that never had them keep the stored shape they always had (and old fixtures stay

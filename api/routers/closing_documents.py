@@ -11,7 +11,7 @@ from fastapi import APIRouter, Path, Response
 
 from api.deps import ReadAfterDep, ReadConnection, RuntimeDep
 from api.keys import Principal
-from api.pdfs import PDF_RESPONSES, LocaleQuery, pdf_response
+from api.pdfs import PDF_RESPONSES, LocaleQuery, act_document, pdf_response
 from api.problems.documented import READ_PROBLEMS
 from api.routers.invoice_views import closing_document_response
 from api.runtime import Runtime
@@ -78,4 +78,5 @@ def get_closing_document_pdf(
     """The act printed in English, Russian, Polish or Spanish (R-C7). Admin, finance, auditor,
     or its partner."""
     document = _read_document(conn, read_after, caller, document_id, runtime)
-    return pdf_response(render_closing_document(document, locale), document.number)
+    printed = act_document(document, runtime, conn, locale)
+    return pdf_response(render_closing_document(printed, locale), document.number)

@@ -147,8 +147,7 @@ def get_invoice_pdf(
     """The invoice printed in English, Russian, Polish or Spanish, to fetch again any time
     (R-O5). Admin, finance, auditor, or its partner."""
     detail = _read_invoice(conn, read_after, caller, invoice_id)
-    account = runtime.ledger.partner_account(detail.invoice.partner_id)
-    printed = invoice_document(detail, account, runtime.settings.vendor_name)
+    printed = invoice_document(detail, runtime, conn, locale)
     return pdf_response(render_invoice(printed, locale), printed.number)
 
 

@@ -334,8 +334,11 @@ def test_r_o5_an_invoice_prints_as_a_pdf_in_the_readers_language(
     assert english.headers["content-type"] == "application/pdf"
     text = pdf_text(english.content)
     assert "Invoice No. INV-2026-000001" in text
-    assert "Acme client" not in text  # the partner pays: its name, not its client's
-    assert "Acme" in text
+    # The partner pays: its name is the payer's, its client named on the line it is billed for.
+    payer = text[text.index("PL5252000000") : text.index("Issued on")]  # after the seller's ids
+    assert "Acme" in payer
+    assert "Acme client" not in payer
+    assert "Client: Acme client" in text
     assert "Счёт № INV-2026-000001" in pdf_text(russian.content)
     assert unsupported.status_code == 422
     assert unsupported.json()["errors"][0]["loc"] == ["query", "locale"]

@@ -159,7 +159,8 @@ def test_issue_11_personal_fields_are_sealed_at_rest_and_shown_in_clear_over_htt
     assert listed_act["client_name"] == CLIENT_NAME
     act_pdf = own.client.get(f"/v1/closing-documents/{act['document_id']}/pdf")
     assert act_pdf.status_code == 200
-    assert PARTNER_NAME in pdf_text(act_pdf.content)
+    assert LEGAL_NAME in pdf_text(act_pdf.content)  # the customer: its billing entity (issue 17)
+    assert STREET in pdf_text(act_pdf.content)
     assert CLIENT_NAME in pdf_text(act_pdf.content)
     invoice_pdf = own.client.get(f"/v1/invoices/{invoice['id']}/pdf")
     assert LEGAL_NAME in pdf_text(invoice_pdf.content)

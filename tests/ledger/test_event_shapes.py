@@ -83,6 +83,8 @@ def test_there_are_old_shapes_to_upcast() -> None:
         "BonusWallet.Credited.v1.json",
         "BonusWallet.Credited.v2.json",
         "Invoice.CardFeeAdded.v1.json",
+        "Invoice.CardFeeAdded.v2.json",
+        "Invoice.Issued.v1.json",
         "SubscriptionLine.Created.v1.json",
         "SubscriptionLine.LeadRecorded.v1.json",
     ]

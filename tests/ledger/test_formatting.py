@@ -11,7 +11,7 @@ import pytest
 from domain.errors import UnknownCurrency
 from domain.money import Money
 from domain.partner_account import PartnerAccount
-from ledger.formatting import format_money
+from ledger.formatting import format_money, money_in_words
 from ledger.notifications import invoice_issued, refund_receipt
 from tests.domain.invoicing import BANK, PARTNER, issue
 from tests.support import START
@@ -75,3 +75,22 @@ def test_r_x1_no_module_but_the_formatter_formats_money_its_own_way() -> None:
         if way in path.read_text(encoding="utf-8")
     ]
     assert offenders == []
+
+
+@pytest.mark.parametrize(
+    ("minor", "currency", "language", "expected"),
+    [
+        (150_000, "RUB", "ru", "Одна тысяча пятьсот рублей, ноль копеек"),
+        (429_840, "PLN", "pl", "Cztery tysiące dwieście dziewięćdziesiąt osiem złotych, "),
+        (5_047, "USD", "en", "Fifty dollars, forty-seven cents"),
+        (3_900, "EUR", "es", "Treinta y nueve euros con cero céntimos"),
+        # Where num2words knows no words for the currency: its code, the minor units as digits,
+        # every one of them (BHD has three).
+        (1_234_567, "BHD", "en", "One thousand, two hundred and thirty-four BHD 567"),
+        (150_000, "JPY", "ru", "Сто пятьдесят тысяч JPY"),
+    ],
+)
+def test_issue_17_an_amount_in_words_reads_as_its_languages_custom(
+    minor: int, currency: str, language: str, expected: str
+) -> None:
+    assert money_in_words(minor, currency, language).startswith(expected)

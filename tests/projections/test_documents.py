@@ -1,26 +1,22 @@
 """Closing documents (R-C7, R-C8): the read model's eligible invoices and acts are the domain's,
-one partner's or client's documents never show for another, and the PDFs read correctly in
-Russian, Polish and Spanish."""
+one partner's or client's documents never show for another (their PDFs:
+tests/projections/test_printed_documents.py)."""
 
 from __future__ import annotations
 
-import io
 from datetime import date
 from uuid import UUID
 
 import pytest
-from babel.dates import format_date
-from babel.numbers import format_currency
-from pypdf import PdfReader
 
 from domain.calendar import Term
 from domain.invoice import Invoice, InvoiceStatus
-from domain.money import Money
 from domain.payment_methods import PaymentSource
 from domain.values import Payer
 from ledger.application import Ledger
 from ledger.clock import SimulatedClock
 from ledger.database import Database
+from ledger.formatting import format_money
 from projections.documents import (
     ClosingDocument,
     ClosingDocuments,
@@ -28,13 +24,6 @@ from projections.documents import (
     document,
     documents_of,
     eligible,
-)
-from projections.pdf import (
-    InvoiceDocument,
-    InvoiceDocumentLine,
-    format_money,
-    render_closing_document,
-    render_invoice,
 )
 from tests.histories import make_history
 from tests.projections.chatapp_support import (
@@ -246,152 +235,7 @@ def test_r_c8_another_partners_or_another_clients_documents_never_show(
     assert none_for_first == of_garage_for_first == []
 
 
-# --- PDF ---------------------------------------------------------------------------------
-
-
-def printed(text: str) -> str:
-    """Text as a PDF shows it: fpdf2 keeps a no-break space from breaking a line, then prints
-    a plain space (PDF viewers ignore no-break spaces when they justify)."""
-    return text.replace("\xa0", " ")
-
-
-def money(minor: int, currency: str, locale: str) -> str:
-    """An amount as babel writes it for the locale, as printed."""
-    return printed(format_currency(Money(minor, currency).major, currency, locale=locale))
-
-
-def pdf_text(pdf: bytes) -> str:
-    assert pdf.startswith(b"%PDF-")
-    reader = PdfReader(io.BytesIO(pdf))
-    return "\n".join(page.extract_text() for page in reader.pages)
-
-
-def act_in(currency: str, amount_minor: int, client_name: str) -> ClosingDocument:
-    period = (date(2026, 3, 1), date(2026, 4, 1))
-    return ClosingDocument(
-        document_id=UUID(int=1),
-        number="ACT-2026-000042",
-        invoice_id=UUID(int=2),
-        invoice_number="INV-2026-000042",
-        partner_id=UUID(int=3),
-        partner_name="Integrador Pérez y Compañía",
-        client_id=UUID(int=4),
-        client_name=client_name,
-        period_start=period[0],
-        period_end=period[1],
-        lines=(DocumentLine("product", "Messaging line", 1, amount_minor, *period),),
-        amount_minor=amount_minor,
-        currency=currency,
-        requested_on=date(2026, 4, 2),
-    )
-
-
-def test_r_c7_the_act_of_completed_work_prints_in_russian_with_its_amount_and_period(
-    ledger: Ledger, database: Database
-) -> None:
-    partner = open_partner(ledger, "p1", "Интегратор Плюс")
-    cafe = client(ledger, partner, "Кофейня Зерно")
-    invoice = buy(ledger, partner, cafe, "cafe")
-    ledger.pay_invoice(invoice.id, BANK, key="pay")
-    requested = ledger.request_closing_document(invoice.id, key="act").data
-    catch_up(database, ClosingDocuments())
-    with database.connect() as conn:
-        act = document(conn, UUID(requested["document_id"]))
-    assert act is not None
-
-    pdf = render_closing_document(act, "ru")
-
-    text = pdf_text(pdf)
-    amount = money(LINE, "RUB", "ru")
-    assert "1 500,00" in amount
-    assert "₽" in amount
-    for expected in (
-        "Акт выполненных работ № ACT-2026-000001",
-        "Кофейня Зерно",
-        "Интегратор Плюс",
-        invoice.number,
-        f"Итого по акту: {amount}",
-        printed(format_date(date(2026, 1, 31), "long", locale="ru")),
-        printed(format_date(date(2026, 2, 27), "medium", locale="ru")),  # the period's last day
-    ):
-        assert expected in text
-    assert render_closing_document(act, "ru") == pdf  # the same act, the same bytes
-
-
-def test_r_c7_the_act_prints_polish_diacritics_and_zloty_amounts() -> None:
-    act = act_in("PLN", 9900, "Kwiaciarnia Róża, Łódź")
-
-    text = pdf_text(render_closing_document(act, "pl"))
-
-    amount = money(9900, "PLN", "pl")
-    assert amount.endswith("zł")
-    for expected in (
-        "Protokół wykonania usług Nr ACT-2026-000042",
-        "Kwiaciarnia Róża, Łódź",
-        "Razem według protokołu",
-        amount,
-        printed(format_date(date(2026, 4, 2), "long", locale="pl")),
-    ):
-        assert expected in text
-
-
-def test_r_c7_the_act_prints_spanish_accents_and_dollar_amounts() -> None:
-    act = act_in("USD", 3900, "Panadería Niño")
-
-    text = pdf_text(render_closing_document(act, "es"))
-
-    amount = money(3900, "USD", "es")
-    assert "39,00" in amount
-    for expected in (
-        "Acta de servicios prestados N.º ACT-2026-000042",
-        "Panadería Niño",
-        "Integrador Pérez y Compañía",
-        "Descripción",
-        "Período",
-        amount,
-        printed(format_date(date(2026, 4, 2), "long", locale="es")),
-    ):
-        assert expected in text
-
-
-@pytest.mark.parametrize(
-    ("locale", "title", "currency"),
-    [
-        ("ru", "Счёт", "RUB"),
-        ("pl", "Faktura", "PLN"),
-        ("es", "Factura", "EUR"),
-        ("en", "Invoice", "USD"),
-    ],
-)
-def test_r_o5_an_invoice_prints_in_the_readers_language_with_its_amounts(
-    locale: str, title: str, currency: str
-) -> None:
-    data = InvoiceDocument(
-        number="INV-2026-000007",
-        issued_on=date(2026, 1, 31),
-        due_on=date(2026, 2, 14),
-        seller_name="Ledgerline Demo",
-        payer_name="Łukasz Żółć, Peña & Кофейня",
-        lines=(
-            InvoiceDocumentLine("Messaging line", 150000),
-            InvoiceDocumentLine("12-month discount (10 %)", -15000),
-        ),
-        currency=currency,
-        total_minor=135000,
-        paid_minor=35000,
-        outstanding_minor=100000,
-    )
-
-    pdf = render_invoice(data, locale)
-
-    text = pdf_text(pdf)
-    assert f"{title} " in text
-    assert "INV-2026-000007" in text
-    assert "Łukasz Żółć, Peña & Кофейня" in text
-    for minor in (150000, -15000, 135000, 35000, 100000):
-        assert money(minor, currency, locale) in text
-    assert printed(format_date(date(2026, 2, 14), "long", locale=locale)) in text
-    assert render_invoice(data, locale) == pdf
+# --- amounts as documents print them (the PDFs: tests/projections/test_printed_documents.py)
 
 
 @pytest.mark.parametrize(
