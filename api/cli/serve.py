@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import time
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated
 
@@ -13,10 +14,12 @@ import uvicorn
 from uvicorn.supervisors import Multiprocess
 
 from api import keys
+from api.cli.demo import base_url
 from api.cli.help import ReadableCommand
 from api.cli.starting import EXIT_CONFIG, EXIT_SERVER, command_settings, console, started_runtime
+from api.demo.loader import is_empty
 from api.server import server_config
-from ledger.settings import ClockKind, Settings
+from ledger.settings import ClockKind, DemoChoice, Settings
 
 if TYPE_CHECKING:
     from api.runtime import Runtime
@@ -94,13 +97,16 @@ def _serve_until_stopped(settings: Settings, runtime: Runtime) -> None:
     # found: with ours there, the runtime and the embedded database are closed too.
     signal.signal(signal.SIGTERM, _raise_terminated)
     try:
+        first_start = settings.demo is DemoChoice.FIRST_START and is_empty(runtime.database)
         with runtime.database.connect() as conn:
-            if not keys.any_keys(conn):
+            if not first_start and not keys.any_keys(conn):
                 console.print(
                     "No API keys yet: make one with "
                     "[bold]ledgerline keys create --role admin[/bold] (in another terminal)."
                 )
         runtime.start_background()
+        if first_start:
+            _load_demo(settings, runtime)
         if settings.workers == 1:
             # Imported here: building the HTTP app's routes is most of the command line's
             # start-up time, and only `serve` needs them.
@@ -126,6 +132,24 @@ def _serve_until_stopped(settings: Settings, runtime: Runtime) -> None:
             )
             raise typer.Exit(EXIT_SERVER) from None
         raise
+
+
+def _load_demo(settings: Settings, runtime: Runtime) -> None:
+    """The first start of an empty database loads the demo (LEDGERLINE_DEMO=first-start, as
+    `make run` sets it) and shows its keys and URLs before serving."""
+    # Imported here: only a first start needs the demo.
+    from api.cli.demo import described, load_or_exit
+    from api.demo.loader import load_demo
+
+    console.print(
+        "An empty database: loading the demo (LEDGERLINE_DEMO=off skips it) ...", soft_wrap=True
+    )
+    started = time.perf_counter()
+    loaded = load_or_exit(lambda: load_demo(runtime))
+    for line in described(loaded, base_url(settings)):
+        # Unwrapped, so that a key or a URL copied from a narrow terminal is whole.
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+    console.print(f"  (loaded in {time.perf_counter() - started:.1f} s)")
 
 
 def _serve_workers(settings: Settings, runtime: Runtime) -> None:
