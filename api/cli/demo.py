@@ -34,7 +34,8 @@ def described(loaded: DemoLoaded, base: str) -> list[str]:
         f"  its banner:   {urls['banner']}",
         f"  its invoices: {urls['invoices']}",
         f"  its balance:  {urls['balance']}",
-        '  try: curl -H "authorization: Bearer <partner key>" <url>',
+        f"  try:          curl -s -H 'authorization: Bearer {loaded.partner_key}' "
+        f"{urls['balance']}",
     ]
 
 
@@ -43,7 +44,7 @@ def load_or_exit(load: Callable[[], DemoLoaded]) -> DemoLoaded:
     try:
         loaded = load()
     except DemoRefused as refused:
-        console.print(f"[red]The demo could not load: {refused}[/red]")
+        console.print(f"[red]The demo could not load: {refused}[/red]", soft_wrap=True)
         if refused.answer.status == 403:
             console.print("Test clocks are refused here: LEDGERLINE_TEST_CLOCKS=allow them.")
         raise typer.Exit(EXIT_CONFIG) from None
