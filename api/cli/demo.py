@@ -45,8 +45,6 @@ def load_or_exit(load: Callable[[], DemoLoaded]) -> DemoLoaded:
         loaded = load()
     except DemoRefused as refused:
         console.print(f"[red]The demo could not load: {refused}[/red]", soft_wrap=True)
-        if refused.answer.status == 403:
-            console.print("Test clocks are refused here: LEDGERLINE_TEST_CLOCKS=allow them.")
         raise typer.Exit(EXIT_CONFIG) from None
     return loaded
 
