@@ -1,32 +1,33 @@
-"""The demo (`ledgerline demo`, and `make run`'s first start on an empty database): loaded into
-a test database through the API, it tells every source article, its read models show what each
-story promises, the keys it prints work, and a second run writes no event.
+"""The demo (`make run`'s first start, and `ledgerline demo`): a real `ledgerline serve` on an
+empty test database loads it through the API, prints keys and URLs that work, and the read
+models it leaves show what each source article's story promises; sent again, it writes no
+event.
 
-One test, so the demo loads once (about 280 requests over four months on three test clocks,
-a second and a half), then once more by `ledgerline demo --json` in a process of its own,
-answered from the command log (the process's start, a second, is most of that).
+One test, so the demo loads once: the server's start (a second) and the load (about 280
+requests over four months on three test clocks, two seconds), then the same requests again,
+in this process, answered from the command log (a second). Five seconds in all, for the one
+test of `make run`'s first start and of every route the demo drives.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
+import re
 from typing import Any
 from uuid import UUID
 
 import httpx
 
-from api.demo.loader import LOADER_KEY_ID, SHOWN_PARTNER, DemoLoaded, load_demo
+from api.demo.loader import LOADER_KEY_ID, SHOWN_PARTNER, load_demo
 from api.runtime import Runtime
 from ledger.database import Database
 from ledger.store import HEAD
-from tests.api.test_cli_commands import ledgerline
+from tests.api.test_cli import Served, cli_env
 
 Json = dict[str, Any]
 
 
-def head(runtime: Runtime) -> int:
-    with runtime.database.connect() as conn:
+def head(database: Database) -> int:
+    with database.connect() as conn:
         row = conn.execute(HEAD).fetchone()
     assert row is not None
     return int(row[0])
@@ -51,6 +52,10 @@ class Reader:
         assert listed["next_cursor"] is None
         ordered = sorted(listed["items"], key=lambda found: found["number"])
         return [self.get(f"/v1/invoices/{found['id']}") for found in ordered]
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {key}"}
 
 
 def minor(value: Json) -> int:
@@ -144,43 +149,62 @@ def check_exclaimer(admin: Reader, northwind: UUID, baltic: UUID) -> None:
     assert (year["status"], minor(year["total"])) == ("settled", 118800)
 
 
-def test_the_demo_tells_every_article_and_a_second_run_writes_no_event(
-    runtime: Runtime, database: Database, client_for: Callable[[str | None], httpx.Client]
+PRINTED = re.compile(r"^  (admin key|partner key|its banner|its invoices|its balance): +(\S+)")
+"""A line `serve` prints after loading the demo: what it is, and the key or URL."""
+
+
+def printed(lines: list[str]) -> dict[str, str]:
+    """The keys and URLs a first start printed, by what they are."""
+    return {m.group(1): m.group(2) for line in lines if (m := PRINTED.match(line))}
+
+
+def test_the_first_start_loads_the_demo_which_tells_every_article_and_writes_nothing_again(
+    database: Database, runtime: Runtime
 ) -> None:
-    loaded: DemoLoaded = load_demo(runtime)
-    written = head(runtime)
-    admin = Reader(client_for(loaded.admin_key), loaded.head_position)
-    partners = loaded.partners
-    check_otter(admin, partners["Ghost Kitchens Inc"])
-    check_chatapp(admin, partners["Интегратор Плюс"])
-    check_housecall(admin, partners["Sparkle Plumbing"])
-    check_craftjack(admin, partners["Rivera Roofing"], partners["Summit Gutters"])
-    check_exclaimer(admin, partners["Northwind IT"], partners["Baltic Partners"])
-    books = admin.get("/v1/ledger/trial-balance")
-    assert books["balanced"] is True
-    clocks = admin.get("/v1/test-clocks")["items"]
-    assert {(clock["name"], clock["status"]) for clock in clocks} == {
-        ("Demo: USD", "ready"),
-        ("Demo: RUB", "ready"),
-        ("Demo: PLN", "ready"),
-    }
+    """`make run`'s first start (`serve` with LEDGERLINE_DEMO=first-start, on an empty
+    database) loads the demo and prints keys and URLs that work; the read models show each
+    article's story over the served HTTP; the demo sent again writes no event."""
+    env = cli_env(
+        DATABASE_URL=database.url,
+        LEDGERLINE_ENVIRONMENT="test",
+        LEDGERLINE_LOG_LEVEL="warning",
+        LEDGERLINE_DEMO="first-start",
+    )
+    served = Served(env)
+    try:
+        base = served.url()
+        shown = printed(served.seen)
+        written = head(database)
+        admin = Reader(httpx.Client(base_url=base, headers=bearer(shown["admin key"])), written)
+        partners = {p["name"]: UUID(p["id"]) for p in admin.get("/v1/partners")["items"]}
+        own = httpx.Client(headers=bearer(shown["partner key"]))
+        for read in ("its banner", "its invoices", "its balance"):
+            assert shown[read].startswith(f"{base}/v1/partners/{partners[SHOWN_PARTNER]}/")
+            assert own.get(shown[read]).status_code == 200
+        check_otter(admin, partners["Ghost Kitchens Inc"])
+        check_chatapp(admin, partners["Интегратор Плюс"])
+        check_housecall(admin, partners["Sparkle Plumbing"])
+        check_craftjack(admin, partners["Rivera Roofing"], partners["Summit Gutters"])
+        check_exclaimer(admin, partners["Northwind IT"], partners["Baltic Partners"])
+        assert admin.get("/v1/ledger/trial-balance")["balanced"] is True
+        clocks = admin.get("/v1/test-clocks")["items"]
+        assert {(clock["name"], clock["status"]) for clock in clocks} == {
+            ("Demo: USD", "ready"),
+            ("Demo: RUB", "ready"),
+            ("Demo: PLN", "ready"),
+        }
+        other = own.get(f"{base}/v1/partners/{partners['Baltic Partners']}")
+        assert other.status_code == 404
 
-    # The partner key and the three URLs it is printed with.
-    own = Reader(client_for(loaded.partner_key), loaded.head_position)
-    for url in loaded.urls("").values():
-        own.get(url)
-    other = client_for(loaded.partner_key).get(f"/v1/partners/{partners['Baltic Partners']}")
-    assert other.status_code == 404
-
-    # `ledgerline demo` again, in a process of its own: answered from the command log.
-    again = ledgerline(database, "demo", "--json")
-    assert again.returncode == 0, again.stderr
-    shown = json.loads(again.stdout)
-    assert head(runtime) == written
-    assert shown["partners"] == {name: str(found) for name, found in partners.items()}
-    assert shown["partner_id"] == str(partners[SHOWN_PARTNER])
-    assert shown["urls"]["balance"].endswith(f"/v1/partners/{partners[SHOWN_PARTNER]}/balance")
-    assert shown["admin_key"] != loaded.admin_key
-    assert Reader(client_for(shown["admin_key"]), 0).get("/v1/test-clocks")["items"] == clocks
-    loader = client_for(f"ll_{LOADER_KEY_ID}_{'x' * 43}").get("/v1/test-clocks")
-    assert loader.status_code == 401
+        # The demo again, beside the server: answered from the command log.
+        again = load_demo(runtime)
+        assert head(database) == written
+        assert again.partners == partners
+        assert again.admin_key != shown["admin key"]
+        assert Reader(admin.client, 0).get("/v1/test-clocks")["items"] == clocks
+        dropped = bearer(f"ll_{LOADER_KEY_ID}_{'x' * 43}")
+        assert admin.client.get("/v1/test-clocks", headers=dropped).status_code == 401
+    finally:
+        assert served.stop() == 0
+    assert served.seen[-1].strip() == "Stopped."
+    assert any("loading the demo" in line for line in served.seen)
