@@ -175,36 +175,47 @@ def test_the_first_start_loads_the_demo_which_tells_every_article_and_writes_not
         base = served.url()
         shown = printed(served.seen)
         written = head(database)
-        admin = Reader(httpx.Client(base_url=base, headers=bearer(shown["admin key"])), written)
-        partners = {p["name"]: UUID(p["id"]) for p in admin.get("/v1/partners")["items"]}
-        own = httpx.Client(headers=bearer(shown["partner key"]))
-        for read in ("its banner", "its invoices", "its balance"):
-            assert shown[read].startswith(f"{base}/v1/partners/{partners[SHOWN_PARTNER]}/")
-            assert own.get(shown[read]).status_code == 200
-        check_otter(admin, partners["Ghost Kitchens Inc"])
-        check_chatapp(admin, partners["Интегратор Плюс"])
-        check_housecall(admin, partners["Sparkle Plumbing"])
-        check_craftjack(admin, partners["Rivera Roofing"], partners["Summit Gutters"])
-        check_exclaimer(admin, partners["Northwind IT"], partners["Baltic Partners"])
-        assert admin.get("/v1/ledger/trial-balance")["balanced"] is True
-        clocks = admin.get("/v1/test-clocks")["items"]
-        assert {(clock["name"], clock["status"]) for clock in clocks} == {
-            ("Demo: USD", "ready"),
-            ("Demo: RUB", "ready"),
-            ("Demo: PLN", "ready"),
-        }
-        other = own.get(f"{base}/v1/partners/{partners['Baltic Partners']}")
-        assert other.status_code == 404
-
-        # The demo again, beside the server: answered from the command log.
-        again = load_demo(runtime)
-        assert head(database) == written
-        assert again.partners == partners
-        assert again.admin_key != shown["admin key"]
-        assert Reader(admin.client, 0).get("/v1/test-clocks")["items"] == clocks
-        dropped = bearer(f"ll_{LOADER_KEY_ID}_{'x' * 43}")
-        assert admin.client.get("/v1/test-clocks", headers=dropped).status_code == 401
+        with (
+            httpx.Client(base_url=base, headers=bearer(shown["admin key"])) as vendor,
+            httpx.Client(headers=bearer(shown["partner key"])) as own,
+        ):
+            check_served(runtime, Reader(vendor, written), own, base, shown)
     finally:
         assert served.stop() == 0
     assert served.seen[-1].strip() == "Stopped."
     assert any("loading the demo" in line for line in served.seen)
+    assert head(database) == written
+
+
+def check_served(
+    runtime: Runtime, admin: Reader, own: httpx.Client, base: str, shown: dict[str, str]
+) -> None:
+    """What the first start printed works, every article's story is told, and the demo sent
+    again (in this process, beside the server) is answered from the command log."""
+    partners = {p["name"]: UUID(p["id"]) for p in admin.get("/v1/partners")["items"]}
+    for read in ("its banner", "its invoices", "its balance"):
+        assert shown[read].startswith(f"{base}/v1/partners/{partners[SHOWN_PARTNER]}/")
+        assert own.get(shown[read]).status_code == 200
+    check_otter(admin, partners["Ghost Kitchens Inc"])
+    check_chatapp(admin, partners["Интегратор Плюс"])
+    check_housecall(admin, partners["Sparkle Plumbing"])
+    check_craftjack(admin, partners["Rivera Roofing"], partners["Summit Gutters"])
+    check_exclaimer(admin, partners["Northwind IT"], partners["Baltic Partners"])
+    assert admin.get("/v1/ledger/trial-balance")["balanced"] is True
+    clocks = admin.get("/v1/test-clocks")["items"]
+    assert {(clock["name"], clock["status"]) for clock in clocks} == {
+        ("Demo: USD", "ready"),
+        ("Demo: RUB", "ready"),
+        ("Demo: PLN", "ready"),
+    }
+    other = own.get(f"{base}/v1/partners/{partners['Baltic Partners']}")
+    assert other.status_code == 404
+
+    # The demo again, beside the server: answered from the command log.
+    again = load_demo(runtime)
+    assert again.partners == partners
+    assert again.admin_key != shown["admin key"]
+    fresh = admin.client.get("/v1/test-clocks", headers=bearer(again.admin_key))
+    assert (fresh.status_code, fresh.json()["items"]) == (200, clocks)
+    dropped = bearer(f"ll_{LOADER_KEY_ID}_{'x' * 43}")
+    assert admin.client.get("/v1/test-clocks", headers=dropped).status_code == 401
