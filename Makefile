@@ -11,11 +11,18 @@ LOCK := requirements.lock
 # `make run` is a local run: the simulated payment gateway is its default (production needs
 # LEDGERLINE_PAYMENT_GATEWAY chosen on purpose). Set LEDGERLINE_ENVIRONMENT to override.
 LEDGERLINE_ENVIRONMENT ?= development
+# The first start of an empty database loads the demo (docs/operations.md, The demo) and prints
+# keys and URLs to try it; `make run DEMO=0` (or LEDGERLINE_DEMO=off) starts empty instead.
+LEDGERLINE_DEMO ?= first-start
+ifeq ($(DEMO),0)
+LEDGERLINE_DEMO := off
+endif
 
 .PHONY: run test lint typecheck contracts pytest install lock docs clean
 
 run: $(INSTALLED)
-	LEDGERLINE_ENVIRONMENT=$(LEDGERLINE_ENVIRONMENT) $(BIN)/ledgerline serve
+	LEDGERLINE_ENVIRONMENT=$(LEDGERLINE_ENVIRONMENT) LEDGERLINE_DEMO=$(LEDGERLINE_DEMO) \
+		$(BIN)/ledgerline serve
 
 test: lint typecheck contracts pytest
 

@@ -158,3 +158,19 @@ def list_keys(conn: psycopg.Connection[Any]) -> list[KeyInfo]:
 def any_keys(conn: psycopg.Connection[Any]) -> bool:
     row = conn.execute("SELECT EXISTS (SELECT 1 FROM api_keys WHERE revoked_at IS NULL)").fetchone()
     return bool(row and row[0])
+
+
+def reissue_key(conn: psycopg.Connection[Any], key_id: str, role: Role, label: str = "") -> str:
+    """The key `key_id` (made if new, and live again if revoked) with a fresh secret: a key
+    whose id must stay the same from run to run, such as the demo loader's, whose
+    Idempotency-Keys live in its namespace. The whole key, shown once, is answered."""
+    if role is Role.PARTNER or not re.fullmatch(r"[0-9a-f]{16}", key_id):
+        raise KeyRefused("Only a vendor key with a 16-hex-digit id is reissued.")
+    secret = secrets.token_urlsafe(32)
+    conn.execute(
+        "INSERT INTO api_keys (key_id, secret_sha256, role, label) VALUES (%s, %s, %s, %s) "
+        "ON CONFLICT (key_id) DO UPDATE SET secret_sha256 = excluded.secret_sha256, "
+        "role = excluded.role, label = excluded.label, revoked_at = NULL",
+        (key_id, _digest(secret), role.value, label),
+    )
+    return f"{KEY_PREFIX}_{key_id}_{secret}"

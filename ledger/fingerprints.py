@@ -8,9 +8,10 @@ default is left out, so adding a field with a default to a command changes no fi
 already recorded; nor does reordering fields or changing how a value prints.
 
 A field whose metadata is `NOT_FINGERPRINTED` is left out: who acts (the key's own namespace
-already names it), and what the payment processor answered for a command that reaches it first
+already names it), what the payment processor answered for a command that reaches it first
 (a retry must match the request, not the processor's answer, which differs from one try to
-the next). Such a command's fingerprint carries `v3:`.
+the next), and what the ledger read to build a command (a client's lines in unified billing,
+which a removal sent again no longer finds). Such a command's fingerprint carries `v3:`.
 
 Fingerprints written before this encoding were the digest of `repr(command)`: 64 hex digits
 with no prefix. They are still compared the old way (`legacy_fingerprint`), so a key recorded

@@ -84,6 +84,14 @@ class TestClocksChoice(StrEnum):
     REFUSE = "refuse"
 
 
+class DemoChoice(StrEnum):
+    """Whether `serve` loads the demo (LEDGERLINE_DEMO; `make run` sets `first-start`)."""
+
+    FIRST_START = "first-start"
+    """On the first start of an empty database: no API key ever made, no command over HTTP."""
+    OFF = "off"
+
+
 class ClockKind(StrEnum):
     """Where time comes from."""
 
@@ -129,6 +137,11 @@ class Settings(BaseSettings):
         default=None,
         description="Test clocks (issue 15): `allow` them (in production too: a sandbox), or "
         "`refuse` them; unset, they are allowed outside production only.",
+    )
+    demo: DemoChoice = Field(
+        default=DemoChoice.OFF,
+        description="`first-start`: `serve` loads the demo into an empty database before it "
+        "serves (docs/operations.md, The demo); `make run` sets it unless DEMO=0.",
     )
     home: Path = Field(
         default=Path(".ledgerline"),

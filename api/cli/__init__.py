@@ -24,6 +24,7 @@ DISTRIBUTION = "ledgerline"
 """The installed package whose version `--version` prints."""
 COMMANDS = {
     "serve": "api.cli.serve:serve_cli",
+    "demo": "api.cli.demo:demo_cli",
     "tick": "api.cli.tick:tick_cli",
     "projections": "api.cli.projections:projections_cli",
     "keys": "api.cli.keys:keys_cli",

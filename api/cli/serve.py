@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import time
+from collections.abc import Callable
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated
 
@@ -15,8 +17,9 @@ from uvicorn.supervisors import Multiprocess
 from api import keys
 from api.cli.help import ReadableCommand
 from api.cli.starting import EXIT_CONFIG, EXIT_SERVER, command_settings, console, started_runtime
+from api.demo.loader import is_empty
 from api.server import server_config
-from ledger.settings import ClockKind, Settings
+from ledger.settings import ClockKind, DemoChoice, Settings
 
 if TYPE_CHECKING:
     from api.runtime import Runtime
@@ -33,8 +36,20 @@ def _raise_terminated(signum: int, frame: FrameType | None) -> None:
     raise _Terminated
 
 
+Announce = Callable[[str], None]
+"""What is printed before "serving", given the base URL listened on (the demo's keys)."""
+
+
+def _announce_nothing(base: str) -> None:
+    del base
+
+
 class _Server(uvicorn.Server):
     """uvicorn, announcing the docs URL once the socket is listening."""
+
+    def __init__(self, config: uvicorn.Config, announce: Announce) -> None:
+        super().__init__(config)
+        self.announce = announce
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=sockets)
@@ -43,6 +58,7 @@ class _Server(uvicorn.Server):
             for server in self.servers:
                 for listening in server.sockets:
                     host, port = listening.getsockname()[:2]
+            self.announce(f"http://{host}:{port}")
             console.print(f"Ledgerline is serving: [bold]http://{host}:{port}/docs[/bold]")
 
 
@@ -94,13 +110,15 @@ def _serve_until_stopped(settings: Settings, runtime: Runtime) -> None:
     # found: with ours there, the runtime and the embedded database are closed too.
     signal.signal(signal.SIGTERM, _raise_terminated)
     try:
+        first_start = settings.demo is DemoChoice.FIRST_START and is_empty(runtime.database)
         with runtime.database.connect() as conn:
-            if not keys.any_keys(conn):
+            if not first_start and not keys.any_keys(conn):
                 console.print(
                     "No API keys yet: make one with "
                     "[bold]ledgerline keys create --role admin[/bold] (in another terminal)."
                 )
         runtime.start_background()
+        announce = _load_demo(runtime) if first_start else _announce_nothing
         if settings.workers == 1:
             # Imported here: building the HTTP app's routes is most of the command line's
             # start-up time, and only `serve` needs them.
@@ -114,9 +132,9 @@ def _serve_until_stopped(settings: Settings, runtime: Runtime) -> None:
                 host=settings.host,
                 port=settings.port,
             )
-            _Server(config).run()
+            _Server(config, announce).run()
         else:
-            _serve_workers(settings, runtime)
+            _serve_workers(settings, runtime, announce)
     except (KeyboardInterrupt, _Terminated):
         pass  # uvicorn has shut down gracefully and re-raised the signal it caught
     except SystemExit as exit_:
@@ -128,7 +146,30 @@ def _serve_until_stopped(settings: Settings, runtime: Runtime) -> None:
         raise
 
 
-def _serve_workers(settings: Settings, runtime: Runtime) -> None:
+def _load_demo(runtime: Runtime) -> Announce:
+    """The first start of an empty database loads the demo (LEDGERLINE_DEMO=first-start, as
+    `make run` sets it); its keys and URLs are shown once the port is known, before serving."""
+    # Imported here: only a first start needs the demo.
+    from api.cli.demo import described, load_or_exit
+    from api.demo.loader import load_demo
+
+    console.print(
+        "An empty database: loading the demo (LEDGERLINE_DEMO=off skips it) ...", soft_wrap=True
+    )
+    started = time.perf_counter()
+    loaded = load_or_exit(lambda: load_demo(runtime))
+    took_s = time.perf_counter() - started
+
+    def announce(base: str) -> None:
+        for line in described(loaded, base):
+            # Unwrapped, so that a key or a URL copied from a narrow terminal is whole.
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
+        console.print(f"  (the demo loaded in {took_s:.1f} s)")
+
+    return announce
+
+
+def _serve_workers(settings: Settings, runtime: Runtime, announce: Announce) -> None:
     """Several HTTP worker processes on one socket; this process keeps the background work."""
     os.environ["DATABASE_URL"] = runtime.database.url  # the workers' database, embedded or not
     config = server_config(
@@ -146,6 +187,7 @@ def _serve_workers(settings: Settings, runtime: Runtime) -> None:
     # a client told "serving" below is refused until the workers have started (about 1 s).
     sock.listen(config.backlog)
     host, port = sock.getsockname()[:2]
+    announce(f"http://{host}:{port}")
     console.print(
         f"Ledgerline is serving: [bold]http://{host}:{port}/docs[/bold] "
         f"({settings.workers} worker processes)"

@@ -286,8 +286,9 @@ class RemoveClientFromUnifiedBilling(LedgerCommand):
 
     partner_id: UUID
     client_id: UUID
-    line_ids: tuple[UUID, ...]
-    """The client's lines in unified billing (from the line index)."""
+    line_ids: tuple[UUID, ...] = field(default=(), metadata=fingerprints.NOT_FINGERPRINTED)
+    """The client's lines in unified billing (from the line index). Read when the command is
+    built, so not the request's: sent again after they left, it names none (R-X5)."""
 
     def handle(self, uow: UnitOfWork) -> Answer:
         account = owned_partner(uow, self.partner_id, self.actor)

@@ -158,6 +158,36 @@ def test_r_o4_a_partner_removes_its_client_from_unified_billing_once(
     assert client.unified_billing is False
 
 
+def test_r_o4_r_x5_a_removal_sent_again_after_its_lines_left_is_answered_as_the_first(
+    http: httpx.Client, runtime: Runtime
+) -> None:
+    """The command names the client's lines in unified billing, read from the line index when
+    it is built: sent again, after they left, it names none, yet it is the same request
+    (R-X5). Found by the demo's second run, which was refused `idempotency_key_reused`."""
+    partner_id, _ = open_partner(http)
+    client_id = register(http, partner_id, unified=True)
+    body = {
+        "partner_id": str(partner_id),
+        "client_id": str(client_id),
+        "product_code": "pos-location",
+        "unified_billing": True,
+        "locations": [{"location_id": str(uuid4()), "name": "Downtown"}],
+    }
+    line = http.post("/v1/lines", json=body).json()["id"]
+    assert http.post(f"/v1/lines/{line}/activate").status_code == 201
+    path = f"/v1/clients/{client_id}/remove-from-unified-billing"
+
+    removed = http.post(path, headers={"Idempotency-Key": "remove-with-line"})
+    events = event_count(runtime)
+    replayed = http.post(path, headers={"Idempotency-Key": "remove-with-line"})
+
+    assert removed.status_code == 201, removed.text
+    assert replayed.status_code == 201, replayed.text
+    assert (replayed.json(), replayed.headers["idempotent-replayed"]) == (removed.json(), "true")
+    assert event_count(runtime) == events
+    assert runtime.ledger.line(UUID(line)).unified_billing is False
+
+
 READS = ["", "/banner", "/invoices"]
 
 
