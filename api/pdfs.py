@@ -29,11 +29,28 @@ from projections.catalogue import CatalogueModel, ProductView
 from projections.documents import ClosingDocument
 from projections.invoices import InvoiceDetail
 from projections.printed import ActDocument, InvoiceDocument, Party, PrintedLine, printed_line
+from projections.wording import partner_language
 
 PDF = "application/pdf"
 Locale = Literal["en", "ru", "pl", "es"]
 """The languages documents are printed in (projections/wording.py `LANGUAGES`)."""
-LocaleQuery = Annotated[Locale, Query(description="The language the document is printed in.")]
+LocaleQuery = Annotated[
+    Locale | None,
+    Query(
+        description="The language the document is printed in; by default the partner's: its "
+        "billing address's country's (Russian, Polish, Spanish), else its currency's (RUB, "
+        "PLN: Russian, Polish), else English."
+    ),
+]
+
+
+def document_language(account: PartnerAccount, asked: str | None) -> str:
+    """The language asked for, or the partner's (projections/wording.py `partner_language`)."""
+    if asked is not None:
+        return asked
+    country = account.address.country if account.address is not None else None
+    return partner_language(country, account.currency)
+
 
 PDF_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {

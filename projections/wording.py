@@ -29,6 +29,48 @@ LOCALE_DIR = Path(__file__).with_name("locale")
 DOMAIN = "documents"
 LANGUAGES = ("en", "ru", "pl", "es")
 """The languages documents are printed in; English is the msgids themselves."""
+COUNTRY_LANGUAGES: dict[str, str] = {
+    **dict.fromkeys(("RU", "BY", "KZ", "KG"), "ru"),
+    "PL": "pl",
+    **dict.fromkeys(
+        (
+            "ES",
+            "MX",
+            "AR",
+            "CO",
+            "CL",
+            "PE",
+            "VE",
+            "EC",
+            "GT",
+            "CU",
+            "BO",
+            "DO",
+            "HN",
+            "PY",
+            "SV",
+            "NI",
+            "CR",
+            "PA",
+            "UY",
+        ),
+        "es",
+    ),
+}
+"""Of the languages documents are printed in, the one a country's businesses use: Russian
+where it is an official language, Polish in Poland, Spanish where it is the main one."""
+CURRENCY_LANGUAGES = {"RUB": "ru", "BYN": "ru", "KZT": "ru", "PLN": "pl"}
+"""For a partner with no billing address yet: the language its currency suggests."""
+
+
+def partner_language(country: str | None, currency: str) -> str:
+    """The language a partner's documents are printed in unless another is asked for: its
+    billing address's country's, else its currency's, else English."""
+    if country is not None and country.upper() in COUNTRY_LANGUAGES:
+        return COUNTRY_LANGUAGES[country.upper()]
+    if country is None:
+        return CURRENCY_LANGUAGES.get(currency, "en")
+    return "en"
 
 
 @lru_cache(maxsize=len(LANGUAGES))

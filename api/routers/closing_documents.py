@@ -11,7 +11,7 @@ from fastapi import APIRouter, Path, Response
 
 from api.deps import ReadAfterDep, ReadConnection, RuntimeDep
 from api.keys import Principal
-from api.pdfs import PDF_RESPONSES, LocaleQuery, act_document, pdf_response
+from api.pdfs import PDF_RESPONSES, LocaleQuery, act_document, document_language, pdf_response
 from api.problems.documented import READ_PROBLEMS
 from api.routers.invoice_views import closing_document_response
 from api.runtime import Runtime
@@ -73,10 +73,12 @@ def get_closing_document_pdf(
     read_after: ReadAfterDep,
     caller: Caller,
     runtime: RuntimeDep,
-    locale: LocaleQuery = "en",
+    locale: LocaleQuery = None,
 ) -> Response:
-    """The act printed in English, Russian, Polish or Spanish (R-C7). Admin, finance, auditor,
-    or its partner."""
+    """The act printed in the partner's language, or in English, Russian, Polish or Spanish
+    as asked (R-C7). Admin, finance, auditor, or its partner."""
     document = _read_document(conn, read_after, caller, document_id, runtime)
-    printed = act_document(document, runtime, conn, locale)
-    return pdf_response(render_closing_document(printed, locale), document.number)
+    account = runtime.ledger.partner_account(document.partner_id)
+    language = document_language(account, locale)
+    printed = act_document(document, runtime, conn, language)
+    return pdf_response(render_closing_document(printed, language), document.number)

@@ -20,7 +20,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 
 from api.deps import ReadAfterDep, ReadConnection, RuntimeDep
 from api.keys import Principal
-from api.pdfs import PDF_RESPONSES, LocaleQuery, invoice_document, pdf_response
+from api.pdfs import PDF_RESPONSES, LocaleQuery, document_language, invoice_document, pdf_response
 from api.problems.documented import COMMAND_PROBLEMS, READ_PROBLEMS
 from api.routers.invoice_views import invoice_page, invoice_response
 from api.schemas.common import Page, PageParams
@@ -142,13 +142,16 @@ def get_invoice_pdf(
     read_after: ReadAfterDep,
     caller: Caller,
     runtime: RuntimeDep,
-    locale: LocaleQuery = "en",
+    locale: LocaleQuery = None,
 ) -> Response:
-    """The invoice printed in English, Russian, Polish or Spanish, to fetch again any time
-    (R-O5). Admin, finance, auditor, or its partner."""
+    """The invoice printed in the partner's language, or in English, Russian, Polish or
+    Spanish as asked, to fetch again any time (R-O5). Admin, finance, auditor, or its
+    partner."""
     detail = _read_invoice(conn, read_after, caller, invoice_id)
-    printed = invoice_document(detail, runtime, conn, locale)
-    return pdf_response(render_invoice(printed, locale), printed.number)
+    account = runtime.ledger.partner_account(detail.invoice.partner_id)
+    language = document_language(account, locale)
+    printed = invoice_document(detail, runtime, conn, language)
+    return pdf_response(render_invoice(printed, language), printed.number)
 
 
 # --- invoices: commands ------------------------------------------------------------------

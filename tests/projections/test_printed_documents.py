@@ -36,7 +36,7 @@ from ledger.vendor import load_vendor_profiles
 from projections import pdf as layout
 from projections.pdf import render_closing_document, render_invoice
 from projections.printed import ActDocument, InvoiceDocument, Party, PrintedLine, printed_line
-from projections.wording import LOCALE_DIR, Words
+from projections.wording import LOCALE_DIR, Words, partner_language
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "events"
 PROFILES = load_vendor_profiles()
@@ -499,3 +499,15 @@ def test_issue_17_every_message_of_the_documents_is_translated_in_every_language
             catalog = read_po(po, locale=language)
         translated = {m.id for m in catalog if m.id and m.string and not m.fuzzy}
         assert marked - translated == set(), language
+
+
+def test_issue_17_a_partner_reads_its_documents_in_its_countrys_language_by_default() -> None:
+    """The billing address's country first (a RUB partner in Poland reads Polish), then the
+    currency while no address is recorded, then English."""
+    assert partner_language("RU", "USD") == "ru"
+    assert partner_language("pl", "RUB") == "pl"
+    assert partner_language("MX", "USD") == "es"
+    assert partner_language("DE", "RUB") == "en"
+    assert partner_language(None, "RUB") == "ru"
+    assert partner_language(None, "PLN") == "pl"
+    assert partner_language(None, "EUR") == "en"
