@@ -9,7 +9,13 @@ accounts, then drives the server with asyncio clients (aiohttp: httpx's async po
    the mix is half top-ups, a third client registrations and a sixth new partner accounts;
 2. paced: commands at `--rate` per second on an open-loop schedule (a late answer does not
    slow the next send), with balance and banner queries at `--query-rate` beside them: the
-   latency of each, measured from its scheduled send time.
+   latency of each, measured from its scheduled send time;
+3. liveness: `GET /healthz` back to back from `--clients` clients;
+4. the stack alone (bench/bare_app.py: FastAPI on uvicorn with uvloop and httptools, nothing
+   of Ledgerline), once Ledgerline's server has stopped: its `GET /healthz`, and a top-up
+   shaped POST through a pydantic body, under the same load. `ratio_vs_bare` is Ledgerline's
+   commands per second over the bare POSTs per second; `healthz_ratio_vs_bare` the same for
+   `/healthz`.
 
 The load generator runs on the same machine and takes CPU from the server: the figures are
 what this machine does with both on it.
@@ -37,6 +43,7 @@ import queue
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
@@ -50,6 +57,7 @@ import aiohttp
 
 LEDGERLINE = str(Path(sys.executable).parent / "ledgerline")
 SERVING = re.compile(r"Ledgerline is serving: (http://[\d.]+:\d+)/docs")
+BARE_APP = Path(__file__).resolve().parent / "bare_app.py"
 START_TIMEOUT_S = 90.0
 ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 PARTNERS = 50
@@ -178,6 +186,53 @@ class Server:
             self.process.kill()
 
 
+class BareServer:
+    """The stack alone (bench/bare_app.py) under uvicorn, as `ledgerline serve` runs it."""
+
+    def __init__(self) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "bare_app:app",
+                "--app-dir",
+                str(BARE_APP.parent),
+                "--port",
+                str(self.port),
+                "--loop",
+                "uvloop",
+                "--http",
+                "httptools",
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def url(self) -> str:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            with socket.socket() as attempt:
+                if attempt.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return f"http://127.0.0.1:{self.port}"
+            time.sleep(0.05)
+        self.process.kill()
+        raise SystemExit("the bare app did not start")
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
 @dataclass
 class World:
     partners: list[str]
@@ -210,14 +265,7 @@ def command(http: Http, world: World, n: int) -> Awaitable[Answer]:
     partner = world.partners[n % len(world.partners)]
     kind = n % 6
     if kind < 3:
-        return http.post(
-            f"/v1/partners/{partner}/top-ups",
-            {
-                "amount": {"amount_minor": 1_000 + n % 97, "currency": "USD"},
-                "source": "bank_transfer",
-                "reference": f"bench {n}",
-            },
-        )
+        return http.post(f"/v1/partners/{partner}/top-ups", top_up_body(n))
     if kind < 5:
         return http.post(f"/v1/partners/{partner}/clients", client_body(n))
     return http.post(
@@ -258,6 +306,51 @@ async def throughput(
     started = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(clients)))
     return time.perf_counter() - started, samples
+
+
+async def closed_loop(
+    clients: int, seconds: float, send: Callable[[int], Awaitable[Answer]], expected: int
+) -> float:
+    """`clients` clients sending back to back for `seconds`: answers per second."""
+    samples = Samples()
+    counter = iter(range(10**9))
+    deadline = time.perf_counter() + seconds
+
+    async def client() -> None:
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            samples.add(time.perf_counter() - started, await send(next(counter)), expected)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return len(samples.latencies_s) / (time.perf_counter() - started)
+
+
+def top_up_body(n: int) -> dict[str, object]:
+    return {
+        "amount": {"amount_minor": 1_000 + n % 97, "currency": "USD"},
+        "source": "bank_transfer",
+        "reference": f"bench {n}",
+    }
+
+
+async def bare_baseline(url: str, clients: int, seconds: float) -> dict[str, float]:
+    """The stack alone under the same load: /healthz and the top-up shaped POST per second."""
+    http = Http(url, "none")
+    partner = str(uuid.uuid4())
+    try:
+        await closed_loop(clients, 1.0, lambda i: http.get("/healthz"), 200)  # warm up
+        healthz = await closed_loop(clients, seconds, lambda i: http.get("/healthz"), 200)
+        posts = await closed_loop(
+            clients,
+            seconds,
+            lambda i: http.post(f"/v1/partners/{partner}/top-ups", top_up_body(i)),
+            201,
+        )
+    finally:
+        await http.close()
+    print(f"the stack alone: GET /healthz {healthz:,.0f}/s; POST with a body {posts:,.0f}/s")
+    return {"bare_healthz_per_s": round(healthz), "bare_post_per_s": round(posts)}
 
 
 async def paced(
@@ -306,7 +399,12 @@ async def main_async(args: argparse.Namespace, url: str, key: str) -> dict[str, 
         at_rate, queries = await commands_task, await queries_task
         print(f"paced at {args.rate:,.0f} commands/s: {at_rate.describe()}")
         print(f"queries at {args.query_rate:,.0f}/s beside them: {queries.describe()}")
+        healthz = await closed_loop(
+            args.clients, min(args.seconds, 10.0), lambda i: http.get("/healthz"), 200
+        )
+        print(f"GET /healthz, {args.clients} clients: {healthz:,.0f}/s")
         return {
+            "healthz_per_s": round(healthz),
             "commands_per_s": round(per_s),
             "command_p99_ms": round(at_rate.percentile_ms(99), 1),
             "query_p99_ms": round(queries.percentile_ms(99), 1),
@@ -339,6 +437,22 @@ def main() -> None:
     finally:
         server.stop()
         shutil.rmtree(folder, ignore_errors=True)
+    # The stack alone, measured once Ledgerline's server has stopped (they share the cores).
+    bare = BareServer()
+    try:
+        headline.update(
+            asyncio.run(bare_baseline(bare.url(), args.clients, min(args.seconds, 10.0)))
+        )
+    finally:
+        bare.stop()
+    headline["ratio_vs_bare"] = round(headline["commands_per_s"] / headline["bare_post_per_s"], 2)
+    headline["healthz_ratio_vs_bare"] = round(
+        headline["healthz_per_s"] / headline["bare_healthz_per_s"], 2
+    )
+    print(
+        f"ratio to the stack alone: commands {headline['ratio_vs_bare']}, "
+        f"/healthz {headline['healthz_ratio_vs_bare']}"
+    )
     print(json.dumps(headline))
 
 
