@@ -293,6 +293,14 @@ async def caught_up(http: Http) -> float:
 async def throughput(
     http: Http, world: World, clients: int, seconds: float
 ) -> tuple[float, Samples]:
+    return await closed_loop(clients, seconds, lambda n: command(http, world, n), 201)
+
+
+async def closed_loop(
+    clients: int, seconds: float, send: Callable[[int], Awaitable[Answer]], expected: int
+) -> tuple[float, Samples]:
+    """`clients` clients sending back to back for `seconds`: how long it took, and the
+    answers."""
     samples = Samples()
     counter = iter(range(10**9))
     deadline = time.perf_counter() + seconds
@@ -300,30 +308,17 @@ async def throughput(
     async def client() -> None:
         while time.perf_counter() < deadline:
             started = time.perf_counter()
-            response = await command(http, world, next(counter))
-            samples.add(time.perf_counter() - started, response, 201)
+            answer = await send(next(counter))
+            samples.add(time.perf_counter() - started, answer, expected)
 
     started = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(clients)))
     return time.perf_counter() - started, samples
 
 
-async def closed_loop(
-    clients: int, seconds: float, send: Callable[[int], Awaitable[Answer]], expected: int
-) -> float:
-    """`clients` clients sending back to back for `seconds`: answers per second."""
-    samples = Samples()
-    counter = iter(range(10**9))
-    deadline = time.perf_counter() + seconds
-
-    async def client() -> None:
-        while time.perf_counter() < deadline:
-            started = time.perf_counter()
-            samples.add(time.perf_counter() - started, await send(next(counter)), expected)
-
-    started = time.perf_counter()
-    await asyncio.gather(*(client() for _ in range(clients)))
-    return len(samples.latencies_s) / (time.perf_counter() - started)
+def per_s(measured: tuple[float, Samples]) -> float:
+    seconds, samples = measured
+    return len(samples.latencies_s) / seconds
 
 
 def top_up_body(n: int) -> dict[str, object]:
@@ -340,12 +335,14 @@ async def bare_baseline(url: str, clients: int, seconds: float) -> dict[str, flo
     partner = str(uuid.uuid4())
     try:
         await closed_loop(clients, 1.0, lambda i: http.get("/healthz"), 200)  # warm up
-        healthz = await closed_loop(clients, seconds, lambda i: http.get("/healthz"), 200)
-        posts = await closed_loop(
-            clients,
-            seconds,
-            lambda i: http.post(f"/v1/partners/{partner}/top-ups", top_up_body(i)),
-            201,
+        healthz = per_s(await closed_loop(clients, seconds, lambda i: http.get("/healthz"), 200))
+        posts = per_s(
+            await closed_loop(
+                clients,
+                seconds,
+                lambda i: http.post(f"/v1/partners/{partner}/top-ups", top_up_body(i)),
+                201,
+            )
         )
     finally:
         await http.close()
@@ -386,8 +383,11 @@ async def main_async(args: argparse.Namespace, url: str, key: str) -> dict[str, 
         print(f"set up {len(world.partners)} partners and {len(world.clients)} clients")
         await throughput(http, world, args.clients, 2.0)  # warm up
         seconds, samples = await throughput(http, world, args.clients, args.seconds)
-        per_s = len(samples.latencies_s) / seconds
-        print(f"throughput, {args.clients} clients: {per_s:,.0f} commands/s; {samples.describe()}")
+        commands_per_s = len(samples.latencies_s) / seconds
+        print(
+            f"throughput, {args.clients} clients: {commands_per_s:,.0f} commands/s; "
+            f"{samples.describe()}"
+        )
         caught_up_s = await caught_up(http)
         print(f"read models caught up with the log {caught_up_s:.1f} s after the burst")
         commands_task = asyncio.create_task(
@@ -399,13 +399,15 @@ async def main_async(args: argparse.Namespace, url: str, key: str) -> dict[str, 
         at_rate, queries = await commands_task, await queries_task
         print(f"paced at {args.rate:,.0f} commands/s: {at_rate.describe()}")
         print(f"queries at {args.query_rate:,.0f}/s beside them: {queries.describe()}")
-        healthz = await closed_loop(
-            args.clients, min(args.seconds, 10.0), lambda i: http.get("/healthz"), 200
+        healthz = per_s(
+            await closed_loop(
+                args.clients, min(args.seconds, 10.0), lambda i: http.get("/healthz"), 200
+            )
         )
         print(f"GET /healthz, {args.clients} clients: {healthz:,.0f}/s")
         return {
             "healthz_per_s": round(healthz),
-            "commands_per_s": round(per_s),
+            "commands_per_s": round(commands_per_s),
             "command_p99_ms": round(at_rate.percentile_ms(99), 1),
             "query_p99_ms": round(queries.percentile_ms(99), 1),
             "throughput_p99_ms": round(samples.percentile_ms(99), 1),
