@@ -241,7 +241,8 @@ NEW_CHAIN = Head()
 
 
 LINK_BATCH = 5_000
-"""Rows linked per statement when a store made before the chains is linked on its upgrade."""
+"""Rows read and linked per statement when a store made before the chains is linked on its
+upgrade."""
 
 
 def link_unchained(conn: psycopg.Connection[Any]) -> int:
@@ -254,35 +255,46 @@ def link_unchained(conn: psycopg.Connection[Any]) -> int:
     accounts = {row[0] for row in conn.execute(store.PARTNER_ACCOUNTS).fetchall()}
     heads: dict[UUID, Head] = {}
     linked = 0
-    rows = conn.execute(store.EVENTS_TO_LINK).fetchall()
     updates: list[tuple[Any, ...]] = []
-    for position, originator_id, version, topic, state, recorded_at in rows:
-        owner = owners.get(originator_id)
-        chain = (
-            UUID(str(owner))
-            if owner is not None
-            else originator_id
-            if originator_id in accounts
-            else VENDOR_CHAIN
-        )
-        head = heads.get(chain, NEW_CHAIN)
-        seq = head.seq + 1
-        digest = event_hash(
-            head.hash,
-            position=position,
-            chain=chain,
-            chain_seq=seq,
-            originator_id=originator_id,
-            originator_version=version,
-            topic=topic,
-            state=bytes(state),
-            recorded_at=recorded_at,
-            cause=None,
-        )
-        heads[chain] = Head(seq, digest)
-        updates.append((chain, seq, recorded_at, digest, position))
-        linked += 1
-    with conn.cursor() as cur:
-        for start in range(0, len(updates), LINK_BATCH):
-            cur.executemany(store.SET_LINK, updates[start : start + LINK_BATCH])
+    # Read through a server-side cursor and written back in batches: a store of millions of
+    # events is linked in bounded memory.
+    with conn.cursor(name="ledgerline_link_unchained") as rows:
+        rows.itersize = LINK_BATCH
+        rows.execute(store.EVENTS_TO_LINK)
+        for position, originator_id, version, topic, state, recorded_at in rows:
+            owner = owners.get(originator_id)
+            chain = (
+                UUID(str(owner))
+                if owner is not None
+                else originator_id
+                if originator_id in accounts
+                else VENDOR_CHAIN
+            )
+            head = heads.get(chain, NEW_CHAIN)
+            seq = head.seq + 1
+            digest = event_hash(
+                head.hash,
+                position=position,
+                chain=chain,
+                chain_seq=seq,
+                originator_id=originator_id,
+                originator_version=version,
+                topic=topic,
+                state=bytes(state),
+                recorded_at=recorded_at,
+                cause=None,
+            )
+            heads[chain] = Head(seq, digest)
+            updates.append((chain, seq, recorded_at, digest, position))
+            linked += 1
+            if len(updates) == LINK_BATCH:
+                _set_links(conn, updates)
+    _set_links(conn, updates)
     return linked
+
+
+def _set_links(conn: psycopg.Connection[Any], updates: list[tuple[Any, ...]]) -> None:
+    """Write a batch of links (chain, link, instant, hash, position) in one statement."""
+    if updates:
+        conn.execute(store.SET_LINKS, [list(column) for column in zip(*updates, strict=True)])
+        updates.clear()

@@ -58,9 +58,10 @@ EVENTS_TO_LINK = (
     "SELECT notification_id, originator_id, originator_version, topic, state, "
     f"(event->'timestamp'->>'_data_')::timestamptz FROM {EVENTS_TABLE} ORDER BY notification_id"
 )
-SET_LINK = (
-    f"UPDATE {EVENTS_TABLE} SET chain = %s, chain_seq = %s, recorded_at = %s, hash = %s "
-    "WHERE notification_id = %s"
+SET_LINKS = (
+    f"UPDATE {EVENTS_TABLE} e SET chain = u.chain, chain_seq = u.seq, recorded_at = u.at, "
+    "hash = u.hash FROM unnest(%s::uuid[], %s::bigint[], %s::timestamptz[], %s::bytea[], "
+    "%s::bigint[]) AS u(chain, seq, at, hash, position) WHERE e.notification_id = u.position"
 )
 SELECT_EVENTS = (
     f"SELECT originator_id, originator_version, topic, state FROM {EVENTS_TABLE} "

@@ -18,6 +18,7 @@ import pytest
 
 from domain.money import Money
 from domain.payment_methods import PaymentSource
+from ledger import audit_chain
 from ledger.application import Ledger
 from ledger.audit_chain import VENDOR_CHAIN, Cause, CauseKind, caused_by, event_hash
 from ledger.billing_clock import tick
@@ -250,10 +251,12 @@ def test_a_row_inserted_out_of_band_is_named_even_with_a_forged_link(
 
 
 def test_a_store_made_before_the_chains_is_linked_once_on_its_upgrade(
-    ledger: Ledger, database: Database, history: list[UUID]
+    ledger: Ledger, database: Database, history: list[UUID], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The columns dropped (as a store made before them) and the schema made again: every
-    event is linked, causes unknown, and the walk finds the store intact."""
+    event is linked, causes unknown, and the walk finds the store intact. Batches of 7 rows,
+    so the reading and the writing back go in many batches, as on a large store."""
+    monkeypatch.setattr(audit_chain, "LINK_BATCH", 7)
     with database.connect(autocommit=True) as conn:
         count = conn.execute(f"SELECT count(*) FROM {EVENTS}").fetchone()
         conn.execute(
