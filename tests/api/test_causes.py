@@ -40,7 +40,7 @@ def causes(runtime: Runtime, partner_id: str) -> list[dict[str, Any]]:
     return [row[0] for row in rows]
 
 
-def test_events_record_the_key_and_request_that_caused_them(
+def test_r_x4_events_record_the_key_and_request_that_caused_them_and_no_secret(
     runtime: Runtime,
     client_for: Callable[[str | None], httpx.Client],
     make_key: Callable[..., str],

@@ -119,7 +119,7 @@ def middle(database: Database, partner: UUID) -> tuple[int, int]:
     return position, seq
 
 
-def test_an_updated_row_is_named_by_its_position_and_partner(
+def test_r_x6_an_updated_row_is_named_by_its_position_and_partner(
     database: Database, history: list[UUID]
 ) -> None:
     partner = history[0]
@@ -142,7 +142,7 @@ def test_an_updated_row_is_named_by_its_position_and_partner(
     assert alone.first_break == first
 
 
-def test_a_changed_cause_or_instant_breaks_the_chain(
+def test_r_x6_a_changed_cause_or_instant_breaks_the_chain(
     database: Database, history: list[UUID]
 ) -> None:
     position, _ = middle(database, history[1])
@@ -166,7 +166,7 @@ def test_a_changed_cause_or_instant_breaks_the_chain(
     }
 
 
-def test_a_deleted_row_is_named_by_the_position_after_it(
+def test_r_x6_a_deleted_row_is_named_by_the_position_after_it(
     database: Database, history: list[UUID]
 ) -> None:
     partner = history[0]
@@ -186,7 +186,7 @@ def test_a_deleted_row_is_named_by_the_position_after_it(
     assert f"lacks link {seq} " in first.message
 
 
-def test_a_swapped_pair_of_rows_is_named(database: Database, history: list[UUID]) -> None:
+def test_r_x6_a_swapped_pair_of_rows_is_named(database: Database, history: list[UUID]) -> None:
     """Two rows of two partners exchange positions: each chain is in order, but a hash covers
     its position, so both rows are named."""
     one, _ = middle(database, history[0])
@@ -210,7 +210,7 @@ def test_a_swapped_pair_of_rows_is_named(database: Database, history: list[UUID]
     assert found.first_break.position == min(one, two)
 
 
-def test_a_row_inserted_out_of_band_is_named_even_with_a_forged_link(
+def test_r_x6_a_row_inserted_out_of_band_is_named_even_with_a_forged_link(
     database: Database, history: list[UUID]
 ) -> None:
     """One row inserted bare (outside every chain), one with a link forged by someone who
@@ -276,7 +276,7 @@ def test_a_store_made_before_the_chains_is_linked_once_on_its_upgrade(
     assert set(history) <= chains
 
 
-def test_a_changed_snapshot_is_named_at_the_event_it_stands_after(
+def test_r_x6_a_changed_snapshot_is_named_at_the_event_it_stands_after(
     ledger: Ledger, database: Database, history: list[UUID]
 ) -> None:
     """Snapshots are not in the chains, and an as-of replay starts from them: the check replays
