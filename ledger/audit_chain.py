@@ -34,6 +34,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 from uuid import UUID
 
@@ -92,6 +93,13 @@ class Cause:
     def as_json(self) -> dict[str, str]:
         """As stored in the `cause` column: only the fields that are set."""
         return {name: value for name, value in asdict(self).items() if value is not None}
+
+    @cached_property
+    def hashed(self) -> bytes:
+        """As hashed (`cause_bytes`), worked out once per cause: every event of a command, and
+        of all the commands of a request or a billing-clock run, shares it. Canonical JSON, so
+        also what the `cause` column is given."""
+        return cause_bytes(self.as_json())
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any] | None) -> Cause | None:

@@ -4,7 +4,6 @@ units of work decided in it (ledger/unit_of_work.py)."""
 
 from __future__ import annotations
 
-import json
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ from eventsourcing.persistence import Mapper, StoredEvent
 
 from ledger import store
 from ledger.aggregate_cache import AggregateCache
-from ledger.audit_chain import NEW_CHAIN, Cause, Head, current_cause, event_hash
+from ledger.audit_chain import NEW_CHAIN, Cause, Head, current_cause, instant_text, link_hash
 from ledger.command_records import CommandResult, Lookup, Message
 from ledger.unit_of_work import Command
 
@@ -145,29 +144,35 @@ class Batch:
             self._load_heads({event.chain for event in self.pending} - opened)
         rows: tuple[list[Any], ...] = tuple([] for _ in range(10))
         position = max(self.positions.values(), default=self.head)
+        instants: dict[datetime, bytes] = {}  # a command's events share theirs
         for event in self.pending:
             stored, chain = event.stored, event.chain
             oid = stored.originator_id
             originator_id = oid if isinstance(oid, UUID) else UUID(oid)
             position += 1
             self.positions[(originator_id, stored.originator_version)] = position
-            cause = event.cause.as_json()
+            cause = event.cause.hashed
             link: Head | None = None
             if self.linking:
+                recorded = instants.get(event.recorded_at)
+                if recorded is None:
+                    recorded = instants[event.recorded_at] = instant_text(
+                        event.recorded_at
+                    ).encode()
                 head = self.heads.get(chain, NEW_CHAIN)
                 link = Head(
                     head.seq + 1,
-                    event_hash(
+                    link_hash(
                         head.hash,
-                        position=position,
-                        chain=chain,
-                        chain_seq=head.seq + 1,
-                        originator_id=originator_id,
-                        originator_version=stored.originator_version,
-                        topic=stored.topic,
-                        state=stored.state,
-                        recorded_at=event.recorded_at,
-                        cause=cause,
+                        position,
+                        chain,
+                        head.seq + 1,
+                        originator_id,
+                        stored.originator_version,
+                        stored.topic,
+                        stored.state,
+                        recorded,
+                        cause,
                     ),
                 )
                 self.heads[chain] = link
@@ -182,7 +187,7 @@ class Batch:
                     chain if link else None,
                     link.seq if link else None,
                     event.recorded_at,
-                    json.dumps(cause),
+                    cause.decode(),
                     link.hash if link else None,
                 ),
                 strict=True,
