@@ -156,6 +156,10 @@ class Redecided:
     def count(self) -> int:
         return len(self.updated) + len(self.deleted) + len(self.inserted)
 
+    def update(self, logged: LoggedEvent) -> None:
+        """The event at its position, as decided again, replaces the one recorded."""
+        self.updated[logged.position] = logged.event
+
 
 def minor(value: Any) -> int:
     return int(value["_data_"]["amount_minor"])

@@ -7,6 +7,7 @@ domain/pricing.py `period_price`), and each duration discount on them (R-C3,
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import date
@@ -31,7 +32,7 @@ from replay.what_if_events import (
 )
 
 
-class IssuedLines:
+class IssuedLines(ABC):
     """The part of the re-decision that reads and writes an invoice's lines when issued."""
 
     proposal: Proposal
@@ -40,11 +41,9 @@ class IssuedLines:
     invoices: dict[UUID, InvoiceState]
     result: Redecided
 
+    @abstractmethod
     def policy(self, version: int | None, day: date) -> BillingPolicy:
-        raise NotImplementedError  # pragma: no cover - the Redecider's
-
-    def _update(self, logged: LoggedEvent) -> None:
-        self.result.updated[logged.position] = logged.event
+        """The policy version recorded (or in force on `day`), with the proposal applied."""
 
     def _issued(self, logged: LoggedEvent) -> None:
         event = logged.event
@@ -94,7 +93,7 @@ class IssuedLines:
         if changed:
             event["lines"] = {**event["lines"], "_data_": lines}
             event["total"] = money_json(new_total, currency)
-            self._update(logged)
+            self.result.update(logged)
 
     def _discounts_may_appear(self) -> bool:
         return any(name.startswith(DISCOUNT_PREFIX) for name in self.proposal.changes)

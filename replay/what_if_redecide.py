@@ -157,7 +157,7 @@ class Redecider(IssuedLines):
             line = logged.event["line"]["_data_"]
             line["amount"] = money_json(new.amount.amount_minor, invoice.currency)
             line["description"] = new.description
-            self._update(logged)
+            self.result.update(logged)
 
     def _paymentreceived(self, logged: LoggedEvent) -> None:
         event = logged.event
@@ -181,7 +181,7 @@ class Redecider(IssuedLines):
         if (new, new_fee) != (old, old_fee):
             event["amount"] = money_json(new, invoice.currency)
             event["fee"] = money_json(new_fee, invoice.currency)
-            self._update(logged)
+            self.result.update(logged)
 
     def _insert_fee(self, payment: LoggedEvent, fee: InvoiceLine, invoice: InvoiceState) -> None:
         """A fee the recorded rates did not charge: its line, just before its payment."""
@@ -217,14 +217,14 @@ class Redecider(IssuedLines):
         payment.new_refunded += new
         if new != old:
             event["amount"] = money_json(new, invoice.currency)
-            self._update(logged)
+            self.result.update(logged)
 
     def _voided(self, logged: LoggedEvent) -> None:
         invoice = self.invoices[logged.originator_id]
         invoice.void = True
         if minor(logged.event["amount"]) != invoice.new_total:
             logged.event["amount"] = money_json(invoice.new_total, invoice.currency)
-            self._update(logged)
+            self.result.update(logged)
 
     def _creditnoteissued(self, logged: LoggedEvent) -> None:
         invoice = self.invoices[logged.originator_id]
@@ -238,4 +238,4 @@ class Redecider(IssuedLines):
         invoice.new_credited += new
         if new != old:
             logged.event["amount"] = money_json(new, invoice.currency)
-            self._update(logged)
+            self.result.update(logged)

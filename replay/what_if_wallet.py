@@ -62,9 +62,6 @@ class WalletWalk:
         self.refunded = redecider.refunded
         self.refunds = redecider.refunds
 
-    def _update(self, logged: LoggedEvent) -> None:
-        self.result.updated[logged.position] = logged.event
-
     def run(self, events: Sequence[LoggedEvent]) -> None:
         """The balance and wallet events, in log order, with the cashback the proposed rate
         would have credited where the recorded one credited none."""
@@ -95,7 +92,7 @@ class WalletWalk:
     def _set_amount(self, logged: LoggedEvent, new: int, currency: str) -> None:
         if minor(logged.event["amount"]) != new:
             logged.event["amount"] = money_json(new, currency)
-            self._update(logged)
+            self.result.update(logged)
 
     def _credited(
         self, logged: LoggedEvent, wallets: dict[str, int], earned: dict[str, int]
@@ -158,7 +155,7 @@ class WalletWalk:
         if (minor(event["amount"]), minor(event["shortfall"])) != (taken, due - taken):
             event["amount"] = money_json(taken, currency)
             event["shortfall"] = money_json(due - taken, currency)
-            self._update(logged)
+            self.result.update(logged)
 
     def _cashback_to_add(self, events: Sequence[LoggedEvent]) -> list[LoggedEvent]:
         """Cashback credits the proposed rate makes where the recorded one made none."""
