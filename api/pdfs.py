@@ -126,13 +126,16 @@ def printed_lines(
 
 
 def invoice_document(
-    detail: InvoiceDetail, runtime: Runtime, conn: psycopg.Connection[Any], locale: str
+    detail: InvoiceDetail,
+    account: PartnerAccount,
+    runtime: Runtime,
+    conn: psycopg.Connection[Any],
+    locale: str,
 ) -> InvoiceDocument:
     """What a printed invoice shows: the client's name as payer when the client pays its own
     line (and the partner's beside it), otherwise the partner's billing entity and address
     (R-O3, R-O5); the vendor as it was on the issue date."""
     row = detail.invoice
-    account = runtime.ledger.partner_account(row.partner_id)
     partner = partner_party(account)
     client = account.clients.get(str(row.client_id)) if row.client_id else None
     paid_by_client = row.payer == Payer.CLIENT.value
@@ -153,13 +156,16 @@ def invoice_document(
 
 
 def act_document(
-    document: ClosingDocument, runtime: Runtime, conn: psycopg.Connection[Any], locale: str
+    document: ClosingDocument,
+    account: PartnerAccount,
+    runtime: Runtime,
+    conn: psycopg.Connection[Any],
+    locale: str,
 ) -> ActDocument:
     """What a printed closing document shows: the vendor as performer as it was on the
     document's date, the partner's billing entity as customer, its invoice as the basis, and
     the invoice's lines but the card fee, which is no work done (R-C7, R-O7)."""
     invoice = runtime.ledger.invoice(document.invoice_id)
-    account = runtime.ledger.partner_account(document.partner_id)
     return ActDocument(
         number=document.number,
         on=document.requested_on,

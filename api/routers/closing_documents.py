@@ -80,5 +80,5 @@ def get_closing_document_pdf(
     document = _read_document(conn, read_after, caller, document_id, runtime)
     account = runtime.ledger.partner_account(document.partner_id)
     language = document_language(account, locale)
-    printed = act_document(document, runtime, conn, language)
+    printed = act_document(document, account, runtime, conn, language)
     return pdf_response(render_closing_document(printed, language), document.number)

@@ -150,7 +150,7 @@ def get_invoice_pdf(
     detail = _read_invoice(conn, read_after, caller, invoice_id)
     account = runtime.ledger.partner_account(detail.invoice.partner_id)
     language = document_language(account, locale)
-    printed = invoice_document(detail, runtime, conn, language)
+    printed = invoice_document(detail, account, runtime, conn, language)
     return pdf_response(render_invoice(printed, language), printed.number)
 
 
