@@ -69,7 +69,11 @@ JsonOption = Annotated[
 @contextmanager
 def _log(settings: Settings) -> Iterator[Database]:
     """The database with the write side's tables (the log itself), refusing a store with none."""
-    with started_database(settings, create_tables) as database:
+    # With the settings' cipher key: a sealed ledger refuses a start without it, and the
+    # snapshot check opens sealed fields with it.
+    with started_database(
+        settings, lambda conn: create_tables(conn, settings.sealer())
+    ) as database:
         try:
             yield database
         except psycopg.errors.UndefinedTable:

@@ -18,9 +18,11 @@ from uuid import UUID
 import pytest
 
 from api.cli.audit_proofs import EXIT_BAD_INPUT, EXIT_BROKEN
+from api.cli.starting import EXIT_CONFIG
 from ledger.application import Ledger
 from ledger.clock import SimulatedClock
 from ledger.database import Database
+from ledger.sealing import Sealer
 from replay.proofs_keys import KEY_FILE
 from tests.api.test_audit_proofs_http import tamper_four_ways
 from tests.api.test_cli import LEDGERLINE, START_TIMEOUT_S, cli_env
@@ -140,3 +142,25 @@ def test_a_bundle_exported_is_checked_offline_with_nothing_but_the_public_key(
     )
     assert not_a_bundle.returncode == EXIT_BAD_INPUT
     assert "is not JSON" in not_a_bundle.stderr
+
+
+def test_issue_11_a_sealed_ledger_is_verified_with_its_cipher_key_and_refused_without(
+    database: Database, clock: SimulatedClock, vendor: dict[str, str]
+) -> None:
+    """Personal fields sealed (issue 11): the walk hashes the stored bytes, and the snapshot
+    check opens them, so the key the ledger was sealed with is asked for, and used when given.
+    Two processes more, about a second: what a sealed deployment's operator runs."""
+    key = Sealer.create_key()
+    sealed = Ledger(database, clock, sealer=Sealer(key), pool_size=1)
+    try:
+        make_history(sealed, clock, 7, steps=30)
+    finally:
+        sealed.close()
+
+    verified = ledgerline({**vendor, "LEDGERLINE_CIPHER_KEY": key}, "audit", "verify", "--json")
+    refused = ledgerline(vendor, "audit", "verify", "--json")
+
+    assert verified.returncode == 0, verified.stderr
+    assert json.loads(verified.stdout)["intact"] is True
+    assert refused.returncode == EXIT_CONFIG, refused.stderr
+    assert "LEDGERLINE_CIPHER_KEY" in refused.stderr
