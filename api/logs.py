@@ -1,10 +1,19 @@
-"""structlog, configured once per process: JSON lines for machines, readable lines for people."""
+"""structlog, configured once per process: JSON lines for machines, readable lines for people.
+
+Ledgerline's own lines go the short way: structlog renders them and writes them to the stream
+itself, and a line below the level costs one method call that does nothing. Only the
+standard library's records (uvicorn, psycopg, pgserver) pass through `logging`, and are
+rendered by the same processors into the same stream, under the same lock, so lines never
+interleave. The way through `logging` for every line cost a request about 70 µs of the event
+loop's time (a record made, the caller's frame found, a handler's lock, the processors run a
+second time): an eighth of a command's (docs/performance.md, issue 16).
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
-from typing import TextIO
+from typing import Any, TextIO
 
 import structlog
 
@@ -12,6 +21,30 @@ from ledger.settings import LogFormat
 
 QUIET_LIBRARIES = ("pgserver", "psycopg.pool", "uvicorn.access")
 """Chatty at INFO; their warnings still get through."""
+
+
+class NamedWriteLogger(structlog.WriteLogger):
+    """structlog's own writer, keeping the name `structlog.get_logger(name)` gave it, which
+    `add_logger_name` puts in each line as `logger` (as the standard library's did)."""
+
+    def __init__(self, file: TextIO, name: str) -> None:
+        super().__init__(file)
+        self.name = name
+
+
+class LineHandler(logging.Handler):
+    """Writes the standard library's records, rendered by structlog's formatter, through a
+    structlog writer: one lock per stream for both kinds of line."""
+
+    def __init__(self, out: TextIO) -> None:
+        super().__init__()
+        self._writer = structlog.WriteLogger(out)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._writer.msg(self.format(record))
+        except Exception:  # the standard library's contract for a handler
+            self.handleError(record)
 
 
 def configure_logging(level: str, log_format: LogFormat, stream: TextIO | None = None) -> None:
@@ -41,13 +74,16 @@ def configure_logging(level: str, log_format: LogFormat, stream: TextIO | None =
             ),
         )
 
+    def writer(*args: Any) -> NamedWriteLogger:
+        return NamedWriteLogger(out, str(args[0]) if args else "root")
+
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
+        processors=[*shared, renderer],
+        logger_factory=writer,
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         cache_logger_on_first_use=True,
     )
-    handler = logging.StreamHandler(out)
+    handler = LineHandler(out)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,
