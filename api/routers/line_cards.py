@@ -10,11 +10,11 @@ from fastapi import APIRouter, Response, status
 
 from api.deps import RuntimeDep
 from api.problems.documented import COMMAND_PROBLEMS
-from api.schemas.line_accepted import CardAccepted
+from api.schemas.line_accepted import LINES_PATH, CardAccepted
 from api.schemas.lines import AttachCardRequest, LineId
 from api.security import Commander, IdempotencyKey
 
-router = APIRouter()
+router = APIRouter(prefix=LINES_PATH, tags=["lines"])
 
 
 @router.post(

@@ -7,12 +7,12 @@ from fastapi import APIRouter, Response, status
 
 from api.deps import RuntimeDep
 from api.problems.documented import COMMAND_PROBLEMS
-from api.schemas.line_accepted import LeadAccepted
+from api.schemas.line_accepted import LINES_PATH, LeadAccepted
 from api.schemas.lines import LeadRequest, LineId
 from api.security import Commander, IdempotencyKey
 from ledger.commands import line_leads
 
-router = APIRouter()
+router = APIRouter(prefix=LINES_PATH, tags=["lines"])
 
 
 @router.post(

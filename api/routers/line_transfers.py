@@ -10,12 +10,12 @@ from fastapi import APIRouter, Response, status
 
 from api.deps import RuntimeDep
 from api.problems.documented import COMMAND_PROBLEMS
-from api.schemas.line_accepted import TransferAccepted
+from api.schemas.line_accepted import LINES_PATH, TransferAccepted
 from api.schemas.lines import ConsentRequest, LineId, TransferRequestBody
 from api.security import Commander, IdempotencyKey
 from ledger.commands import line_transfers
 
-router = APIRouter()
+router = APIRouter(prefix=LINES_PATH, tags=["lines"])
 
 
 @router.post(

@@ -26,7 +26,6 @@ from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from api.deps import ReadAfterDep, ReadConnection, RuntimeDep
 from api.problems.documented import COMMAND_PROBLEMS, READ_PROBLEMS
-from api.routers import line_cards, line_leads, line_transfers
 from api.routers.clients import owner_of
 from api.schemas.common import CommandAccepted, Page, PageParams, page_of
 from api.schemas.line_accepted import (
@@ -349,7 +348,3 @@ async def set_line_autopay(
         line_id=line_id, source=body.to_source(), actor=caller.actor
     )
     return line_command_accepted(response, await runtime.ledger.submit(command, key), line_id)
-
-
-for part in (line_cards.router, line_leads.router, line_transfers.router):
-    router.include_router(part)
