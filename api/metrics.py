@@ -22,6 +22,9 @@ from replay.rebuild import status as projection_status
 LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 REPLAYED_HEADER = "Idempotent-Replayed"
 
+Series = tuple[tuple[Counter, ...], tuple[Histogram, ...]]
+"""The counters a request adds one to, and the histograms it adds its duration to."""
+
 
 class ProjectionLag(Collector):
     """Each live read model's position and how many events it is behind, read at scrape."""
@@ -148,21 +151,39 @@ class Metrics:
         self.registry.register(ProjectionLag(runtime))
         self.registry.register(BackgroundUp(runtime))
         self.registry.register(AuditChains(runtime))
+        self._children: dict[tuple[object, ...], Series] = {}
 
     def observe(self, scope: Scope, status: int, replayed: bool, seconds: float) -> None:
         route: Any = scope.get("route")
+        outcome = scope.get("state", {}).get("problem_code", status) if status >= 400 else None
+        key = (id(route), scope["method"], status, replayed, outcome)
+        children = self._children.get(key)
+        if children is None:
+            children = self._children_for(route, scope["method"], status, replayed, outcome)
+            self._children[key] = children
+        counts, timings = children
+        for counter in counts:
+            counter.inc()
+        for histogram in timings:
+            histogram.observe(seconds)
+
+    def _children_for(
+        self, route: Any, method: str, status: int, replayed: bool, outcome: object
+    ) -> Series:
+        """The series a request of this kind counts in. Looking them up by their labels took
+        a lock and four string joins per request; a request's kind (its route, method,
+        status, outcome) names the same series every time, so they are found once
+        (issue 16). Routes are the app's own, so the kinds are bounded by routes x
+        statuses x problem codes, as the series themselves are."""
         template = getattr(route, "path", None) or "unmatched"
-        method = scope["method"]
-        self.requests.labels(method, template, str(status)).inc()
-        self.request_seconds.labels(method, template).observe(seconds)
+        counts = [self.requests.labels(method, template, str(status))]
+        timings = [self.request_seconds.labels(method, template)]
         if method == "POST" and route is not None:
             name = getattr(route, "name", template)
-            if status < 400:
-                outcome = "replayed" if replayed else "accepted"
-            else:
-                outcome = str(scope.get("state", {}).get("problem_code", status))
-            self.commands.labels(name, outcome).inc()
-            self.command_seconds.labels(name).observe(seconds)
+            accepted = "replayed" if replayed else "accepted"
+            counts.append(self.commands.labels(name, accepted if status < 400 else str(outcome)))
+            timings.append(self.command_seconds.labels(name))
+        return tuple(counts), tuple(timings)
 
     def text(self) -> bytes:
         return generate_latest(self.registry)
