@@ -12,7 +12,7 @@ that keeps sending), so the client reads the 413 and its connection serves the n
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from api.problems.model import EdgeCode
 from api.problems.responses import noted, problem_response
@@ -20,58 +20,53 @@ from api.problems.responses import noted, problem_response
 CONTENT_LENGTH = b"content-length"
 
 
-class BodyLimitMiddleware:
-    """Refuse a request body longer than `max_bytes` (413 `body_too_large`)."""
+async def read_bounded(scope: Scope, receive: Receive, max_bytes: int) -> Message | None:
+    """The request's body as one message, or None when it is longer than `max_bytes` (then
+    `refuse` answers). A message other than the body (the client left) is returned as it
+    came, for the app to hear at once."""
+    declared = _declared_length(scope)
+    if declared is not None and declared > max_bytes:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return message
+        size += len(message.get("body", b""))
+        if size > max_bytes:
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = _declared_length(scope)
-        if declared is not None and declared > self.max_bytes:
-            await self._refuse(scope, receive, send)
-            return
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                read: Message = message  # the client left: the app hears so at once
-                break
-            size += len(message.get("body", b""))
-            if size > self.max_bytes:
-                await self._refuse(scope, receive, send)
-                return
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                read = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-                break
-        replayed = False
+def replaying(read: Message, receive: Receive) -> Receive:
+    """A `receive` that gives the body read by `read_bounded` once, then whatever the server
+    says (a disconnect)."""
+    replayed = False
 
-        async def receive_read_body() -> Message:
-            """The body read above, once; then whatever the server says (a disconnect)."""
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return read
-            return await receive()
+    async def receive_read_body() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return read
+        return await receive()
 
-        await self.app(scope, receive_read_body, send)
+    return receive_read_body
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        noted(Request(scope), EdgeCode.BODY_TOO_LARGE)
-        response = problem_response(
-            413,
-            EdgeCode.BODY_TOO_LARGE,
-            "Body too large",
-            f"A request body may be at most {self.max_bytes:,} bytes.",
-            extra={"limit_bytes": self.max_bytes},
-        )
-        await response(scope, receive, send)
+
+async def refuse(scope: Scope, receive: Receive, send: Send, max_bytes: int) -> None:
+    """Answer 413 `body_too_large`."""
+    noted(Request(scope), EdgeCode.BODY_TOO_LARGE)
+    response = problem_response(
+        413,
+        EdgeCode.BODY_TOO_LARGE,
+        "Body too large",
+        f"A request body may be at most {max_bytes:,} bytes.",
+        extra={"limit_bytes": max_bytes},
+    )
+    await response(scope, receive, send)
 
 
 def _declared_length(scope: Scope) -> int | None:

@@ -1,5 +1,5 @@
-"""Per-request context: a request id in every log line and in the response headers, and the
-request's metrics."""
+"""The one middleware of every HTTP request: its id, its body's bound, its last-resort 500, its
+log line and its metrics."""
 
 from __future__ import annotations
 
@@ -10,9 +10,12 @@ import uuid
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.body_limit import read_bounded, refuse, replaying
 from api.metrics import REPLAYED_HEADER, Metrics
+from api.problems.handlers import answer_unexpected
 
 REQUEST_ID_HEADER = "x-request-id"
+REQUEST_ID_HEADER_BYTES = REQUEST_ID_HEADER.encode()
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 """A caller's own request id is kept when it is short and plain; otherwise we make one."""
 
@@ -25,11 +28,26 @@ cost more than the answer)."""
 log = structlog.get_logger("api.request")
 
 
-class RequestContextMiddleware:
-    """Bind a request id for each HTTP request, log its outcome and return the id as a header."""
+class EdgeMiddleware:
+    """What every HTTP request passes through, in one layer (issue 16: each layer of
+    middleware was a coroutine and a `send` wrapper more on the event loop, per request):
 
-    def __init__(self, app: ASGIApp, metrics: Metrics | None = None) -> None:
+    - a request id, bound into every log line about the request and returned as
+      `X-Request-Id`;
+    - the body bounded (api/body_limit.py): one over `max_body_bytes` is answered 413
+      `body_too_large` before the app reads it;
+    - an error no handler knows answered with a bare 500 problem, and the connection kept.
+      Starlette's own last-resort handler sends the 500 and then raises the error again, for
+      the server to see; uvicorn then closes the connection, so a client's next request on the
+      same keep-alive connection is reset. Here the error ends at the 500 it is logged with.
+      An error after the response has started still reaches the server: that connection
+      cannot carry another response;
+    - the outcome logged and counted, refusals and 500s included.
+    """
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int, metrics: Metrics | None = None) -> None:
         self.app = app
+        self.max_body_bytes = max_body_bytes
         self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -42,19 +60,30 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         status = 500
         replayed = False
+        answering = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status, replayed
+            nonlocal status, replayed, answering
             if message["type"] == "http.response.start":
+                answering = True
                 status = message["status"]
                 headers = list(message.get("headers", []))
                 replayed = any(name.lower() == REPLAYED for name, _ in headers)
-                headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
+                headers.append((REQUEST_ID_HEADER_BYTES, request_id.encode()))
                 message["headers"] = headers
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            read = await read_bounded(scope, receive, self.max_body_bytes)
+            if read is None:
+                await refuse(scope, receive, send_with_id, self.max_body_bytes)
+            else:
+                await self.app(scope, replaying(read, receive), send_with_id)
+        except Exception as error:
+            log.exception("request_failed", error_type=type(error).__name__)
+            if answering:
+                raise
+            await answer_unexpected(scope, receive, send_with_id)
         finally:
             seconds = time.perf_counter() - started
             if self.metrics is not None:
@@ -72,7 +101,7 @@ class RequestContextMiddleware:
 
 def _request_id(scope: Scope) -> str:
     for name, value in scope["headers"]:
-        if name == REQUEST_ID_HEADER.encode():
+        if name == REQUEST_ID_HEADER_BYTES:
             candidate: str = value.decode("latin-1")
             if REQUEST_ID_PATTERN.match(candidate):
                 return candidate

@@ -15,7 +15,7 @@ from fastapi.routing import iter_route_contexts
 from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from api.key_limits import TooManyFailedKeys
 from api.problems.model import EdgeCode
@@ -175,40 +175,12 @@ async def _busy(request: Request, error: PoolTimeout) -> JSONResponse:
     )
 
 
-class UnexpectedErrorMiddleware:
-    """Answer an error no handler knows with a bare 500 problem, and keep the connection.
-
-    Starlette's own last-resort handler sends the 500 and then raises the error again, for
-    the server to see; uvicorn then closes the connection, so a client's next request on the
-    same keep-alive connection is reset. Here the error ends at the 500 it is logged with. An
-    error after the response has started still reaches the server: that connection cannot
-    carry another response.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def send_noting_start(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_noting_start)
-        except Exception as error:
-            log.exception("request_failed", error_type=type(error).__name__)
-            if started:
-                raise
-            noted(Request(scope), EdgeCode.INTERNAL_ERROR)
-            response = problem_response(500, EdgeCode.INTERNAL_ERROR, "Internal server error")
-            await response(scope, receive, send)
+async def answer_unexpected(scope: Scope, receive: Receive, send: Send) -> None:
+    """Answer an error no handler knows with a bare 500 problem (api/middleware.py calls it,
+    for an error before the response started, once it has logged the error)."""
+    noted(Request(scope), EdgeCode.INTERNAL_ERROR)
+    response = problem_response(500, EdgeCode.INTERNAL_ERROR, "Internal server error")
+    await response(scope, receive, send)
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -232,6 +204,3 @@ def install_problem_handlers(app: FastAPI) -> None:
     ]
     for exception_class, handler in handlers:
         app.add_exception_handler(exception_class, handler)
-    # Added first, so it sits inside every middleware added later (the request's log line and
-    # metrics see its 500).
-    app.add_middleware(UnexpectedErrorMiddleware)
