@@ -42,21 +42,7 @@ def get_read_connection(
 class ReadAfter:
     """The optional read-your-writes wait of a GET: a log position and how long to wait for it."""
 
-    def __init__(
-        self,
-        min_position: Annotated[
-            int | None,
-            Query(ge=1, description="Wait until the read model has applied this log position."),
-        ] = None,
-        wait_ms: Annotated[
-            int,
-            Query(
-                ge=0,
-                le=READ_WAIT_MAX_MS,
-                description="How long to wait for `min_position` before answering 503.",
-            ),
-        ] = READ_WAIT_DEFAULT_MS,
-    ) -> None:
+    def __init__(self, min_position: int | None, wait_ms: int) -> None:
         self.min_position = min_position
         self.wait_s = wait_ms / 1000
 
@@ -76,6 +62,26 @@ class ReadAfter:
         wait_for_position(conn, projection, self.min_position, self.wait_s)
 
 
+async def read_after(
+    min_position: Annotated[
+        int | None,
+        Query(ge=1, description="Wait until the read model has applied this log position."),
+    ] = None,
+    wait_ms: Annotated[
+        int,
+        Query(
+            ge=0,
+            le=READ_WAIT_MAX_MS,
+            description="How long to wait for `min_position` before answering 503.",
+        ),
+    ] = READ_WAIT_DEFAULT_MS,
+) -> ReadAfter:
+    """The `min_position` and `wait_ms` query parameters. A coroutine: FastAPI runs a plain
+    function (the class itself, as this dependency was) in its thread pool, a hand-off to a
+    thread and back for two numbers (issue 16)."""
+    return ReadAfter(min_position, wait_ms)
+
+
 class PositionNotInLog(BillingError):
     """`min_position` is past the end of the log: no command has answered with it."""
 
@@ -85,4 +91,4 @@ class PositionNotInLog(BillingError):
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 ReadConnection = Annotated[psycopg.Connection[Any], Depends(get_read_connection)]
-ReadAfterDep = Annotated[ReadAfter, Depends()]
+ReadAfterDep = Annotated[ReadAfter, Depends(read_after)]
