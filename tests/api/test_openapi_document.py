@@ -27,6 +27,7 @@ import pytest
 from api.app import openapi_document
 from api.openapi import DOCS_ASSETS, SWAGGER_UI, TAGS
 from api.problems.model import PROBLEM_MEDIA_TYPE, EdgeCode, refusal_classes
+from api.security import bearer
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 PACKAGES = ("domain", "ledger", "projections", "replay", "api")
@@ -174,3 +175,23 @@ def test_docs_are_served_by_the_app_without_a_cdn(base_url: str) -> None:
         assert asset.headers["Content-Type"] == media_type
         assert asset.content == (SWAGGER_UI / name).read_bytes()
     assert httpx.get(f"{base_url}/redoc").status_code == 404
+
+
+def test_every_route_that_takes_a_key_declares_the_key_scheme(document: dict[str, Any]) -> None:
+    """The key is read inside the role dependencies, not by an `HTTPBearer` dependency, so the
+    document declares the scheme itself (issue 16): on every operation a key is needed for,
+    and on no public one."""
+    assert document["components"]["securitySchemes"]["ApiKey"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": bearer.model.description,
+    }
+    secured = {
+        (method, path)
+        for method, path, operation in operations(document)
+        if operation.get("security") == [{"ApiKey": []}]
+    }
+    public = {(method, path) for method, path, _ in operations(document)} - secured
+    assert public == {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")}
+    assert ("POST", "/v1/partners/{partner_id}/top-ups") in secured
+    assert len(secured) > 80
