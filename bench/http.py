@@ -8,20 +8,27 @@ concurrent requests here, far below what the server answers):
 
 1. throughput: `--clients` concurrent clients send commands back to back for `--seconds`;
    the mix is half top-ups, a third client registrations and a sixth new partner accounts;
-2. paced: commands at `--rate` per second on an open-loop schedule (a late answer does not
+2. liveness: `GET /healthz` back to back from `--clients` clients;
+3. the stack alone (bench/bare_app.py: FastAPI on uvicorn with uvloop and httptools, nothing
+   of Ledgerline), its `GET /healthz` and a top-up shaped POST through a pydantic body, under
+   the same load. `ratio_vs_bare` is Ledgerline's commands per second over the bare POSTs per
+   second; `healthz_ratio_vs_bare` the same for `/healthz`;
+4. paced: commands at `--rate` per second on an open-loop schedule (a late answer does not
    slow the next send), with balance and banner queries at `--query-rate` beside them: the
-   latency of each, measured from its scheduled send time;
-3. liveness: `GET /healthz` back to back from `--clients` clients;
-4. the stack alone (bench/bare_app.py: FastAPI on uvicorn with uvloop and httptools, nothing
-   of Ledgerline), once Ledgerline's server has stopped: its `GET /healthz`, and a top-up
-   shaped POST through a pydantic body, under the same load. `ratio_vs_bare` is Ledgerline's
-   commands per second over the bare POSTs per second; `healthz_ratio_vs_bare` the same for
-   `/healthz`.
+   latency of each, measured from its scheduled send time.
+
+Both servers run from the start, and 1-3 take turns in `--rounds` rounds (Ledgerline's
+commands, then the bare POSTs, Ledgerline's /healthz, the bare one), each kind summed over its
+rounds: the machine's speed drifts between minutes (other work, the virtual machine's
+neighbours), and a drift then weighs on both sides of a ratio alike. A server that is not
+being measured is idle. Ledgerline's read models catch up after its commands before the bare
+POSTs start.
 
 The load generator runs on the same machine and takes CPU from the server: the figures are
 what this machine does with both on it.
 
     .venv/bin/python bench/http.py [--workers 1] [--clients 64] [--seconds 20] [--rate 200]
+        [--query-rate 50] [--rounds 4]
 
 Prints a line per measurement and ends with one JSON line of the headline figures.
 """
@@ -323,11 +330,6 @@ async def closed_loop(
     return time.perf_counter() - started, samples
 
 
-def per_s(measured: tuple[float, Samples]) -> float:
-    seconds, samples = measured
-    return len(samples.latencies_s) / seconds
-
-
 def top_up_body(n: int) -> dict[str, object]:
     return {
         "amount": {"amount_minor": 1_000 + n % 97, "currency": "USD"},
@@ -336,25 +338,52 @@ def top_up_body(n: int) -> dict[str, object]:
     }
 
 
-async def bare_baseline(url: str, clients: int, seconds: float) -> dict[str, float]:
-    """The stack alone under the same load: /healthz and the top-up shaped POST per second."""
-    http = Http(url, "none")
+class Tally:
+    """Answers per second of one kind, summed over the rounds it was measured in."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.samples = Samples()
+
+    def add(self, measured: tuple[float, Samples]) -> None:
+        seconds, samples = measured
+        self.seconds += seconds
+        self.samples.latencies_s.extend(samples.latencies_s)
+        for status, count in samples.errors.items():
+            self.samples.errors[status] = self.samples.errors.get(status, 0) + count
+
+    def per_s(self) -> float:
+        return len(self.samples.latencies_s) / self.seconds
+
+
+async def compared(
+    http: Http, bare: Http, world: World, args: argparse.Namespace
+) -> dict[str, Tally]:
+    """Ledgerline and the stack alone, taking turns (see the module's docstring)."""
+    tallies = {name: Tally() for name in ("commands", "bare_post", "healthz", "bare_healthz")}
+    slice_s = args.seconds / args.rounds
     partner = str(uuid.uuid4())
-    try:
-        await closed_loop(clients, 1.0, lambda i: http.get("/healthz"), 200)  # warm up
-        healthz = per_s(await closed_loop(clients, seconds, lambda i: http.get("/healthz"), 200))
-        posts = per_s(
+    await throughput(http, world, args.clients, 2.0)  # warm up
+    await closed_loop(args.clients, 1.0, lambda i: bare.get("/healthz"), 200)
+    await caught_up(http)
+    for _ in range(args.rounds):
+        tallies["commands"].add(await throughput(http, world, args.clients, slice_s))
+        await caught_up(http)
+        tallies["bare_post"].add(
             await closed_loop(
-                clients,
-                seconds,
-                lambda i: http.post(f"/v1/partners/{partner}/top-ups", top_up_body(i)),
+                args.clients,
+                slice_s,
+                lambda i: bare.post(f"/v1/partners/{partner}/top-ups", top_up_body(i)),
                 201,
             )
         )
-    finally:
-        await http.close()
-    print(f"the stack alone: GET /healthz {healthz:,.0f}/s; POST with a body {posts:,.0f}/s")
-    return {"bare_healthz_per_s": round(healthz), "bare_post_per_s": round(posts)}
+        tallies["healthz"].add(
+            await closed_loop(args.clients, slice_s / 2, lambda i: http.get("/healthz"), 200)
+        )
+        tallies["bare_healthz"].add(
+            await closed_loop(args.clients, slice_s / 2, lambda i: bare.get("/healthz"), 200)
+        )
+    return tallies
 
 
 async def paced(
@@ -383,20 +412,25 @@ async def paced(
     return samples
 
 
-async def main_async(args: argparse.Namespace, url: str, key: str) -> dict[str, float]:
+async def main_async(
+    args: argparse.Namespace, url: str, key: str, bare_url: str
+) -> dict[str, float]:
     http = Http(url, key)
+    bare = Http(bare_url, "none")
     try:
         world = await setup(http)
         print(f"set up {len(world.partners)} partners and {len(world.clients)} clients")
-        await throughput(http, world, args.clients, 2.0)  # warm up
-        seconds, samples = await throughput(http, world, args.clients, args.seconds)
-        commands_per_s = len(samples.latencies_s) / seconds
+        tallies = await compared(http, bare, world, args)
+        commands = tallies["commands"]
         print(
-            f"throughput, {args.clients} clients: {commands_per_s:,.0f} commands/s; "
-            f"{samples.describe()}"
+            f"throughput, {args.clients} clients, {args.rounds} rounds: "
+            f"{commands.per_s():,.0f} commands/s; {commands.samples.describe()}"
         )
-        caught_up_s = await caught_up(http)
-        print(f"read models caught up with the log {caught_up_s:.1f} s after the burst")
+        print(f"GET /healthz, {args.clients} clients: {tallies['healthz'].per_s():,.0f}/s")
+        print(
+            f"the stack alone: GET /healthz {tallies['bare_healthz'].per_s():,.0f}/s; "
+            f"POST with a body {tallies['bare_post'].per_s():,.0f}/s"
+        )
         commands_task = asyncio.create_task(
             paced(args.rate, args.seconds, lambda i: command(http, world, i), 201)
         )
@@ -406,26 +440,25 @@ async def main_async(args: argparse.Namespace, url: str, key: str) -> dict[str, 
         at_rate, queries = await commands_task, await queries_task
         print(f"paced at {args.rate:,.0f} commands/s: {at_rate.describe()}")
         print(f"queries at {args.query_rate:,.0f}/s beside them: {queries.describe()}")
-        healthz = per_s(
-            await closed_loop(
-                args.clients, min(args.seconds, 10.0), lambda i: http.get("/healthz"), 200
-            )
-        )
-        print(f"GET /healthz, {args.clients} clients: {healthz:,.0f}/s")
+        caught_up_s = await caught_up(http)
+        print(f"read models caught up with the log {caught_up_s:.1f} s after the paced run")
         return {
-            "healthz_per_s": round(healthz),
-            "commands_per_s": round(commands_per_s),
+            "healthz_per_s": round(tallies["healthz"].per_s()),
+            "commands_per_s": round(commands.per_s()),
             "command_p99_ms": round(at_rate.percentile_ms(99), 1),
             "query_p99_ms": round(queries.percentile_ms(99), 1),
-            "throughput_p99_ms": round(samples.percentile_ms(99), 1),
+            "throughput_p99_ms": round(commands.samples.percentile_ms(99), 1),
             "command_p50_ms": round(at_rate.percentile_ms(50), 1),
             "query_p50_ms": round(queries.percentile_ms(50), 1),
-            "errors": sum(samples.errors.values())
+            "errors": sum(commands.samples.errors.values())
             + sum(at_rate.errors.values())
             + sum(queries.errors.values()),
+            "bare_healthz_per_s": round(tallies["bare_healthz"].per_s()),
+            "bare_post_per_s": round(tallies["bare_post"].per_s()),
         }
     finally:
         await http.close()
+        await bare.close()
 
 
 def main() -> None:
@@ -435,25 +468,20 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--query-rate", type=float, default=50.0)
+    parser.add_argument("--rounds", type=int, default=4)
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="ledgerline-bench-http-"))
     server = Server(folder / "home", args.workers)
+    bare = BareServer()
     try:
         url = server.url()
         key = server.admin_key()
         print(f"serving at {url} with {args.workers} workers (cores: {os.cpu_count()})")
-        headline = asyncio.run(main_async(args, url, key))
-    finally:
-        server.stop()
-        shutil.rmtree(folder, ignore_errors=True)
-    # The stack alone, measured once Ledgerline's server has stopped (they share the cores).
-    bare = BareServer()
-    try:
-        headline.update(
-            asyncio.run(bare_baseline(bare.url(), args.clients, min(args.seconds, 10.0)))
-        )
+        headline = asyncio.run(main_async(args, url, key, bare.url()))
     finally:
         bare.stop()
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
     headline["ratio_vs_bare"] = round(headline["commands_per_s"] / headline["bare_post_per_s"], 2)
     headline["healthz_ratio_vs_bare"] = round(
         headline["healthz_per_s"] / headline["bare_healthz_per_s"], 2
