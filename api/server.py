@@ -41,73 +41,80 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
     """uvicorn's HTTP/1.1 protocol (httptools), closing a connection when a request's headers
     are not all there `header_timeout_s` after the connection opened or the request began, or
     its body is not all there `body_timeout_s` after the headers (plus a second for every
-    `HTTP_BODY_MIN_RATE_BYTES_S` bytes received)."""
+    `HTTP_BODY_MIN_RATE_BYTES_S` bytes received).
+
+    A connection keeps one deadline (what it waits for, and until when) and at most one timer
+    pending: a request moves the deadline, a float, and the timer, when it fires early, sets
+    itself again for the deadline as it is then (it is set again at once only when the new
+    deadline comes before it). Arming and cancelling a timer for the headers
+    and another for the body of every request cost four timer handles a request on the event
+    loop (issue 16); a busy keep-alive connection now costs one timer per `header_timeout_s`.
+    """
 
     def __init__(self, config: uvicorn.Config, *args: Any, **kwargs: Any) -> None:
         super().__init__(config, *args, **kwargs)
         self.header_timeout_s = float(getattr(config, "header_timeout_s", 0)) or None
         self.body_timeout_s = float(getattr(config, "body_timeout_s", 0)) or None
-        self._header_deadline: asyncio.TimerHandle | None = None
-        self._body_deadline: asyncio.TimerHandle | None = None
-        self._body_until = 0.0
+        self._awaited: str | None = None
+        """What the connection waits for: "headers", "body", or None (a request is being
+        answered, or the connection is idle between requests: uvicorn's keep-alive bounds
+        that)."""
+        self._due = 0.0
+        self._watch: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._arm_header_deadline()
+        self._await("headers", self.header_timeout_s)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        if self._header_deadline is None:
-            self._arm_header_deadline()
+        if self._awaited is None:
+            self._await("headers", self.header_timeout_s)
 
     def on_headers_complete(self) -> None:
-        self._disarm_header_deadline()
+        self._awaited = None
         super().on_headers_complete()
-        if self.body_timeout_s is not None:
-            # Disarmed at once by a request without a body (its message completes with it).
-            self._body_until = self.loop.time() + self.body_timeout_s
-            self._body_deadline = self.loop.call_at(self._body_until, self._body_late)
+        # A request without a body completes with its headers, and waits for nothing more.
+        self._await("body", self.body_timeout_s)
 
     def on_body(self, body: bytes) -> None:
-        self._body_until += len(body) / HTTP_BODY_MIN_RATE_BYTES_S
+        self._due += len(body) / HTTP_BODY_MIN_RATE_BYTES_S
         super().on_body(body)
 
     def on_message_complete(self) -> None:
-        self._disarm_body_deadline()
+        self._awaited = None
         super().on_message_complete()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm_header_deadline()
-        self._disarm_body_deadline()
+        self._awaited = None
+        if self._watch is not None:
+            self._watch.cancel()
+            self._watch = None
         super().connection_lost(exc)
 
-    def _disarm_body_deadline(self) -> None:
-        if self._body_deadline is not None:
-            self._body_deadline.cancel()
-            self._body_deadline = None
-
-    def _body_late(self) -> None:
-        if self.loop.time() < self._body_until:  # bytes came meanwhile: they bought time
-            self._body_deadline = self.loop.call_at(self._body_until, self._body_late)
+    def _await(self, what: str, timeout_s: float | None) -> None:
+        if timeout_s is None:
             return
-        self._body_deadline = None
+        self._awaited = what
+        self._due = self.loop.time() + timeout_s
+        if self._watch is not None and self._watch.when() > self._due:
+            # Set for a later deadline (the headers' wait is longer than the body's).
+            self._watch.cancel()
+            self._watch = None
+        if self._watch is None:
+            self._watch = self.loop.call_at(self._due, self._check)
+
+    def _check(self) -> None:
+        self._watch = None
+        if self._awaited is None:
+            return
+        if self.loop.time() < self._due:  # moved meanwhile: a new request, or bytes came
+            self._watch = self.loop.call_at(self._due, self._check)
+            return
+        late, self._awaited = self._awaited, None
         if not self.transport.is_closing():
-            self.logger.info("Request body not received in time; closing the connection.")
-            self.transport.close()
-
-    def _arm_header_deadline(self) -> None:
-        if self.header_timeout_s is not None:
-            self._header_deadline = self.loop.call_later(self.header_timeout_s, self._headers_late)
-
-    def _disarm_header_deadline(self) -> None:
-        if self._header_deadline is not None:
-            self._header_deadline.cancel()
-            self._header_deadline = None
-
-    def _headers_late(self) -> None:
-        self._header_deadline = None
-        if not self.transport.is_closing():
-            self.logger.info("Request headers not received in time; closing the connection.")
+            what = "headers" if late == "headers" else "body"
+            self.logger.info(f"Request {what} not received in time; closing the connection.")
             self.transport.close()
 
 

@@ -72,13 +72,20 @@ def test_a_client_sending_its_headers_a_byte_at_a_time_is_cut_off() -> None:
             _wait_until_closed(silent)
             assert HEADER_TIMEOUT_S * 0.9 <= time.monotonic() - silent_since < PATIENCE_S
 
-            # A client that sends its requests in time keeps its connection between them.
+            # A client that sends its requests in time keeps its connection between them, for
+            # several times the limit: the connection's one timer fires before each request's
+            # own deadline and sets itself again for it.
             patient = _connect(url)
-            for _ in range(2):
+            for _ in range(6):
                 patient.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
                 assert patient.recv(1024).startswith(b"HTTP/1.1 200")
                 time.sleep(HEADER_TIMEOUT_S / 2)
             assert not _closed_by_server(patient)
+            # Then a request that stalls in its headers is cut off, counted from its start.
+            stalled_since = time.monotonic()
+            patient.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n")
+            _wait_until_closed(patient)
+            assert HEADER_TIMEOUT_S * 0.9 <= time.monotonic() - stalled_since < PATIENCE_S
         finally:
             for sock in (slow, silent, patient):
                 if sock is not None:
