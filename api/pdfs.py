@@ -25,15 +25,15 @@ from domain.partner_account import PartnerAccount
 from domain.values import InvoiceLineKind, Payer
 from domain.vendor import VendorProfiles
 from ledger.vendor import load_vendor_profiles
+from ledger.wording import partner_language
 from projections.catalogue import CatalogueModel, ProductView
 from projections.documents import ClosingDocument
 from projections.invoices import InvoiceDetail
 from projections.printed import ActDocument, InvoiceDocument, Party, PrintedLine, printed_line
-from projections.wording import partner_language
 
 PDF = "application/pdf"
 Locale = Literal["en", "ru", "pl", "es"]
-"""The languages documents are printed in (projections/wording.py `LANGUAGES`)."""
+"""The languages documents are printed in (ledger/wording.py `LANGUAGES`)."""
 LocaleQuery = Annotated[
     Locale | None,
     Query(
@@ -45,7 +45,7 @@ LocaleQuery = Annotated[
 
 
 def document_language(account: PartnerAccount, asked: str | None) -> str:
-    """The language asked for, or the partner's (projections/wording.py `partner_language`)."""
+    """The language asked for, or the partner's (ledger/wording.py `partner_language`)."""
     if asked is not None:
         return asked
     country = account.address.country if account.address is not None else None

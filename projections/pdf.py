@@ -1,6 +1,6 @@
 """Closing documents and invoices as PDF, in the reader's language (R-C7, R-O5, issue 17).
 
-Words come from the message catalogues (projections/wording.py), amounts from the one
+Words come from the message catalogues (ledger/wording.py), amounts from the one
 formatter of money for people (ledger/formatting.py: babel, exact decimals, the ISO 4217
 digits of their currency), dates from babel. Text is set in DejaVu Sans, shipped in
 `projections/fonts/` (its licence beside it), so Russian, Polish and Spanish print correctly.
@@ -23,8 +23,8 @@ from fpdf.fonts import FontFace
 from domain.money import Money
 from domain.vendor import VendorProfile, included_tax
 from ledger.formatting import format_money
+from ledger.wording import Words
 from projections.printed import ActDocument, InvoiceDocument, Party, PrintedLine
-from projections.wording import Words
 
 FONT_FILE = Path(__file__).with_name("fonts") / "DejaVuSans.ttf"
 FONT = "DejaVuSans"

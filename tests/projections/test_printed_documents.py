@@ -33,10 +33,10 @@ from domain.vendor import included_tax
 from ledger.formatting import format_money
 from ledger.transcodings import LedgerTranscoder
 from ledger.vendor import load_vendor_profiles
+from ledger.wording import LOCALE_DIR, Words, partner_language
 from projections import pdf as layout
 from projections.pdf import render_closing_document, render_invoice
 from projections.printed import ActDocument, InvoiceDocument, Party, PrintedLine, printed_line
-from projections.wording import LOCALE_DIR, Words, partner_language
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "events"
 PROFILES = load_vendor_profiles()

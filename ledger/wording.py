@@ -1,6 +1,8 @@
-"""The words of documents in the reader's language (issue 17): labels and line descriptions
-from gettext message catalogues (projections/locale/*/LC_MESSAGES/documents.po, kept with
-babel's `pybabel extract/update`, docs/documents.md), units, and amounts in words.
+"""The words of documents and e-mails in the reader's language (issue 17): labels and line
+descriptions from gettext message catalogues (ledger/locale/*/LC_MESSAGES/documents.po, kept
+with babel's `pybabel extract/update`, docs/documents.md), units, and amounts in words. Here in
+the ledger, the lowest layer both the e-mails (ledger/notifications.py) and the printed
+documents (projections/pdf.py) import, so a line is worded by one function in each language.
 
 The catalogues are read from their `.po` files and compiled in memory the first time a
 language is asked for (no build step: a fresh clone prints after `make install`). A line is
