@@ -25,7 +25,7 @@ from domain.partner_account import PartnerAccount
 from domain.values import InvoiceLineKind, Payer
 from domain.vendor import VendorProfiles
 from ledger.vendor import load_vendor_profiles
-from ledger.wording import partner_language
+from ledger.wording import account_language
 from projections.catalogue import CatalogueModel, ProductView
 from projections.documents import ClosingDocument
 from projections.invoices import InvoiceDetail
@@ -45,11 +45,8 @@ LocaleQuery = Annotated[
 
 
 def document_language(account: PartnerAccount, asked: str | None) -> str:
-    """The language asked for, or the partner's (ledger/wording.py `partner_language`)."""
-    if asked is not None:
-        return asked
-    country = account.address.country if account.address is not None else None
-    return partner_language(country, account.currency)
+    """The language asked for, or the partner's (ledger/wording.py `account_language`)."""
+    return asked if asked is not None else account_language(account)
 
 
 PDF_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 from uuid import UUID, uuid5
@@ -128,7 +128,10 @@ class InvoiceLine:
     """One line of an invoice, with the amount already decided."""
 
     kind: InvoiceLineKind
-    description: str
+    description: str | None = field(default=None, kw_only=True)
+    """The English sentence lines carried before issue 17, kept in the events that have it
+    (they still print it when they lack the facts below); a line recorded since stores none,
+    and every reader words it from what it is (ledger/wording.py)."""
     amount: Money
     quantity: int = 1
     product_code: str | None = None

@@ -152,6 +152,8 @@ def _lines(pdf: FPDF, lines: tuple[PrintedLine, ...], currency: str, words: Word
                 line.location_name,
                 line.rate,
                 line.term_months,
+                line.lead_id,
+                line.product_code,
             )
             if line.client_name:
                 text = "\n".join((text, _("Client: {name}").format(name=line.client_name)))
