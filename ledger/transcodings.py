@@ -99,9 +99,11 @@ line recorded since has none and stores no key for it (the name `description` is
 PERSONAL_FIELDS: dict[type[Any], frozenset[str]] = {
     # Events, and the aggregate whose snapshots hold the same facts.
     PartnerAccount.Opened: frozenset({"name"}),
-    PartnerAccount.BillingProfileRecorded: frozenset({"entity", "address", "billing_email"}),
+    PartnerAccount.BillingProfileRecorded: frozenset(
+        {"entity", "address", "billing_email", "tax_id"}
+    ),
     PartnerAccount.ClientRegistered: frozenset({"name", "email"}),
-    PartnerAccount: frozenset({"name", "entity", "address", "billing_email"}),
+    PartnerAccount: frozenset({"name", "entity", "address", "billing_email", "tax_id"}),
     # Value objects, wherever they appear.
     Client: frozenset({"name", "email"}),
     CardToken: frozenset({"holder"}),

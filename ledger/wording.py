@@ -157,6 +157,10 @@ class Words:
             return _("Card processing fee ({rate} %)").format(rate=self.percent(rate))
         return stored or product_code or kind
 
+    def tax_id_label(self) -> str:
+        """What a customer's tax id is called on a document in this language (issue 17)."""
+        return self.gettext("Tax ID")
+
     def product_name(self, names: Mapping[str, str] | None) -> str | None:
         """A product's name in this language, else in English, from the catalogue's `names`."""
         return (names or {}).get(self.language) or (names or {}).get("en")

@@ -89,6 +89,7 @@ def test_there_are_old_shapes_to_upcast() -> None:
         "Invoice.CardFeeAdded.v3.json",
         "Invoice.Issued.v1.json",
         "Invoice.Issued.v2.json",
+        "PartnerAccount.BillingProfileRecorded.v1.json",
         "SubscriptionLine.Created.v1.json",
         "SubscriptionLine.LeadRecorded.v1.json",
     ]
