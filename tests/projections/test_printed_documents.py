@@ -480,6 +480,19 @@ def test_issue_17_the_layout_aligns_amounts_and_sets_parties_side_by_side(
         assert signatures[0][1] == signatures[1][1]
     assert f"/Lang ({partner.locale})".encode() in pdf
     assert b"/Outlines" in pdf
+    # What fpdf2 2.8 allows of PDF/UA (docs/documents.md): the title shown, title and language
+    # in the XMP metadata too; no structure tree for text, so nothing claims to be tagged.
+    reader = PdfReader(io.BytesIO(pdf))
+    catalog = reader.trailer["/Root"]
+    assert catalog["/ViewerPreferences"]["/DisplayDocTitle"].value is True
+    xmp = reader.xmp_metadata
+    assert xmp is not None
+    assert reader.metadata is not None
+    assert reader.metadata.title
+    assert xmp.dc_title == {"x-default": reader.metadata.title}
+    assert xmp.dc_language == [partner.locale]
+    assert "/StructTreeRoot" not in catalog
+    assert "/MarkInfo" not in catalog
 
 
 def test_issue_17_every_message_of_the_documents_is_translated_in_every_language() -> None:
