@@ -125,7 +125,7 @@ class BillingProfileRequest(BaseModel):
     entity: FreeText = Field(min_length=1, max_length=200, description="The legal billing entity.")
     address: AddressModel
     billing_email: FreeText = Field(min_length=3, max_length=200)
-    tax_id: str | None = Field(
+    tax_id: FreeText | None = Field(
         default=None,
         description="The entity's tax id, printed as the customer's on invoices and closing "
         f"documents: ASCII letters, digits, spaces, '-', '.' or '/', with a digit, at most "
