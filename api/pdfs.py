@@ -25,15 +25,15 @@ from domain.partner_account import PartnerAccount
 from domain.values import InvoiceLineKind, Payer
 from domain.vendor import VendorProfiles
 from ledger.vendor import load_vendor_profiles
+from ledger.wording import account_language, words_in
 from projections.catalogue import CatalogueModel, ProductView
 from projections.documents import ClosingDocument
 from projections.invoices import InvoiceDetail
 from projections.printed import ActDocument, InvoiceDocument, Party, PrintedLine, printed_line
-from projections.wording import partner_language
 
 PDF = "application/pdf"
 Locale = Literal["en", "ru", "pl", "es"]
-"""The languages documents are printed in (projections/wording.py `LANGUAGES`)."""
+"""The languages documents are printed in (ledger/wording.py `LANGUAGES`)."""
 LocaleQuery = Annotated[
     Locale | None,
     Query(
@@ -45,11 +45,8 @@ LocaleQuery = Annotated[
 
 
 def document_language(account: PartnerAccount, asked: str | None) -> str:
-    """The language asked for, or the partner's (projections/wording.py `partner_language`)."""
-    if asked is not None:
-        return asked
-    country = account.address.country if account.address is not None else None
-    return partner_language(country, account.currency)
+    """The language asked for, or the partner's (ledger/wording.py `account_language`)."""
+    return asked if asked is not None else account_language(account)
 
 
 PDF_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -77,14 +74,17 @@ def vendor_profiles(path: Path | None) -> VendorProfiles:
     return load_vendor_profiles(path)
 
 
-def partner_party(account: PartnerAccount) -> Party:
-    """The partner as documents name it: its billing entity and address once recorded (R-O1),
-    else its account name."""
+def partner_party(account: PartnerAccount, locale: str) -> Party:
+    """The partner as documents name it: its billing entity, address and tax id once recorded
+    (R-O1, issue 17), else its account name; the tax id's label in the document's language."""
     address = account.address
     lines: tuple[str, ...] = ()
     if address is not None:
         lines = (*address.lines, f"{address.postal_code} {address.city}", address.country)
-    return Party(account.entity or account.name, lines)
+    tax_ids: tuple[tuple[str, str], ...] = ()
+    if account.tax_id is not None:
+        tax_ids = ((words_in(locale.split("-")[0]).tax_id_label(), account.tax_id),)
+    return Party(account.entity or account.name, lines, tax_ids)
 
 
 def printed_lines(
@@ -136,7 +136,7 @@ def invoice_document(
     line (and the partner's beside it), otherwise the partner's billing entity and address
     (R-O3, R-O5); the vendor as it was on the issue date."""
     row = detail.invoice
-    partner = partner_party(account)
+    partner = partner_party(account, locale)
     client = account.clients.get(str(row.client_id)) if row.client_id else None
     paid_by_client = row.payer == Payer.CLIENT.value
     invoice = runtime.ledger.invoice(row.invoice_id)
@@ -172,7 +172,7 @@ def act_document(
         invoice_number=document.invoice_number,
         invoice_issued_on=invoice.issued_on,
         vendor=vendor_profiles(runtime.settings.vendor_profile).on(document.requested_on),
-        customer=partner_party(account),
+        customer=partner_party(account, locale),
         client_name=document.client_name,
         lines=printed_lines(invoice, runtime, conn, locale, with_card_fee=False),
         currency=document.currency,

@@ -128,9 +128,7 @@ class Generator:
             for _ in range(rng.randint(2, 8)):
                 line.record_lead(self.uuid(), LEAD.unit_price, today, now)
             items = [
-                InvoiceLine(
-                    InvoiceLineKind.LEAD, "Lead", price, line_id=line.id, lead_id=UUID(lead_id)
-                )
+                InvoiceLine(InvoiceLineKind.LEAD, price, line_id=line.id, lead_id=UUID(lead_id))
                 for lead_id, price in line.unbilled_leads.items()
             ]
         else:

@@ -150,6 +150,13 @@ class CardNumberInText(BillingError):
     refusal = Refusal.INVALID
 
 
+class TaxIdInvalid(BillingError):
+    """A tax id is empty, too long, or holds what no tax id holds (issue 17); `field` names it."""
+
+    code = "tax_id_invalid"
+    refusal = Refusal.INVALID
+
+
 class UnknownProduct(BillingError):
     """The product is not in the catalogue."""
 

@@ -129,16 +129,23 @@ class Invoice(Aggregate):
 
     class Issued(Event, Aggregate.Created):
         """The invoice was issued with its number from a gapless series (R-O3, R-X3); each line
-        records what it is (product, location, period, price version, a discount's or fee's
-        rate and term) beside an English description, and documents word it (issue 17)."""
+        records what it is (product, location, period, price version, lead, a discount's or
+        fee's rate and term), never a sentence: documents and e-mails word it in their reader's
+        language (issue 17); lines recorded before keep the English description they had."""
 
-        class_version = 2
+        class_version = 3
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             """Version 1's discount lines stated their rate and term in a sentence only
             (issue 17)."""
             state["lines"] = tuple(with_recorded_facts(line) for line in state["lines"])
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            """Version 2's lines carried an English sentence each, version 3's none (issue 17).
+            The sentence stays with the old lines: the one line a reader cannot word (a
+            product the catalogue does not know) still prints it."""
 
         number: str
         kind: InvoiceKind
@@ -292,7 +299,7 @@ class Invoice(Aggregate):
         """The card processing fee became its own line when a card paid (R-O7), at the rate
         of the billing policy's version `policy_version`, in force on the payment's date."""
 
-        class_version = 3
+        class_version = 4
 
         line: InvoiceLine
         policy_version: int
@@ -306,6 +313,11 @@ class Invoice(Aggregate):
         def upcast_v2_v3(state: dict[str, Any]) -> None:
             """Version 2's line stated its rate in a sentence only (issue 17)."""
             state["line"] = with_recorded_facts(state["line"])
+
+        @staticmethod
+        def upcast_v3_v4(state: dict[str, Any]) -> None:
+            """Version 3's line carried its English sentence, version 4's none (issue 17); the
+            old line keeps it, as `Issued`'s do."""
 
         def apply(self, invoice: Invoice) -> None:
             invoice.lines.append(self.line)

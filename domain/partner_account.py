@@ -51,7 +51,14 @@ from domain.payment_methods import (
     refuse_expired,
 )
 from domain.time import zone
-from domain.values import Address, InvoiceLine, clean_email, clean_processor_id, clean_text
+from domain.values import (
+    Address,
+    InvoiceLine,
+    clean_email,
+    clean_processor_id,
+    clean_tax_id,
+    clean_text,
+)
 
 PaymentMethod = CardToken | BankAccountToken
 """What an account keeps of a payment method: a gateway token and safe display data (R-X4)."""
@@ -149,6 +156,10 @@ class PartnerAccount(Aggregate):
     class_version = 2
     """Version 2 keeps the transfers announced for the balance apart from it (R-C2)."""
 
+    tax_id: str | None = None
+    """The partner's tax id as its billing profile recorded it (issue 17), or None. A class
+    default, so accounts and snapshots from before it load with none."""
+
     test_clock_id: UUID | None = None
     """The test clock the partner lives on (issue 15), or None: the server's clock. A class
     default, so accounts and snapshots from before test clocks load as on none."""
@@ -217,20 +228,37 @@ class PartnerAccount(Aggregate):
     # --- billing profile and payment methods (R-O1, R-O6) ----------------------------
 
     class BillingProfileRecorded(Event):
-        """Who invoices are addressed to, where, and where they are e-mailed (R-O1)."""
+        """Who invoices are addressed to, where, with which tax id, and where they are e-mailed
+        (R-O1); documents print the entity, address and tax id as the customer's (issue 17)."""
+
+        class_version = 2
 
         entity: str
         address: Address
         billing_email: str
+        tax_id: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Version 1 recorded no tax id (before issue 17)."""
+            state["tax_id"] = None
 
         def apply(self, account: PartnerAccount) -> None:
             account.entity = self.entity
             account.address = self.address
             account.billing_email = self.billing_email
+            account.tax_id = self.tax_id
 
     def record_billing_profile(
-        self, entity: str, address: Address, billing_email: str, now: datetime
+        self,
+        entity: str,
+        address: Address,
+        billing_email: str,
+        now: datetime,
+        tax_id: str | None = None,
     ) -> None:
+        """Record who invoices are addressed to (R-O1); it replaces the one before, a tax id
+        left out included (issue 17)."""
         self._require_not_closed()
         # An Address built without `Address.of` is checked too: no bad country, no card number.
         checked = Address.of(address.lines, address.city, address.postal_code, address.country)
@@ -239,6 +267,7 @@ class PartnerAccount(Aggregate):
             entity=clean_text("entity", entity),
             address=checked,
             billing_email=clean_email("billing_email", billing_email),
+            tax_id=clean_tax_id("tax_id", tax_id),
             timestamp=now,
         )
 

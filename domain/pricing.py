@@ -173,7 +173,6 @@ def subscription_lines(
         lines = [
             InvoiceLine(
                 kind=InvoiceLineKind.PRODUCT,
-                description=f"{product.name}: {location.name}",
                 amount=per_unit,
                 product_code=product.code,
                 line_id=line_id,
@@ -186,7 +185,6 @@ def subscription_lines(
         lines = [
             InvoiceLine(
                 kind=InvoiceLineKind.PRODUCT,
-                description=product.name,
                 amount=per_unit,
                 product_code=product.code,
                 line_id=line_id,
@@ -228,7 +226,6 @@ def duration_discount_line(
         return None
     return InvoiceLine(
         kind=InvoiceLineKind.DISCOUNT,
-        description=f"{term.months}-month discount ({percent(rate)} %)",
         amount=-discount,
         line_id=line_id,
         period=period,
@@ -244,7 +241,6 @@ def card_fee_line(charged: Money, policy: BillingPolicy) -> InvoiceLine | None:
         return None
     return InvoiceLine(
         kind=InvoiceLineKind.CARD_FEE,
-        description=f"Card processing fee ({percent(policy.card_fee_rate)} %)",
         amount=fee,
         rate=policy.card_fee_rate.normalize(),
     )
@@ -288,7 +284,7 @@ their rate and term (issue 17)."""
 def with_recorded_facts(line: InvoiceLine) -> InvoiceLine:
     """A discount or card-fee line recorded before issue 17, with the rate and term its
     sentence states: the sentence was made from exactly these facts (upcasters' use)."""
-    if line.rate is not None:
+    if line.rate is not None or line.description is None:
         return line
     if line.kind is InvoiceLineKind.DISCOUNT and (
         found := DISCOUNT_SENTENCE.fullmatch(line.description)

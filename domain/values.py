@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 from uuid import UUID, uuid5
 
 from domain.calendar import BillingPeriod
-from domain.errors import InvalidValue
+from domain.errors import InvalidValue, TaxIdInvalid
 from domain.money import Money
 from domain.payment_methods import refuse_card_numbers
 from domain.text import printable_text
@@ -28,6 +28,38 @@ def clean_text(field: str, value: str, *, required: bool = True) -> str:
         raise InvalidValue(f"{field} must not be empty.", field=field)
     if len(text) > TEXT_MAX_LENGTH:
         raise InvalidValue(f"{field} has at most {TEXT_MAX_LENGTH} characters.", field=field)
+    return refuse_card_numbers(field, text)
+
+
+TAX_ID_MAX_LENGTH = 32
+"""A tax id as printed (`PL 525-200-00-00`, `7707083893`, `ESB12345678`, `12-3456789`): the
+longest national ids are under 20 characters; 32 leaves room for a country prefix and the
+separators people type, and keeps a document's customer block to its line."""
+TAX_ID_SEPARATORS = frozenset(" -./")
+"""What a tax id may hold besides ASCII letters and digits: how the ids are written."""
+
+
+def clean_tax_id(field: str, value: str | None) -> str | None:
+    """A partner's tax id as it is to be printed, or None when none is given (issue 17):
+    ASCII letters, digits and the usual separators, with a digit, at most
+    `TAX_ID_MAX_LENGTH` characters, inner spaces collapsed; never a card number (R-X4)."""
+    if value is None:
+        return None
+    text = " ".join(value.split())
+    if not text:
+        raise TaxIdInvalid(f"{field} must not be empty: leave it out instead.", field=field)
+    if len(text) > TAX_ID_MAX_LENGTH:
+        raise TaxIdInvalid(
+            f"{field} has at most {TAX_ID_MAX_LENGTH} characters.",
+            field=field,
+            max_length=TAX_ID_MAX_LENGTH,
+        )
+    allowed = all((char.isascii() and char.isalnum()) or char in TAX_ID_SEPARATORS for char in text)
+    if not allowed or not any(char.isdigit() for char in text):
+        raise TaxIdInvalid(
+            f"{field} holds letters, digits, spaces, '-', '.' or '/' only, and a digit.",
+            field=field,
+        )
     return refuse_card_numbers(field, text)
 
 
@@ -128,7 +160,10 @@ class InvoiceLine:
     """One line of an invoice, with the amount already decided."""
 
     kind: InvoiceLineKind
-    description: str
+    description: str | None = field(default=None, kw_only=True)
+    """The English sentence lines carried before issue 17, kept in the events that have it
+    (they still print it when they lack the facts below); a line recorded since stores none,
+    and every reader words it from what it is (ledger/wording.py)."""
     amount: Money
     quantity: int = 1
     product_code: str | None = None

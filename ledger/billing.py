@@ -25,7 +25,7 @@ from ledger.notifications import (
     payment_failed,
     refund_receipt,
 )
-from ledger.prices import line_price
+from ledger.prices import line_price, product_names
 from ledger.unit_of_work import UnitOfWork
 
 INVOICE_SERIES = "INV"
@@ -146,7 +146,8 @@ def issue_invoice(
         )
     recipient = payer_email(account, payer, client_id)
     if recipient:
-        uow.send(invoice_issued(invoice, account, recipient, context(uow).public_url))
+        names = product_names(uow, invoice.lines)
+        uow.send(invoice_issued(invoice, account, recipient, context(uow).public_url, names))
     if source is PaymentSource.COMPANY_BALANCE and account.balance >= invoice.total:
         pay_internally(
             uow, account, invoice, PaymentSource.COMPANY_BALANCE, invoice.total, issued_on
@@ -198,7 +199,6 @@ def invoice_leads(
     lines = [
         InvoiceLine(
             kind=InvoiceLineKind.LEAD,
-            description=f"{subscription.product_name}: lead {str(lead_id)[:8]}",
             amount=subscription.unbilled_leads[str(lead_id)],
             line_id=subscription.id,
             lead_id=lead_id,

@@ -2,11 +2,14 @@
 
 Each message has a dedup key naming what it is about, so it is queued once however often the
 command is retried, and a receiver can drop a copy delivered twice. Bodies hold amounts,
-numbers and links, never card data (R-X4): a card shows as its brand and last 4 at most.
+numbers and links, never card data (R-X4): a card shows as its brand and last 4 at most. The
+invoice's e-mail is in the partner's language, as its documents (issue 17); the others are in
+English still.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from uuid import UUID
 
 from domain.invoice import Invoice
@@ -16,6 +19,7 @@ from domain.payment_methods import PaymentSource
 from domain.subscription_line import SubscriptionLine
 from ledger.command_records import Message
 from ledger.formatting import format_money
+from ledger.wording import account_language, words_in
 
 
 def _text(amount: Money) -> str:
@@ -23,24 +27,48 @@ def _text(amount: Money) -> str:
     return format_money(amount.amount_minor, amount.currency)
 
 
-CARD_FEE_NOTE = "Paid by card, the card processing fee is added as its own line (R-O7).\n"
-
-
-def invoice_issued(invoice: Invoice, account: PartnerAccount, to: str, public_url: str) -> Message:
-    """The invoice, e-mailed to whoever pays it (R-O5)."""
-    lines = "\n".join(f"  {line.description}: {_text(line.amount)}" for line in invoice.lines)
+def invoice_issued(
+    invoice: Invoice,
+    account: PartnerAccount,
+    to: str,
+    public_url: str,
+    product_names: Mapping[str, Mapping[str, str]] | None = None,
+) -> Message:
+    """The invoice, e-mailed to whoever pays it (R-O5), in the partner's language as its
+    documents are (ledger/wording.py): each line worded from what it is, its product named
+    from `product_names` (the catalogue's names by product code)."""
+    words = words_in(account_language(account))
+    _ = words.gettext
+    names = product_names or {}
+    lines = "\n".join(
+        f"  {words.invoice_line(line, names.get(line.product_code or ''))}: {_text(line.amount)}"
+        for line in invoice.lines
+    )
+    card_fee_note = ""  # R-O7: a card payer is told the fee it will see as its own line
+    if invoice.expected_source is PaymentSource.CARD:
+        card_fee_note = _("Paid by card, the card processing fee is added as its own line.") + "\n"
     return Message(
         dedup_key=f"invoice-issued/{invoice.id}/{to}",
         kind="invoice_issued",
         partner_id=account.id,
         details={"invoice_id": str(invoice.id), "invoice_number": invoice.number},
         recipient=to,
-        subject=f"Invoice {invoice.number} from {account.name}: {_text(invoice.total)}",
+        subject=_("Invoice {number} from {partner}: {total}").format(
+            number=invoice.number, partner=account.name, total=_text(invoice.total)
+        ),
         body=(
-            f"Invoice {invoice.number}, issued {invoice.issued_on}, due {invoice.due_on}.\n\n"
-            f"{lines}\n\nTotal: {_text(invoice.total)}\n"
-            + (CARD_FEE_NOTE if invoice.expected_source is PaymentSource.CARD else "")
-            + f"\nSee it and every past invoice: {public_url}/invoices/{invoice.id}\n"
+            _("Invoice {number}, issued {issued_on}, due {due_on}.").format(
+                number=invoice.number, issued_on=invoice.issued_on, due_on=invoice.due_on
+            )
+            + f"\n\n{lines}\n\n"
+            + _("Total: {total}").format(total=_text(invoice.total))
+            + "\n"
+            + card_fee_note
+            + "\n"
+            + _("See it and every past invoice: {url}").format(
+                url=f"{public_url}/invoices/{invoice.id}"
+            )
+            + "\n"
         ),
     )
 

@@ -73,6 +73,7 @@ class PartnerOperations:
         address: Address,
         billing_email: str,
         *,
+        tax_id: str | None = None,
         key: str | None = None,
         actor: Actor = VENDOR,
     ) -> CommandResult:
@@ -82,6 +83,7 @@ class PartnerOperations:
                 entity=entity,
                 address=address,
                 billing_email=billing_email,
+                tax_id=tax_id,
                 actor=actor,
             ),
             key,

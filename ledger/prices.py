@@ -3,6 +3,7 @@ day, and the partner's override in force then (issue 13), read through the unit 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -10,6 +11,7 @@ from domain.catalogue import CatalogueProduct, product_id
 from domain.money import Money
 from domain.price_overrides import PartnerPrices, partner_prices_id
 from domain.subscription_line import SubscriptionLine
+from domain.values import InvoiceLine
 from ledger.unit_of_work import UnitOfWork
 
 IMPORTED_VERSION = 1
@@ -51,3 +53,14 @@ def line_price(uow: UnitOfWork, subscription: SubscriptionLine, starts_on: date)
     if override is None:
         return LinePrice(amount, label, None)
     return LinePrice(override.applied(amount), label, override.label)
+
+
+def product_names(uow: UnitOfWork, lines: Iterable[InvoiceLine]) -> dict[str, dict[str, str]]:
+    """The catalogue's names by language of the products `lines` charge for, by code, for an
+    e-mail to word them (issue 17); a product not in the store is left out (named by code)."""
+    names: dict[str, dict[str, str]] = {}
+    for code in {line.product_code for line in lines if line.product_code is not None}:
+        product = uow.get(CatalogueProduct, product_id(code))
+        if product is not None:
+            names[code] = dict(product.names)
+    return names

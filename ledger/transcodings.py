@@ -87,19 +87,23 @@ ENUMS: dict[str, type[Enum]] = {
 
 SPARSE_FIELDS: dict[type[Any], frozenset[str]] = {
     InvoiceLine: frozenset(
-        {"price_version", "price_override", "policy_version", "rate", "term_months"}
+        {"description", "price_version", "price_override", "policy_version", "rate", "term_months"}
     ),
 }
 """Fields a value object gained later, with a default of None: written only when set, so the
 facts that never had them keep the stored shape they always had (and old fixtures stay
-frozen); decoding gives the default to a value stored without them."""
+frozen); decoding gives the default to a value stored without them. An invoice line's
+`description` is the other way round: lines recorded before issue 17 have their sentence, a
+line recorded since has none and stores no key for it (the name `description` is kept)."""
 
 PERSONAL_FIELDS: dict[type[Any], frozenset[str]] = {
     # Events, and the aggregate whose snapshots hold the same facts.
     PartnerAccount.Opened: frozenset({"name"}),
-    PartnerAccount.BillingProfileRecorded: frozenset({"entity", "address", "billing_email"}),
+    PartnerAccount.BillingProfileRecorded: frozenset(
+        {"entity", "address", "billing_email", "tax_id"}
+    ),
     PartnerAccount.ClientRegistered: frozenset({"name", "email"}),
-    PartnerAccount: frozenset({"name", "entity", "address", "billing_email"}),
+    PartnerAccount: frozenset({"name", "entity", "address", "billing_email", "tax_id"}),
     # Value objects, wherever they appear.
     Client: frozenset({"name", "email"}),
     CardToken: frozenset({"holder"}),

@@ -19,6 +19,7 @@ import dataclasses
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -43,7 +44,11 @@ LINE_FIELDS = """
     ll_text(l.item -> '_data_' -> 'kind'), l.item -> '_data_' ->> 'description',
     (l.item -> '_data_' ->> 'quantity')::integer, ll_minor(l.item -> '_data_' -> 'amount'),
     ll_date(l.item -> '_data_' -> 'period' -> '_data_' -> 'start'),
-    ll_date(l.item -> '_data_' -> 'period' -> '_data_' -> 'end')
+    ll_date(l.item -> '_data_' -> 'period' -> '_data_' -> 'end'),
+    l.item -> '_data_' ->> 'product_code',
+    l.item -> '_data_' -> 'location' -> '_data_' ->> 'name',
+    ll_uuid(l.item -> '_data_' -> 'lead_id'), ll_text(l.item -> '_data_' -> 'rate')::numeric,
+    (l.item -> '_data_' ->> 'term_months')::integer
 """
 
 
@@ -51,8 +56,10 @@ class ClosingDocuments(Projection):
     """Invoices that may get a closing document, and the documents requested (R-C7, R-C8)."""
 
     name = "closing_documents"
-    version = 2
-    """2: a client's record per reseller and its current reseller after a transfer (R-E1)."""
+    version = 3
+    """2: a client's record per reseller and its current reseller after a transfer (R-E1);
+    3: what each line is (product, location, lead, rate, term), its description only when its
+    event stored one (issue 17: lines are worded by their readers)."""
     weight = 3
     reads = (
         "PartnerAccount.Opened",
@@ -126,11 +133,16 @@ class ClosingDocuments(Projection):
             position bigint NOT NULL,
             item integer NOT NULL,
             kind text NOT NULL,
-            description text NOT NULL,
+            description text,
             quantity integer NOT NULL,
             amount_minor bigint NOT NULL,
             period_start date,
             period_end date,
+            product_code text,
+            location_name text,
+            lead_id uuid,
+            rate numeric,
+            term_months integer,
             PRIMARY KEY (invoice_id, position, item)
         )
         """,
@@ -295,12 +307,20 @@ class DocumentLine:
     """A line of work an act covers: what, how many, for which period, for how much."""
 
     kind: str
-    description: str
+    description: str | None
+    """The English sentence of a line recorded before issue 17; None since."""
     quantity: int
     amount_minor: int
     period_start: date | None
     period_end: date | None
     """The day after the last day paid for (periods end exclusive, as the domain's)."""
+    product_code: str | None = None
+    location_name: str | None = None
+    lead_id: UUID | None = None
+    rate: Decimal | None = None
+    term_months: int | None = None
+    product_names: dict[str, str] | None = None
+    """The product's names by language, from the catalogue, joined when read."""
 
 
 @dataclass(frozen=True)
@@ -436,9 +456,12 @@ def _lines(
     conn: psycopg.Connection[Any], invoice_ids: list[UUID]
 ) -> dict[UUID, list[DocumentLine]]:
     rows = conn.execute(
-        "SELECT invoice_id, kind, description, quantity, amount_minor, period_start, period_end "
-        "FROM closing_invoice_lines WHERE invoice_id = ANY(%s) AND kind <> %s "
-        "ORDER BY invoice_id, position, item",
+        "SELECT l.invoice_id, l.kind, l.description, l.quantity, l.amount_minor, "
+        "l.period_start, l.period_end, l.product_code, l.location_name, l.lead_id, l.rate, "
+        "l.term_months, p.names "
+        "FROM closing_invoice_lines l LEFT JOIN products p ON p.code = l.product_code "
+        "WHERE l.invoice_id = ANY(%s) AND l.kind <> %s "
+        "ORDER BY l.invoice_id, l.position, l.item",
         (invoice_ids, CARD_FEE),
     ).fetchall()
     by_invoice: dict[UUID, list[DocumentLine]] = defaultdict(list)

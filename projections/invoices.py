@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import date
+from decimal import Decimal
 from typing import Any, Literal
 from uuid import UUID
 
@@ -62,10 +63,11 @@ class InvoiceHistory(Projection):
     """Every invoice with its lines, payments, refunds and credit notes (R-O3, R-O5, R-X6)."""
 
     name = "invoices"
-    version = 4
+    version = 5
     """2: offline payments announced and their confirmation (`invoice_announcements`);
     3: each line's price version and partner override (issue 13); 4: the policy version of
-    discount and card-fee lines (issue 13)."""
+    discount and card-fee lines (issue 13); 5: a line's rate and term, its description only
+    when its event stored one (issue 17: lines are worded by their readers)."""
     weight = 4
     reads = (*INVOICE_EVENTS, "Invoice.PaymentAnnounced")
     tables = (
@@ -116,7 +118,7 @@ class InvoiceHistory(Projection):
             invoice_id uuid NOT NULL,
             line_no integer NOT NULL,
             kind text NOT NULL,
-            description text NOT NULL,
+            description text,
             quantity integer NOT NULL,
             amount_minor bigint NOT NULL,
             currency char(3) NOT NULL,
@@ -131,6 +133,8 @@ class InvoiceHistory(Projection):
             price_version text,
             price_override text,
             policy_version integer,
+            rate numeric,
+            term_months integer,
             PRIMARY KEY (invoice_id, line_no)
         )
         """,
@@ -213,7 +217,8 @@ class InvoiceHistory(Projection):
                ll_date(ll_fields(x.f -> 'period') -> 'start'),
                ll_date(ll_fields(x.f -> 'period') -> 'end'), ll_uuid(x.f -> 'lead_id'),
                x.position, x.f ->> 'price_version', x.f ->> 'price_override',
-               coalesce((x.f ->> 'policy_version')::integer, x.fee_policy_version)
+               coalesce((x.f ->> 'policy_version')::integer, x.fee_policy_version),
+               ll_text(x.f -> 'rate')::numeric, (x.f ->> 'term_months')::integer
         FROM (
             SELECT b.originator_id AS invoice_id, b.position, l.n, ll_fields(l.item) AS f,
                    NULL::integer AS fee_policy_version
@@ -409,7 +414,9 @@ class InvoiceLineView:
 
     line_no: int
     kind: str
-    description: str
+    description: str | None
+    """The English sentence of a line recorded before issue 17; None since (ledger/wording.py
+    words a line from the facts here)."""
     quantity: int
     amount_minor: int
     currency: str
@@ -426,6 +433,13 @@ class InvoiceLineView:
     policy_version: int | None
     """The billing policy version of a discount or card-fee line; None on a discount line
     invoiced before it was recorded."""
+    rate: Decimal | None
+    """A discount's or card fee's rate (0.10 is 10 %); None before issue 17."""
+    term_months: int | None
+    """A duration discount's term; None otherwise and before issue 17."""
+    product_names: dict[str, str] | None = None
+    """The line's product's names by language, from the catalogue (not a column of the lines:
+    joined when the invoice is read, so a line names its product in whichever language)."""
 
 
 @dataclass(frozen=True)
@@ -543,11 +557,18 @@ def invoice(
         found = cur.execute(query, (invoice_id, partner_id, partner_id)).fetchone()
     if found is None:
         return None
+    stored = sql.SQL(", ").join(
+        sql.Identifier("l", field.name)
+        for field in fields(InvoiceLineView)
+        if field.name != "product_names"
+    )
     with conn.cursor(row_factory=class_row(InvoiceLineView)) as cur:
         lines = cur.execute(
-            sql.SQL("SELECT {} FROM invoice_lines WHERE invoice_id = %s ORDER BY line_no").format(
-                _columns(InvoiceLineView)
-            ),
+            sql.SQL(
+                "SELECT {}, p.names AS product_names FROM invoice_lines l "
+                "LEFT JOIN products p ON p.code = l.product_code "
+                "WHERE l.invoice_id = %s ORDER BY l.line_no"
+            ).format(stored),
             (invoice_id,),
         ).fetchall()
     with conn.cursor(row_factory=class_row(InvoicePayment)) as cur:

@@ -1,6 +1,6 @@
 """Closing documents and invoices as PDF, in the reader's language (R-C7, R-O5, issue 17).
 
-Words come from the message catalogues (projections/wording.py), amounts from the one
+Words come from the message catalogues (ledger/wording.py), amounts from the one
 formatter of money for people (ledger/formatting.py: babel, exact decimals, the ISO 4217
 digits of their currency), dates from babel. Text is set in DejaVu Sans, shipped in
 `projections/fonts/` (its licence beside it), so Russian, Polish and Spanish print correctly.
@@ -13,18 +13,20 @@ from __future__ import annotations
 import logging
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 from babel import Locale
 from babel.dates import format_date
 from fpdf import FPDF
 from fpdf.enums import TableBordersLayout
 from fpdf.fonts import FontFace
+from fpdf.prefs import ViewerPreferences
 
 from domain.money import Money
 from domain.vendor import VendorProfile, included_tax
 from ledger.formatting import format_money
+from ledger.wording import Words
 from projections.printed import ActDocument, InvoiceDocument, Party, PrintedLine
-from projections.wording import Words
 
 FONT_FILE = Path(__file__).with_name("fonts") / "DejaVuSans.ttf"
 FONT = "DejaVuSans"
@@ -152,6 +154,8 @@ def _lines(pdf: FPDF, lines: tuple[PrintedLine, ...], currency: str, words: Word
                 line.location_name,
                 line.rate,
                 line.term_months,
+                line.lead_id,
+                line.product_code,
             )
             if line.client_name:
                 text = "\n".join((text, _("Client: {name}").format(name=line.client_name)))
@@ -299,13 +303,35 @@ def _new_pdf(title: str, on: date, words: Words) -> FPDF:
     pdf = FPDF(orientation="portrait", unit="mm", format="A4")
     pdf.add_font(FONT, "", FONT_FILE)
     pdf.set_title(title)
-    pdf.set_lang(str(words.locale).replace("_", "-"))
+    language = str(words.locale).replace("_", "-")
+    pdf.set_lang(language)
+    # Accessibility as far as fpdf2 2.8 goes (docs/documents.md): a viewer shows the title,
+    # not the file name, and the XMP metadata names title and language as the Info does.
+    pdf.viewer_preferences = ViewerPreferences(display_doc_title=True)
+    pdf.set_xmp_metadata(_xmp(title, language, on))
     pdf.set_creator(CREATOR)
     pdf.set_creation_date(datetime.combine(on, time(0), tzinfo=UTC))
     pdf.set_auto_page_break(auto=True, margin=15)
     pdf.add_page()
     pdf.set_font(FONT, "", TEXT_SIZE_PT)
     return pdf
+
+
+def _xmp(title: str, language: str, on: date) -> str:
+    """The document's XMP metadata: its title and language (PDF/UA asks for `dc:title`), its
+    creator and date. Written here, not by fpdf2, whose own stamps the time of printing: the
+    same document must print the same bytes (R-O5). It claims no PDF/A or PDF/UA part."""
+    return (
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/">'
+        '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        '<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/" '
+        'xmlns:xmp="http://ns.adobe.com/xap/1.0/">'
+        f'<dc:title><rdf:Alt><rdf:li xml:lang="x-default">{escape(title)}</rdf:li></rdf:Alt>'
+        f"</dc:title><dc:language><rdf:Bag><rdf:li>{escape(language)}</rdf:li></rdf:Bag>"
+        f"</dc:language><xmp:CreatorTool>{CREATOR}</xmp:CreatorTool>"
+        f"<xmp:CreateDate>{on.isoformat()}T00:00:00Z</xmp:CreateDate>"
+        "</rdf:Description></rdf:RDF></x:xmpmeta>"
+    )
 
 
 def _title(pdf: FPDF, text: str) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from uuid import UUID
 
 from domain.money import Money
 from domain.pricing import with_recorded_facts
@@ -30,9 +31,9 @@ class PrintedLine:
 
     kind: str
     """An `InvoiceLineKind` value: product, discount, card_fee or lead."""
-    description: str
-    """The English sentence stored with it: printed only for a line recorded before the
-    facts below (issue 17, item 5)."""
+    description: str | None
+    """The English sentence stored with a line recorded before issue 17: printed only when it
+    lacks the facts below (issue 17, item 5); None on lines recorded since."""
     amount_minor: int
     quantity: int = 1
     product_code: str | None = None
@@ -50,6 +51,7 @@ class PrintedLine:
     term_months: int | None = None
     """A duration discount's term."""
     price_version: str | None = None
+    lead_id: UUID | None = None
 
     @property
     def unit_price_minor(self) -> int:
@@ -128,4 +130,5 @@ def printed_line(
         rate=line.rate,
         term_months=line.term_months,
         price_version=line.price_version,
+        lead_id=line.lead_id,
     )

@@ -156,7 +156,11 @@ class Redecider(IssuedLines):
         if new.amount.amount_minor != old:
             line = logged.event["line"]["_data_"]
             line["amount"] = money_json(new.amount.amount_minor, invoice.currency)
-            line["description"] = new.description
+            # The fee decided again records its rate, as a fee recorded since issue 17; a
+            # sentence stored before would state the old rate, so it goes.
+            line.pop("description", None)
+            if new.rate is not None:
+                line["rate"] = {"_type_": "decimal_str", "_data_": str(new.rate)}
             self.result.update(logged)
 
     def _paymentreceived(self, logged: LoggedEvent) -> None:

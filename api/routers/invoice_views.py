@@ -19,6 +19,7 @@ from api.schemas.invoices import (
     PaymentView,
     PendingDebitView,
     RefundView,
+    line_description,
 )
 from domain.payment_methods import PaymentSource
 from domain.values import PRICE_SET_ON_LEAD, InvoiceLineKind
@@ -106,7 +107,7 @@ def invoice_response(detail: InvoiceDetail) -> InvoiceResponse:
             InvoiceLineModel(
                 line_no=line.line_no,
                 kind=InvoiceLineKind(line.kind),
-                description=line.description,
+                description=line_description(line),
                 quantity=line.quantity,
                 amount=_money(line.amount_minor, line.currency),
                 product_code=line.product_code,
@@ -209,17 +210,7 @@ def closing_document_response(document: ClosingDocument) -> ClosingDocumentRespo
         client_name=document.client_name,
         period_start=document.period_start,
         period_end=document.period_end,
-        lines=[
-            DocumentLineView(
-                kind=InvoiceLineKind(line.kind),
-                description=line.description,
-                quantity=line.quantity,
-                amount=_money(line.amount_minor, document.currency),
-                period_start=line.period_start,
-                period_end=line.period_end,
-            )
-            for line in document.lines
-        ],
+        lines=[DocumentLineView.of(line, document.currency) for line in document.lines],
         amount=_money(document.amount_minor, document.currency),
         requested_on=document.requested_on,
     )

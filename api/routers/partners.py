@@ -141,12 +141,14 @@ async def record_billing_profile(
     caller: Commander,
     key: IdempotencyKey,
 ) -> CommandAccepted:
-    """Set the billing entity, address and e-mail of invoices (R-O1); a later one replaces it."""
+    """Set the billing entity, address, tax id and e-mail of invoices (R-O1, issue 17); a later
+    one replaces it."""
     command = partner_commands.RecordBillingProfile(
         partner_id=partner_id,
         entity=body.entity,
         address=body.address.address(),
         billing_email=body.billing_email,
+        tax_id=body.tax_id,
         actor=caller.actor,
     )
     result = await runtime.ledger.submit(command, key)

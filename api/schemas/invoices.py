@@ -15,8 +15,33 @@ from api.schemas.common import MoneyModel
 from domain.invoice import InvoiceKind, InvoiceStatus
 from domain.payment_methods import PaymentSource
 from domain.values import InvoiceLineKind, Payer
+from ledger.wording import words_in
+from projections.documents import DocumentLine
+from projections.invoices import InvoiceLineView
 
 InvoiceId = Annotated[UUID, Path(description="The invoice's id.")]
+
+
+LINE_DESCRIPTION = (
+    "What the line is, in English, worded from what was recorded (product, location, lead, "
+    "a discount's term and rate, the card fee's rate); the documents word it in their language."
+)
+
+
+def line_description(line: InvoiceLineView | DocumentLine) -> str:
+    """What a line is, in English, worded from what its event recorded by the documents' own
+    wording (ledger/wording.py; issue 17): the response keeps its `description` for clients."""
+    english = words_in("en")
+    return english.line(
+        line.kind,
+        line.description,
+        english.product_name(line.product_names),
+        line.location_name,
+        line.rate,
+        line.term_months,
+        line.lead_id,
+        line.product_code,
+    )
 
 
 class InvoiceSummaryView(BaseModel):
@@ -56,7 +81,7 @@ class InvoiceLineModel(BaseModel):
 
     line_no: int
     kind: InvoiceLineKind
-    description: str
+    description: str = Field(description=LINE_DESCRIPTION)
     quantity: int
     amount: MoneyModel
     product_code: str | None
@@ -175,11 +200,22 @@ class DocumentLineView(BaseModel):
     """A line of work a closing document covers."""
 
     kind: InvoiceLineKind
-    description: str
+    description: str = Field(description=LINE_DESCRIPTION)
     quantity: int
     amount: MoneyModel
     period_start: date | None
     period_end: date | None = Field(description="Exclusive: the day after the last day.")
+
+    @classmethod
+    def of(cls, line: DocumentLine, currency: str) -> DocumentLineView:
+        return cls(
+            kind=InvoiceLineKind(line.kind),
+            description=line_description(line),
+            quantity=line.quantity,
+            amount=MoneyModel(amount_minor=line.amount_minor, currency=currency),
+            period_start=line.period_start,
+            period_end=line.period_end,
+        )
 
 
 class ClosingDocumentResponse(BaseModel):

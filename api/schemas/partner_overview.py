@@ -42,6 +42,7 @@ class BillingProfileView(BaseModel):
     entity: str
     address: AddressView
     billing_email: str
+    tax_id: str | None = Field(description="Null: the profile names no tax id (issue 17).")
 
 
 class BudgetView(BaseModel):
@@ -109,6 +110,7 @@ class PartnerStateResponse(BaseModel):
                     country=address.country,
                 ),
                 billing_email=account.billing_email,
+                tax_id=account.tax_id,
             )
         default = account.default_method
         return cls(

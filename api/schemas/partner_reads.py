@@ -12,7 +12,6 @@ from pydantic import BaseModel, Field
 
 from api.schemas.common import MoneyModel, MoneySum, Page
 from api.schemas.invoices import DocumentLineView
-from domain.values import InvoiceLineKind
 from ledger.sealing import Sealer, reveal
 from projections import banners
 from projections.activity import ActivityEntry
@@ -208,17 +207,7 @@ class ClosingDocumentSummary(BaseModel):
             period_end=document.period_end,
             amount=MoneyModel.of(document.amount),
             requested_on=document.requested_on,
-            lines=[
-                DocumentLineView(
-                    kind=InvoiceLineKind(line.kind),
-                    description=line.description,
-                    quantity=line.quantity,
-                    amount=MoneyModel(amount_minor=line.amount_minor, currency=document.currency),
-                    period_start=line.period_start,
-                    period_end=line.period_end,
-                )
-                for line in document.lines
-            ],
+            lines=[DocumentLineView.of(line, document.currency) for line in document.lines],
         )
 
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.schemas.common import CommandAccepted, FreeText, MoneyModel, PositiveMoney
 from domain.bonus_wallet import VENDOR_CREDIT_MAX_MAJOR
 from domain.money import Money
-from domain.values import TEXT_MAX_LENGTH, Address
+from domain.values import TAX_ID_MAX_LENGTH, TEXT_MAX_LENGTH, Address
 from ledger.command_records import CommandResult
 from ledger.sealing import Sealer, reveal_text
 from projections.partners import PartnerView
@@ -116,6 +116,7 @@ class BillingProfileRequest(BaseModel):
                         "country": "US",
                     },
                     "billing_email": "billing@acme.example",
+                    "tax_id": "12-3456789",
                 }
             ]
         },
@@ -124,6 +125,13 @@ class BillingProfileRequest(BaseModel):
     entity: FreeText = Field(min_length=1, max_length=200, description="The legal billing entity.")
     address: AddressModel
     billing_email: FreeText = Field(min_length=3, max_length=200)
+    tax_id: FreeText | None = Field(
+        default=None,
+        description="The entity's tax id, printed as the customer's on invoices and closing "
+        f"documents: ASCII letters, digits, spaces, '-', '.' or '/', with a digit, at most "
+        f"{TAX_ID_MAX_LENGTH} characters (`tax_id_invalid` otherwise). Left out: none; a "
+        "later profile without it removes it.",
+    )
 
 
 class TopUpRequest(BaseModel):

@@ -61,16 +61,19 @@ class OpenPartnerAccount(LedgerCommand):
 
 @dataclass(frozen=True, kw_only=True)
 class RecordBillingProfile(LedgerCommand):
-    """Who invoices go to, where, and to which e-mail (R-O1)."""
+    """Who invoices go to, where, with which tax id, and to which e-mail (R-O1, issue 17)."""
 
     partner_id: UUID
     entity: str
     address: Address
     billing_email: str
+    tax_id: str | None = None
+    """Printed as the customer's on invoices and closing documents; None: the partner has none
+    to print (a default, so fingerprints recorded before it are unchanged)."""
 
     def handle(self, uow: UnitOfWork) -> Answer:
         owned_partner(uow, self.partner_id, self.actor).record_billing_profile(
-            self.entity, self.address, self.billing_email, uow.now
+            self.entity, self.address, self.billing_email, uow.now, self.tax_id
         )
         return self.partner_id, {}
 

@@ -16,7 +16,7 @@ from api.runtime import Runtime
 from domain.invoice import InvoiceStatus
 from domain.money import Money
 from domain.payment_methods import PaymentSource
-from domain.values import Payer
+from domain.values import TAX_ID_MAX_LENGTH, Payer
 from ledger.application import EVENTS_TABLE
 from ledger.payments.simulator import SimulatedGateway
 from tests.support import NOT_CATALOGUE
@@ -369,6 +369,41 @@ def test_r_o1_a_partner_records_its_own_billing_profile(
     assert (account.entity, account.billing_email) == ("Acme Resellers LLC", "billing@acme.example")
     assert account.address is not None
     assert account.address.lines == ("350 Fifth Avenue", "Suite 4100")
+
+
+def test_issue_17_the_billing_profile_records_a_tax_id_and_a_bad_one_writes_nothing(
+    http: httpx.Client, runtime: Runtime
+) -> None:
+    """The customer's tax id (issue 17): recorded with the profile as it is to be printed,
+    shown in the partner's state; a bad one is refused with a stable code and writes nothing;
+    a later profile without one removes it. One partner, a few requests."""
+    partner_id, _ = open_partner(http)
+    path = f"/v1/partners/{partner_id}/billing-profile"
+    recorded = http.post(path, json={**PROFILE, "tax_id": " PL  525-200-00-00 "})
+    assert recorded.status_code == 201, recorded.text
+
+    def tax_id() -> object:
+        state = http.get(f"/v1/partners/{partner_id}/state")
+        assert state.status_code == 200, state.text
+        return state.json()["billing_profile"]["tax_id"]
+
+    assert tax_id() == "PL 525-200-00-00"
+    events = event_count(runtime)
+    for bad, code in [
+        ("7" * (TAX_ID_MAX_LENGTH + 1), "tax_id_invalid"),
+        ("   ", "tax_id_invalid"),
+        ("INN: 7707083893", "tax_id_invalid"),  # a colon is no part of a tax id
+        ("VAT-ID", "tax_id_invalid"),  # no digit
+        ("4242 4242 4242 4242", "card_number_in_text"),  # R-X4
+    ]:
+        refused = http.post(path, json={**PROFILE, "tax_id": bad})
+        assert (refused.status_code, refused.json()["code"]) == (422, code), bad
+        assert refused.headers["content-type"] == "application/problem+json"
+    assert event_count(runtime) == events
+    assert tax_id() == "PL 525-200-00-00"
+
+    assert http.post(path, json=PROFILE).status_code == 201
+    assert tax_id() is None
 
 
 def test_r_x5_a_replayed_command_answers_as_the_first_and_writes_nothing(

@@ -4,7 +4,8 @@ issued by the ledger from real events, printed over real HTTP in the partner's l
 read back: the vendor as seller and performer, the partner's billing entity and address, each
 line's product (named by the catalogue in the partner's language), location, client and period,
 the discount and card fee as their own lines in that language (R-C3, R-O7), the tax statement,
-the amount in words, how to pay, the act's basis, no-claims statement and both signatures.
+the amount in words, how to pay, the act's basis, no-claims statement and both signatures; the
+partner's tax id as the customer's, labelled in its language (ИНН, NIP, Tax ID).
 
 Three partners, one invoice and one act each: about 1.5 s, most of it the six PDFs."""
 
@@ -42,6 +43,9 @@ class Case:
     source: PaymentSource
     expected_invoice: tuple[str, ...]
     expected_act: tuple[str, ...]
+    tax_id: str = ""
+    """The partner's tax id, printed as the customer's with the label of its language."""
+    tax_line: str = ""
     absent_from_act: tuple[str, ...] = ()
 
 
@@ -62,6 +66,7 @@ CASES = [
             "ООО «Интегратор Плюс»",
             "ул. Тверская, 1",
             "125009 Москва",
+            "ИНН: 7707083893",
             "Линия сообщений",
             "Клиент: Кофейня Зерно",
             "1 подписка 1 500,00 ₽ 1 500,00 ₽",
@@ -83,6 +88,8 @@ CASES = [
             "подпись, М.П.",
             "подпись, М.П.",
         ),
+        tax_id="7707083893",
+        tax_line="ИНН: 7707083893",
     ),
     Case(
         locale="pl",
@@ -99,6 +106,7 @@ CASES = [
             "Faktura nr ",
             "Integrator Łódź Sp. z o.o.",
             "90-001 Łódź",
+            "NIP: 725-123-45-67",
             "Integracja POS, lokalizacja: Rynek 3",
             "Klient: Kwiaciarnia Róża",
             "1 lokalizacja 2 388,00 zł 2 388,00 zł",
@@ -122,6 +130,8 @@ CASES = [
             "Razem wykonano usług: 3, na kwotę 4 298,40 zł",
             "podpis, pieczęć",
         ),
+        tax_id="725-123-45-67",
+        tax_line="NIP: 725-123-45-67",
     ),
     Case(
         locale="en",
@@ -138,6 +148,7 @@ CASES = [
             "Invoice No. ",
             "Acme Integrations Inc.",
             "94105 San Francisco",
+            "Tax ID: 12-3456789",
             "POS integration, location: Market St",
             "Client: Joe's Diner",
             "1 location $49.00 $49.00",
@@ -161,6 +172,8 @@ CASES = [
             "signature, stamp",
         ),
         absent_from_act=("Card processing fee",),
+        tax_id="12-3456789",
+        tax_line="Tax ID: 12-3456789",
     ),
 ]
 
@@ -188,7 +201,9 @@ def test_issue_17_a_partners_invoice_and_closing_document_print_in_its_language(
         name=f"{case.entity} (account)", currency=case.currency, time_zone=case.time_zone
     ).aggregate_id
     assert partner is not None
-    ledger.record_billing_profile(partner, case.entity, case.address, "billing@example.com")
+    ledger.record_billing_profile(
+        partner, case.entity, case.address, "billing@example.com", tax_id=case.tax_id
+    )
     if case.source is PaymentSource.CARD:
         ledger.add_payment_method(partner, CARD, make_default=True)
     client = ledger.register_client(partner, name=case.client, unified_billing=False)
@@ -216,6 +231,7 @@ def test_issue_17_a_partners_invoice_and_closing_document_print_in_its_language(
     assert_in_order(act_text, (case.expected_act[0], *case.expected_act[1:3], *vendor))
     assert_in_order(act_text, case.expected_act)
     assert f"{case.entity} (account)" not in act_text  # the billing entity, not the account
+    assert case.tax_line in act_text  # the customer's tax id (issue 17)
     for absent in case.absent_from_act:
         assert absent not in act_text
     if case.locale != "en":  # another language asked for is printed

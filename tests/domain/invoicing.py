@@ -29,9 +29,7 @@ def usd(minor: int) -> Money:
 
 
 def product(minor: int, location: Location | None = None, currency: str = "USD") -> InvoiceLine:
-    return InvoiceLine(
-        InvoiceLineKind.PRODUCT, "POS seat", Money(minor, currency), location=location
-    )
+    return InvoiceLine(InvoiceLineKind.PRODUCT, Money(minor, currency), location=location)
 
 
 def issue(

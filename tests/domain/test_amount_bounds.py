@@ -165,7 +165,9 @@ def test_r_x1_an_invoice_of_the_largest_total_is_issued_and_one_more_is_refused(
 def test_r_x1_a_line_above_the_bound_is_refused_even_when_a_discount_brings_the_total_down() -> (
     None
 ):
-    discount = InvoiceLine(InvoiceLineKind.DISCOUNT, "Discount", usd(-INVOICE_TOTAL_MAX_MINOR))
+    discount = InvoiceLine(
+        InvoiceLineKind.DISCOUNT, usd(-INVOICE_TOTAL_MAX_MINOR), description="Discount"
+    )
 
     refusal = rejected(lambda: issue(product(INVOICE_TOTAL_MAX_MINOR + 1), discount))
     assert refusal == too_large(INVOICE_TOTAL_MAX_MINOR, "lines")
@@ -184,7 +186,7 @@ def test_r_x1_a_card_fee_taking_the_total_above_one_amount_is_refused() -> None:
     invoice = issue(INVOICE_TOTAL_MAX_MINOR)
     invoice.collect_events()
     fee_minor = AMOUNT_MAX_MINOR - INVOICE_TOTAL_MAX_MINOR + 1
-    fee = InvoiceLine(InvoiceLineKind.CARD_FEE, "Card fee", usd(fee_minor))
+    fee = InvoiceLine(InvoiceLineKind.CARD_FEE, usd(fee_minor), description="Card fee")
 
     refusal = refused(invoice, lambda: pay(invoice, CARD, AMOUNT_MAX_MINOR + 1, fee_line=fee))
     assert refusal == too_large(AMOUNT_MAX_MINOR)

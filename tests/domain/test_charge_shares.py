@@ -15,7 +15,7 @@ NOW = datetime(2026, 1, 5, 12, tzinfo=UTC)
 
 
 def owing(amount_minor: int) -> Invoice:
-    line = InvoiceLine(InvoiceLineKind.PRODUCT, "Leads", Money(amount_minor, "USD"))
+    line = InvoiceLine(InvoiceLineKind.PRODUCT, Money(amount_minor, "USD"), description="Leads")
     return Invoice.issue(
         invoice_id=uuid4(),
         partner_id=uuid4(),

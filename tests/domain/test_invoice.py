@@ -75,7 +75,7 @@ def test_r_x3_an_invoice_needs_lines_with_a_positive_total_in_one_currency(
 
 def test_r_o3_the_invoice_keeps_one_line_per_location() -> None:
     places = [Location(UUID(int=50 + n), name) for n, name in enumerate(("Main St", "Harbour"))]
-    discount = InvoiceLine(InvoiceLineKind.DISCOUNT, "12-month discount", usd(-600))
+    discount = InvoiceLine(InvoiceLineKind.DISCOUNT, usd(-600), description="12-month discount")
     invoice = issue(*[product(3_000, place) for place in places], discount)
     then_events(invoice, (Invoice.Issued, {"total": usd(5_400)}))
     assert [line.location for line in invoice.lines] == [*places, None]

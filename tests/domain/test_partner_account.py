@@ -549,7 +549,7 @@ def test_r_o3_unified_charges_wait_for_the_partners_billing_day() -> None:
         partner_id=uuid4(), name="Acme", currency="USD", time_zone="UTC", now=START
     )
     partner.collect_events()
-    seat = InvoiceLine(InvoiceLineKind.PRODUCT, "Seat: Main St", usd(3_000))
+    seat = InvoiceLine(InvoiceLineKind.PRODUCT, usd(3_000), description="Seat: Main St")
     line_id = uuid4()
     partner.defer_charge(line_id, [seat], date(2026, 2, 1), START)
     [deferred] = then(partner, A.ChargeDeferred)
@@ -572,7 +572,7 @@ def test_r_o3_a_charge_in_another_currency_or_with_no_lines_is_refused() -> None
         partner_id=uuid4(), name="Acme", currency="USD", time_zone="UTC", now=START
     )
     partner.collect_events()
-    euro = InvoiceLine(InvoiceLineKind.PRODUCT, "Seat", Money(3_000, "EUR"))
+    euro = InvoiceLine(InvoiceLineKind.PRODUCT, Money(3_000, "EUR"), description="Seat")
     assert (
         refused(partner, lambda: partner.defer_charge(uuid4(), [euro], START.date(), START))[0]
         == "currency_mismatch"

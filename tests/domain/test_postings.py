@@ -438,11 +438,15 @@ class Books:
         """Product and lead lines, maybe a discount, to the partner or to its client."""
         products = [rng.randint(1, 10**6) for _ in range(rng.randint(1, 3))]
         leads = [rng.randint(1, 10**5) for _ in range(rng.randint(0, 2))]
-        lines = [InvoiceLine(InvoiceLineKind.PRODUCT, "p", self.money(m)) for m in products]
-        lines += [InvoiceLine(InvoiceLineKind.LEAD, "l", self.money(m)) for m in leads]
+        lines = [
+            InvoiceLine(InvoiceLineKind.PRODUCT, self.money(m), description="p") for m in products
+        ]
+        lines += [InvoiceLine(InvoiceLineKind.LEAD, self.money(m), description="l") for m in leads]
         discount = rng.randint(0, sum(products) - 1)
         if discount:
-            lines.append(InvoiceLine(InvoiceLineKind.DISCOUNT, "d", self.money(-discount)))
+            lines.append(
+                InvoiceLine(InvoiceLineKind.DISCOUNT, self.money(-discount), description="d")
+            )
         payer = rng.choice(list(Payer))
         self.invoices.append(issue(lines, payer, self.partner_id, self.client_id))
 

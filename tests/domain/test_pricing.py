@@ -62,11 +62,11 @@ def amounts(lines: list[InvoiceLine]) -> list[tuple[InvoiceLineKind, int]]:
 
 
 def test_r_o3_one_product_line_per_location_naming_the_location() -> None:
+    """Each line records its product and location, and no sentence (issue 17)."""
     lines = lines_for(SEATS, Term.MONTHLY, FEBRUARY)
     assert lines == [
         InvoiceLine(
             kind=InvoiceLineKind.PRODUCT,
-            description=f"Online ordering: {location.name}",
             amount=usd(49_99),
             product_code="seats",
             line_id=LINE_ID,
@@ -81,7 +81,6 @@ def test_r_o3_a_per_line_product_bills_one_line_whatever_its_locations() -> None
     [line] = lines_for(PLAN, Term.MONTHLY, FEBRUARY)
     assert line == InvoiceLine(
         kind=InvoiceLineKind.PRODUCT,
-        description="Business plan",
         amount=usd(120_00),
         product_code="plan",
         line_id=LINE_ID,
@@ -114,7 +113,8 @@ def test_r_c3_twelve_months_bill_twelve_times_with_one_discount_line() -> None:
     ]
     discount = lines[-1]
     assert (discount.line_id, discount.period, discount.location) == (LINE_ID, YEAR, None)
-    assert discount.description.startswith("12-month discount (10")
+    # What it is, never a sentence: documents word it in their language (issue 17).
+    assert (discount.rate, discount.term_months, discount.description) == (Decimal("0.1"), 12, None)
     assert total([line.amount for line in lines], "USD") == usd(1079_78)
 
 
@@ -217,7 +217,7 @@ def test_r_o7_card_fee_is_three_percent_as_its_own_line() -> None:
     assert line is not None
     # 3 % of 1,079.78 is 32.3934.
     assert (line.kind, line.amount) == (InvoiceLineKind.CARD_FEE, usd(32_39))
-    assert line.description.startswith("Card processing fee (3")
+    assert (line.rate, line.description) == (Decimal("0.03"), None)
     assert (line.product_code, line.line_id, line.location, line.period) == (None,) * 4
 
 

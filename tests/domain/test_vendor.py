@@ -22,6 +22,7 @@ from domain.pricing import (
     duration_discount_line,
     with_recorded_facts,
 )
+from domain.pricing import percent as percent_text
 from domain.values import InvoiceLine, InvoiceLineKind
 from domain.vendor import VendorProfile, VendorProfiles, included_tax
 
@@ -112,20 +113,28 @@ def test_r_c3_r_o7_an_old_lines_sentence_gives_back_the_rate_and_term_it_was_mad
     upcasters recover them exactly, for any rate the policy allows."""
     rate = percent / 100
     policy = BillingPolicy(card_fee_rate=rate, duration_discounts={term: rate})
-    product = InvoiceLine(InvoiceLineKind.PRODUCT, "Plan", Money(1_000_00, "USD"))
+    product = InvoiceLine(InvoiceLineKind.PRODUCT, Money(1_000_00, "USD"), description="Plan")
     made = [
         duration_discount_line([product], term, policy, line_id=UUID(int=1), period=PERIOD),
         card_fee_line(Money(1_000_00, "USD"), policy),
     ]
     for line in made:
         assert line is not None
-        old = InvoiceLine(line.kind, line.description, line.amount, period=line.period)
+        sentence = OLD_SENTENCES[line.kind].format(months=term.months, rate=percent_text(rate))
+        old = InvoiceLine(line.kind, line.amount, description=sentence, period=line.period)
         assert old.rate is None
         recovered = with_recorded_facts(old)
         assert (recovered.rate, recovered.term_months) == (line.rate, line.term_months)
         assert str(recovered.rate) == str(line.rate)  # the same stored text, too
 
 
+OLD_SENTENCES = {
+    InvoiceLineKind.DISCOUNT: "{months}-month discount ({rate} %)",
+    InvoiceLineKind.CARD_FEE: "Card processing fee ({rate} %)",
+}
+"""The sentences domain/pricing.py wrote into discount and card-fee lines before issue 17."""
+
+
 def test_issue_17_a_line_whose_sentence_states_no_rate_keeps_its_description() -> None:
-    odd = InvoiceLine(InvoiceLineKind.DISCOUNT, "Goodwill discount", Money(-500, "USD"))
+    odd = InvoiceLine(InvoiceLineKind.DISCOUNT, Money(-500, "USD"), description="Goodwill discount")
     assert with_recorded_facts(odd) == odd

@@ -26,6 +26,7 @@ from ledger.application import EVENTS_TABLE, Ledger
 from ledger.clock import SimulatedClock
 from ledger.database import Database
 from tests.ledger.payments_support import ACH, CARD_FEE, SIGNATURES, VISA, open_partner
+from tests.ledger.scenarios.otter_chatapp_support import worded
 
 CHANGE_DAY = date(2026, 2, 2)
 """START is 2026-01-31 09:30 UTC: the change starts two days later."""
@@ -78,7 +79,7 @@ def test_r_o7_a_card_fee_change_applies_only_to_payments_on_or_after_its_date(
         InvoiceStatus.SETTLED,
         Money(SIGNATURES + CARD_FEE_FROM_CHANGE, "USD"),
     )
-    assert [line.description for line in after.lines][-1] == "Card processing fee (2.5 %)"
+    assert worded(after.lines[-1]) == "Card processing fee (2.5 %)"
     # An auditor traces each fee to the version of the policy that made it.
     assert fee_versions(database) == [(str(CARD_FEE), 0), (str(CARD_FEE_FROM_CHANGE), 1)]
     assert ledger.policy_today(partner).card_fee_rate == Decimal("0.025")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import threading
 import time
@@ -14,6 +15,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import psycopg
 import pytest
@@ -22,6 +24,9 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from pydantic import ValidationError
 
+from domain.calendar import Term
+from domain.values import Address, Location
+from ledger.application import Ledger
 from ledger.availability import BACKOFF_FIRST_S, BackgroundHealth
 from ledger.clock import SimulatedClock
 from ledger.database import Database
@@ -646,3 +651,52 @@ def test_settings_refuse_a_bad_smtp_url_without_echoing_it(
     assert "smtp_url" in str(refused.value)
     assert "clear text" in str(refused.value)
     assert SECRET not in str(refused.value)
+
+
+def test_issue_17_a_polish_partners_invoice_stores_what_its_lines_are_and_mails_them_in_polish(
+    ledger: Ledger, database: Database, target: SmtpTarget, handler: RecordingHandler
+) -> None:
+    """Events record what a line is, never a sentence (issue 17): the stored `Invoice.Issued`
+    has no English words, and the e-mail to a Polish partner words its lines in Polish through
+    the documents' wording, delivered by a real SMTP server. One partner, one invoice: ~0.3 s."""
+    partner = ledger.open_partner_account(
+        name="Kawiarnie Sp. z o.o.", currency="PLN", time_zone="Europe/Warsaw", key="pl/open"
+    ).aggregate_id
+    assert partner is not None
+    address = Address.of(["ul. Długa 1"], "Gdańsk", "80-827", "PL")
+    ledger.record_billing_profile(
+        partner, "Kawiarnie Sp. z o.o.", address, "faktury@kawiarnie.example", key="pl/bp"
+    )
+    client = ledger.register_client(partner, name="Kawa Nova", key="pl/c").aggregate_id
+    assert client is not None
+    old_town = Location(UUID(int=1), "Stare Miasto")
+    line = ledger.create_line(
+        partner, client, "pos-location", term=Term.TWELVE_MONTHS, locations=(old_town,), key="pl/l"
+    ).aggregate_id
+    assert line is not None
+    invoice_id = ledger.activate_line(line, key="pl/activate").data["invoice_id"]
+
+    with database.connect() as conn:
+        row = conn.execute(
+            "SELECT state FROM ledger_events WHERE originator_id = %s AND topic LIKE %s",
+            (UUID(invoice_id), "%Invoice.Issued"),
+        ).fetchone()
+    assert row is not None
+    stored = bytes(row[0]).decode()
+    lines = [item["_data_"] for item in json.loads(stored)["lines"]["_data_"]]
+    assert [item["kind"]["_data_"] for item in lines] == ["product", "discount"]
+    assert all("description" not in item for item in lines)
+    for english in ("POS integration", "month discount", "Discount for", "Stare Miasto:"):
+        assert english not in stored
+    assert lines[0]["product_code"] == "pos-location"
+    assert (lines[1]["rate"]["_data_"], lines[1]["term_months"]) == ("0.1", 12)
+
+    assert OutboxSender(database.connect, target).send_due(START + timedelta(days=1)) == 1
+    [mail] = handler.received
+    body = text_of(mail.message)
+    assert mail.message["Subject"].startswith("Faktura ")
+    assert "  Integracja POS, lokalizacja: Stare Miasto: " in body
+    assert "  Rabat za okres 12 mies. (10 %): -" in body
+    assert "Razem: " in body
+    assert "POS integration" not in body
+    assert "discount" not in body.lower()

@@ -18,7 +18,7 @@ from domain.values import InvoiceLine, InvoiceLineKind, Payer
 from ledger.application import Ledger
 from ledger.clock import SimulatedClock
 from ledger.database import Database
-from tests.ledger.scenarios.otter_chatapp_support import logged_events
+from tests.ledger.scenarios.otter_chatapp_support import logged_events, worded
 from tests.ledger.scenarios.test_chatapp import (
     LINE,
     LINE_FEE,
@@ -70,11 +70,13 @@ def test_r_c3_the_duration_discount_is_the_one_in_force_on_the_periods_first_day
 
     def discount(lines: list[InvoiceLine]) -> list[tuple[str, int, int | None]]:
         return [
-            (line.description, -line.amount.amount_minor, line.policy_version)
+            (worded(line), -line.amount.amount_minor, line.policy_version)
             for line in lines
             if line.kind is InvoiceLineKind.DISCOUNT
         ]
 
     # Each discount line names the policy version whose rate made it (issue 13).
-    assert discount(before.lines) == [("12-month discount (10 %)", 12 * LINE // 10, 0)]
-    assert discount(after.lines) == [("12-month discount (15 %)", 12 * LINE * 15 // 100, 1)]
+    assert discount(before.lines) == [("Discount for a 12-month term (10 %)", 12 * LINE // 10, 0)]
+    assert discount(after.lines) == [
+        ("Discount for a 12-month term (15 %)", 12 * LINE * 15 // 100, 1)
+    ]

@@ -170,7 +170,19 @@ def test_r_c7_a_requested_document_has_its_number_client_period_and_lines(
         period_end=date(2026, 2, 28),
         lines=(
             DocumentLine(
-                "product", "Messaging line", 1, LINE, date(2026, 1, 31), date(2026, 2, 28)
+                "product",
+                None,  # what the line is, never a sentence (issue 17)
+                1,
+                LINE,
+                date(2026, 1, 31),
+                date(2026, 2, 28),
+                product_code="messaging-line",
+                product_names={
+                    "en": "Messaging line",
+                    "es": "Línea de mensajería",
+                    "pl": "Linia wiadomości",
+                    "ru": "Линия сообщений",
+                },
             ),
         ),  # the card fee line is not on the act
         amount_minor=LINE,

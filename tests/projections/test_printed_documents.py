@@ -33,10 +33,10 @@ from domain.vendor import included_tax
 from ledger.formatting import format_money
 from ledger.transcodings import LedgerTranscoder
 from ledger.vendor import load_vendor_profiles
+from ledger.wording import LOCALE_DIR, Words, partner_language
 from projections import pdf as layout
 from projections.pdf import render_closing_document, render_invoice
 from projections.printed import ActDocument, InvoiceDocument, Party, PrintedLine, printed_line
-from projections.wording import LOCALE_DIR, Words, partner_language
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "events"
 PROFILES = load_vendor_profiles()
@@ -480,20 +480,37 @@ def test_issue_17_the_layout_aligns_amounts_and_sets_parties_side_by_side(
         assert signatures[0][1] == signatures[1][1]
     assert f"/Lang ({partner.locale})".encode() in pdf
     assert b"/Outlines" in pdf
+    # What fpdf2 2.8 allows of PDF/UA (docs/documents.md): the title shown, title and language
+    # in the XMP metadata too; no structure tree for text, so nothing claims to be tagged.
+    reader = PdfReader(io.BytesIO(pdf))
+    catalog = reader.trailer["/Root"]
+    assert catalog["/ViewerPreferences"]["/DisplayDocTitle"].value is True
+    xmp = reader.xmp_metadata
+    assert xmp is not None
+    assert reader.metadata is not None
+    assert reader.metadata.title
+    assert xmp.dc_title == {"x-default": reader.metadata.title}
+    assert xmp.dc_language == [partner.locale]
+    assert "/StructTreeRoot" not in catalog
+    assert "/MarkInfo" not in catalog
 
 
 def test_issue_17_every_message_of_the_documents_is_translated_in_every_language() -> None:
     """Every message the code marks (`_(...)`, `gettext(...)`) has a translation in ru, pl and
     es: a new label without one fails here (docs/documents.md: how to add it)."""
-    source = Path(layout.__file__).parent
+    # The documents' own messages (projections/) and the words they share with the e-mails
+    # (ledger/wording.py, ledger/notifications.py), as babel.cfg extracts them.
+    sources = (Path(layout.__file__).parent, LOCALE_DIR.parent)
     marked = {
         message
+        for source in sources
         for _file, _line, message, _comments, _context in extract_from_dir(
             source, method_map=[("**.py", "python")]
         )
         if isinstance(message, str)
     }
-    assert {"Invoice No. {number}", "Basis", "signature, stamp"} <= marked
+    expected = {"Invoice No. {number}", "Basis", "signature, stamp", "{product}, lead {lead}"}
+    assert expected | {"Total: {total}", "Tax ID"} <= marked
     for language in ("ru", "pl", "es"):
         with (LOCALE_DIR / language / "LC_MESSAGES" / "documents.po").open("rb") as po:
             catalog = read_po(po, locale=language)

@@ -214,7 +214,7 @@ def test_r_c3_a_twelve_month_purchase_carries_a_duration_discount_line(
         for i in bought["lines"]
     ] == [
         ("product", "Messaging line", 1800000, year, None),
-        ("discount", "12-month discount (10 %)", -180000, year, 0),
+        ("discount", "Discount for a 12-month term (10 %)", -180000, year, 0),
     ]
     assert bought["total"] == rub(TWELVE)
     # Billed yearly, but not a 12-month purchase: no discount.
@@ -230,7 +230,7 @@ def test_r_c3_a_twelve_month_purchase_carries_a_duration_discount_line(
     }
     assert sorted(i["number"] for i in renewed.values()) == ["INV-2027-000001", "INV-2027-000002"]
     assert renewed[twelve]["total"] == rub(TWELVE)
-    assert renewed[twelve]["lines"][1]["description"] == "12-month discount (10 %)"
+    assert renewed[twelve]["lines"][1]["description"] == "Discount for a 12-month term (10 %)"
     assert renewed[annual]["total"] == rub(1800000)
     assert own.get(f"/v1/lines/{twelve}")["current_period"] == {
         "start": "2027-01-31",

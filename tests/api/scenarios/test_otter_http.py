@@ -210,9 +210,9 @@ def test_r_o2_r_o3_r_o5_r_o7_an_anniversary_on_the_31st_bills_one_itemised_invoi
     for invoice, billed_period in zip(billed, periods, strict=True):
         # R-O3: one invoice, one line per active location, naming the location.
         assert products(invoice) == [
-            ("POS integration: Downtown", SEAT, billed_period),
-            ("POS integration: Harbor", SEAT, billed_period),
-            ("POS integration: Midtown", SEAT, billed_period),
+            ("POS integration, location: Downtown", SEAT, billed_period),
+            ("POS integration, location: Harbor", SEAT, billed_period),
+            ("POS integration, location: Midtown", SEAT, billed_period),
         ]
         named = {item["location_name"] for item in invoice["lines"] if item["location_id"]}
         assert named == {"Downtown", "Harbor", "Midtown"}
@@ -272,10 +272,10 @@ def test_r_o2_r_o3_a_line_started_mid_month_is_prorated_onto_the_partners_billin
     assert (first["issued_on"], minor(first["total"])) == ("2026-01-31", SEAT + SEAT_FEE)
     # Feb 10 to Feb 28 is 18 of the 28 days from Jan 31: $49.00 x 18/28 = $31.50.
     assert products(second) == [
-        ("POS integration: Downtown", SEAT, FEB_28_TO_MAR_31),
-        ("POS integration: Harbor", SEAT, FEB_28_TO_MAR_31),
-        ("POS integration: Midtown", 3150, ("2026-02-10", "2026-02-28")),
-        ("POS integration: Midtown", SEAT, FEB_28_TO_MAR_31),
+        ("POS integration, location: Downtown", SEAT, FEB_28_TO_MAR_31),
+        ("POS integration, location: Harbor", SEAT, FEB_28_TO_MAR_31),
+        ("POS integration, location: Midtown", 3150, ("2026-02-10", "2026-02-28")),
+        ("POS integration, location: Midtown", SEAT, FEB_28_TO_MAR_31),
     ]
     assert card_fees(second) == [(FEE, 536)]  # 3 % of $178.50 is $5.355: half up, $5.36
     assert (second["number"], second["issued_on"]) == ("INV-2026-000002", "2026-02-28")
@@ -316,10 +316,10 @@ def test_r_o2_r_o7_in_2028_the_31st_clamps_to_february_29th_and_a_calendar_partn
     # Jan 31 alone is 1/31 of a month: $49.00 / 31 = $1.58 per location; then February whole.
     february = ("2028-02-01", "2028-03-01")
     assert products(first) == [
-        ("POS integration: Downtown", 158, ("2028-01-31", "2028-02-01")),
-        ("POS integration: Downtown", SEAT, february),
-        ("POS integration: Harbor", 158, ("2028-01-31", "2028-02-01")),
-        ("POS integration: Harbor", SEAT, february),
+        ("POS integration, location: Downtown", 158, ("2028-01-31", "2028-02-01")),
+        ("POS integration, location: Downtown", SEAT, february),
+        ("POS integration, location: Harbor", 158, ("2028-01-31", "2028-02-01")),
+        ("POS integration, location: Harbor", SEAT, february),
     ]
     assert (first["number"], first["issued_on"], first["due_on"]) == (
         "INV-2028-000002",
@@ -366,13 +366,13 @@ def test_r_o4_a_client_removed_from_unified_billing_is_billed_itself_and_stays_o
     # The client's renewal is issued first: renewals come before the unified run.
     assert (own["number"], own["payer"]) == ("INV-2026-000002", "client")
     assert (own["payer_id"], own["client_id"]) == (pho, pho)
-    assert products(own) == [("POS integration: Midtown", SEAT, FEB_28_TO_MAR_31)]
+    assert products(own) == [("POS integration, location: Midtown", SEAT, FEB_28_TO_MAR_31)]
     assert (own["status"], own["expected_source"]) == ("open", "bank_transfer")
     assert own["due_on"] == "2026-03-14"
     assert unified["number"] == "INV-2026-000003"
     assert products(unified) == [
-        ("POS integration: Downtown", SEAT, FEB_28_TO_MAR_31),
-        ("POS integration: Harbor", SEAT, FEB_28_TO_MAR_31),
+        ("POS integration, location: Downtown", SEAT, FEB_28_TO_MAR_31),
+        ("POS integration, location: Harbor", SEAT, FEB_28_TO_MAR_31),
     ]
     assert (minor(unified["total"]), unified["status"]) == (10094, "settled")
     owed = [found for found in invoices(ghost, partner) if found["status"] == "open"]

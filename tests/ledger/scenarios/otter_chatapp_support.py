@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import cache
 from typing import Any
 from uuid import UUID
 
@@ -13,9 +14,11 @@ from domain.calendar import BillingPeriod
 from domain.invoice import Invoice
 from domain.payment_methods import PaymentSource
 from domain.postings import AccountKind, entries_for, imbalance
-from domain.values import InvoiceLineKind, bonus_wallet_id
+from domain.values import InvoiceLine, InvoiceLineKind, bonus_wallet_id
 from ledger.application import Ledger
+from ledger.catalogue import load_catalogue
 from ledger.database import Database
+from ledger.wording import words_in
 
 
 def logged_events(ledger: Ledger, database: Database) -> list[Any]:
@@ -89,10 +92,22 @@ def account_total(ledger: Ledger, database: Database, code: str) -> int:
     )
 
 
+@cache
+def _english_names() -> dict[str, dict[str, str]]:
+    return {product.code: {"en": product.name} for product in load_catalogue().products.values()}
+
+
+def worded(line: InvoiceLine) -> str:
+    """A line as an English reader reads it: worded from what it records, its product named
+    by the shipped catalogue (issue 17: the line itself stores no sentence)."""
+    assert line.description is None
+    return words_in("en").invoice_line(line, _english_names().get(line.product_code or ""))
+
+
 def products(invoice: Invoice) -> list[tuple[str, int, BillingPeriod | None]]:
     """The product lines of an invoice: what, how much (minor units), for which period."""
     return sorted(
-        (line.description, line.amount.amount_minor, line.period)
+        (worded(line), line.amount.amount_minor, line.period)
         for line in invoice.lines
         if line.kind is InvoiceLineKind.PRODUCT
     )
@@ -101,7 +116,7 @@ def products(invoice: Invoice) -> list[tuple[str, int, BillingPeriod | None]]:
 def card_fees(invoice: Invoice) -> list[tuple[str, int]]:
     """The card fee lines of an invoice (R-O7)."""
     return [
-        (line.description, line.amount.amount_minor)
+        (worded(line), line.amount.amount_minor)
         for line in invoice.lines
         if line.kind is InvoiceLineKind.CARD_FEE
     ]

@@ -31,6 +31,7 @@ from tests.ledger.scenarios.otter_chatapp_support import (
     of_line,
     payments,
     query,
+    worded,
 )
 
 MOSCOW = "Europe/Moscow"
@@ -153,9 +154,9 @@ def test_r_c3_a_twelve_month_purchase_carries_a_duration_discount_line(
     twelve, bought = buy(ledger, partner, cafe, "twelve", term=Term.TWELVE_MONTHS)
     annual, billed = buy(ledger, partner, cafe, "annual", term=Term.ANNUAL)
 
-    assert [(i.kind, i.description, i.amount.amount_minor, i.period) for i in bought.lines] == [
+    assert [(i.kind, worded(i), i.amount.amount_minor, i.period) for i in bought.lines] == [
         (InvoiceLineKind.PRODUCT, "Messaging line", 1800000, year),
-        (InvoiceLineKind.DISCOUNT, "12-month discount (10 %)", -180000, year),
+        (InvoiceLineKind.DISCOUNT, "Discount for a 12-month term (10 %)", -180000, year),
     ]
     assert bought.total == rub(TWELVE)
     assert [(i.kind, i.amount.amount_minor) for i in billed.lines] == [
@@ -171,7 +172,7 @@ def test_r_c3_a_twelve_month_purchase_carries_a_duration_discount_line(
     renewed = {line: of_line(invoices, line)[-1] for line in (twelve, annual)}
     assert sorted(i.number for i in renewed.values()) == ["INV-2027-000001", "INV-2027-000002"]
     assert renewed[twelve].total == rub(TWELVE)
-    assert renewed[twelve].lines[1].description == "12-month discount (10 %)"
+    assert worded(renewed[twelve].lines[1]) == "Discount for a 12-month term (10 %)"
     assert renewed[annual].total == rub(1800000)
     assert ledger.line(twelve).current_period == BillingPeriod(date(2027, 1, 31), date(2028, 1, 31))
     assert account_total(ledger, database, "discounts") == 2 * 180000

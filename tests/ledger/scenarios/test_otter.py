@@ -167,9 +167,9 @@ def test_r_o2_r_o3_r_o7_an_anniversary_on_the_31st_bills_one_itemised_invoice_a_
     for invoice, period in zip(invoices, periods, strict=True):
         # R-O3: one invoice, one line per active location, naming the location.
         assert products(invoice) == [
-            ("POS integration: Downtown", SEAT, period),
-            ("POS integration: Harbor", SEAT, period),
-            ("POS integration: Midtown", SEAT, period),
+            ("POS integration, location: Downtown", SEAT, period),
+            ("POS integration, location: Harbor", SEAT, period),
+            ("POS integration, location: Midtown", SEAT, period),
         ]
         named = {line.location.name for line in invoice.lines if line.location}
         assert named == {"Downtown", "Harbor", "Midtown"}
@@ -202,10 +202,14 @@ def test_r_o2_r_o3_a_line_started_mid_month_is_prorated_onto_the_partners_billin
     assert (first.issued_on, first.total) == (date(2026, 1, 31), usd(SEAT + SEAT_FEE))
     # Feb 10 to Feb 28 is 18 of the 28 days from Jan 31: $49.00 x 18/28 = $31.50.
     assert products(second) == [
-        ("POS integration: Downtown", SEAT, FEB_28_TO_MAR_31),
-        ("POS integration: Harbor", SEAT, FEB_28_TO_MAR_31),
-        ("POS integration: Midtown", 3150, BillingPeriod(date(2026, 2, 10), date(2026, 2, 28))),
-        ("POS integration: Midtown", SEAT, FEB_28_TO_MAR_31),
+        ("POS integration, location: Downtown", SEAT, FEB_28_TO_MAR_31),
+        ("POS integration, location: Harbor", SEAT, FEB_28_TO_MAR_31),
+        (
+            "POS integration, location: Midtown",
+            3150,
+            BillingPeriod(date(2026, 2, 10), date(2026, 2, 28)),
+        ),
+        ("POS integration, location: Midtown", SEAT, FEB_28_TO_MAR_31),
     ]
     assert card_fees(second) == [(FEE, 536)]  # 3 % of $178.50 is $5.355: half up, $5.36
     assert (second.number, second.issued_on) == ("INV-2026-000002", date(2026, 2, 28))
@@ -253,10 +257,10 @@ def test_r_o2_r_o7_a_calendar_partner_is_billed_on_the_1st_and_a_bank_transfer_p
     # Jan 31 alone is 1/31 of a month: $49.00 / 31 = $1.58 per location; then February whole.
     february = BillingPeriod(date(2026, 2, 1), date(2026, 3, 1))
     assert products(invoice) == [
-        ("POS integration: Downtown", 158, jan_31),
-        ("POS integration: Downtown", SEAT, february),
-        ("POS integration: Harbor", 158, jan_31),
-        ("POS integration: Harbor", SEAT, february),
+        ("POS integration, location: Downtown", 158, jan_31),
+        ("POS integration, location: Downtown", SEAT, february),
+        ("POS integration, location: Harbor", 158, jan_31),
+        ("POS integration, location: Harbor", SEAT, february),
     ]
     assert (invoice.number, invoice.issued_on) == ("INV-2026-000001", date(2026, 2, 1))
     assert invoice.due_on == date(2026, 2, 15)  # net 14
@@ -297,13 +301,13 @@ def test_r_o4_a_client_removed_from_unified_billing_is_billed_itself(
     # The client's renewal is issued first: renewals come before the unified run.
     assert (own.number, own.payer) == ("INV-2026-000002", Payer.CLIENT)
     assert (own.payer_id, own.client_id) == (pho, pho)
-    assert products(own) == [("POS integration: Midtown", SEAT, FEB_28_TO_MAR_31)]
+    assert products(own) == [("POS integration, location: Midtown", SEAT, FEB_28_TO_MAR_31)]
     assert (own.status, own.expected_source) == (InvoiceStatus.OPEN, PaymentSource.BANK_TRANSFER)
     assert own.due_on == date(2026, 3, 14)
     assert unified.number == "INV-2026-000003"
     assert products(unified) == [
-        ("POS integration: Downtown", SEAT, FEB_28_TO_MAR_31),
-        ("POS integration: Harbor", SEAT, FEB_28_TO_MAR_31),
+        ("POS integration, location: Downtown", SEAT, FEB_28_TO_MAR_31),
+        ("POS integration, location: Harbor", SEAT, FEB_28_TO_MAR_31),
     ]
     assert (unified.total, unified.status) == (usd(10094), InvoiceStatus.SETTLED)
     recipients = [to for to, _, _ in emails(database, "invoice_issued")]
@@ -364,7 +368,7 @@ def test_r_o5_every_past_invoice_is_in_the_event_store_and_was_emailed(
     for (to, subject, body), invoice in zip(sent, invoices, strict=True):
         assert to == BILLING_EMAIL
         assert subject == f"Invoice {invoice.number} from Ghost Kitchens Inc: 49.00 USD"
-        assert "POS integration: Downtown: 49.00 USD" in body
+        assert "POS integration, location: Downtown: 49.00 USD" in body
         assert f"https://billing.example/invoices/{invoice.id}" in body
     assert tick(ledger, clock.now()).done["unified_invoice"] == 5  # April to August
     assert len(emails(database, "invoice_issued")) == 8

@@ -1,6 +1,8 @@
-"""The words of documents in the reader's language (issue 17): labels and line descriptions
-from gettext message catalogues (projections/locale/*/LC_MESSAGES/documents.po, kept with
-babel's `pybabel extract/update`, docs/documents.md), units, and amounts in words.
+"""The words of documents and e-mails in the reader's language (issue 17): labels and line
+descriptions from gettext message catalogues (ledger/locale/*/LC_MESSAGES/documents.po, kept
+with babel's `pybabel extract/update`, docs/documents.md), units, and amounts in words. Here in
+the ledger, the lowest layer both the e-mails (ledger/notifications.py) and the printed
+documents (projections/pdf.py) import, so a line is worded by one function in each language.
 
 The catalogues are read from their `.po` files and compiled in memory the first time a
 language is asked for (no build step: a fresh clone prints after `make install`). A line is
@@ -11,9 +13,11 @@ sentence stored beside it, which only lines recorded before those facts fall bac
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
+from uuid import UUID
 
 from babel import Locale
 from babel.messages.mofile import write_mo
@@ -21,8 +25,9 @@ from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
 from domain.money import Money
-from domain.pricing import PriceUnit, percent
-from domain.values import InvoiceLineKind
+from domain.partner_account import PartnerAccount
+from domain.pricing import PriceUnit, percent, with_recorded_facts
+from domain.values import InvoiceLine, InvoiceLineKind
 from ledger.formatting import money_in_words
 
 LOCALE_DIR = Path(__file__).with_name("locale")
@@ -61,6 +66,8 @@ COUNTRY_LANGUAGES: dict[str, str] = {
 where it is an official language, Polish in Poland, Spanish where it is the main one."""
 CURRENCY_LANGUAGES = {"RUB": "ru", "BYN": "ru", "KZT": "ru", "PLN": "pl"}
 """For a partner with no billing address yet: the language its currency suggests."""
+LEAD_ID_SHOWN = 8
+"""Characters of a lead's id a line names it by: enough to find it among a partner's leads."""
 
 
 def partner_language(country: str | None, currency: str) -> str:
@@ -71,6 +78,12 @@ def partner_language(country: str | None, currency: str) -> str:
     if country is None:
         return CURRENCY_LANGUAGES.get(currency, "en")
     return "en"
+
+
+def account_language(account: PartnerAccount) -> str:
+    """The language of a partner's documents and e-mails (`partner_language` of its account)."""
+    country = account.address.country if account.address is not None else None
+    return partner_language(country, account.currency)
 
 
 @lru_cache(maxsize=len(LANGUAGES))
@@ -113,16 +126,24 @@ class Words:
     def line(
         self,
         kind: str,
-        fallback: str,
+        stored: str | None,
         product_name: str | None,
         location_name: str | None,
         rate: Decimal | None,
         term_months: int | None,
+        lead_id: UUID | None = None,
+        product_code: str | None = None,
     ) -> str:
-        """A line described in this language from what its event recorded; the stored
-        English sentence only for a line recorded before the facts it needs (issue 17)."""
+        """A line described in this language from what its event recorded: the one wording of
+        a line that documents, e-mails and the API share. The English sentence `stored` with a
+        line recorded before issue 17 only where it lacks the facts; a line with neither (a
+        product the catalogue does not know) is named by its product code."""
         _ = self.gettext
         if kind in (InvoiceLineKind.PRODUCT.value, InvoiceLineKind.LEAD.value) and product_name:
+            if kind == InvoiceLineKind.LEAD.value and lead_id is not None:
+                return _("{product}, lead {lead}").format(
+                    product=product_name, lead=str(lead_id)[:LEAD_ID_SHOWN]
+                )
             if location_name:
                 return _("{product}, location: {location}").format(
                     product=product_name, location=location_name
@@ -134,8 +155,37 @@ class Words:
             )
         if kind == InvoiceLineKind.CARD_FEE.value and rate is not None:
             return _("Card processing fee ({rate} %)").format(rate=self.percent(rate))
-        return fallback
+        return stored or product_code or kind
+
+    def tax_id_label(self) -> str:
+        """What a customer's tax id is called on a document in this language (issue 17)."""
+        return self.gettext("Tax ID")
+
+    def product_name(self, names: Mapping[str, str] | None) -> str | None:
+        """A product's name in this language, else in English, from the catalogue's `names`."""
+        return (names or {}).get(self.language) or (names or {}).get("en")
+
+    def invoice_line(self, line: InvoiceLine, product_names: Mapping[str, str] | None) -> str:
+        """`line` worded from the domain's line (an e-mail's), its product named in this
+        language (else in English) from the catalogue's `names`."""
+        line = with_recorded_facts(line)
+        return self.line(
+            line.kind.value,
+            line.description,
+            self.product_name(product_names),
+            line.location.name if line.location else None,
+            line.rate,
+            line.term_months,
+            line.lead_id,
+            line.product_code,
+        )
 
     def percent(self, rate: Decimal) -> str:
         """A rate as a percentage in this language's digits: 0.125 -> "12,5" in Polish."""
         return percent(rate).replace(".", self.locale.number_symbols["latn"]["decimal"])
+
+
+@lru_cache(maxsize=len(LANGUAGES))
+def words_in(language: str) -> Words:
+    """The words of `language` (one of `LANGUAGES`, else English), made once per process."""
+    return Words(Locale.parse(language if language in LANGUAGES else "en"))
