@@ -200,6 +200,7 @@ def invoice_leads(
         InvoiceLine(
             kind=InvoiceLineKind.LEAD,
             amount=subscription.unbilled_leads[str(lead_id)],
+            product_code=subscription.product_code,
             line_id=subscription.id,
             lead_id=lead_id,
             price_version=subscription.unbilled_versions.get(str(lead_id)),

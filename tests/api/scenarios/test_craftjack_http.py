@@ -197,6 +197,13 @@ def check_the_threshold_invoice(story: Story, contractor: Contractor, sixth: Jso
     # 6 x 3500 = 21000, plus the card fee 630 = 21630, charged on Monday, before Friday.
     assert summary(invoice) == FEBRUARY_BILLS[0]
     assert [line["lead_id"] for line in invoice["lines"][:6]] == [lead_id(n) for n in range(1, 7)]
+    # Each lead's line names its product and its lead, worded from what the line recorded
+    # (the product's code and the lead's id: issue 17), never a stored sentence.
+    assert [line["description"] for line in invoice["lines"][:2]] == [
+        f"Lead, lead {lead_id(1)[:8]}",
+        f"Lead, lead {lead_id(2)[:8]}",
+    ]
+    assert {line["product_code"] for line in invoice["lines"][:6]} == {"lead"}
     assert payments(invoice) == [("card", 21630, 630)]
     line = own.get(f"/v1/lines/{contractor.line}")
     assert (line["leads"]["unbilled_count"], line["open_invoices"]) == (0, [])
