@@ -2,9 +2,9 @@
 
 Each message has a dedup key naming what it is about, so it is queued once however often the
 command is retried, and a receiver can drop a copy delivered twice. Bodies hold amounts,
-numbers and links, never card data (R-X4): a card shows as its brand and last 4 at most. The
-invoice's e-mail is in the partner's language, as its documents (issue 17); the others are in
-English still.
+numbers and links, never card data (R-X4): a card shows as its brand and last 4 at most. Each
+is written in the partner's language, as its documents are (ledger/wording.py, issue 17); a
+payment processor's own reason for a decline is quoted as the processor gave it.
 """
 
 from __future__ import annotations
@@ -22,9 +22,12 @@ from ledger.formatting import format_money
 from ledger.wording import account_language, words_in
 
 
-def _text(amount: Money) -> str:
-    """An amount in an e-mail's running text (`1,234.56 USD`), by the one formatter."""
-    return format_money(amount.amount_minor, amount.currency)
+def _text(amount: Money, language: str) -> str:
+    """An amount in an e-mail's running text, by the one formatter: `1,234.56 USD` in English,
+    as the language writes it otherwise (`1 234,56 zł`)."""
+    return format_money(
+        amount.amount_minor, amount.currency, None if language == "en" else language
+    )
 
 
 def invoice_issued(
@@ -37,11 +40,13 @@ def invoice_issued(
     """The invoice, e-mailed to whoever pays it (R-O5), in the partner's language as its
     documents are (ledger/wording.py): each line worded from what it is, its product named
     from `product_names` (the catalogue's names by product code)."""
-    words = words_in(account_language(account))
+    language = account_language(account)
+    words = words_in(language)
     _ = words.gettext
     names = product_names or {}
     lines = "\n".join(
-        f"  {words.invoice_line(line, names.get(line.product_code or ''))}: {_text(line.amount)}"
+        f"  {words.invoice_line(line, names.get(line.product_code or ''))}: "
+        f"{_text(line.amount, language)}"
         for line in invoice.lines
     )
     card_fee_note = ""  # R-O7: a card payer is told the fee it will see as its own line
@@ -54,14 +59,14 @@ def invoice_issued(
         details={"invoice_id": str(invoice.id), "invoice_number": invoice.number},
         recipient=to,
         subject=_("Invoice {number} from {partner}: {total}").format(
-            number=invoice.number, partner=account.name, total=_text(invoice.total)
+            number=invoice.number, partner=account.name, total=_text(invoice.total, language)
         ),
         body=(
             _("Invoice {number}, issued {issued_on}, due {due_on}.").format(
                 number=invoice.number, issued_on=invoice.issued_on, due_on=invoice.due_on
             )
             + f"\n\n{lines}\n\n"
-            + _("Total: {total}").format(total=_text(invoice.total))
+            + _("Total: {total}").format(total=_text(invoice.total, language))
             + "\n"
             + card_fee_note
             + "\n"
@@ -91,6 +96,8 @@ def payment_failed(
         if subscription is not None
         else f"{public_url}/partners/{account.id}/payment-methods"
     )
+    language = account_language(account)
+    _ = words_in(language).gettext
     return Message(
         dedup_key=f"payment-failed/{invoice.id}/{attempt}/{to}",
         kind="payment_failed",
@@ -103,11 +110,19 @@ def payment_failed(
             "update_url": target,
         },
         recipient=to,
-        subject=f"Payment failed for invoice {invoice.number}",
+        subject=_("Payment failed for invoice {number}").format(number=invoice.number),
         body=(
-            f"The payment of {_text(attempted)} for invoice {invoice.number} failed: "
-            f"{reason} ({decline_code}).\n\n"
-            f"Update the card here, and what is owed will be charged to it: {target}\n"
+            _("The payment of {amount} for invoice {number} failed: {reason} ({code}).").format(
+                amount=_text(attempted, language),
+                number=invoice.number,
+                reason=reason,
+                code=decline_code,
+            )
+            + "\n\n"
+            + _("Update the card here, and what is owed will be charged to it: {url}").format(
+                url=target
+            )
+            + "\n"
         ),
     )
 
@@ -121,16 +136,27 @@ def refund_receipt(
     source: PaymentSource,
 ) -> Message:
     """The receipt of a refund (R-H6)."""
+    language = account_language(account)
+    words = words_in(language)
+    _ = words.gettext
     return Message(
         dedup_key=f"refund-receipt/{refund_id}",
         kind="refund_receipt",
         partner_id=account.id,
         details={"invoice_id": str(invoice.id), "invoice_number": invoice.number},
         recipient=to,
-        subject=f"Refund of {_text(amount)} for invoice {invoice.number}",
-        body=(
-            f"{account.name} refunded {_text(amount)} of your "
-            f"{source.value.replace('_', ' ')} payment "
-            f"for invoice {invoice.number}. Refund reference: {refund_id}.\n"
+        subject=_("Refund of {amount} for invoice {number}").format(
+            amount=_text(amount, language), number=invoice.number
         ),
+        body=_(
+            "{partner} refunded {amount} of your payment by {source} for invoice {number}. "
+            "Refund reference: {reference}."
+        ).format(
+            partner=account.name,
+            amount=_text(amount, language),
+            source=words.payment_source(source),
+            number=invoice.number,
+            reference=refund_id,
+        )
+        + "\n",
     )

@@ -26,6 +26,7 @@ from babel.support import NullTranslations, Translations
 
 from domain.money import Money
 from domain.partner_account import PartnerAccount
+from domain.payment_methods import PaymentSource
 from domain.pricing import PriceUnit, percent, with_recorded_facts
 from domain.values import InvoiceLine, InvoiceLineKind
 from ledger.formatting import money_in_words
@@ -156,6 +157,21 @@ class Words:
         if kind == InvoiceLineKind.CARD_FEE.value and rate is not None:
             return _("Card processing fee ({rate} %)").format(rate=self.percent(rate))
         return stored or product_code or kind
+
+    def payment_source(self, source: PaymentSource) -> str:
+        """How money was paid, as a sentence says it ("by card", without the "by")."""
+        _ = self.gettext
+        said = {
+            PaymentSource.CARD: _("card"),
+            PaymentSource.DIRECT_DEBIT: _("direct debit"),
+            PaymentSource.BANK_TRANSFER: _("bank transfer"),
+            PaymentSource.COMPANY_BALANCE: _("company balance"),
+            PaymentSource.BONUS: _("bonus wallet"),
+            PaymentSource.CASH: _("cash"),
+            PaymentSource.CHEQUE: _("cheque"),
+            PaymentSource.OTHER: _("other means"),
+        }
+        return said[source]
 
     def tax_id_label(self) -> str:
         """What a customer's tax id is called on a document in this language (issue 17)."""

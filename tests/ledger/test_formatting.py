@@ -12,7 +12,7 @@ from domain.errors import UnknownCurrency
 from domain.money import Money
 from domain.partner_account import PartnerAccount
 from ledger.formatting import format_money, money_in_words
-from ledger.notifications import invoice_issued, refund_receipt
+from ledger.notifications import invoice_issued, payment_failed, refund_receipt
 from tests.domain.invoicing import BANK, PARTNER, issue
 from tests.support import START
 
@@ -94,3 +94,38 @@ def test_issue_17_an_amount_in_words_reads_as_its_languages_custom(
     minor: int, currency: str, language: str, expected: str
 ) -> None:
     assert money_in_words(minor, currency, language).startswith(expected)
+
+
+def test_issue_17_a_decline_and_a_refund_are_mailed_in_the_partners_language() -> None:
+    """Every e-mail is in the partner's language (here Polish, from its currency: it has no
+    address yet), as its documents are; the processor's own reason is quoted as it came."""
+    invoice = issue(1_234_56)
+    account = PartnerAccount.open(
+        partner_id=PARTNER, name="Kawiarnie", currency="PLN", time_zone="Europe/Warsaw", now=START
+    )
+    declined = payment_failed(
+        invoice,
+        account,
+        "faktury@kawiarnie.example",
+        Money(99_00, "PLN"),
+        "card_declined",
+        "Your card was declined.",
+        "https://example.com",
+        None,
+        attempt=1,
+    )
+    assert declined.subject == f"Płatność za fakturę {invoice.number} nie powiodła się"
+    assert declined.body.startswith(
+        f"Płatność 99,00\xa0zł za fakturę {invoice.number} nie powiodła się: "
+        "Your card was declined. (card_declined)."
+    )
+    assert "Zaktualizuj kartę tutaj" in declined.body
+    refund_id = uuid4()
+    refund = refund_receipt(
+        invoice, account, "faktury@kawiarnie.example", refund_id, Money(50_00, "PLN"), BANK
+    )
+    assert refund.subject == f"Zwrot 50,00\xa0zł za fakturę {invoice.number}"
+    assert refund.body == (
+        f"Kawiarnie zwrócił 50,00\xa0zł z Twojej płatności (przelew bankowy) za fakturę "
+        f"{invoice.number}. Numer zwrotu: {refund_id}.\n"
+    )
