@@ -11,10 +11,11 @@ from datetime import date, datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import Depends, Path, Query
 
 from api.deps import ReadConnection, RuntimeDep
 from api.problems.documented import READ_PROBLEMS, problem_entry
+from api.reads import LedgerRouter
 from api.schemas.audit_history import AuditEvent, AuditPartnerResponse
 from api.schemas.common import Page, PageParams, page_of
 from api.security import Auditor
@@ -22,7 +23,7 @@ from replay.as_of import cut_of, partner_as_of
 from replay.as_of_events import partner_events
 
 PREFIX = "/v1/audit/partners"
-router = APIRouter(prefix=PREFIX, tags=["audit"])
+router = LedgerRouter(prefix=PREFIX, tags=["audit"])
 
 AUDIT_PROBLEMS = {
     **READ_PROBLEMS,

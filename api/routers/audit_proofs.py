@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from api.deps import PositionNotInLog, ReadConnection, RuntimeDep
 from api.problems.documented import READ_PROBLEMS, problem_entry
+from api.reads import LedgerRouter
 from api.schemas.audit_proofs import SignedDigestResponse, VerificationResponse
 from api.security import Auditor
 from domain.errors import PartnerNotFound
@@ -17,7 +18,7 @@ from replay.digests import head_position, signed_digest
 from replay.proofs_keys import signing_key
 from replay.verify import verify
 
-router = APIRouter(prefix="/v1/audit", tags=["audit"])
+router = LedgerRouter(prefix="/v1/audit", tags=["audit"])
 
 POSITION_MAX = 2**63 - 1
 """A log position is a PostgreSQL bigint."""

@@ -13,12 +13,13 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import psycopg
-from fastapi import APIRouter, Depends, Path, Response, status
+from fastapi import Depends, Path, Response, status
 from pydantic import BaseModel, Field
 
 from api.deps import ReadAfterDep, ReadConnection, RuntimeDep
 from api.keys import Principal
 from api.problems.documented import COMMAND_PROBLEMS, READ_PROBLEMS
+from api.reads import LedgerRouter
 from api.routers.invoice_views import invoice_page
 from api.routers.partner_common import invoice_cursor, wait_for
 from api.runtime import Runtime
@@ -35,7 +36,7 @@ from projections.invoices import InvoiceHistory
 from projections.tracking import wait_for_position
 from replay.rebuild import head_position
 
-router = APIRouter(prefix="/v1/clients", tags=["clients"])
+router = LedgerRouter(prefix="/v1/clients", tags=["clients"])
 
 CLIENT_LOOKUP_WAIT_S = 2.0
 """How long a client not yet known to the read model is waited for: it may have been

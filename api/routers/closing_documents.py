@@ -7,12 +7,13 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Response
+from fastapi import Path, Response
 
 from api.deps import ReadAfterDep, ReadConnection, RuntimeDep
 from api.keys import Principal
 from api.pdfs import PDF_RESPONSES, LocaleQuery, act_document, document_language, pdf_response
 from api.problems.documented import READ_PROBLEMS
+from api.reads import LedgerRouter
 from api.routers.invoice_views import closing_document_response
 from api.runtime import Runtime
 from api.schemas.invoice_commands import DOCUMENTS
@@ -23,7 +24,7 @@ from projections import documents
 from projections.documents import ClosingDocuments
 from projections.pdf import render_closing_document
 
-router = APIRouter(tags=["closing documents"])
+router = LedgerRouter(tags=["closing documents"])
 
 DocumentId = Annotated[UUID, Path(description="The closing document's id.")]
 

@@ -14,10 +14,11 @@ import asyncio
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import Path, Response, status
 
 from api.deps import RuntimeDep
 from api.problems.documented import COMMAND_PROBLEMS
+from api.reads import LedgerRouter
 from api.schemas.invoice_commands import (
     INVOICES,
     ChargeRequest,
@@ -33,7 +34,7 @@ from domain.payment_methods import PaymentSource
 from ledger.command_bus import derived_id
 from ledger.commands import invoices as invoice_commands
 
-router = APIRouter(tags=["invoices"])
+router = LedgerRouter(tags=["invoices"])
 
 
 @router.post(

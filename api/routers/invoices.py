@@ -16,12 +16,13 @@ from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import Depends, Query, Response, status
 
 from api.deps import ReadAfterDep, ReadConnection, RuntimeDep
 from api.keys import Principal
 from api.pdfs import PDF_RESPONSES, LocaleQuery, document_language, invoice_document, pdf_response
 from api.problems.documented import COMMAND_PROBLEMS, READ_PROBLEMS
+from api.reads import LedgerRouter
 from api.routers.invoice_views import invoice_page, invoice_response
 from api.schemas.common import Page, PageParams
 from api.schemas.invoice_commands import (
@@ -49,7 +50,7 @@ from projections import invoices
 from projections.invoices import InvoiceDetail, InvoiceHistory, PageCursor
 from projections.pdf import render_invoice
 
-router = APIRouter(tags=["invoices"])
+router = LedgerRouter(tags=["invoices"])
 
 NUMBER_MAX_LENGTH = 64
 """Document numbers are short (`INV-2026-000001`); a cursor naming a longer one is forged."""

@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import BaseModel, Field
 
 from api.deps import ReadAfterDep, ReadConnection
 from api.problems.documented import READ_PROBLEMS, problem_entry
+from api.reads import LedgerRouter
 from api.schemas.common import MoneySum, ProjectionStop
 from api.security import Overseer
 from domain.errors import InvalidValue
@@ -19,8 +20,8 @@ from projections.generations import live_position
 from replay.rebuild import head_position
 from replay.rebuild import status as projection_status
 
-router = APIRouter(tags=["ledger"])
-projections_router = APIRouter(tags=["projections"])
+router = LedgerRouter(tags=["ledger"])
+projections_router = LedgerRouter(tags=["projections"])
 
 POSITION_MAX = 2**63 - 1
 """A log position is a PostgreSQL bigint."""

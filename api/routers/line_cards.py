@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter, Response, status
+from fastapi import Response, status
 
 from api.deps import RuntimeDep
 from api.problems.documented import COMMAND_PROBLEMS
+from api.reads import LedgerRouter
 from api.schemas.line_accepted import LINES_PATH, CardAccepted
 from api.schemas.lines import AttachCardRequest, LineId
 from api.security import Commander, IdempotencyKey
 
-router = APIRouter(prefix=LINES_PATH, tags=["lines"])
+router = LedgerRouter(prefix=LINES_PATH, tags=["lines"])
 
 
 @router.post(

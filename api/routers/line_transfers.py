@@ -6,16 +6,17 @@ under its prefix and tag."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from fastapi import Response, status
 
 from api.deps import RuntimeDep
 from api.problems.documented import COMMAND_PROBLEMS
+from api.reads import LedgerRouter
 from api.schemas.line_accepted import LINES_PATH, TransferAccepted
 from api.schemas.lines import ConsentRequest, LineId, TransferRequestBody
 from api.security import Commander, IdempotencyKey
 from ledger.commands import line_transfers
 
-router = APIRouter(prefix=LINES_PATH, tags=["lines"])
+router = LedgerRouter(prefix=LINES_PATH, tags=["lines"])
 
 
 @router.post(

@@ -22,10 +22,11 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi import Depends, Path, Query, Response, status
 
 from api.deps import ReadAfterDep, ReadConnection, RuntimeDep
 from api.problems.documented import COMMAND_PROBLEMS, READ_PROBLEMS
+from api.reads import LedgerRouter
 from api.routers.clients import owner_of
 from api.schemas.common import CommandAccepted, Page, PageParams, page_of
 from api.schemas.line_accepted import (
@@ -51,7 +52,7 @@ from ledger import reads
 from ledger.command_bus import derived_id
 from ledger.commands import lines as line_commands
 
-router = APIRouter(prefix=LINES_PATH, tags=["lines"])
+router = LedgerRouter(prefix=LINES_PATH, tags=["lines"])
 
 
 @router.post(

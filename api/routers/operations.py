@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -15,12 +15,13 @@ from api.metrics import Metrics
 from api.problems.documented import problem_entry
 from api.problems.model import EdgeCode
 from api.problems.responses import RETRY_AFTER_STOPPED_S, database_unavailable, problem_response
+from api.reads import LedgerRouter
 from api.runtime import Runtime
 from api.schemas.common import ProjectionStop
 from ledger.availability import BackgroundHealth, DatabaseUnavailable
 from replay.rebuild import status as projection_status
 
-router = APIRouter(tags=["operations"])
+router = LedgerRouter(tags=["operations"])
 
 READY_CHECK_TIMEOUT_MS = 2_000
 RETRY_AFTER_BACKGROUND_S = 1

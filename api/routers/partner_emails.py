@@ -10,17 +10,18 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import Depends, Path
 
 from api.deps import ReadAfterDep, ReadConnection, RuntimeDep
 from api.problems.documented import READ_PROBLEMS
+from api.reads import LedgerRouter
 from api.routers.partner_common import PREFIX, readable_partner
 from api.schemas.common import Page, PageParams, page_of
 from api.schemas.partner_overview import EmailResponse
 from api.security import Caller
 from ledger import reads
 
-router = APIRouter(prefix=PREFIX, tags=["partners"])
+router = LedgerRouter(prefix=PREFIX, tags=["partners"])
 PartnerId = Annotated[UUID, Path(description="The partner account's id.")]
 
 

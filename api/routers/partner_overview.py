@@ -14,10 +14,11 @@ from datetime import date
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import Depends, Path
 
 from api.deps import ReadAfterDep, ReadConnection, RuntimeDep
 from api.problems.documented import READ_PROBLEMS
+from api.reads import LedgerRouter
 from api.routers.partner_common import PREFIX, readable_partner
 from api.schemas.common import Page, PageParams, page_of
 from api.schemas.partner_overview import (
@@ -29,7 +30,7 @@ from api.security import Caller
 from ledger import reads
 from ledger.schedule import Work, partner_schedule
 
-router = APIRouter(prefix=PREFIX, tags=["partners"])
+router = LedgerRouter(prefix=PREFIX, tags=["partners"])
 PartnerId = Annotated[UUID, Path(description="The partner account's id.")]
 
 # --- the partner's state -----------------------------------------------------------------------

@@ -13,10 +13,11 @@ import asyncio
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import Path, Response, status
 
 from api.deps import RuntimeDep
 from api.problems.documented import COMMAND_PROBLEMS, READ_PROBLEMS
+from api.reads import LedgerRouter
 from api.routers.partner_common import PREFIX
 from api.schemas.common import CommandAccepted, accepted
 from api.schemas.payment_methods import (
@@ -34,7 +35,7 @@ from domain.errors import PartnerNotFound
 from domain.payment_methods import PaymentSource
 from ledger.commands import partners as partner_commands
 
-router = APIRouter(prefix=PREFIX, tags=["partners"])
+router = LedgerRouter(prefix=PREFIX, tags=["partners"])
 PartnerId = Annotated[UUID, Path(description="The partner account's id.")]
 
 

@@ -10,10 +10,11 @@ from datetime import date
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import Depends, Path, Query
 
 from api.deps import ReadAfterDep, ReadConnection, RuntimeDep
 from api.problems.documented import READ_PROBLEMS
+from api.reads import LedgerRouter
 from api.routers.invoice_views import invoice_page
 from api.routers.partner_common import (
     PREFIX,
@@ -48,7 +49,7 @@ from projections.documents import ClosingDocuments
 from projections.generations import live_position
 from projections.invoices import InvoiceHistory
 
-router = APIRouter(prefix=PREFIX, tags=["partners"])
+router = LedgerRouter(prefix=PREFIX, tags=["partners"])
 PartnerId = Annotated[UUID, Path(description="The partner account's id.")]
 WALLET_RECENT_MAX = 20
 """The bonus wallet shows its newest credits and spends, no more (its history is the journal)."""

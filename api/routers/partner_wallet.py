@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import Path, Response, status
 
 from api.deps import RuntimeDep
 from api.problems.documented import COMMAND_PROBLEMS
+from api.reads import LedgerRouter
 from api.routers.partner_common import PREFIX
 from api.schemas.common import accepted
 from api.schemas.partners import BonusCreditAccepted, BonusCreditRequest
@@ -22,7 +23,7 @@ from domain.bonus_wallet import CreditReason
 from ledger.command_bus import derived_id
 from ledger.commands import partners as partner_commands
 
-router = APIRouter(prefix=PREFIX, tags=["partners"])
+router = LedgerRouter(prefix=PREFIX, tags=["partners"])
 PartnerId = Annotated[UUID, Path(description="The partner account's id.")]
 
 

@@ -14,11 +14,12 @@ import asyncio
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Response, status
+from fastapi import Depends, Path, Response, status
 
 from api.deps import ReadAfterDep, ReadConnection, RuntimeDep
 from api.keys import Role
 from api.problems.documented import COMMAND_PROBLEMS, READ_PROBLEMS
+from api.reads import LedgerRouter
 from api.routers.partner_common import PREFIX, readable_partner, wait_for
 from api.routers.test_clocks import require_test_clocks
 from api.schemas.common import CommandAccepted, Page, PageParams, accepted, page_of
@@ -43,7 +44,7 @@ from ledger.command_bus import derived_id
 from ledger.commands import partners as partner_commands
 from projections.partners import PartnerDirectory
 
-router = APIRouter(prefix=PREFIX, tags=["partners"])
+router = LedgerRouter(prefix=PREFIX, tags=["partners"])
 PartnerId = Annotated[UUID, Path(description="The partner account's id.")]
 
 

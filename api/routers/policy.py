@@ -7,10 +7,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import Depends, Query, Response, status
 
 from api.deps import ReadAfterDep, ReadConnection, RuntimeDep
 from api.problems.documented import COMMAND_PROBLEMS, READ_PROBLEMS
+from api.reads import LedgerRouter
 from api.routers.partner_common import wait_for
 from api.schemas.common import Page, PageParams, accepted, page_of
 from api.schemas.policy import (
@@ -26,7 +27,7 @@ from ledger.commands.policy import SchedulePolicyChange
 from projections.policy_versions import PolicyVersions
 
 PREFIX = "/v1/policy"
-router = APIRouter(prefix=PREFIX, tags=["policy"])
+router = LedgerRouter(prefix=PREFIX, tags=["policy"])
 
 
 def _versions(conn: ReadConnection, runtime: RuntimeDep) -> list[PolicyVersionResponse]:

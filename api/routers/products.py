@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import Path, Response, status
 
 from api.deps import ReadAfterDep, ReadConnection, RuntimeDep
 from api.problems.documented import COMMAND_PROBLEMS, READ_PROBLEMS
+from api.reads import LedgerRouter
 from api.routers.partner_common import PREFIX as PARTNERS
 from api.routers.partner_common import readable_partner, wait_for
 from api.schemas.common import CommandAccepted, accepted
@@ -33,8 +34,8 @@ from ledger.commands import catalogue as commands
 from projections.catalogue import CatalogueModel
 
 PREFIX = "/v1/products"
-router = APIRouter(tags=["catalogue"])
-overrides_router = APIRouter(tags=["partners"])
+router = LedgerRouter(tags=["catalogue"])
+overrides_router = LedgerRouter(tags=["partners"])
 """Partners' overrides: under `/v1/partners/{id}`, with the partner's other resources."""
 Code = Annotated[str, Path(pattern=CODE_PATTERN, description="The product's code.")]
 PartnerId = Annotated[UUID, Path(description="The partner account's id.")]

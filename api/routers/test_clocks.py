@@ -14,10 +14,11 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi import Depends, Path, Query, Response, status
 
 from api.deps import ReadConnection, RuntimeDep
 from api.problems.documented import COMMAND_PROBLEMS, READ_PROBLEMS
+from api.reads import LedgerRouter
 from api.schemas.common import (
     COMMAND_ANSWER,
     CommandAccepted,
@@ -39,7 +40,7 @@ from ledger import test_clock_index
 from ledger.errors import TestClocksNotAllowed
 
 PREFIX = "/v1/test-clocks"
-router = APIRouter(prefix=PREFIX, tags=["test clocks"])
+router = LedgerRouter(prefix=PREFIX, tags=["test clocks"])
 ClockId = Annotated[UUID, Path(description="The test clock's id.")]
 ADVANCE_WAIT_DEFAULT_MS = 5_000
 """How long an advance is waited for before answering 202: a few months of a few partners'
