@@ -4,6 +4,7 @@ units of work decided in it (ledger/unit_of_work.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -21,17 +22,33 @@ from ledger.command_records import CommandResult, Lookup, Message
 from ledger.unit_of_work import Command
 
 
-@dataclass
+@dataclass(eq=False, slots=True)
 class QueuedCommand:
-    """A command waiting to be written under its key, and how its caller is answered."""
+    """A command waiting to be written under its key (how its caller is answered: below)."""
 
     command: Command
     key: str
+    cause: Cause = field(default_factory=current_cause)
+    """What caused it, taken from its caller's context when it is queued (ledger/audit_chain)."""
+
+
+@dataclass(eq=False, slots=True)
+class WaitingCommand(QueuedCommand):
+    """A command whose caller's thread waits for it (`Writer.submit`)."""
+
     future: Future[CommandResult] = field(default_factory=Future)
     wake: threading.Event = field(default_factory=threading.Event)
     """Set when the command is answered, or when its caller is to lead next."""
-    cause: Cause = field(default_factory=current_cause)
-    """What caused it, taken from its caller's context when it is queued (ledger/audit_chain)."""
+
+
+@dataclass(eq=False, slots=True)
+class AwaitedCommand(QueuedCommand):
+    """A command a coroutine awaits (`Writer.enqueue`): its `waiter` belongs to the caller's
+    event loop and is settled there, with the other waiters of its batch on that loop, by one
+    call from the thread that wrote the batch (ledger/writer.py, `settle_on_loop`)."""
+
+    loop: asyncio.AbstractEventLoop = field(kw_only=True)
+    waiter: asyncio.Future[CommandResult] = field(kw_only=True)
 
 
 @dataclass(frozen=True)
