@@ -5,8 +5,8 @@ units of work decided in it (ledger/unit_of_work.py)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -32,12 +32,33 @@ class QueuedCommand:
     """What caused it, taken from its caller's context when it is queued (ledger/audit_chain)."""
 
 
+class Wake:
+    """Wakes one waiting thread: a lock held until it is set, which the waiter takes back.
+    Cheaper than `threading.Event` (whose wait allocates a lock and whose set notifies under a
+    condition), and a batch wakes each of its callers."""
+
+    __slots__ = ("_lock",)
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._lock.acquire()
+
+    def set(self) -> None:
+        with contextlib.suppress(RuntimeError):  # already set, not yet taken
+            self._lock.release()
+
+    def wait(self, timeout: float) -> bool:
+        """Whether it was set (then it is cleared) within `timeout` seconds."""
+        return self._lock.acquire(timeout=timeout)
+
+
 @dataclass(eq=False, slots=True)
 class WaitingCommand(QueuedCommand):
     """A command whose caller's thread waits for it (`Writer.submit`)."""
 
-    future: Future[CommandResult] = field(default_factory=Future)
-    wake: threading.Event = field(default_factory=threading.Event)
+    answer: CommandResult | BaseException | None = None
+    """What the caller is told, once the batch is over."""
+    wake: Wake = field(default_factory=Wake)
     """Set when the command is answered, or when its caller is to lead next."""
 
 

@@ -142,7 +142,7 @@ class Writer:
             self._waiting.append(queued)
             self._arrivals.notify_all()
         deadline = time.monotonic() + SUBMIT_TIMEOUT_S
-        while not queued.future.done():
+        while queued.answer is None:
             if self._leadership.acquire(blocking=False):
                 try:
                     self._lead(queued)
@@ -154,8 +154,9 @@ class Writer:
                 raise TimeoutError("the command was not written in time; it may still land")
             # Woken when answered, or when the leader hands over to this caller.
             queued.wake.wait(min(remaining, HANDOVER_CHECK_S))
-            queued.wake.clear()
-        return queued.future.result()
+        if isinstance(queued.answer, BaseException):
+            raise queued.answer
+        return queued.answer
 
     def enqueue(self, command: Command, key: str) -> asyncio.Future[CommandResult]:
         """Queue a command under an idempotency key and return at once a future of the running
@@ -206,7 +207,7 @@ class Writer:
     ) -> None:
         """Write batches until this caller's command is answered (or, for the pump, until
         `until` holds); then hand over to the oldest waiting caller."""
-        done = until or (lambda: mine is not None and mine.future.done())
+        done = until or (lambda: mine is not None and mine.answer is not None)
         while not done():
             # Expect as many commands as the busiest recent batch: callers split into groups
             # that take turns would otherwise settle into batches half as large.
@@ -315,16 +316,13 @@ Settled = tuple[asyncio.Future[CommandResult], CommandResult | BaseException]
 
 def answer_all(answers: list[Answer]) -> None:
     """Tell each caller of a batch what came of its command: a waiting thread through its
-    future (and wakes it); the coroutines of each event loop all at once, with one call into
+    `answer` (and wakes it); the coroutines of each event loop all at once, with one call into
     their loop (the loop's thread is the server's busiest: one wake-up per batch, not one per
     command)."""
     on_loops: dict[asyncio.AbstractEventLoop, list[Settled]] = {}
     for queued, answer in answers:
         if isinstance(queued, WaitingCommand):
-            if isinstance(answer, BaseException):
-                queued.future.set_exception(answer)
-            else:
-                queued.future.set_result(answer)
+            queued.answer = answer
             queued.wake.set()
         elif isinstance(queued, AwaitedCommand):
             on_loops.setdefault(queued.loop, []).append((queued.waiter, answer))
