@@ -9,7 +9,7 @@ Deciding under the lock means every decision sees the current state: the aggrega
 brought up to date at the start of each batch (aggregates another process wrote since are
 evicted and reloaded), so a stale cache can never cause a lost or wrong write. To spend the
 first round trip deciding, the batch is decided from the cache while the lock is on its way
-(`_early`), and that decision is committed only if, under the lock, nothing was written since
+(`_decide_early`), and that decision is kept only if, under the lock, nothing was written since
 the cache's state and no key is known: then it is the decision the lock would have made. A command
 refused by the rules writes nothing; if it had already changed an aggregate in memory before
 failing, that aggregate is evicted and reloaded from the store.
@@ -28,7 +28,6 @@ from domain.errors import BillingError
 from ledger import store
 from ledger.aggregate_cache import AggregateCache
 from ledger.audit_chain import chain_of
-from ledger.availability import connection_lost
 from ledger.batch import (
     AcceptedCommand,
     Answer,
@@ -50,15 +49,6 @@ KNOWN_KEYS = (
     "SELECT key, command, fingerprint, response, position FROM command_log WHERE key = ANY(%s)"
 )
 
-KEPT_ONLY_IF = (
-    # Refuses the transaction (a text that is no integer) unless the log's head is the one the
-    # early decision assumed and none of the batch's keys is known: PostgreSQL evaluates the
-    # CASE when the statement runs, under the lock, before any of the batch's writes.
-    "SELECT CAST(CASE WHEN (SELECT coalesce(max(notification_id), 0) FROM ledger_events) = %s"
-    " AND NOT EXISTS (SELECT FROM command_log WHERE key = ANY(%s)) THEN '0'"
-    " ELSE 'ledgerline: the batch decided early is not kept' END AS integer)"
-)
-
 log = structlog.get_logger(__name__)
 
 
@@ -77,7 +67,6 @@ class BatchTransaction:
         inline: tuple[InlineProjection, ...],
         sealer: Sealer | None,
         linking: bool = True,
-        early: bool = True,
     ) -> None:
         self.conn = conn
         self.cache = cache
@@ -88,30 +77,45 @@ class BatchTransaction:
         self.inline = inline
         self.sealer = sealer
         self.linking = linking
-        self.early = early
-        """Whether to try deciding the batch before the lock is held (`_early`)."""
         self.decided_early = False
-        """Whether it was, and that decision was kept."""
-        self.missed_early = False
-        """Whether it was, and that decision was not kept (decided again under the lock)."""
+        """Whether the batch was decided before the lock was held (`_decide_early`)."""
 
     def run(self, queued: list[QueuedCommand]) -> list[Answer]:
         """Decide and write the commands, commit, and return what each caller is told. Raises
         if the transaction fails as a whole (then nothing was written, or, if the connection
         broke at the commit, maybe all of it)."""
+        conn = self.conn
         # Pipeline mode: statements whose results are not needed at once travel together, so
-        # a batch decided early costs one wait (its commit), and one decided under the lock
-        # three (lock and read, insert, write the rest and commit).
-        batch = None
-        if self.early and self.cache.seen:
-            with self.conn.pipeline():
-                batch = self._early(queued)
-        if batch is None:
-            with self.conn.pipeline(), self.conn.transaction():
-                self.conn.execute(store.LOCK_EVENTS)
-                head_cursor, keys_cursor = self._reads(queued)
-                batch = self._decide_under_lock(queued, head_cursor, keys_cursor)
-                self._queue_writes(batch)
+        # a batch costs three round trips (lock and read, insert, write the rest and commit),
+        # and the first one is spent deciding (`_decide_early`).
+        with conn.pipeline(), conn.transaction():
+            conn.execute(store.LOCK_EVENTS)
+            head_cursor = conn.execute(store.HEAD)
+            keys_cursor = conn.execute(KNOWN_KEYS, ([command.key for command in queued],))
+            early = self._decide_early(queued)
+            head_row = head_cursor.fetchone()
+            head = int(head_row[0]) if head_row else 0
+            known = keys_cursor.fetchall()
+            if early is not None and early.head == head and not known:
+                batch = early  # nothing was written since the cache's state; no key was known
+                batch.early = False
+                self.decided_early = True
+            else:
+                if early is not None:
+                    self._forget(early)
+                self._catch_up(head)
+                batch = Batch(conn, head, self.cache, self.mapper, bool(self.snapshot_types))
+                batch.linking = self.linking
+                _load_keys(batch, known)
+                for command in queued:
+                    self._decide(batch, command)
+            queue_batch_writes(
+                batch,
+                inline=self.inline,
+                snapshot_types=self.snapshot_types,
+                sealer=self.sealer,
+                clock=self.clock,
+            )
         # Committed.
         for projection in self.inline:
             projection.settle(committed=True)
@@ -120,76 +124,16 @@ class BatchTransaction:
             self.cache.seen = max(batch.positions.values())
         return _answers(batch)
 
-    def _reads(self, queued: list[QueuedCommand]) -> tuple[psycopg.Cursor[Any], ...]:
-        """Send the reads of the log's head and of the keys already known (after the lock)."""
-        head_cursor = self.conn.execute(store.HEAD)
-        keys_cursor = self.conn.execute(KNOWN_KEYS, ([command.key for command in queued],))
-        return head_cursor, keys_cursor
-
-    def _decide_under_lock(
-        self,
-        queued: list[QueuedCommand],
-        head_cursor: psycopg.Cursor[Any],
-        keys_cursor: psycopg.Cursor[Any],
-    ) -> Batch:
-        head_row = head_cursor.fetchone()
-        head = int(head_row[0]) if head_row else 0
-        self._catch_up(head)
-        batch = Batch(self.conn, head, self.cache, self.mapper, bool(self.snapshot_types))
-        batch.linking = self.linking
-        _load_keys(batch, keys_cursor.fetchall())
-        for command in queued:
-            self._decide(batch, command)
-        return batch
-
-    def _queue_writes(self, batch: Batch) -> None:
-        queue_batch_writes(
-            batch,
-            inline=self.inline,
-            snapshot_types=self.snapshot_types,
-            sealer=self.sealer,
-            clock=self.clock,
-        )
-
-    def _early(self, queued: list[QueuedCommand]) -> Batch | None:
-        """The batch decided while the lock is on its way (the round trip costs as much as
-        deciding), its writes sent behind a check, and committed: one wait in all; or None if
-        the decision was not kept, and nothing was written.
-
-        Decided from the cache as this writer's last batch left it, assuming that nothing was
-        written since and that no key is known. The check (`KEPT_ONLY_IF`), the first statement
-        after the lock, refuses the transaction unless both hold; then the decision is the one
-        the lock would have made. Refused (or refused for another reason: the rolled-back
-        transaction tells nothing more), what the decision changed in memory is forgotten and
-        `run` decides the batch under the lock. A batch that needs the store (an aggregate not
-        cached, a number not drawn yet) is decided under this same lock.
-        """
-        early: Batch | None = None
-        conn = self.conn
-        try:
-            with conn.transaction():
-                conn.execute(store.LOCK_EVENTS)
-                early = self._decide_early(queued)
-                if early is None:
-                    head_cursor, keys_cursor = self._reads(queued)
-                    batch = self._decide_under_lock(queued, head_cursor, keys_cursor)
-                    self._queue_writes(batch)
-                    return batch
-                conn.execute(KEPT_ONLY_IF, (early.head, [command.key for command in queued]))
-                self._queue_writes(early)
-        except psycopg.Error as error:
-            if early is None or conn.broken or connection_lost(error):
-                raise
-            for projection in self.inline:
-                projection.settle(committed=False)
-            self._forget(early)
-            self.missed_early = True
-            return None
-        self.decided_early = True
-        return early
-
     def _decide_early(self, queued: list[QueuedCommand]) -> Batch | None:
-        """The batch decided from the cache alone, or None if it needs the store."""
+        """The batch decided while the lock and the log's head are on their way (the round
+        trip costs as much as deciding): from the cache as it was after this writer's last
+        batch, assuming that nothing was written since and that no key is known. `run` keeps
+        it only if both hold once the lock is held (the head is the cache's, no key came back);
+        otherwise it is forgotten (`_forget`) and the batch decided again under the lock. A
+        batch that needs the store (an aggregate not cached, a number not drawn yet) is
+        decided under the lock."""
+        if self.cache.seen == 0:  # nothing cached yet, or forgotten after a failure
+            return None
         batch = Batch(
             conn=self.conn,
             head=self.cache.seen,
@@ -205,7 +149,6 @@ class BatchTransaction:
         except NotDecidedEarly:
             self._forget(batch)
             return None
-        batch.early = False  # its writes may read the store (under the lock)
         return batch
 
     def _forget(self, batch: Batch) -> None:

@@ -44,10 +44,6 @@ GATHER_S = 0.001
 turns many small transactions (each with its own fsync) into one."""
 GATHER_MEMORY = 16
 """Batches remembered to judge how many callers are sending."""
-EARLY_PAUSE_BATCHES = 16
-"""Batches decided under the lock after an early decision was not kept (another process wrote,
-or a key was known), before the writer tries deciding early again: a decision not kept costs
-a transaction rolled back."""
 SUBMIT_TIMEOUT_S = 30.0
 """How long a caller waits for its command before it gives up (the command may still land)."""
 HANDOVER_CHECK_S = 0.05
@@ -101,10 +97,6 @@ class Writer:
         self.commands = 0
         self.decided_early = 0
         """Batches decided while the lock was on its way (ledger/batch_transaction.py)."""
-        self.missed_early = 0
-        """Batches decided so, whose decision was not kept (decided again under the lock)."""
-        self._early_pause = 0
-        """Batches still to decide under the lock before trying early again."""
 
     # --- life cycle -------------------------------------------------------------------
 
@@ -296,18 +288,10 @@ class Writer:
             inline=self.inline,
             sealer=self.sealer,
             linking=self.linking,
-            early=self._early_pause == 0,
         )
-        self._early_pause = max(0, self._early_pause - 1)
-        try:
-            return transaction.run(batch)
-        finally:
-            self.decided_early += transaction.decided_early
-            if transaction.missed_early:
-                # Another process writes too, or callers retry: deciding early would mostly
-                # be done twice for a while.
-                self.missed_early += 1
-                self._early_pause = EARLY_PAUSE_BATCHES
+        answers = transaction.run(batch)
+        self.decided_early += transaction.decided_early
+        return answers
 
 
 Settled = tuple[asyncio.Future[CommandResult], CommandResult | BaseException]
