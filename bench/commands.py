@@ -58,8 +58,9 @@ class Baseline(EventStore):
 
 def run_clients(
     clients: int, commands: int, command: Callable[[int, int], None]
-) -> tuple[float, list[float]]:
-    """Run `commands` commands spread over `clients` threads; return seconds and latencies."""
+) -> tuple[float, list[float], float]:
+    """Run `commands` commands spread over `clients` threads; return seconds, latencies and
+    this process's CPU seconds (every thread's: the clients' and the writer's)."""
     latencies: list[list[float]] = [[] for _ in range(clients)]
     per_client = commands // clients
     barrier = threading.Barrier(clients + 1)
@@ -75,10 +76,11 @@ def run_clients(
     for thread in threads:
         thread.start()
     barrier.wait()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for thread in threads:
         thread.join()
-    return time.perf_counter() - started, [value for values in latencies for value in values]
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return elapsed, [value for values in latencies for value in values], cpu
 
 
 def percentile_ms(latencies: list[float], q: int) -> float:
@@ -168,14 +170,18 @@ def main() -> None:
                 ("ledgerline", ledger_command(ledger, led_accounts)),
                 ("unchained", ledger_command(unchained, unchained_accounts)),
             ):
-                elapsed, latencies = run_clients(clients, args.commands, command)
+                elapsed, latencies, cpu = run_clients(clients, args.commands, command)
                 rate = round(len(latencies) / elapsed)
                 p50, p99 = percentile_ms(latencies, 50), percentile_ms(latencies, 99)
+                # The Python side's CPU a command: unlike the rate, barely moved by other load
+                # on the machine (PostgreSQL's own CPU is not in it).
+                cpu_us = round(cpu / len(latencies) * 1e6)
                 measured[side] = rate
                 print(f"{side:>10}, {clients:>2} clients: {rate:>6} commands/s, ", end="")
-                print(f"p50 {p50} ms, p99 {p99} ms")
+                print(f"p50 {p50} ms, p99 {p99} ms, {cpu_us} us CPU a command")
                 headline[f"{side}_commands_per_s_{clients}"] = rate
                 headline[f"{side}_p99_ms_{clients}"] = p99
+                headline[f"{side}_cpu_us_{clients}"] = cpu_us
             ratio = round(measured["ledgerline"] / measured["library"], 2)
             headline[f"ratio_vs_library_{clients}"] = ratio
             chain_cost = round(1 - measured["ledgerline"] / measured["unchained"], 3)
@@ -188,6 +194,7 @@ def main() -> None:
         headline["unchained_commands_per_s"] = headline[f"unchained_commands_per_s_{top}"]
         headline["chain_cost"] = headline[f"chain_cost_{top}"]
         headline["batches"] = ledger.writer.batches
+        headline["decided_early"] = ledger.writer.decided_early
         ledger.close()
         unchained.close()
         app.close()

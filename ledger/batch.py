@@ -4,8 +4,9 @@ units of work decided in it (ledger/unit_of_work.py)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import threading
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -21,17 +22,60 @@ from ledger.command_records import CommandResult, Lookup, Message
 from ledger.unit_of_work import Command
 
 
-@dataclass
+@dataclass(eq=False, slots=True)
 class QueuedCommand:
-    """A command waiting to be written under its key, and how its caller is answered."""
+    """A command waiting to be written under its key (how its caller is answered: below)."""
 
     command: Command
     key: str
-    future: Future[CommandResult] = field(default_factory=Future)
-    wake: threading.Event = field(default_factory=threading.Event)
-    """Set when the command is answered, or when its caller is to lead next."""
     cause: Cause = field(default_factory=current_cause)
     """What caused it, taken from its caller's context when it is queued (ledger/audit_chain)."""
+
+
+class Wake:
+    """Wakes one waiting thread: a lock held until it is set, which the waiter takes back.
+    Cheaper than `threading.Event` (whose wait allocates a lock and whose set notifies under a
+    condition), and a batch wakes each of its callers."""
+
+    __slots__ = ("_lock",)
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._lock.acquire()
+
+    def set(self) -> None:
+        with contextlib.suppress(RuntimeError):  # already set, not yet taken
+            self._lock.release()
+
+    def wait(self, timeout: float) -> bool:
+        """Whether it was set (then it is cleared) within `timeout` seconds."""
+        return self._lock.acquire(timeout=timeout)
+
+
+@dataclass(eq=False, slots=True)
+class WaitingCommand(QueuedCommand):
+    """A command whose caller's thread waits for it (`Writer.submit`)."""
+
+    answer: CommandResult | BaseException | None = None
+    """What the caller is told, once the batch is over."""
+    wake: Wake = field(default_factory=Wake)
+    """Set when the command is answered, or when its caller is to lead next."""
+
+
+@dataclass(eq=False, slots=True)
+class AwaitedCommand(QueuedCommand):
+    """A command a coroutine awaits (`Writer.enqueue`): its `waiter` belongs to the caller's
+    event loop and is settled there, with the other waiters of its batch on that loop, by one
+    call from the thread that wrote the batch (ledger/writer.py, `settle_on_loop`)."""
+
+    loop: asyncio.AbstractEventLoop = field(kw_only=True)
+    waiter: asyncio.Future[CommandResult] = field(kw_only=True)
+
+
+class NotDecidedEarly(BaseException):
+    """A batch decided early needed the store (an aggregate not cached, a number series not
+    read yet): it is decided again, the usual way, once the lock is held. A BaseException, so
+    that no `except Exception` in a command can take it for a business answer."""
 
 
 @dataclass(frozen=True)
@@ -97,6 +141,10 @@ class Batch:
     messages: list[Message] = field(default_factory=list)
     touched: dict[UUID, Any] = field(default_factory=dict)
     outcomes: list[tuple[QueuedCommand, Outcome]] = field(default_factory=list)
+    early: bool = False
+    """Decided early, before the lock and the log's head are known (ledger/batch_transaction):
+    from the cache alone; anything the batch would read from the store refuses it
+    (`NotDecidedEarly`)."""
 
     def load(self, aggregate_id: UUID) -> Any | None:
         """An aggregate from the cache, or from the store (after this batch's own events)."""
@@ -108,6 +156,8 @@ class Batch:
             # holds the lock; the catch-up evicted what others wrote): only this batch's
             # commands can have made it, and what they made is among `touched`.
             return self.touched.get(aggregate_id)
+        if self.early:
+            raise NotDecidedEarly(aggregate_id)
         self.flush()
         aggregate = store.load(self.conn, self.mapper, aggregate_id, snapshots=self.snapshots)
         if aggregate is not None:
@@ -122,6 +172,8 @@ class Batch:
         (ledger/batch_writes.py) store the series its accepted commands moved. The batch holds
         the events table's lock, so no other writer draws from the series meanwhile."""
         if series not in self.numbers:
+            if self.early:
+                raise NotDecidedEarly(series)
             # Read only: a series first drawn by a command that is then refused gets no row
             # (a refused command writes nothing). The events-table lock this batch holds keeps
             # every writer, in any process, from drawing the same number meanwhile.

@@ -1,6 +1,7 @@
 """Everything a batch writes before its commit, queued so that it travels with the commit: the
 events and the command log in one statement, the numbers issued (R-X3), the e-mails to send,
-the inline projections, the snapshots, and the notification of new events."""
+the inline projections, the snapshots, and the notification of new events (with the
+sequence's move)."""
 
 from __future__ import annotations
 
@@ -52,7 +53,7 @@ def queue_batch_writes(
     if batch.pending:
         conn.execute(store.INSERT_CHAINED, batch.chained())
     last_position = max(batch.positions.values(), default=batch.head)
-    if batch.positions:
+    if batch.positions:  # the batch wrote events: the sequence follows, readers are told
         conn.execute(store.FOLLOW_POSITIONS, (last_position,))
     accepted = [outcome for _, outcome in batch.outcomes if isinstance(outcome, AcceptedCommand)]
     if accepted:
@@ -89,8 +90,6 @@ def queue_batch_writes(
                 ],
             )
     store.insert_snapshots(conn, _snapshots_due(batch, snapshot_types))
-    if batch.events:
-        conn.execute(store.NOTIFY_EVENTS)
 
 
 def _snapshots_due(batch: Batch, snapshot_types: tuple[type[Any], ...]) -> list[StoredEvent]:

@@ -50,8 +50,11 @@ class CommandBus:
     async def submit(self, command: Command, key: str | None = None) -> CommandResult:
         """Run a command under an idempotency key, awaiting its committed result without
         holding a thread: the writer's pump writes it (the HTTP edge's way in)."""
-        future = self.writer.enqueue(command, key_or_fresh(key))
-        return await asyncio.wait_for(asyncio.wrap_future(future), SUBMIT_TIMEOUT_S)
+        waiter = self.writer.enqueue(command, key_or_fresh(key))
+        # Giving up (the timeout, or the caller's task cancelled) cancels only this wait:
+        # the command stays queued and may still land, as with `execute`.
+        async with asyncio.timeout(SUBMIT_TIMEOUT_S):
+            return await waiter
 
     def first_answer(self, command: Command, key: str) -> CommandResult | None:
         """The first answer to `key` if it was used for this same command, None if it was never

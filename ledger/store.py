@@ -20,7 +20,6 @@ EVENTS_TABLE = "ledger_events"
 SNAPSHOTS_TABLE = "ledger_snapshots"
 
 LOCK_EVENTS = f"LOCK TABLE {EVENTS_TABLE} IN EXCLUSIVE MODE"
-NOTIFY_EVENTS = f"NOTIFY {EVENTS_TABLE}"
 HEAD = f"SELECT coalesce(max(notification_id), 0) FROM {EVENTS_TABLE}"
 WRITTEN_SINCE = (
     f"SELECT DISTINCT originator_id, chain FROM {EVENTS_TABLE} "
@@ -35,9 +34,11 @@ INSERT_CHAINED = (
     " %b::uuid[], %b::bigint[], %b::timestamptz[], %b::jsonb[], %b::bytea[])"
 )
 EVENTS_SEQUENCE = f"{EVENTS_TABLE}_notification_id_seq"
-FOLLOW_POSITIONS = f"SELECT setval('{EVENTS_SEQUENCE}', %s)"
+FOLLOW_POSITIONS = f"SELECT setval('{EVENTS_SEQUENCE}', %s), pg_notify('{EVENTS_TABLE}', '')"
 """The table's own sequence moved past the positions the writer gave, so that anything else
-inserting rows (the library's recorder, a person at a SQL prompt) takes the next ones."""
+inserting rows (the library's recorder, a person at a SQL prompt) takes the next ones; and the
+events' readers told (`pg_notify` is `NOTIFY ledger_events`, delivered at the commit), in the
+same statement: one fewer for each batch."""
 CHAIN_HEADS = (
     "SELECT c.chain, h.chain_seq, h.hash FROM unnest(%s::uuid[]) AS c(chain) "
     "LEFT JOIN LATERAL (SELECT chain_seq, hash FROM "

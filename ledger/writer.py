@@ -1,25 +1,26 @@
 """The writer: runs commands one batch per transaction (group commit), each command atomic.
 
 Callers submit commands from any thread and wait for their result, or queue them and are
-answered through a future (`enqueue`, for coroutines that hold no thread). The first caller to
-find no batch being written becomes the leader: it takes every command waiting at that moment
-(waiting up to a millisecond for the callers of the last batch to send again) and writes them
-in one transaction (ledger/batch_transaction.py: each command decides under the events-table
-lock through its unit of work, ledger/unit_of_work.py; ledger/batch_writes.py writes the
-events, the command log, the numbers issued (R-X3), the outbox and the inline projections,
-and the batch commits once). Each caller is answered only after that commit. When its own
-command is answered the leader hands over to the oldest caller still waiting, so a caller
-alone pays no hand-over between threads; queued commands with no caller to lead them are
-written by the writer's pump thread.
+answered through a future of their event loop (`enqueue`, for coroutines that hold no thread; a
+batch's answers reach each loop in one call). The first caller to find no batch being written
+becomes the leader: it takes every command waiting at that moment (waiting up to a millisecond
+for the callers of the last batch to send again) and writes them in one transaction
+(ledger/batch_transaction.py: each command decides under the events-table lock, or just before
+it and checked under it, through its unit of work, ledger/unit_of_work.py;
+ledger/batch_writes.py writes the events, the command log, the numbers issued (R-X3), the
+outbox and the inline projections, and the batch commits once). Each caller is answered only
+after that commit. When its own command is answered the leader hands over to the oldest thread
+still waiting, so a caller alone pays no hand-over between threads; queued commands with no
+caller to lead them are written by the writer's pump thread.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future
 from typing import Any
 from uuid import UUID
 
@@ -29,7 +30,7 @@ from eventsourcing.persistence import Mapper
 
 from ledger.aggregate_cache import AggregateCache
 from ledger.availability import DatabaseHealth, DatabaseUnavailable, connection_lost
-from ledger.batch import Answer, QueuedCommand
+from ledger.batch import Answer, AwaitedCommand, QueuedCommand, WaitingCommand
 from ledger.batch_transaction import BatchTransaction
 from ledger.clock import Clock
 from ledger.command_records import CommandResult, InlineProjection
@@ -94,6 +95,8 @@ class Writer:
         self._conn: psycopg.Connection[Any] | None = None
         self.batches = 0
         self.commands = 0
+        self.decided_early = 0
+        """Batches decided while the lock was on its way (ledger/batch_transaction.py)."""
 
     # --- life cycle -------------------------------------------------------------------
 
@@ -126,12 +129,12 @@ class Writer:
         """
         if not self._started:
             raise RuntimeError("the writer is not started")
-        queued = QueuedCommand(command, key)
+        queued = WaitingCommand(command, key)
         with self._arrivals:
             self._waiting.append(queued)
             self._arrivals.notify_all()
         deadline = time.monotonic() + SUBMIT_TIMEOUT_S
-        while not queued.future.done():
+        while queued.answer is None:
             if self._leadership.acquire(blocking=False):
                 try:
                     self._lead(queued)
@@ -143,23 +146,26 @@ class Writer:
                 raise TimeoutError("the command was not written in time; it may still land")
             # Woken when answered, or when the leader hands over to this caller.
             queued.wake.wait(min(remaining, HANDOVER_CHECK_S))
-            queued.wake.clear()
-        return queued.future.result()
+        if isinstance(queued.answer, BaseException):
+            raise queued.answer
+        return queued.answer
 
-    def enqueue(self, command: Command, key: str) -> Future[CommandResult]:
-        """Queue a command under an idempotency key and return at once: its committed result
-        (or its refusal) comes in the future.
+    def enqueue(self, command: Command, key: str) -> asyncio.Future[CommandResult]:
+        """Queue a command under an idempotency key and return at once a future of the running
+        event loop (call it from a coroutine): its committed result (or its refusal) comes in it.
 
         For callers that must not hold a thread while they wait, such as the HTTP edge's
-        coroutines (`asyncio.wrap_future`). The writer's pump thread writes the batches of
-        queued commands, together with those of any `submit` caller waiting beside them. The
-        future is marked running at once: a caller that gives up (a timeout, a client gone)
-        cancels only its own wait, never the command, which may still land (as with `submit`).
+        coroutines. The writer's pump thread writes the batches of queued commands, together
+        with those of any `submit` caller waiting beside them, and settles all of a batch's
+        futures of one loop with one call into that loop (`settle_on_loop`), not one per
+        command. A caller that gives up (a timeout, a client gone) cancels only its own wait,
+        never the command, which may still land (as with `submit`): its future, done, is left
+        alone when the batch is answered.
         """
         if not self._started:
             raise RuntimeError("the writer is not started")
-        queued = QueuedCommand(command, key)
-        queued.future.set_running_or_notify_cancel()
+        loop = asyncio.get_running_loop()
+        queued = AwaitedCommand(command, key, loop=loop, waiter=loop.create_future())
         with self._arrivals:
             self._waiting.append(queued)
             if self._pump is None:
@@ -168,7 +174,7 @@ class Writer:
                 )
                 self._pump.start()
             self._arrivals.notify_all()
-        return queued.future
+        return queued.waiter
 
     # --- writing batches ---------------------------------------------------------------
 
@@ -189,11 +195,11 @@ class Writer:
                     log.exception("writer_pump_failed")
 
     def _lead(
-        self, mine: QueuedCommand | None = None, *, until: Callable[[], bool] | None = None
+        self, mine: WaitingCommand | None = None, *, until: Callable[[], bool] | None = None
     ) -> None:
         """Write batches until this caller's command is answered (or, for the pump, until
         `until` holds); then hand over to the oldest waiting caller."""
-        done = until or (lambda: mine is not None and mine.future.done())
+        done = until or (lambda: mine is not None and mine.answer is not None)
         while not done():
             # Expect as many commands as the busiest recent batch: callers split into groups
             # that take turns would otherwise settle into batches half as large.
@@ -203,8 +209,10 @@ class Writer:
             self._write(batch)
             self._recent.append(len(batch))
         with self._arrivals:
-            if self._waiting:
-                self._waiting[0].wake.set()
+            # Coroutines' commands have no thread to lead them: the pump takes those.
+            oldest = next((q for q in self._waiting if isinstance(q, WaitingCommand)), None)
+            if oldest is not None:
+                oldest.wake.set()
 
     def _gather(self, expected: int) -> list[QueuedCommand]:
         """The next batch: every command waiting, and, when recent batches were larger, the
@@ -251,19 +259,12 @@ class Writer:
                 for queued in batch:
                     self._write([queued])
                 return
-            for queued in batch:
-                queued.future.set_exception(error)
-                queued.wake.set()
+            answer_all([(queued, error) for queued in batch])
             return
         self.health.answered()
         self.batches += 1
         self.commands += len(batch)
-        for queued, answer in answers:
-            if isinstance(answer, BaseException):
-                queued.future.set_exception(answer)
-            else:
-                queued.future.set_result(answer)
-            queued.wake.set()
+        answer_all(answers)
 
     def _drop_connection(self) -> None:
         if self._conn is not None:
@@ -288,4 +289,41 @@ class Writer:
             sealer=self.sealer,
             linking=self.linking,
         )
-        return transaction.run(batch)
+        answers = transaction.run(batch)
+        self.decided_early += transaction.decided_early
+        return answers
+
+
+Settled = tuple[asyncio.Future[CommandResult], CommandResult | BaseException]
+"""A coroutine's future and the answer it is given."""
+
+
+def answer_all(answers: list[Answer]) -> None:
+    """Tell each caller of a batch what came of its command: a waiting thread through its
+    `answer` (and wakes it); the coroutines of each event loop all at once, with one call into
+    their loop (the loop's thread is the server's busiest: one wake-up per batch, not one per
+    command)."""
+    on_loops: dict[asyncio.AbstractEventLoop, list[Settled]] = {}
+    for queued, answer in answers:
+        if isinstance(queued, WaitingCommand):
+            queued.answer = answer
+            queued.wake.set()
+        elif isinstance(queued, AwaitedCommand):
+            on_loops.setdefault(queued.loop, []).append((queued.waiter, answer))
+    for loop, settled in on_loops.items():
+        try:
+            loop.call_soon_threadsafe(settle_on_loop, settled)
+        except RuntimeError:  # the loop is closed: nobody awaits these answers any more
+            log.warning("answers_to_closed_loop", commands=len(settled))
+
+
+def settle_on_loop(settled: list[Settled]) -> None:
+    """On the callers' event loop: give each waiting coroutine its answer. A future already
+    done is a caller that gave up (timed out, cancelled): its command was written all the same."""
+    for waiter, answer in settled:
+        if waiter.done():
+            continue
+        if isinstance(answer, BaseException):
+            waiter.set_exception(answer)
+        else:
+            waiter.set_result(answer)

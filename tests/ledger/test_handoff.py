@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -55,6 +56,66 @@ def test_commands_awaited_together_are_written_in_shared_batches_by_one_thread(
     assert _events(database) == COMMANDS
     assert 1 <= ledger.writer.batches - batches < COMMANDS
     assert any(thread.name == "writer-pump" for thread in threading.enumerate())
+
+
+class CountingLoop(asyncio.SelectorEventLoop):
+    """The standard event loop, counting the calls other threads make into it."""
+
+    calls_from_threads = 0
+
+    def call_soon_threadsafe(self, *args: Any, **kwargs: Any) -> asyncio.Handle:
+        self.calls_from_threads += 1
+        return super().call_soon_threadsafe(*args, **kwargs)
+
+
+def test_a_batchs_answers_reach_the_awaiting_loop_in_one_call(ledger: Ledger) -> None:
+    """64 coroutines on one loop: the writer wakes the loop once per batch, not once per
+    command (the loop's thread is the HTTP server's bottleneck). Before, each answer crossed
+    over on its own (`asyncio.wrap_future`): 64 calls."""
+
+    async def all_at_once() -> tuple[int, int]:
+        loop = asyncio.get_running_loop()
+        assert isinstance(loop, CountingLoop)
+        batches, calls = ledger.writer.batches, loop.calls_from_threads
+        results = await asyncio.gather(
+            *(ledger.submit(_open(f"P{n}"), f"one-call/{n}") for n in range(COMMANDS))
+        )
+        assert len({result.aggregate_id for result in results}) == COMMANDS
+        return ledger.writer.batches - batches, loop.calls_from_threads - calls
+
+    with asyncio.Runner(loop_factory=CountingLoop) as runner:
+        batches, calls = runner.run(all_at_once())
+    assert calls == batches < COMMANDS
+
+
+def test_r_x5_a_cancelled_wait_neither_loses_nor_doubles_its_command(
+    ledger: Ledger, database: Database
+) -> None:
+    """A coroutine that stops waiting (a client gone; a timeout is the same cancellation)
+    while its batch waits for the events lock: its neighbours are answered, its command lands
+    once all the same, and sending it again under its key replays that answer. Another
+    connection holds the events table's lock so that the batch cannot finish before the
+    cancel."""
+    command = _open("Gone")
+
+    async def cancel_one() -> None:
+        with database.connect(autocommit=False) as blocker:
+            blocker.execute("LOCK TABLE ledger_events IN EXCLUSIVE MODE")
+            gone = asyncio.create_task(ledger.submit(command, "gone"))
+            stay = [asyncio.create_task(ledger.submit(_open(f"S{n}"), f"s/{n}")) for n in (1, 2)]
+            await asyncio.sleep(0)  # the three are queued; their batch waits for the lock
+            gone.cancel()
+            blocker.commit()
+        for answer in await asyncio.gather(*stay):
+            assert answer.aggregate_id is not None
+        with pytest.raises(asyncio.CancelledError):
+            await gone
+        again = await ledger.submit(command, "gone")
+        assert again.replayed
+        assert again.aggregate_id == command.partner_id
+
+    asyncio.run(cancel_one())
+    assert _events(database) == 3
 
 
 def test_r_x5_an_awaited_command_replays_by_key_and_a_refusal_is_raised_in_the_coroutine(
