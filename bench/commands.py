@@ -194,7 +194,6 @@ def main() -> None:
         headline["unchained_commands_per_s"] = headline[f"unchained_commands_per_s_{top}"]
         headline["chain_cost"] = headline[f"chain_cost_{top}"]
         headline["batches"] = ledger.writer.batches
-        headline["decided_early"] = ledger.writer.decided_early
         ledger.close()
         unchained.close()
         app.close()

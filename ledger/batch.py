@@ -72,12 +72,6 @@ class AwaitedCommand(QueuedCommand):
     waiter: asyncio.Future[CommandResult] = field(kw_only=True)
 
 
-class NotDecidedEarly(BaseException):
-    """A batch decided early needed the store (an aggregate not cached, a number series not
-    read yet): it is decided again, the usual way, once the lock is held. A BaseException, so
-    that no `except Exception` in a command can take it for a business answer."""
-
-
 @dataclass(frozen=True)
 class PendingEvent:
     """An event decided, with what its row records besides its stored bytes."""
@@ -141,10 +135,6 @@ class Batch:
     messages: list[Message] = field(default_factory=list)
     touched: dict[UUID, Any] = field(default_factory=dict)
     outcomes: list[tuple[QueuedCommand, Outcome]] = field(default_factory=list)
-    early: bool = False
-    """Decided early, before the lock and the log's head are known (ledger/batch_transaction):
-    from the cache alone; anything the batch would read from the store refuses it
-    (`NotDecidedEarly`)."""
 
     def load(self, aggregate_id: UUID) -> Any | None:
         """An aggregate from the cache, or from the store (after this batch's own events)."""
@@ -156,8 +146,6 @@ class Batch:
             # holds the lock; the catch-up evicted what others wrote): only this batch's
             # commands can have made it, and what they made is among `touched`.
             return self.touched.get(aggregate_id)
-        if self.early:
-            raise NotDecidedEarly(aggregate_id)
         self.flush()
         aggregate = store.load(self.conn, self.mapper, aggregate_id, snapshots=self.snapshots)
         if aggregate is not None:
@@ -172,8 +160,6 @@ class Batch:
         (ledger/batch_writes.py) store the series its accepted commands moved. The batch holds
         the events table's lock, so no other writer draws from the series meanwhile."""
         if series not in self.numbers:
-            if self.early:
-                raise NotDecidedEarly(series)
             # Read only: a series first drawn by a command that is then refused gets no row
             # (a refused command writes nothing). The events-table lock this batch holds keeps
             # every writer, in any process, from drawing the same number meanwhile.

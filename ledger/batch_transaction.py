@@ -7,10 +7,7 @@ and commits once; the answers are given only after that commit.
 
 Deciding under the lock means every decision sees the current state: the aggregate cache is
 brought up to date at the start of each batch (aggregates another process wrote since are
-evicted and reloaded), so a stale cache can never cause a lost or wrong write. To spend the
-first round trip deciding, the batch is decided from the cache while the lock is on its way
-(`_decide_early`), and that decision is kept only if, under the lock, nothing was written since
-the cache's state and no key is known: then it is the decision the lock would have made. A command
+evicted and reloaded), so a stale cache can never cause a lost or wrong write. A command
 refused by the rules writes nothing; if it had already changed an aggregate in memory before
 failing, that aggregate is evicted and reloaded from the store.
 """
@@ -32,7 +29,6 @@ from ledger.batch import (
     AcceptedCommand,
     Answer,
     Batch,
-    NotDecidedEarly,
     PendingEvent,
     QueuedCommand,
     RepeatedCommand,
@@ -77,8 +73,6 @@ class BatchTransaction:
         self.inline = inline
         self.sealer = sealer
         self.linking = linking
-        self.decided_early = False
-        """Whether the batch was decided before the lock was held (`_decide_early`)."""
 
     def run(self, queued: list[QueuedCommand]) -> list[Answer]:
         """Decide and write the commands, commit, and return what each caller is told. Raises
@@ -86,29 +80,19 @@ class BatchTransaction:
         broke at the commit, maybe all of it)."""
         conn = self.conn
         # Pipeline mode: statements whose results are not needed at once travel together, so
-        # a batch costs three round trips (lock and read, insert, write the rest and commit),
-        # and the first one is spent deciding (`_decide_early`).
+        # a batch costs three round trips (lock and read, insert, write the rest and commit).
         with conn.pipeline(), conn.transaction():
             conn.execute(store.LOCK_EVENTS)
             head_cursor = conn.execute(store.HEAD)
             keys_cursor = conn.execute(KNOWN_KEYS, ([command.key for command in queued],))
-            early = self._decide_early(queued)
             head_row = head_cursor.fetchone()
             head = int(head_row[0]) if head_row else 0
-            known = keys_cursor.fetchall()
-            if early is not None and early.head == head and not known:
-                batch = early  # nothing was written since the cache's state; no key was known
-                batch.early = False
-                self.decided_early = True
-            else:
-                if early is not None:
-                    self._forget(early)
-                self._catch_up(head)
-                batch = Batch(conn, head, self.cache, self.mapper, bool(self.snapshot_types))
-                batch.linking = self.linking
-                _load_keys(batch, known)
-                for command in queued:
-                    self._decide(batch, command)
+            self._catch_up(head)
+            batch = Batch(conn, head, self.cache, self.mapper, bool(self.snapshot_types))
+            batch.linking = self.linking
+            _load_keys(batch, keys_cursor.fetchall())
+            for command in queued:
+                self._decide(batch, command)
             queue_batch_writes(
                 batch,
                 inline=self.inline,
@@ -123,38 +107,6 @@ class BatchTransaction:
         if batch.positions:
             self.cache.seen = max(batch.positions.values())
         return _answers(batch)
-
-    def _decide_early(self, queued: list[QueuedCommand]) -> Batch | None:
-        """The batch decided while the lock and the log's head are on their way (the round
-        trip costs as much as deciding): from the cache as it was after this writer's last
-        batch, assuming that nothing was written since and that no key is known. `run` keeps
-        it only if both hold once the lock is held (the head is the cache's, no key came back);
-        otherwise it is forgotten (`_forget`) and the batch decided again under the lock. A
-        batch that needs the store (an aggregate not cached, a number not drawn yet) is
-        decided under the lock."""
-        if self.cache.seen == 0:  # nothing cached yet, or forgotten after a failure
-            return None
-        batch = Batch(
-            conn=self.conn,
-            head=self.cache.seen,
-            cache=self.cache,
-            mapper=self.mapper,
-            snapshots=bool(self.snapshot_types),
-            linking=self.linking,
-            early=True,
-        )
-        try:
-            for command in queued:
-                self._decide(batch, command)
-        except NotDecidedEarly:
-            self._forget(batch)
-            return None
-        return batch
-
-    def _forget(self, batch: Batch) -> None:
-        """Evict what a batch decided early changed in memory (the store is the truth)."""
-        for aggregate_id in batch.touched:
-            self.cache.evict(aggregate_id)
 
     def _catch_up(self, head: int) -> None:
         """Evict every cached aggregate another process wrote since this one last looked."""
@@ -195,8 +147,6 @@ class BatchTransaction:
                 for touched_id in uow.touched:
                     self.cache.evict(touched_id)
                     batch.touched.pop(touched_id, None)
-            if isinstance(error, NotDecidedEarly):
-                raise
             if not isinstance(error, BillingError):
                 log.exception("command_failed", command=command.command_name)
             batch.outcomes.append((queued, error))

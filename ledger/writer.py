@@ -1,17 +1,17 @@
 """The writer: runs commands one batch per transaction (group commit), each command atomic.
 
 Callers submit commands from any thread and wait for their result, or queue them and are
-answered through a future of their event loop (`enqueue`, for coroutines that hold no thread; a
-batch's answers reach each loop in one call). The first caller to find no batch being written
-becomes the leader: it takes every command waiting at that moment (waiting up to a millisecond
-for the callers of the last batch to send again) and writes them in one transaction
-(ledger/batch_transaction.py: each command decides under the events-table lock, or just before
-it and checked under it, through its unit of work, ledger/unit_of_work.py;
-ledger/batch_writes.py writes the events, the command log, the numbers issued (R-X3), the
-outbox and the inline projections, and the batch commits once). Each caller is answered only
-after that commit. When its own command is answered the leader hands over to the oldest thread
-still waiting, so a caller alone pays no hand-over between threads; queued commands with no
-caller to lead them are written by the writer's pump thread.
+answered through a future of their event loop (`enqueue`, for coroutines that hold no thread;
+a batch's answers reach each loop in one call). The first caller to
+find no batch being written becomes the leader: it takes every command waiting at that moment
+(waiting up to a millisecond for the callers of the last batch to send again) and writes them
+in one transaction (ledger/batch_transaction.py: each command decides under the events-table
+lock through its unit of work, ledger/unit_of_work.py; ledger/batch_writes.py writes the
+events, the command log, the numbers issued (R-X3), the outbox and the inline projections,
+and the batch commits once). Each caller is answered only after that commit. When its own
+command is answered the leader hands over to the oldest thread still waiting, so a caller
+alone pays no hand-over between threads; queued commands with no caller to lead them are
+written by the writer's pump thread.
 """
 
 from __future__ import annotations
@@ -95,8 +95,6 @@ class Writer:
         self._conn: psycopg.Connection[Any] | None = None
         self.batches = 0
         self.commands = 0
-        self.decided_early = 0
-        """Batches decided while the lock was on its way (ledger/batch_transaction.py)."""
 
     # --- life cycle -------------------------------------------------------------------
 
@@ -289,9 +287,7 @@ class Writer:
             sealer=self.sealer,
             linking=self.linking,
         )
-        answers = transaction.run(batch)
-        self.decided_early += transaction.decided_early
-        return answers
+        return transaction.run(batch)
 
 
 Settled = tuple[asyncio.Future[CommandResult], CommandResult | BaseException]

@@ -67,28 +67,6 @@ def test_r_x5_a_repeated_key_returns_the_first_answer_and_writes_nothing(
     assert count(database, f"SELECT count(*) FROM command_log WHERE {NOT_CATALOGUE_IMPORT}") == 1
 
 
-def test_r_x5_a_replay_decided_early_leaves_nothing_in_memory(ledger: Ledger) -> None:
-    """A batch is decided from the cache while the lock and the known keys are on their way;
-    a key that turns out known sends it back to be decided under the lock, and what the early
-    decision changed in memory is forgotten: the replayed top-up is not counted twice by the
-    next command (decided under the lock, as the account was evicted), and the one after
-    that is decided early again."""
-    account = open_partner(ledger)
-    usd = Money(5_000, "USD")
-    ledger.top_up(account.id, usd, PaymentSource.BANK_TRANSFER, reference="a", key="t1")
-    early = ledger.writer.decided_early
-    again = ledger.top_up(account.id, usd, PaymentSource.BANK_TRANSFER, reference="a", key="t1")
-    assert again.replayed
-    assert ledger.writer.decided_early == early  # decided again, under the lock
-    after = ledger.top_up(account.id, usd, PaymentSource.BANK_TRANSFER, reference="b", key="t2")
-    assert after.data["balance_minor"] == 10_000
-    last = ledger.top_up(account.id, usd, PaymentSource.BANK_TRANSFER, reference="c", key="t3")
-    assert last.data["balance_minor"] == 15_000
-    assert ledger.writer.decided_early == early + 1
-    reloaded = ledger.partner_account(account.id)
-    assert (reloaded.balance, reloaded.version) == (Money(15_000, "USD"), 4)
-
-
 def test_r_x5_a_key_reused_for_another_command_is_refused(ledger: Ledger) -> None:
     ledger.open_partner_account(name="Acme", currency="USD", time_zone="UTC", key="k-1")
     with pytest.raises(IdempotencyKeyReused) as refused:
