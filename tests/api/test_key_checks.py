@@ -26,9 +26,9 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from api import keys
 from api.app import _routes
 from api.deps import get_read_connection
-from api.reads import get_reads
 from api.key_limits import FailedKeyLimiter
 from api.keys import Role
+from api.reads import get_reads
 from api.runtime import Runtime
 from api.security import bearer_token, get_principal
 from ledger.database import Database
