@@ -367,7 +367,7 @@ def test_r_h6_a_card_payment_is_refunded_in_part_then_in_full_with_receipts_neve
         (CLIENT_EMAIL, "Refund of 15.00 USD for invoice INV-2026-000001"),
         (CLIENT_EMAIL, "Refund of 25.17 USD for invoice INV-2026-000001"),
     ]
-    assert all("card payment" in body for _, _, body in receipts)
+    assert all("of your payment by card for invoice" in body for _, _, body in receipts)
     assert assert_double_entry(ledger, database) == {}
 
 
