@@ -38,8 +38,12 @@ contracts: $(INSTALLED)
 
 # Across the machine's cores (each pytest-xdist worker has its own PostgreSQL and HTTP server),
 # ending with the 15 slowest tests. PYTEST_ARGS adds to it: make pytest PYTEST_ARGS='-k otter'.
+# Bytecode is written (to the __pycache__ folders git ignores) even where PYTHONDONTWRITEBYTECODE
+# is set: the suite starts some fifty `ledgerline` processes, each of which would otherwise
+# compile the project's modules afresh (about 0.15 s of CPU a process), and every run would
+# assert-rewrite every test module again in each worker.
 pytest: $(INSTALLED)
-	$(BIN)/pytest -n auto --maxprocesses 4 --dist worksteal --durations=15 $(PYTEST_ARGS)
+	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -n auto --maxprocesses 4 --dist worksteal --durations=15 $(PYTEST_ARGS)
 
 install: $(INSTALLED)
 

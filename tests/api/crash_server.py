@@ -21,7 +21,6 @@ itself with no warning, no rollback and no goodbye:
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import signal
 import socket
@@ -41,7 +40,7 @@ from api.runtime import Runtime
 from api.server import server_config
 from ledger.command_records import Lookup
 from ledger.settings import ClockKind, Environment, LogFormat, Settings
-from tests.support import START
+from tests.support import START, fork_server
 
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
@@ -156,19 +155,11 @@ def serve(database_url: str, kill: KillPoint | None, report: Connection) -> None
         runtime.close()
 
 
-def _context() -> multiprocessing.context.ForkServerContext:
-    context = multiprocessing.get_context("forkserver")
-    # Imported once, by the fork server; each process forked from it starts with them. The
-    # main module too (pytest's script, under plain pytest), or each process would run it again.
-    context.set_forkserver_preload(["__main__", __name__])
-    return context
-
-
 class CrashServer:
     """One API process, started by `start` and stopped by `stop` (if it did not die)."""
 
     def __init__(self, database_url: str, kill: KillPoint | None) -> None:
-        context = _context()
+        context = fork_server()
         self._answers, report = context.Pipe(duplex=False)
         self.process = context.Process(target=serve, args=(database_url, kill, report))
         self.process.start()

@@ -13,8 +13,6 @@ import json
 import queue
 import random
 import signal
-import subprocess
-import sys
 import time
 from typing import Any
 
@@ -29,6 +27,8 @@ from projections.registry import all_projections
 from projections.runner import Runner, Target
 from tests.api.test_cli import Served, cli_env
 from tests.histories import make_history
+from tests.projections import crash_worker
+from tests.support import fork_server
 
 WORKER_TIMEOUT_S = 120.0
 TAKEOVER_TIMEOUT_S = 20.0
@@ -55,23 +55,27 @@ def clean_build(database: Database, projection: Projection) -> int:
 
 
 def run_worker(database: Database, kill_at: int, batch_size: int) -> int:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tests.projections.crash_worker",
-            database.url,
-            str(kill_at),
-            str(batch_size),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=WORKER_TIMEOUT_S,
-        check=False,
+    """One projector process (tests/projections/crash_worker.py), forked from the tests' fork
+    server: its exit code, -SIGKILL if it died at its kill point."""
+    context = fork_server()
+    failures, report = context.Pipe(duplex=False)
+    process = context.Process(
+        target=crash_worker.run_reporting, args=(report, database.url, kill_at, batch_size)
     )
-    if result.returncode not in (0, -signal.SIGKILL):
-        pytest.fail(f"the projector failed ({result.returncode}):\n{result.stderr}")
-    return result.returncode
+    process.start()
+    report.close()
+    process.join(WORKER_TIMEOUT_S)
+    if process.exitcode is None:
+        process.kill()
+        pytest.fail("the projector did not finish")
+    try:  # a failure's traceback, or the end of the pipe
+        failure = str(failures.recv())
+    except EOFError:
+        failure = ""
+    failures.close()
+    if process.exitcode not in (0, -signal.SIGKILL):
+        pytest.fail(f"the projector failed ({process.exitcode}):\n{failure}")
+    return process.exitcode
 
 
 @pytest.mark.parametrize("seed", [5, 6])
