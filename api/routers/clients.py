@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from api.deps import ReadAfterDep, ReadConnection, RuntimeDep
 from api.keys import Principal
 from api.problems.documented import COMMAND_PROBLEMS, READ_PROBLEMS
-from api.reads import LedgerRouter
+from api.reads import LedgerRouter, ReadsDep
 from api.routers.invoice_views import invoice_page
 from api.routers.partner_common import invoice_cursor, wait_for
 from api.runtime import Runtime
@@ -169,7 +169,7 @@ def list_client_invoices(
 )
 async def remove_from_unified_billing(
     client_id: ClientId,
-    conn: ReadConnection,
+    reads: ReadsDep,
     runtime: RuntimeDep,
     response: Response,
     caller: Commander,
@@ -181,7 +181,11 @@ async def remove_from_unified_billing(
     on the client's partner, found in the read model."""
     partner_id = caller.partner_id
     if partner_id is None:
-        partner_id = await asyncio.to_thread(owner_of, conn, runtime, caller, client_id)
+        # A read connection only for this lookup, not for the whole request: the command's
+        # wait for its batch below needs none.
+        partner_id = await reads.run(
+            owner_of, {"runtime": runtime, "caller": caller, "client_id": client_id}
+        )
     command = await asyncio.to_thread(
         runtime.ledger.unified_billing_removal, partner_id, client_id, caller.actor
     )
