@@ -96,9 +96,11 @@ def test_issue_17_an_amount_in_words_reads_as_its_languages_custom(
     assert money_in_words(minor, currency, language).startswith(expected)
 
 
-def test_issue_17_a_decline_and_a_refund_are_mailed_in_the_partners_language() -> None:
-    """Every e-mail is in the partner's language (here Polish, from its currency: it has no
-    address yet), as its documents are; the processor's own reason is quoted as it came."""
+def test_r_h4_r_h6_a_decline_and_a_refund_are_mailed_in_the_partners_language() -> None:
+    """Every e-mail is in the partner's language (issue 17; here Polish, from its currency: it
+    has no address yet), as its documents are: a declined payment says why, quoting the
+    processor's own reason, and where to update the card (R-H4); a refund has its receipt
+    (R-H6)."""
     invoice = issue(1_234_56)
     account = PartnerAccount.open(
         partner_id=PARTNER, name="Kawiarnie", currency="PLN", time_zone="Europe/Warsaw", now=START
