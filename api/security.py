@@ -27,6 +27,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 
 from api import keys
 from api.key_limits import FailedKeyLimiter, TooManyFailedKeys, client_address
@@ -141,12 +142,9 @@ async def authenticated(request: Request) -> Principal:
 
 
 def bearer_token(authorization: str | None) -> str | None:
-    """The credentials of an `Authorization: Bearer …` header (the scheme in any case), as
-    FastAPI's `HTTPBearer` reads them; None for no header, another scheme or nothing after it."""
-    if not authorization:
-        return None
-    scheme, _, credentials = authorization.partition(" ")
-    credentials = credentials.strip()
+    """The credentials of an `Authorization: Bearer …` header (the scheme in any case), split as
+    FastAPI's `HTTPBearer` splits them; None for no header, another scheme or nothing after it."""
+    scheme, credentials = get_authorization_scheme_param(authorization)
     if not scheme or not credentials or scheme.lower() != "bearer":
         return None
     return credentials
@@ -236,7 +234,7 @@ class Access(StrEnum):
 
 def access(route: APIRoute) -> Access:
     """The access a route declares (used by the route index and the role test)."""
-    calls = set(_calls(route.dependant))
+    calls = set(dependency_calls(route.dependant))
     for dependency, level in (
         (get_admin, Access.ADMIN),
         (get_receiver, Access.RECEIVER),
@@ -250,10 +248,11 @@ def access(route: APIRoute) -> Access:
     return Access.PUBLIC
 
 
-def _calls(dependant: Dependant) -> Iterator[Any]:
+def dependency_calls(dependant: Dependant) -> Iterator[Any]:
+    """Every dependency a route's `dependant` declares, and theirs, each callable as declared."""
     for dependency in dependant.dependencies:
         yield dependency.call
-        yield from _calls(dependency)
+        yield from dependency_calls(dependency)
 
 
 Caller = Annotated[Principal, Depends(get_principal)]

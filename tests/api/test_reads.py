@@ -17,14 +17,7 @@ from api.app import _routes
 from api.deps import ReadConnection, get_read_connection
 from api.reads import READS_PARAMETER, LedgerRouter, Reads, get_reads, in_one_thread
 from api.runtime import Runtime
-
-
-def _calls(dependant: Any) -> set[object]:
-    found: set[object] = set()
-    for dependency in dependant.dependencies:
-        found.add(dependency.call)
-        found |= _calls(dependency)
-    return found
+from api.security import dependency_calls
 
 
 def test_every_plain_read_is_served_by_a_coroutine_that_crosses_once() -> None:
@@ -35,12 +28,14 @@ def test_every_plain_read_is_served_by_a_coroutine_that_crosses_once() -> None:
     assert len(converted) > 30
     for route in converted:
         assert inspect.iscoroutinefunction(route.endpoint), route.path
-        calls = _calls(route.dependant)
+        calls = set(dependency_calls(route.dependant))
         assert get_reads in calls, route.path
         assert get_read_connection not in calls, route.path  # no crossing of its own
     # No route holds a read connection as a dependency, for the whole of its request: a
     # coroutine that reads asks `Reads` for one crossing with a connection.
-    assert not [route.path for route in routes if get_read_connection in _calls(route.dependant)]
+    assert not [
+        route.path for route in routes if get_read_connection in dependency_calls(route.dependant)
+    ]
 
 
 def test_the_read_keeps_its_name_documentation_and_parameters_but_its_connection() -> None:
