@@ -81,7 +81,7 @@ class Balances(Projection):
     """The journal, account balances and the trial balance (R-X2)."""
 
     name = "balances"
-    version = 3
+    version = 4
     """2: account_balances' debits and credits are numeric (issue 11): an account's lifetime
     turnover, the vendor's cash clearing over every partner above all, grows with every event
     and has no bound a bigint could hold. Each journal entry is one amount, at most

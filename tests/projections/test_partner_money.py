@@ -20,7 +20,7 @@ from ledger.database import Database
 from projections import generations
 from projections.balances import Balances, partner_money
 from projections.base import stage
-from replay.rebuild import compare, discard, rebuild
+from replay.rebuild import compare, discard, rebuild, status, swap
 from tests.projections.support import live_runner
 
 
@@ -168,3 +168,34 @@ def test_r_c2_a_top_up_announced_again_waits_again_and_a_batch_applied_twice_cha
     assert _waiting(database) == applied == [(acme, top_up, 25_00)]
     rebuilt = rebuild(database, Balances())  # both announcements and the confirmation at once
     assert compare(database, Balances(), rebuilt.generation).empty
+
+
+def test_r_c2_a_balances_model_of_version_3_needs_a_rebuild_that_brings_the_announced_top_ups(
+    ledger: Ledger, database: Database
+) -> None:
+    """A deployment upgraded from version 3 (no `announced_top_ups`) is told to rebuild the
+    balances read model, and the rebuilt one has the transfers announced before the upgrade."""
+    acme = _open(ledger, "Acme")
+    top_up = _announce(ledger, acme, 100_00)
+    runner = live_runner(database, Balances())
+    runner.catch_up()
+    runner.close()
+    with database.connect() as conn:  # the generation version 3 built
+        conn.execute("DROP TABLE rm_balances_1.announced_top_ups CASCADE")
+        conn.execute("UPDATE projection_generations SET version = 3 WHERE projection = 'balances'")
+        [model] = [m for m in status(conn) if m.name == Balances.name]
+    assert model.needs_rebuild
+
+    rebuilt = rebuild(database, Balances())
+    difference = compare(database, Balances(), rebuilt.generation)
+    swap(database, Balances(), rebuilt.generation)
+
+    [added] = [t for t in difference.tables if not t.empty]
+    assert (added.table, added.added, added.removed, added.changed) == (
+        "announced_top_ups",
+        1,
+        0,
+        0,
+    )
+    assert _waiting(database) == [(acme, top_up, 100_00)]
+    assert _read(database, acme) == (0, 100_00)
