@@ -4,6 +4,10 @@ The entries are domain/postings.py's rules, turned from their declaration into S
 rebuild runs at PostgreSQL's speed; tests/projections/test_balances.py proves for random
 histories that the two agree entry for entry. Every balance is the sum of its entries, so
 any balance, and the trial balance, can be had as of any log position or business date.
+
+Beside the journal, the bank transfers a partner announced for its company balance and the
+vendor has not yet confirmed (`announced_top_ups`, R-C2, R-H2): they move no money, so they
+post nothing, but a partner reads them with its balance, as of the same log position.
 """
 
 from __future__ import annotations
@@ -77,17 +81,24 @@ class Balances(Projection):
     """The journal, account balances and the trial balance (R-X2)."""
 
     name = "balances"
-    version = 3
+    version = 4
     """2: account_balances' debits and credits are numeric (issue 11): an account's lifetime
     turnover, the vendor's cash clearing over every partner above all, grows with every event
     and has no bound a bigint could hold. Each journal entry is one amount, at most
     AMOUNT_MAX_MINOR (domain/money.py), so it stays a bigint; the queries' sums are numeric.
     3: account_balances names the partner of an account's first entry; it named the lowest
     partner id of the first batch, so a client billed by two resellers (R-E1) had another
-    partner live than rebuilt (issue 11, found by tests/ledger/test_stateful.py)."""
+    partner live than rebuilt (issue 11, found by tests/ledger/test_stateful.py).
+    4: the top-ups announced and not yet confirmed (`announced_top_ups`, issue 16): the balance
+    read loaded the partner's account from the event store for them, as of now rather than as
+    of the read model's position."""
     weight = 4
-    reads = ("PartnerAccount.Opened", *(rule.event.__qualname__ for rule in POSTINGS))
-    tables = ("journal", "account_balances", "balance_partners")
+    reads = (
+        "PartnerAccount.Opened",
+        "PartnerAccount.TopUpAnnounced",
+        *(rule.event.__qualname__ for rule in POSTINGS),
+    )
+    tables = ("journal", "account_balances", "balance_partners", "announced_top_ups")
     ddl = (
         """
         CREATE TABLE {schema}.balance_partners (
@@ -123,6 +134,19 @@ class Balances(Projection):
             credit_minor numeric NOT NULL,
             position bigint NOT NULL,
             PRIMARY KEY (account_kind, owner_id, currency)
+        )
+        """,
+        # One row per transfer announced and not yet confirmed. Each amount is at most
+        # AMOUNT_MAX_MINOR, and a partner's together at most BALANCE_MAX_MINOR (the account
+        # refuses an announcement past it, domain/money.py): a bigint holds either.
+        """
+        CREATE TABLE {schema}.announced_top_ups (
+            partner_id uuid NOT NULL,
+            top_up_id uuid NOT NULL,
+            amount_minor bigint NOT NULL CHECK (amount_minor > 0),
+            currency char(3) NOT NULL,
+            position bigint NOT NULL,
+            PRIMARY KEY (partner_id, top_up_id)
         )
         """,
     )
@@ -174,6 +198,35 @@ class Balances(Projection):
             debit_minor = a.debit_minor + excluded.debit_minor,
             credit_minor = a.credit_minor + excluded.credit_minor,
             position = excluded.position
+        """,
+        # Announced, then confirmed (the top-up recorded with the announced id, the only event
+        # that takes one away; closing the account keeps them, as the account does): in this
+        # order, so a transfer announced and confirmed in one batch leaves no row. Each
+        # transfer's latest announcement in the batch is kept, and replaces an older row: a
+        # top-up id announced again once confirmed is waiting again. The runner applies a batch
+        # once; applied again all the same, these two change nothing (the insert keeps the
+        # newer row, the delete takes only rows older than their confirmation).
+        """
+        INSERT INTO {schema}.announced_top_ups AS a
+            (partner_id, top_up_id, amount_minor, currency, position)
+        SELECT DISTINCT ON (originator_id, ll_uuid(event -> 'top_up_id'))
+               originator_id, ll_uuid(event -> 'top_up_id'), ll_minor(event -> 'amount'),
+               ll_currency(event -> 'amount'), position
+        FROM batch_events
+        WHERE topic = {t_PartnerAccount_TopUpAnnounced} AND position > %(lo)s
+        ORDER BY originator_id, ll_uuid(event -> 'top_up_id'), position DESC
+        ON CONFLICT (partner_id, top_up_id) DO UPDATE SET
+            amount_minor = excluded.amount_minor,
+            currency = excluded.currency,
+            position = excluded.position
+        WHERE a.position < excluded.position
+        """,
+        """
+        DELETE FROM {schema}.announced_top_ups a
+        USING batch_events b
+        WHERE b.topic = {t_PartnerAccount_BalanceToppedUp} AND b.position > %(lo)s
+          AND a.partner_id = b.originator_id AND a.top_up_id = ll_uuid(b.event -> 'top_up_id')
+          AND a.position < b.position
         """,
     )
 
@@ -299,29 +352,16 @@ def account_entries(
     ]
 
 
-def owner_balances(
-    conn: psycopg.Connection[Any], owner_id: UUID, account_kinds: tuple[str, ...]
-) -> list[AccountBalance]:
-    """One owner's accounts of these kinds, from the running totals (no journal is summed)."""
-    rows = conn.execute(
-        "SELECT account_kind, owner_id, currency, debit_minor, credit_minor "
-        "FROM account_balances WHERE account_kind = ANY(%s) AND owner_id = %s "
-        "ORDER BY account_kind, currency",
-        (list(account_kinds), owner_id),
-    ).fetchall()
-    return [
-        AccountBalance(kind, owner, str(cur), int(d), int(k)) for kind, owner, cur, d, k in rows
-    ]
-
-
 @dataclass(frozen=True)
 class PartnerMoney:
     """A partner's money as the partner reads it (R-C2, R-C5, R-X2): the liabilities (its
-    company balance, its bonus wallet) are credit balances, owed to it, so shown negated."""
+    company balance, its bonus wallet) are credit balances, owed to it, so shown negated; and
+    apart, the transfers it announced for its balance, not yet confirmed (R-C2, R-H2)."""
 
     company_balance_minor: int
     receivable_minor: int
     bonus_wallet_minor: int
+    announced_top_ups_minor: int
 
 
 PARTNER_MONEY_KINDS = (
@@ -329,18 +369,31 @@ PARTNER_MONEY_KINDS = (
     AccountKind.RECEIVABLE.value,
     AccountKind.BONUS_LIABILITY.value,
 )
+ANNOUNCED = "announced_top_ups"
+"""The row of `partner_money`'s query that holds the announced transfers' sum."""
 
 
 def partner_money(conn: psycopg.Connection[Any], partner_id: UUID, currency: str) -> PartnerMoney:
     """A partner's company balance, receivable and bonus wallet in its currency, from the
-    running totals."""
-    held = {
-        row.account_kind: row.balance_minor
-        for row in owner_balances(conn, partner_id, PARTNER_MONEY_KINDS)
-        if row.currency == currency
-    }
+    running totals, and its announced top-ups: one statement, so all as of one snapshot of
+    the read model; keyed lookups only (no journal is summed, no aggregate loaded)."""
+    rows = conn.execute(
+        "SELECT account_kind, debit_minor - credit_minor FROM account_balances "
+        "WHERE account_kind = ANY(%(kinds)s) AND owner_id = %(partner)s "
+        "AND currency = %(currency)s "
+        "UNION ALL SELECT %(announced)s, sum(amount_minor) FROM announced_top_ups "
+        "WHERE partner_id = %(partner)s AND currency = %(currency)s",
+        {
+            "kinds": list(PARTNER_MONEY_KINDS),
+            "partner": partner_id,
+            "currency": currency,
+            "announced": ANNOUNCED,
+        },
+    ).fetchall()
+    held = {str(kind): int(amount or 0) for kind, amount in rows}
     return PartnerMoney(
         company_balance_minor=-held.get(AccountKind.PREPAID_BALANCE.value, 0),
         receivable_minor=held.get(AccountKind.RECEIVABLE.value, 0),
         bonus_wallet_minor=-held.get(AccountKind.BONUS_LIABILITY.value, 0),
+        announced_top_ups_minor=held[ANNOUNCED],
     )

@@ -66,11 +66,10 @@ def get_balance(
     conn: ReadConnection,
     read_after: ReadAfterDep,
     caller: Caller,
-    runtime: RuntimeDep,
 ) -> BalanceResponse:
     """The company balance, what the partner owes and its bonus wallet, from the journal's
     running totals (R-C2, R-C5, R-X2); and apart, the transfers announced for the balance and
-    not yet confirmed, read from the account itself (they move no money, so post nothing)."""
+    not yet confirmed (they move no money, so post nothing), from the same read model."""
     view = readable_partner(conn, caller, partner_id, read_after, Balances.name)
     money = balances.partner_money(conn, partner_id, view.currency)
     return BalanceResponse(
@@ -80,7 +79,9 @@ def get_balance(
         ),
         receivable=MoneySum(amount_minor=money.receivable_minor, currency=view.currency),
         bonus_wallet=MoneyModel(amount_minor=money.bonus_wallet_minor, currency=view.currency),
-        announced_top_ups=MoneyModel.of(runtime.ledger.partner_account(partner_id).announced_total),
+        announced_top_ups=MoneyModel(
+            amount_minor=money.announced_top_ups_minor, currency=view.currency
+        ),
         as_of_position=live_position(conn, Balances.name),
     )
 
