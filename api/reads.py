@@ -31,6 +31,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import RuntimeDep, get_read_connection
 from api.runtime import Runtime
 from api.security import Caller
+from api.solver import LeanRoute
 
 READS_PARAMETER = "ledgerline_reads"
 """The parameter `in_one_thread` adds for `Reads` (a name no handler uses)."""
@@ -106,7 +107,11 @@ def in_one_thread(handler: Callable[..., Any]) -> Callable[..., Any]:
 
 class LedgerRouter(APIRouter):
     """FastAPI's router, declaring each plain function that reads with a `ReadConnection`
-    `in_one_thread`."""
+    `in_one_thread`, and each route a `LeanRoute` (api/solver.py)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("route_class", LeanRoute)
+        super().__init__(**kwargs)
 
     def add_api_route(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         if takes_read_connection(endpoint):

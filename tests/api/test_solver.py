@@ -1,0 +1,172 @@
+"""A route's request solved by its plan answers as FastAPI's own handler would (api/solver.py,
+issue 16): the same status, problem code and errors for good and bad requests, over real HTTP.
+
+The plan gives way to FastAPI's handler while the app has dependency overrides, so the same
+server answers each request both ways: first by the plans, then, with an override of nothing
+in place, by FastAPI. Every request is one a client can send: a command and a read that work,
+and the mistakes in each part a plan solves (the key, the path, the idempotency key, the
+query, the body's bytes, JSON and fields), alone and together (a body is read before the key
+is checked, so a broken body is refused before a bad key). About 40 requests: well under a
+second.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID, uuid4
+
+import httpx
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from api.app import _routes
+from api.runtime import Runtime
+from api.solver import LeanRoute
+from tests.support import SwitchedApp
+
+Request = tuple[str, str, dict[str, str], bytes | None]
+
+UUID_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _nothing() -> None:
+    """A dependency no route has: overriding it changes nothing but the handler."""
+
+
+def test_a_plan_answers_every_request_as_fastapis_own_handler(
+    runtime: Runtime,
+    base_url: str,
+    http_server: tuple[SwitchedApp, str],
+    make_key: Callable[..., str],
+) -> None:
+    switch, _ = http_server
+    app = switch.app
+    assert isinstance(app, FastAPI)
+    partner = runtime.ledger.open_partner_account(name="P", currency="USD", time_zone="UTC")
+    other = runtime.ledger.open_partner_account(name="Q", currency="USD", time_zone="UTC")
+    assert partner.aggregate_id is not None
+    assert other.aggregate_id is not None
+    keys = {
+        "admin": make_key("admin"),
+        "finance": make_key("finance"),
+        "partner": make_key("partner", partner.aggregate_id),
+    }
+    requests = _requests(partner.aggregate_id, other.aggregate_id)
+    with httpx.Client(base_url=base_url, timeout=10.0) as http:
+        by_plans = [_answer(http, keys, request) for request in requests]
+        app.dependency_overrides[_nothing] = _nothing
+        try:
+            by_fastapi = [_answer(http, keys, request) for request in requests]
+        finally:
+            app.dependency_overrides.clear()
+    for request, planned, general in zip(requests, by_plans, by_fastapi, strict=True):
+        assert planned == general, request
+    statuses = {status for status, *_ in by_plans}
+    # The requests reach every kind of answer: a wrong request cannot pass as a right one.
+    assert {200, 201, 400, 401, 403, 404, 422} <= statuses
+
+
+def test_the_hot_routes_answer_with_plans_and_the_rest_with_fastapi() -> None:
+    routes = [route for route in _routes().router.routes if isinstance(route, APIRoute)]
+    lean = {
+        (method, route.path)
+        for route in routes
+        if isinstance(route, LeanRoute) and route.lean
+        for method in route.methods or ()
+    }
+    assert {
+        ("POST", "/v1/partners/{partner_id}/top-ups"),
+        ("POST", "/v1/partners/{partner_id}/clients"),
+        ("POST", "/v1/partners"),
+        ("POST", "/v1/lines"),
+        ("GET", "/v1/partners/{partner_id}/balance"),
+        ("GET", "/v1/partners/{partner_id}/banner"),
+        ("GET", "/healthz"),
+    } <= lean
+    general = {(method, route.path) for route in routes for method in route.methods or ()} - lean
+    # Plain functions (FastAPI runs them in its thread pool), answers of their own class
+    # (a PDF, the Prometheus text): FastAPI's handler answers them.
+    assert general == {
+        ("GET", "/readyz"),
+        ("GET", "/metrics"),
+        ("GET", "/v1/partners/{partner_id}/payment-methods"),
+        ("GET", "/v1/lines/{line_id}"),
+        ("GET", "/v1/invoices/{invoice_id}/pdf"),
+        ("GET", "/v1/closing-documents/{document_id}/pdf"),
+    }
+
+
+def _requests(partner: UUID, other: UUID) -> list[Request]:
+    top_ups = f"/v1/partners/{partner}/top-ups"
+    good = b'{"amount": {"amount_minor": 1500, "currency": "USD"}, "source": "bank_transfer"}'
+    json_type = {"content-type": "application/json"}
+    keyed = {**json_type, "idempotency-key": "same"}
+    return [
+        ("GET", "/healthz", {}, None),
+        ("POST", top_ups, keyed, good),
+        ("POST", top_ups, {**keyed, "idempotency-key": ""}, good),
+        ("POST", top_ups, json_type, good),
+        ("POST", top_ups, {**keyed, "key": "none"}, good),
+        ("POST", top_ups, {**keyed, "key": "bad"}, good),
+        ("POST", top_ups, {**keyed, "key": "bad"}, b"{"),
+        ("POST", top_ups, {**keyed, "key": "finance"}, good),
+        ("POST", top_ups, keyed, b"{"),
+        ("POST", top_ups, keyed, b""),
+        ("POST", top_ups, keyed, b"[" * 100_000 + b"]" * 100_000),
+        ("POST", top_ups, keyed, b'{"amount": {"amount_minor": -1, "currency": "USD"}}'),
+        ("POST", top_ups, keyed, b'{"amount": 1, "source": "gold", "extra": true}'),
+        ("POST", top_ups, {**keyed, "content-type": "text/plain"}, good),
+        ("POST", top_ups, {"idempotency-key": "bare"}, good),
+        ("POST", top_ups, {**keyed, "content-type": "application/problem+json"}, good),
+        ("POST", "/v1/partners/not-a-uuid/top-ups", keyed, good),
+        ("POST", f"/v1/partners/{uuid4()}/top-ups", {**keyed, "idempotency-key": "new"}, good),
+        ("POST", f"/v1/partners/{other}/top-ups", {**keyed, "key": "partner"}, good),
+        ("POST", "/v1/partners", {**keyed, "key": "partner"}, b'{"name": "X"}'),
+        ("POST", "/v1/partners", keyed, b'{"name": "X", "currency": "XXX", "time_zone": "UTC"}'),
+        ("GET", f"/v1/partners/{partner}/balance", {}, None),
+        ("GET", f"/v1/partners/{partner}/balance?min_position=0", {}, None),
+        ("GET", f"/v1/partners/{partner}/balance?min_position=1&wait_ms=-5", {}, None),
+        ("GET", f"/v1/partners/{partner}/balance?min_position=999999999&wait_ms=0", {}, None),
+        ("GET", f"/v1/partners/{partner}/balance", {"key": "none"}, None),
+        ("GET", f"/v1/partners/{other}/balance", {"key": "partner"}, None),
+        ("GET", f"/v1/partners/{partner}/balance", {"key": "partner"}, None),
+        ("GET", "/v1/partners/not-a-uuid/banner", {}, None),
+        ("GET", f"/v1/partners/{partner}/invoices?limit=0", {}, None),
+        ("GET", f"/v1/partners/{partner}/invoices?limit=2&after=forged", {}, None),
+    ]
+
+
+def _answer(
+    http: httpx.Client, keys: dict[str, str], request: Request
+) -> tuple[int, str | None, Any]:
+    """The status, content type and body of the answer, less what differs by request (its
+    id, positions, times, new ids)."""
+    method, path, headers, body = request
+    sent = {name: value for name, value in headers.items() if name != "key"}
+    who = headers.get("key", "admin")
+    if who in keys:
+        sent["authorization"] = f"Bearer {keys[who]}"
+    elif who == "bad":
+        sent["authorization"] = "Bearer ll_not_a_key"
+    response = http.request(method, path, headers=sent, content=body)
+    return (
+        response.status_code,
+        response.headers.get("content-type"),
+        _comparable(response.json() if response.content else None),
+    )
+
+
+def _comparable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            name: _comparable(item)
+            for name, item in value.items()
+            if name not in ("instance", "request_id", "position", "as_of_position")
+        }
+    if isinstance(value, list):
+        return [_comparable(item) for item in value]
+    if isinstance(value, str):
+        return UUID_TEXT.sub("<id>", value)
+    return value
