@@ -26,12 +26,15 @@ from typing import Annotated, Any, get_args, get_type_hints
 
 from fastapi import APIRouter, Depends
 from fastapi.params import Depends as DependsParam
+from psycopg import errors
+from psycopg.pq import TransactionStatus
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import RuntimeDep, get_read_connection
 from api.runtime import Runtime
 from api.security import Caller
 from api.solver import LeanRoute
+from replay.rebuild import ReadModelNeedsRebuild, status
 
 READS_PARAMETER = "ledgerline_reads"
 """The parameter `in_one_thread` adds for `Reads` (a name no handler uses)."""
@@ -48,7 +51,15 @@ class Reads:
 
     def _with_connection(self, handler: Callable[..., Any], values: dict[str, Any]) -> Any:
         with self._runtime.read_pool.connection() as conn:
-            return handler(conn=conn, **values)
+            try:
+                return handler(conn=conn, **values)
+            except (errors.UndefinedTable, errors.UndefinedColumn) as error:
+                if conn.info.transaction_status is TransactionStatus.INERROR:
+                    conn.rollback()
+                outdated = [model for model in status(conn) if model.needs_rebuild]
+                if outdated:
+                    raise ReadModelNeedsRebuild(outdated) from error
+                raise
 
 
 async def get_reads(runtime: RuntimeDep, _: Caller) -> Reads:

@@ -297,6 +297,21 @@ def discard(database: Database, projection: Projection, generation: int) -> None
         generations.drop(conn, projection, generation)
 
 
+class ReadModelNeedsRebuild(Exception):
+    """A read met a table or column its read model's live generation lacks, because an older
+    version built it: after an upgrade that changed the read model's rules, until
+    `ledgerline projections rebuild` (the runtime logs `projection_needs_rebuild` at start).
+    Answered 503 `read_model_needs_rebuild`, naming them, rather than a 500."""
+
+    def __init__(self, outdated: list[ModelStatus]) -> None:
+        self.projections = [model.name for model in outdated]
+        names = " ".join(self.projections)
+        super().__init__(
+            f"The read model {', '.join(self.projections)} was built by an earlier version of "
+            f"Ledgerline; it answers again once rebuilt: ledgerline projections rebuild {names}"
+        )
+
+
 def status(conn: psycopg.Connection[Any]) -> list[ModelStatus]:
     """Every read model, the code's and any other with generations in the database."""
     code = {p.name: p.version for p in all_projections()}

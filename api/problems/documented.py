@@ -44,6 +44,8 @@ def _problem_entries(*statuses: int) -> dict[int | str, dict[str, Any]]:
         "`Retry-After`.",
         503: "The read model has not reached `min_position` in time (`projection_behind`), "
         "stopped before it at an event it cannot apply (`read_model_stopped`), "
+        "built by an earlier version and not rebuilt since the upgrade "
+        "(`read_model_needs_rebuild`), "
         "every database connection is busy (`service_busy`), or the database does not answer "
         "(`database_unavailable`; a command may be sent again with the same Idempotency-Key); "
         "see `Retry-After`.",

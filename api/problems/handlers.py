@@ -32,6 +32,7 @@ from api.security import Forbidden, Unauthorized
 from domain.errors import BillingError
 from ledger.availability import DatabaseUnavailable, connection_lost
 from projections.tracking import ProjectionBehind, ReadModelStopped
+from replay.rebuild import ReadModelNeedsRebuild
 
 log = structlog.get_logger(__name__)
 
@@ -126,6 +127,18 @@ async def _projection_behind(request: Request, error: ProjectionBehind) -> JSONR
     )
 
 
+async def _read_model_needs_rebuild(request: Request, error: ReadModelNeedsRebuild) -> JSONResponse:
+    noted(request, EdgeCode.READ_MODEL_NEEDS_REBUILD)
+    return problem_response(
+        503,
+        EdgeCode.READ_MODEL_NEEDS_REBUILD,
+        "Read model needs a rebuild",
+        str(error),
+        headers={"Retry-After": str(RETRY_AFTER_STOPPED_S)},
+        extra={"projections": error.projections},
+    )
+
+
 async def _read_model_stopped(request: Request, error: ReadModelStopped) -> JSONResponse:
     noted(request, EdgeCode.READ_MODEL_STOPPED)
     return problem_response(
@@ -195,6 +208,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         (StarletteHTTPException, _http_error),
         (ProjectionBehind, _projection_behind),
         (ReadModelStopped, _read_model_stopped),
+        (ReadModelNeedsRebuild, _read_model_needs_rebuild),
         (PoolTimeout, _busy),
         (DatabaseUnavailable, _database_error),
         (psycopg.OperationalError, _database_error),

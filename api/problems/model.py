@@ -35,6 +35,7 @@ class EdgeCode(StrEnum):
     TOO_MANY_FAILED_KEYS = "too_many_failed_keys"
     PROJECTION_BEHIND = "projection_behind"
     READ_MODEL_STOPPED = "read_model_stopped"
+    READ_MODEL_NEEDS_REBUILD = "read_model_needs_rebuild"
     PROJECTIONS_BEHIND = "projections_behind"
     BACKGROUND_NOT_RUNNING = "background_not_running"
     SERVICE_BUSY = "service_busy"

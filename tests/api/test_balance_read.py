@@ -19,6 +19,8 @@ from domain.money import Money
 from ledger.clock import SimulatedClock
 from ledger.database import Database
 from ledger.settings import Environment, Settings
+from projections.balances import Balances
+from replay.rebuild import rebuild, swap
 from tests.support import START, SwitchedApp
 
 
@@ -80,3 +82,35 @@ def test_r_c2_r_h2_the_announced_top_ups_are_read_as_of_the_balances_position(
 
     _apply_the_log(runtime)
     assert _balance(client, acme) == (100_00, 50_00, confirmed.position)
+
+
+def test_a_read_model_an_earlier_version_built_answers_503_until_rebuilt(
+    held_back: tuple[Runtime, httpx.Client],
+) -> None:
+    """After an upgrade that changed a read model's rules, its live generation (built by the
+    earlier version) lacks what the new reads ask for: a read answers 503
+    `read_model_needs_rebuild`, naming it, not a 500; once rebuilt it answers as before."""
+    runtime, client = held_back
+    partner = runtime.ledger.open_partner_account(name="Acme", currency="USD", time_zone="UTC")
+    assert partner.aggregate_id is not None
+    runtime.ledger.announce_top_up(partner.aggregate_id, Money(100_00, "USD"), "Wire 1")
+    _apply_the_log(runtime)
+    with runtime.database.connect() as conn:  # the generation version 3 built
+        [schema] = conn.execute(
+            "SELECT 'rm_balances_' || generation FROM projection_generations "
+            "WHERE projection = 'balances' AND live"
+        ).fetchone() or [None]
+        conn.execute(f"DROP TABLE {schema}.announced_top_ups CASCADE")  # and its view
+        conn.execute("UPDATE projection_generations SET version = 3 WHERE projection = 'balances'")
+
+    refused = client.get(f"/v1/partners/{partner.aggregate_id}/balance")
+    assert refused.status_code == 503, refused.text
+    problem = refused.json()
+    assert (problem["code"], problem["projections"]) == ("read_model_needs_rebuild", ["balances"])
+    assert "ledgerline projections rebuild balances" in problem["detail"]
+    # A read of another read model is not refused for it.
+    assert client.get(f"/v1/partners/{partner.aggregate_id}/banner").status_code == 200
+
+    rebuilt = rebuild(runtime.database, Balances())
+    swap(runtime.database, Balances(), rebuilt.generation)
+    assert _balance(client, partner.aggregate_id)[:2] == (0, 100_00)
