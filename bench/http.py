@@ -45,6 +45,7 @@ if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import queue
@@ -57,7 +58,8 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -412,6 +414,21 @@ async def paced(
     return samples
 
 
+@contextmanager
+def unpaused() -> Iterator[None]:
+    """No garbage collection in the load generator while it measures: a full collection of its
+    own (tens of milliseconds with a run's latencies held) would count as the server's latency.
+    What it allocated until then is frozen; what it allocates meanwhile waits for the end."""
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.unfreeze()
+
+
 async def main_async(
     args: argparse.Namespace, url: str, key: str, bare_url: str
 ) -> dict[str, float]:
@@ -420,7 +437,8 @@ async def main_async(
     try:
         world = await setup(http)
         print(f"set up {len(world.partners)} partners and {len(world.clients)} clients")
-        tallies = await compared(http, bare, world, args)
+        with unpaused():
+            tallies = await compared(http, bare, world, args)
         commands = tallies["commands"]
         print(
             f"throughput, {args.clients} clients, {args.rounds} rounds: "
@@ -437,7 +455,8 @@ async def main_async(
         queries_task = asyncio.create_task(
             paced(args.query_rate, args.seconds, lambda i: query(http, world, i), 200)
         )
-        at_rate, queries = await commands_task, await queries_task
+        with unpaused():
+            at_rate, queries = await commands_task, await queries_task
         print(f"paced at {args.rate:,.0f} commands/s: {at_rate.describe()}")
         print(f"queries at {args.query_rate:,.0f}/s beside them: {queries.describe()}")
         caught_up_s = await caught_up(http)
