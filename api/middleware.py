@@ -4,8 +4,8 @@ log line and its metrics."""
 from __future__ import annotations
 
 import re
+import secrets
 import time
-import uuid
 
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -106,4 +106,6 @@ def _request_id(scope: Scope) -> str:
             if REQUEST_ID_PATTERN.match(candidate):
                 return candidate
             break
-    return uuid.uuid4().hex
+    # 128 random bits as 32 hex digits, as `uuid4().hex` wrote them (less its six fixed bits):
+    # without building a UUID object, which took a twelfth of a probe's time on the loop.
+    return secrets.token_hex(16)
