@@ -18,15 +18,18 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
+from starlette.requests import Request
+from starlette.responses import Response
 
 from api.app import _routes
 from api.runtime import Runtime
-from api.solver import LeanRoute
+from api.solver import LeanRoute, Plan
 from tests.support import SwitchedApp
 
-Request = tuple[str, str, dict[str, str], bytes | None]
+Sent = tuple[str, str, dict[str, str], bytes | None]
 
 UUID_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
@@ -40,6 +43,7 @@ def test_a_plan_answers_every_request_as_fastapis_own_handler(
     base_url: str,
     http_server: tuple[SwitchedApp, str],
     make_key: Callable[..., str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     switch, _ = http_server
     app = switch.app
@@ -54,13 +58,16 @@ def test_a_plan_answers_every_request_as_fastapis_own_handler(
         "partner": make_key("partner", partner.aggregate_id),
     }
     requests = _requests(partner.aggregate_id, other.aggregate_id)
+    planned_runs = _counting_plan_runs(monkeypatch)
     with httpx.Client(base_url=base_url, timeout=10.0) as http:
         by_plans = [_answer(http, keys, request) for request in requests]
+        assert planned_runs == [len(requests)]  # every request here has a plan
         app.dependency_overrides[_nothing] = _nothing
         try:
             by_fastapi = [_answer(http, keys, request) for request in requests]
         finally:
             app.dependency_overrides.clear()
+        assert planned_runs == [len(requests)]  # and none answered by one the second time
     for request, planned, general in zip(requests, by_plans, by_fastapi, strict=True):
         assert planned == general, request
     statuses = {status for status, *_ in by_plans}
@@ -98,7 +105,20 @@ def test_the_hot_routes_answer_with_plans_and_the_rest_with_fastapi() -> None:
     }
 
 
-def _requests(partner: UUID, other: UUID) -> list[Request]:
+def _counting_plan_runs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many requests plans answer from now on (the plans themselves unchanged)."""
+    runs = [0]
+    run = Plan.run
+
+    async def counted(plan: Plan, request: Request) -> Response:
+        runs[0] += 1
+        return await run(plan, request)
+
+    monkeypatch.setattr(Plan, "run", counted)
+    return runs
+
+
+def _requests(partner: UUID, other: UUID) -> list[Sent]:
     top_ups = f"/v1/partners/{partner}/top-ups"
     good = b'{"amount": {"amount_minor": 1500, "currency": "USD"}, "source": "bank_transfer"}'
     json_type = {"content-type": "application/json"}
@@ -138,9 +158,7 @@ def _requests(partner: UUID, other: UUID) -> list[Request]:
     ]
 
 
-def _answer(
-    http: httpx.Client, keys: dict[str, str], request: Request
-) -> tuple[int, str | None, Any]:
+def _answer(http: httpx.Client, keys: dict[str, str], request: Sent) -> tuple[int, str | None, Any]:
     """The status, content type and body of the answer, less what differs by request (its
     id, positions, times, new ids)."""
     method, path, headers, body = request
