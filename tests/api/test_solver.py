@@ -31,7 +31,12 @@ from tests.support import SwitchedApp
 
 Sent = tuple[str, str, dict[str, str], bytes | None]
 
+LOG_POSITION = re.compile(r"at \d+")
 UUID_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+COMPARED_HEADERS = ("content-type", "location", "retry-after", "idempotent-replayed", "allow")
+"""The headers an answer is compared by (its request id and date differ by request)."""
 
 
 def _nothing() -> None:
@@ -48,27 +53,21 @@ def test_a_plan_answers_every_request_as_fastapis_own_handler(
     switch, _ = http_server
     app = switch.app
     assert isinstance(app, FastAPI)
-    partner = runtime.ledger.open_partner_account(name="P", currency="USD", time_zone="UTC")
-    other = runtime.ledger.open_partner_account(name="Q", currency="USD", time_zone="UTC")
-    assert partner.aggregate_id is not None
-    assert other.aggregate_id is not None
-    keys = {
-        "admin": make_key("admin"),
-        "finance": make_key("finance"),
-        "partner": make_key("partner", partner.aggregate_id),
-    }
-    requests = _requests(partner.aggregate_id, other.aggregate_id)
     planned_runs = _counting_plan_runs(monkeypatch)
     with httpx.Client(base_url=base_url, timeout=10.0) as http:
-        by_plans = [_answer(http, keys, request) for request in requests]
-        assert planned_runs == [len(requests)]  # every request here has a plan
+        # Each phase has partners, keys and idempotency keys of its own: the same requests
+        # meet the same state.
+        plans_keys, plans_requests = _world(runtime, make_key)
+        by_plans = [_answer(http, plans_keys, r, "plans") for r in plans_requests]
+        assert planned_runs == [len(plans_requests)]  # every request here has a plan
+        fastapi_keys, fastapi_requests = _world(runtime, make_key)
         app.dependency_overrides[_nothing] = _nothing
         try:
-            by_fastapi = [_answer(http, keys, request) for request in requests]
+            by_fastapi = [_answer(http, fastapi_keys, r, "fastapi") for r in fastapi_requests]
         finally:
             app.dependency_overrides.clear()
-        assert planned_runs == [len(requests)]  # and none answered by one the second time
-    for request, planned, general in zip(requests, by_plans, by_fastapi, strict=True):
+        assert planned_runs == [len(plans_requests)]  # and none the second time
+    for request, planned, general in zip(plans_requests, by_plans, by_fastapi, strict=True):
         assert planned == general, request
     statuses = {status for status, *_ in by_plans}
     # The requests reach every kind of answer: a wrong request cannot pass as a right one.
@@ -103,6 +102,20 @@ def test_the_hot_routes_answer_with_plans_and_the_rest_with_fastapi() -> None:
         ("GET", "/v1/invoices/{invoice_id}/pdf"),
         ("GET", "/v1/closing-documents/{document_id}/pdf"),
     }
+
+
+def _world(runtime: Runtime, make_key: Callable[..., str]) -> tuple[dict[str, str], list[Sent]]:
+    """Two partners, keys of each role, and the requests to send about them."""
+    partner = runtime.ledger.open_partner_account(name="P", currency="USD", time_zone="UTC")
+    other = runtime.ledger.open_partner_account(name="Q", currency="USD", time_zone="UTC")
+    assert partner.aggregate_id is not None
+    assert other.aggregate_id is not None
+    keys = {
+        "admin": make_key("admin"),
+        "finance": make_key("finance"),
+        "partner": make_key("partner", partner.aggregate_id),
+    }
+    return keys, _requests(partner.aggregate_id, other.aggregate_id)
 
 
 def _counting_plan_runs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
@@ -158,11 +171,16 @@ def _requests(partner: UUID, other: UUID) -> list[Sent]:
     ]
 
 
-def _answer(http: httpx.Client, keys: dict[str, str], request: Sent) -> tuple[int, str | None, Any]:
-    """The status, content type and body of the answer, less what differs by request (its
-    id, positions, times, new ids)."""
+def _answer(
+    http: httpx.Client, keys: dict[str, str], request: Sent, phase: str
+) -> tuple[int, dict[str, Any], Any]:
+    """The status, some headers and the body of the answer, less what differs by request (its
+    id, positions, new ids). Each phase has idempotency keys of its own: the first command
+    under a key in each, and a key used again with another body in each."""
     method, path, headers, body = request
     sent = {name: value for name, value in headers.items() if name != "key"}
+    if sent.get("idempotency-key"):
+        sent["idempotency-key"] = f"{phase}-{sent['idempotency-key']}"
     who = headers.get("key", "admin")
     if who in keys:
         sent["authorization"] = f"Bearer {keys[who]}"
@@ -171,17 +189,23 @@ def _answer(http: httpx.Client, keys: dict[str, str], request: Sent) -> tuple[in
     response = http.request(method, path, headers=sent, content=body)
     return (
         response.status_code,
-        response.headers.get("content-type"),
+        {name: _comparable(response.headers.get(name)) for name in COMPARED_HEADERS},
         _comparable(response.json() if response.content else None),
     )
+
+
+LOG_POSITIONS = ("position", "as_of_position", "head")
+"""Where the log is when a request is answered: further on in the second phase."""
 
 
 def _comparable(value: Any) -> Any:
     if isinstance(value, dict):
         return {
-            name: _comparable(item)
+            name: LOG_POSITION.sub("at <position>", _comparable(item))
+            if name == "detail" and isinstance(item, str)
+            else _comparable(item)
             for name, item in value.items()
-            if name not in ("instance", "request_id", "position", "as_of_position")
+            if name not in ("instance", "request_id", *LOG_POSITIONS)
         }
     if isinstance(value, list):
         return [_comparable(item) for item in value]
