@@ -111,15 +111,29 @@ async def _forbidden(request: Request, error: Forbidden) -> JSONResponse:
     return problem_response(403, EdgeCode.FORBIDDEN, "Forbidden", error.detail)
 
 
-async def _projection_behind(request: Request, error: ProjectionBehind) -> JSONResponse:
-    noted(request, EdgeCode.PROJECTION_BEHIND)
+def _unavailable(
+    request: Request,
+    code: EdgeCode,
+    title: str,
+    error: Exception,
+    retry_after_s: int,
+    extra: dict[str, Any],
+) -> JSONResponse:
+    """A read that cannot be answered now (503): what holds it, and when to try again."""
+    noted(request, code)
     return problem_response(
-        503,
+        503, code, title, str(error), headers={"Retry-After": str(retry_after_s)}, extra=extra
+    )
+
+
+async def _projection_behind(request: Request, error: ProjectionBehind) -> JSONResponse:
+    return _unavailable(
+        request,
         EdgeCode.PROJECTION_BEHIND,
         "Projection behind",
-        str(error),
-        headers={"Retry-After": str(RETRY_AFTER_BEHIND_S)},
-        extra={
+        error,
+        RETRY_AFTER_BEHIND_S,
+        {
             "projection": error.projection,
             "wanted_position": error.wanted,
             "reached_position": error.reached,
@@ -128,26 +142,24 @@ async def _projection_behind(request: Request, error: ProjectionBehind) -> JSONR
 
 
 async def _read_model_needs_rebuild(request: Request, error: ReadModelNeedsRebuild) -> JSONResponse:
-    noted(request, EdgeCode.READ_MODEL_NEEDS_REBUILD)
-    return problem_response(
-        503,
+    return _unavailable(
+        request,
         EdgeCode.READ_MODEL_NEEDS_REBUILD,
         "Read model needs a rebuild",
-        str(error),
-        headers={"Retry-After": str(RETRY_AFTER_STOPPED_S)},
-        extra={"projections": error.projections},
+        error,
+        RETRY_AFTER_STOPPED_S,
+        {"projections": error.projections},
     )
 
 
 async def _read_model_stopped(request: Request, error: ReadModelStopped) -> JSONResponse:
-    noted(request, EdgeCode.READ_MODEL_STOPPED)
-    return problem_response(
-        503,
+    return _unavailable(
+        request,
         EdgeCode.READ_MODEL_STOPPED,
         "Read model stopped",
-        str(error),
-        headers={"Retry-After": str(RETRY_AFTER_STOPPED_S)},
-        extra={
+        error,
+        RETRY_AFTER_STOPPED_S,
+        {
             "projection": error.stop.projection,
             "wanted_position": error.wanted,
             "stopped_at_position": error.stop.position,
