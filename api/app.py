@@ -13,7 +13,7 @@ import anyio.to_thread
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
-from api.heap import settle_heap
+from api import interpreter
 from api.key_limits import FailedKeyLimiter
 from api.metrics import Metrics
 from api.middleware import EdgeMiddleware
@@ -94,7 +94,7 @@ def create_app(runtime: Runtime, *, close_runtime: bool = False) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         use_handler_threads()
-        settle_heap()
+        interpreter.settle()
         try:
             yield
         finally:
