@@ -87,14 +87,19 @@ def use_handler_threads() -> None:
     )
 
 
-def create_app(runtime: Runtime, *, close_runtime: bool = False) -> FastAPI:
+def create_app(
+    runtime: Runtime, *, close_runtime: bool = False, settle_interpreter: bool = False
+) -> FastAPI:
     """Build the HTTP API over a started runtime; the caller closes it, unless `close_runtime`
-    asks the app to close it when the server stops."""
+    asks the app to close it when the server stops. A process that serves and does nothing
+    else (`ledgerline serve`, its workers) asks to `settle_interpreter` as the server starts
+    (api/interpreter.py); a test process serving one app after another does not."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         use_handler_threads()
-        interpreter.settle()
+        if settle_interpreter:
+            interpreter.settle()
         try:
             yield
         finally:

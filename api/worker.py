@@ -21,4 +21,4 @@ def create() -> FastAPI:
     """uvicorn's app factory in each worker (`api.worker:create`)."""
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
-    return create_app(Runtime.start(settings), close_runtime=True)
+    return create_app(Runtime.start(settings), close_runtime=True, settle_interpreter=True)

@@ -125,7 +125,7 @@ def _serve_until_stopped(settings: Settings, runtime: Runtime) -> None:
             from api.app import create_app
 
             config = server_config(
-                create_app(runtime),
+                create_app(runtime, settle_interpreter=True),
                 header_timeout_s=settings.http_header_timeout_s,
                 body_timeout_s=settings.http_body_timeout_s,
                 keep_alive_s=settings.http_keep_alive_s,

@@ -10,6 +10,8 @@ import gc
 import sys
 import weakref
 
+import pytest
+
 from api.app import create_app
 from api.interpreter import SWITCH_INTERVAL_S, YOUNG_COLLECTION_ALLOCATIONS
 from api.runtime import Runtime
@@ -21,10 +23,13 @@ class _Node:
     other: object = None
 
 
-def test_the_apps_start_freezes_what_is_alive_collects_the_young_less_often_and_switches_sooner(
-    runtime: Runtime,
+@pytest.mark.parametrize("settle", [True, False])
+def test_a_serving_apps_start_freezes_the_heap_collects_the_young_less_often_and_switches_sooner(
+    runtime: Runtime, settle: bool
 ) -> None:
-    app = create_app(runtime)
+    """As `ledgerline serve` and its workers make it (`settle_interpreter`); an app made as the
+    tests make theirs leaves the process's interpreter as it was."""
+    app = create_app(runtime, settle_interpreter=settle)
     threshold = gc.get_threshold()
     interval = sys.getswitchinterval()
 
@@ -34,11 +39,17 @@ def test_the_apps_start_freezes_what_is_alive_collects_the_young_less_often_and_
 
     try:
         gc.unfreeze()
+        gc.set_threshold(700, *threshold[1:])
+        sys.setswitchinterval(0.005)
         asyncio.run(start())
+        if not settle:
+            assert (gc.get_freeze_count(), gc.get_threshold()[0]) == (0, 700)
+            assert sys.getswitchinterval() == 0.005
+            return
         # The modules, routes, validators and the runtime: all frozen at the start.
         assert gc.get_freeze_count() > 10_000
         assert gc.get_threshold() == (YOUNG_COLLECTION_ALLOCATIONS, *threshold[1:])
-        assert sys.getswitchinterval() == SWITCH_INTERVAL_S != interval
+        assert sys.getswitchinterval() == SWITCH_INTERVAL_S
         # What is made afterwards is the collector's as before: a dropped cycle is collected.
         node = _Node()
         node.other = node
