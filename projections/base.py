@@ -9,6 +9,8 @@ half-built model.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from abc import ABC
 from functools import cache
@@ -112,6 +114,13 @@ class Projection(ABC):
 
     def schema(self, generation: int) -> str:
         return f"rm_{self.name}_{generation}"
+
+    def rules_digest(self) -> str:
+        """SHA-256 of what decides its tables' contents: the events it reads, its tables, their
+        DDL and its statements. A change to any of them is a new version (`version`); the
+        digest of each version is recorded in tests/fixtures/projection_rules.json."""
+        rules = [list(self.reads), list(self.tables), list(self.ddl), list(self.statements)]
+        return hashlib.sha256(json.dumps(rules).encode()).hexdigest()
 
     def topics(self) -> list[str]:
         known = event_topics()
