@@ -71,6 +71,9 @@ def get_balance(
     running totals (R-C2, R-C5, R-X2); and apart, the transfers announced for the balance and
     not yet confirmed (they move no money, so post nothing), from the same read model."""
     view = readable_partner(conn, caller, partner_id, read_after, Balances.name)
+    # The position first: the running totals read after it include at least every event up to
+    # it (a batch applied in between may add more), as `as_of_position` says.
+    position = live_position(conn, Balances.name)
     money = balances.partner_money(conn, partner_id, view.currency)
     return BalanceResponse(
         partner_id=partner_id,
@@ -82,7 +85,7 @@ def get_balance(
         announced_top_ups=MoneyModel(
             amount_minor=money.announced_top_ups_minor, currency=view.currency
         ),
-        as_of_position=live_position(conn, Balances.name),
+        as_of_position=position,
     )
 
 
@@ -98,6 +101,7 @@ def get_wallet(
     """The bonus wallet: cashback and promotions, the partner's to spend on any line (R-C4,
     R-C5), with its newest credits and spends."""
     view = readable_partner(conn, caller, partner_id, read_after, Balances.name)
+    position = live_position(conn, Balances.name)  # first, as for the balance
     balance = balances.partner_money(conn, partner_id, view.currency).bonus_wallet_minor
     kind = AccountKind.BONUS_LIABILITY.value
     entries = balances.account_entries(conn, kind, partner_id, limit=WALLET_RECENT_MAX)
@@ -105,7 +109,7 @@ def get_wallet(
         partner_id=partner_id,
         balance=MoneyModel(amount_minor=balance, currency=view.currency),
         recent=[WalletEntry.of(entry) for entry in entries if entry.event in WALLET_EVENTS],
-        as_of_position=live_position(conn, Balances.name),
+        as_of_position=position,
     )
 
 

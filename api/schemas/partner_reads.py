@@ -94,7 +94,10 @@ class BalanceResponse(BaseModel):
         description="Bank transfers the partner announced for its balance and the vendor has "
         "not yet confirmed: not in `company_balance`, not spendable (R-C2)."
     )
-    as_of_position: int = Field(description="The log position these balances include.")
+    as_of_position: int = Field(
+        description="The balances include every event up to this log position (and maybe "
+        "a few after it, applied while they were read)."
+    )
 
 
 class WalletEntry(BaseModel):
