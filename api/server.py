@@ -113,8 +113,7 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
             return
         late, self._awaited = self._awaited, None
         if not self.transport.is_closing():
-            what = "headers" if late == "headers" else "body"
-            self.logger.info(f"Request {what} not received in time; closing the connection.")
+            self.logger.info(f"Request {late} not received in time; closing the connection.")
             self.transport.close()
 
 
