@@ -318,17 +318,15 @@ class Plan:
 class LeanRoute(APIRoute):
     """FastAPI's route, answering with a `Plan` when its shape has one (see above)."""
 
+    plan: Plan | None = None
+    """The plan it answers with, made as its handler is; None where FastAPI's handler answers."""
+
     def get_route_handler(self) -> Handler:
         fallback = super().get_route_handler()
-        plan = Plan.of(self)
-        if plan is None:
+        self.plan = Plan.of(self)
+        if self.plan is None:
             return fallback
-        return plan.handler(fallback)
-
-    @property
-    def lean(self) -> bool:
-        """Whether this route answers with a plan (for tests and the docs)."""
-        return Plan.of(self) is not None
+        return self.plan.handler(fallback)
 
 
 def _plain(dependant: Dependant) -> bool:
