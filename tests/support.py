@@ -30,6 +30,7 @@ from api import keys
 from api.app import create_app, use_handler_threads
 from api.runtime import Runtime
 from api.server import server_config
+from ledger.application import EVENTS_TABLE
 from ledger.clock import SimulatedClock
 from ledger.database import Database
 from ledger.settings import HTTP_BODY_TIMEOUT_S, HTTP_HEADER_TIMEOUT_S, Environment, Settings
@@ -300,3 +301,25 @@ def served_ledger(
                 yield ServedLedger(runtime, base_url, admin)
         finally:
             runtime.close()
+
+
+CAUGHT_UP_TIMEOUT_S = 20.0
+"""How long `caught_up` waits for the read models (they take milliseconds)."""
+
+
+def caught_up(runtime: Runtime) -> None:
+    """Wait until every read model has applied the whole log, as it is now (reads that follow
+    are about everything written before them)."""
+    deadline = time.monotonic() + CAUGHT_UP_TIMEOUT_S
+    with runtime.database.connect() as conn:
+        row = conn.execute(f"SELECT max(notification_id) FROM {EVENTS_TABLE}").fetchone()
+        head = int(row[0]) if row and row[0] else 0
+        while time.monotonic() < deadline:
+            behind = conn.execute(
+                "SELECT count(*) FROM projection_generations WHERE live AND position < %s",
+                (head,),
+            ).fetchone()
+            if behind and behind[0] == 0:
+                return
+            time.sleep(0.05)
+    raise AssertionError("the read models did not catch up with the setup")

@@ -19,7 +19,6 @@ The routes come from the application itself, so a route added later is walked to
 from __future__ import annotations
 
 import re
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,14 +37,12 @@ from api.security import Access, access
 from domain.money import Money
 from domain.payment_methods import CardDetails, PaymentSource
 from domain.values import Location
-from ledger.application import EVENTS_TABLE
 from ledger.database import Database
 from ledger.settings import Environment, Settings
-from tests.support import AUTH_FAILURES_UNLIMITED
+from tests.support import AUTH_FAILURES_UNLIMITED, caught_up
 
 CARD = CardDetails("4242424242424242", 12, 2030, "Ada Lovelace", "123", "10001")
 PATH_PARAM = re.compile(r"{(\w+)}")
-CAUGHT_UP_TIMEOUT_S = 20.0
 LIST_FILTERS = {"/v1/invoices": "partner_id", "/v1/lines": "client_id"}
 """Lists that name whose items to list in the query: the id walked with is that parameter."""
 QUERIES = {"/v1/audit/partners/{partner_id}": {"as_of": "2100-01-01T00:00:00Z"}}
@@ -191,23 +188,6 @@ def send(http: httpx.Client, call: Call, resources: Resources) -> httpx.Response
         return http.get(path, params=params)
     body = pointed(call.body, resources) if call.body is not None else None
     return http.request(call.method, path, json=body)
-
-
-def caught_up(runtime: Runtime) -> None:
-    """Reads are about what the setup wrote: wait until every read model has applied it."""
-    deadline = time.monotonic() + CAUGHT_UP_TIMEOUT_S
-    with runtime.database.connect() as conn:
-        row = conn.execute(f"SELECT max(notification_id) FROM {EVENTS_TABLE}").fetchone()
-        head = int(row[0]) if row and row[0] else 0
-        while time.monotonic() < deadline:
-            behind = conn.execute(
-                "SELECT count(*) FROM projection_generations WHERE live AND position < %s",
-                (head,),
-            ).fetchone()
-            if behind and behind[0] == 0:
-                return
-            time.sleep(0.05)
-    raise AssertionError("the read models did not catch up with the setup")
 
 
 def label(call: Call) -> str:
