@@ -1040,7 +1040,8 @@ def test_r_c8_another_partners_id_answers_every_read_as_a_missing_one(
         nowhere = partner.get(f"/v1/partners/{missing}{read}", params={"min_position": position})
         same_404(other, nowhere, theirs, missing)
         assert other.json()["code"] == "partner_not_found", read
-        assert partner.get(f"/v1/partners/{mine}{read}").status_code == 200, read
+        mine_read = partner.get(f"/v1/partners/{mine}{read}", params={"min_position": position})
+        assert mine_read.status_code == 200, read
     replace = partner.post(
         f"/v1/partners/{theirs}/payment-methods/{uuid4()}/replace", json={"method": CARD}
     )
