@@ -18,7 +18,7 @@ ifeq ($(DEMO),0)
 LEDGERLINE_DEMO := off
 endif
 
-.PHONY: run test lint typecheck contracts pytest install lock docs clean
+.PHONY: run test test-lagged lint typecheck contracts pytest install lock docs clean
 
 run: $(INSTALLED)
 	LEDGERLINE_ENVIRONMENT=$(LEDGERLINE_ENVIRONMENT) LEDGERLINE_DEMO=$(LEDGERLINE_DEMO) \
@@ -44,6 +44,11 @@ contracts: $(INSTALLED)
 # assert-rewrite every test module again in each worker.
 pytest: $(INSTALLED)
 	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -n auto --maxprocesses 4 --dist worksteal --durations=15 $(PYTEST_ARGS)
+
+# The suite with the live read models held back a quarter of a second a batch: a test that reads
+# what it wrote without `min_position` fails here every time, not in CI once in a while.
+test-lagged: $(INSTALLED)
+	LEDGERLINE_TEST_PROJECTION_LAG_S=0.25 $(MAKE) pytest
 
 install: $(INSTALLED)
 

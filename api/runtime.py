@@ -89,6 +89,8 @@ def describe_gateway(gateway: PaymentGateway) -> str:
 
 LIVE_LOCK = "projections/live"
 """One process at a time applies the log to the live read models (an advisory lock)."""
+PROJECTIONS_TASK = "projections"
+"""The background task (and its thread's name) that applies the log to the read models."""
 
 
 def live_runner(database: Database) -> Runner:
@@ -229,7 +231,7 @@ class Runtime:
                         stopped=stopped.describe(),
                     )
         for runner in self.projectors:
-            self._background("projections", runner.run)
+            self._background(PROJECTIONS_TASK, runner.run)
 
     def start_billing_clock(self) -> None:
         """Run the billing clock every `tick_interval_s` (R-C6, R-O2, R-H2, R-L2, R-L3, R-L4).
@@ -294,7 +296,7 @@ class Runtime:
         """How each background task this process started is doing, now."""
         found = []
         for name, health in self.background.items():
-            if name == "projections":
+            if name == PROJECTIONS_TASK:
                 # The runner keeps its own state (projections import nothing of the ledger).
                 runner = self.projectors[0]
                 health.last_error = str(runner.failure) if runner.failure else runner.last_error

@@ -18,9 +18,12 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -29,13 +32,14 @@ from psycopg import sql
 
 from api import keys
 from api.app import create_app
-from api.runtime import Runtime
+from api.runtime import PROJECTIONS_TASK, Runtime
 from ledger.application import Ledger
 from ledger.catalogue import load_catalogue
 from ledger.clock import Clock, SimulatedClock
 from ledger.database import Database
 from ledger.payments.simulator import SimulatedGateway
 from ledger.settings import Environment, Settings
+from projections.runner import Runner
 from tests.support import (
     START,
     DatabaseCopies,
@@ -55,6 +59,31 @@ hypothesis_settings.load_profile("ledgerline")
 
 def pytest_configure(config: pytest.Config) -> None:
     route_logs_to_pytest()
+    lag_s = float(os.environ.get(PROJECTION_LAG_VARIABLE) or 0)
+    if lag_s > 0:
+        hold_back_live_projections(lag_s)
+
+
+PROJECTION_LAG_VARIABLE = "LEDGERLINE_TEST_PROJECTION_LAG_S"
+"""Seconds the live projection runner waits before each batch, in `make test-lagged`."""
+
+
+def hold_back_live_projections(lag_s: float) -> None:
+    """Make the live read models trail the log by about `lag_s` (`make test-lagged`).
+
+    A test that reads what it just wrote without `min_position` (or `caught_up`) passes only
+    while the runner happens to be quicker than the test's next request, and fails in CI on a
+    slow minute. Held back, the runner is slower than any request, so such a read fails every
+    time. Only the live runner's thread waits: a test's own `catch_up` does not.
+    """
+    catch_up = Runner.catch_up
+
+    def lagging(self: Runner, *args: Any, **kwargs: Any) -> int:
+        if threading.current_thread().name == PROJECTIONS_TASK:
+            time.sleep(lag_s)
+        return catch_up(self, *args, **kwargs)
+
+    setattr(Runner, "catch_up", lagging)  # noqa: B010 (a method, replaced for the whole run)
 
 
 @pytest.fixture(scope="session")
