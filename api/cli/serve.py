@@ -107,7 +107,8 @@ def serve(
         console.print(f"Starting the embedded PostgreSQL in {settings.home.resolve()} ...")
     started = False
     try:
-        with started_runtime(settings) as runtime:
+        # A read-only instance takes no payments: it needs no payment gateway chosen.
+        with started_runtime(settings, takes_payments=not settings.reads_only) as runtime:
             started = True
             _serve_until_stopped(settings, runtime)
     finally:
