@@ -116,6 +116,7 @@ def create_app(
         EdgeMiddleware,
         max_body_bytes=runtime.settings.http_body_max_bytes,
         metrics=app.state.metrics,
+        reads_only=runtime.settings.reads_only,
     )
     return app
 

@@ -13,6 +13,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.body_limit import read_bounded, refuse, replaying
 from api.metrics import REPLAYED_HEADER, Metrics
 from api.problems.handlers import answer_unexpected
+from api.problems.model import EdgeCode
+from api.problems.responses import problem_response
 
 REQUEST_ID_HEADER = "x-request-id"
 REQUEST_ID_HEADER_BYTES = REQUEST_ID_HEADER.encode()
@@ -20,6 +22,8 @@ REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 """A caller's own request id is kept when it is short and plain; otherwise we make one."""
 
 REPLAYED = REPLAYED_HEADER.lower().encode()
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+"""What a read-only instance answers: the methods that change nothing."""
 PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
 """Paths a load balancer or Prometheus polls every few seconds: their answers are logged at
 debug, not info, unless they fail (a probe's log line would otherwise drown the others, and
@@ -42,13 +46,23 @@ class EdgeMiddleware:
       same keep-alive connection is reset. Here the error ends at the 500 it is logged with.
       An error after the response has started still reaches the server: that connection
       cannot carry another response;
-    - the outcome logged and counted, refusals and 500s included.
+    - the outcome logged and counted, refusals and 500s included;
+    - on a read-only instance (`reads_only`), a command answered 421 `read_only_instance`
+      before any of the app's work: it writes nothing there.
     """
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int, metrics: Metrics | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body_bytes: int,
+        metrics: Metrics | None = None,
+        *,
+        reads_only: bool = False,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.metrics = metrics
+        self.reads_only = reads_only
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -77,6 +91,8 @@ class EdgeMiddleware:
             read = await read_bounded(scope, receive, self.max_body_bytes)
             if read is None:
                 await refuse(scope, receive, send_with_id, self.max_body_bytes)
+            elif self.reads_only and scope["method"] not in READ_METHODS:
+                await READ_ONLY(scope, replaying(read, receive), send_with_id)
             else:
                 await self.app(scope, replaying(read, receive), send_with_id)
         except Exception as error:
@@ -97,6 +113,15 @@ class EdgeMiddleware:
                 duration_ms=round(seconds * 1000, 2),
             )
             structlog.contextvars.clear_contextvars()
+
+
+READ_ONLY = problem_response(
+    421,
+    EdgeCode.READ_ONLY_INSTANCE,
+    "Read-only instance",
+    "This instance serves reads only: send commands to the writing instance.",
+)
+"""The answer of a read-only instance to a command (the same bytes every time)."""
 
 
 def _request_id(scope: Scope) -> str:

@@ -21,4 +21,5 @@ def create() -> FastAPI:
     """uvicorn's app factory in each worker (`api.worker:create`)."""
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
-    return create_app(Runtime.start(settings), close_runtime=True, settle_interpreter=True)
+    runtime = Runtime.start(settings, takes_payments=not settings.reads_only)
+    return create_app(runtime, close_runtime=True, settle_interpreter=True)

@@ -15,7 +15,10 @@ concurrent requests here, far below what the server answers):
    second; `healthz_ratio_vs_bare` the same for `/healthz`;
 4. paced: commands at `--rate` per second on an open-loop schedule (a late answer does not
    slow the next send), with balance and banner queries at `--query-rate` beside them: the
-   latency of each, measured from its scheduled send time.
+   latency of each, measured from its scheduled send time;
+5. with `--reads-apart`, paced again, the queries sent to a read-only instance
+   (`ledgerline serve --reads-only`, a process of its own on the same database) and the
+   commands to the writing one: the `*_reads_apart_ms` figures.
 
 Both servers run from the start, and 1-3 take turns in `--rounds` rounds (Ledgerline's
 commands, then the bare POSTs, Ledgerline's /healthz, the bare one), each kind summed over its
@@ -28,7 +31,7 @@ The load generator runs on the same machine and takes CPU from the server: the f
 what this machine does with both on it.
 
     .venv/bin/python bench/http.py [--workers 1] [--clients 64] [--seconds 20] [--rate 200]
-        [--query-rate 50] [--rounds 4]
+        [--query-rate 50] [--rounds 4] [--reads-apart]
 
 Prints a line per measurement and ends with one JSON line of the headline figures.
 """
@@ -137,7 +140,7 @@ class Samples:
 class Server:
     """`ledgerline serve` in a process of its own, on its own embedded database."""
 
-    def __init__(self, home: Path, workers: int) -> None:
+    def __init__(self, home: Path, workers: int, *, reads_only: bool = False) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGERLINE_")}
         env.pop("DATABASE_URL", None)
         env.update(
@@ -153,7 +156,8 @@ class Server:
         )
         self.env = env
         self.process = subprocess.Popen(
-            [LEDGERLINE, "serve", "--port", "0", "--workers", str(workers)],
+            [LEDGERLINE, "serve", "--port", "0", "--workers", str(workers)]
+            + (["--reads-only"] if reads_only else []),
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -430,10 +434,11 @@ def unpaused() -> Iterator[None]:
 
 
 async def main_async(
-    args: argparse.Namespace, url: str, key: str, bare_url: str
+    args: argparse.Namespace, url: str, key: str, bare_url: str, reads_url: str | None
 ) -> dict[str, float]:
     http = Http(url, key)
     bare = Http(bare_url, "none")
+    reads = Http(reads_url, key) if reads_url else None
     try:
         world = await setup(http)
         print(f"set up {len(world.partners)} partners and {len(world.clients)} clients")
@@ -449,19 +454,23 @@ async def main_async(
             f"the stack alone: GET /healthz {tallies['bare_healthz'].per_s():,.0f}/s; "
             f"POST with a body {tallies['bare_post'].per_s():,.0f}/s"
         )
-        commands_task = asyncio.create_task(
-            paced(args.rate, args.seconds, lambda i: command(http, world, i), 201)
-        )
-        queries_task = asyncio.create_task(
-            paced(args.query_rate, args.seconds, lambda i: query(http, world, i), 200)
-        )
-        with unpaused():
-            at_rate, queries = await commands_task, await queries_task
+        at_rate, queries = await paced_beside(args, http, http, world)
         print(f"paced at {args.rate:,.0f} commands/s: {at_rate.describe()}")
         print(f"queries at {args.query_rate:,.0f}/s beside them: {queries.describe()}")
         caught_up_s = await caught_up(http)
         print(f"read models caught up with the log {caught_up_s:.1f} s after the paced run")
-        return {
+        apart: dict[str, float] = {}
+        if reads is not None:
+            at_rate_apart, queries_apart = await paced_beside(args, http, reads, world)
+            print(f"paced again, the queries to a read-only instance: {at_rate_apart.describe()}")
+            print(f"queries at {args.query_rate:,.0f}/s there: {queries_apart.describe()}")
+            await caught_up(http)
+            apart = {
+                "command_p99_reads_apart_ms": round(at_rate_apart.percentile_ms(99), 1),
+                "query_p99_reads_apart_ms": round(queries_apart.percentile_ms(99), 1),
+                "query_p50_reads_apart_ms": round(queries_apart.percentile_ms(50), 1),
+            }
+        return apart | {
             "healthz_per_s": round(tallies["healthz"].per_s()),
             "commands_per_s": round(commands.per_s()),
             "command_p99_ms": round(at_rate.percentile_ms(99), 1),
@@ -478,6 +487,22 @@ async def main_async(
     finally:
         await http.close()
         await bare.close()
+        if reads is not None:
+            await reads.close()
+
+
+async def paced_beside(
+    args: argparse.Namespace, http: Http, reads: Http, world: World
+) -> tuple[Samples, Samples]:
+    """Commands paced at `--rate` to `http`, queries at `--query-rate` to `reads` beside them."""
+    commands_task = asyncio.create_task(
+        paced(args.rate, args.seconds, lambda i: command(http, world, i), 201)
+    )
+    queries_task = asyncio.create_task(
+        paced(args.query_rate, args.seconds, lambda i: query(reads, world, i), 200)
+    )
+    with unpaused():
+        return await commands_task, await queries_task
 
 
 def main() -> None:
@@ -488,16 +513,25 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--query-rate", type=float, default=50.0)
     parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--reads-apart", action="store_true")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="ledgerline-bench-http-"))
     server = Server(folder / "home", args.workers)
     bare = BareServer()
+    reads: Server | None = None
     try:
         url = server.url()
         key = server.admin_key()
         print(f"serving at {url} with {args.workers} workers (cores: {os.cpu_count()})")
-        headline = asyncio.run(main_async(args, url, key, bare.url()))
+        reads_url = None
+        if args.reads_apart:  # on the database the writing instance started
+            reads = Server(folder / "home", 1, reads_only=True)
+            reads_url = reads.url()
+            print(f"a read-only instance at {reads_url}")
+        headline = asyncio.run(main_async(args, url, key, bare.url(), reads_url))
     finally:
+        if reads is not None:
+            reads.stop()
         bare.stop()
         server.stop()
         shutil.rmtree(folder, ignore_errors=True)

@@ -228,6 +228,12 @@ class Settings(BaseSettings):
     workers: int = Field(
         default=1, ge=1, le=64, description="HTTP worker processes of `ledgerline serve`."
     )
+    reads_only: bool = Field(
+        default=False,
+        description="`ledgerline serve` answers reads only, beside a writing instance on the "
+        "same database: no background work, and a command answers 421 `read_only_instance` "
+        '(docs/operations.md, "Read-only instances").',
+    )
     http_header_timeout_s: float = Field(
         default=HTTP_HEADER_TIMEOUT_S,
         gt=0,

@@ -120,6 +120,7 @@ human `detail`, and, for invalid input, `errors` naming each failing field:
 | 404 | not found, or not the calling partner's (`partner_not_found`, `invoice_not_found`, …) |
 | 409 | the state does not allow it (the rule's code, e.g. `refund_exceeds_payment`) |
 | 413 | the body is over `LEDGERLINE_HTTP_BODY_MAX_BYTES`, 8 MiB by default (`body_too_large`) |
+| 421 | a command sent to a read-only instance (`read_only_instance`): send it to the writing one |
 | 422 | invalid input (`validation_failed`, or a rule's code such as `card_invalid`) |
 | 429 | too many failed key checks from this address (`too_many_failed_keys`); see `Retry-After` |
 | 503 | `projection_behind`, `service_busy` or `database_unavailable`; see `Retry-After` |

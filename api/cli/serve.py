@@ -85,9 +85,19 @@ def serve(
             metavar="COUNT", help="HTTP worker processes (default: LEDGERLINE_WORKERS, else 1)."
         ),
     ] = None,
+    reads_only: Annotated[
+        bool,
+        typer.Option(
+            "--reads-only",
+            help="Answer reads only, beside a writing instance on the same database: no "
+            "background work, commands answered 421 (default: LEDGERLINE_READS_ONLY).",
+        ),
+    ] = False,
 ) -> None:
     """Serve the HTTP API, with the projectors, the billing clock and mail, until Ctrl-C."""
-    settings = command_settings(host=host, port=port, workers=workers)
+    settings = command_settings(
+        host=host, port=port, workers=workers, reads_only=True if reads_only else None
+    )
     if settings.workers > 1 and settings.clock is ClockKind.SIMULATED:
         console.print(
             "[red]A simulated clock lives in one process: serve it with one worker.[/red]"
@@ -97,7 +107,8 @@ def serve(
         console.print(f"Starting the embedded PostgreSQL in {settings.home.resolve()} ...")
     started = False
     try:
-        with started_runtime(settings) as runtime:
+        # A read-only instance takes no payments: it needs no payment gateway chosen.
+        with started_runtime(settings, takes_payments=not settings.reads_only) as runtime:
             started = True
             _serve_until_stopped(settings, runtime)
     finally:
@@ -110,14 +121,24 @@ def _serve_until_stopped(settings: Settings, runtime: Runtime) -> None:
     # found: with ours there, the runtime and the embedded database are closed too.
     signal.signal(signal.SIGTERM, _raise_terminated)
     try:
-        first_start = settings.demo is DemoChoice.FIRST_START and is_empty(runtime.database)
+        first_start = (
+            settings.demo is DemoChoice.FIRST_START
+            and not settings.reads_only
+            and is_empty(runtime.database)
+        )
         with runtime.database.connect() as conn:
             if not first_start and not keys.any_keys(conn):
                 console.print(
                     "No API keys yet: make one with "
                     "[bold]ledgerline keys create --role admin[/bold] (in another terminal)."
                 )
-        runtime.start_background()
+        if settings.reads_only:  # the writing instance on the database does the rest
+            console.print(
+                "Reads only: commands answer 421 read_only_instance, and the read models, the "
+                "billing clock and mail are the writing instance's to run."
+            )
+        else:
+            runtime.start_background()
         announce = _load_demo(runtime) if first_start else _announce_nothing
         if settings.workers == 1:
             # Imported here: building the HTTP app's routes is most of the command line's
@@ -172,6 +193,8 @@ def _load_demo(runtime: Runtime) -> Announce:
 def _serve_workers(settings: Settings, runtime: Runtime, announce: Announce) -> None:
     """Several HTTP worker processes on one socket; this process keeps the background work."""
     os.environ["DATABASE_URL"] = runtime.database.url  # the workers' database, embedded or not
+    if settings.reads_only:  # the workers read their settings from the environment
+        os.environ["LEDGERLINE_READS_ONLY"] = "true"
     config = server_config(
         "api.worker:create",
         header_timeout_s=settings.http_header_timeout_s,

@@ -40,6 +40,8 @@ def _problem_entries(*statuses: int) -> dict[int | str, dict[str, Any]]:
         409: "The current state does not allow it (the `code` says which rule).",
         422: "Invalid input (`validation_failed` with `errors`, or a rule's `code`; "
         "`position_not_in_log` for a `min_position` past the end of the log).",
+        421: "This instance serves reads only (`read_only_instance`): send commands to the "
+        "writing instance.",
         429: "Too many failed key checks from this address (`too_many_failed_keys`); see "
         "`Retry-After`.",
         503: "The read model has not reached `min_position` in time (`projection_behind`), "
@@ -58,5 +60,5 @@ def _problem_entries(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 READ_PROBLEMS = _problem_entries(401, 404, 422, 429, 503)
 """The problems a GET may answer with, for its OpenAPI entry."""
-COMMAND_PROBLEMS = _problem_entries(400, 401, 403, 404, 409, 413, 422, 429, 503)
+COMMAND_PROBLEMS = _problem_entries(400, 401, 403, 404, 409, 413, 421, 422, 429, 503)
 """The problems a command (POST) may answer with, for its OpenAPI entry."""

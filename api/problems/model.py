@@ -39,6 +39,7 @@ class EdgeCode(StrEnum):
     PROJECTIONS_BEHIND = "projections_behind"
     BACKGROUND_NOT_RUNNING = "background_not_running"
     SERVICE_BUSY = "service_busy"
+    READ_ONLY_INSTANCE = "read_only_instance"
     DATABASE_UNAVAILABLE = "database_unavailable"
     INTERNAL_ERROR = "internal_error"
 

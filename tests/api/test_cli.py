@@ -306,6 +306,54 @@ def test_serve_with_two_workers_shares_the_log_and_stops_cleanly(embedded_home: 
     assert not (embedded_home / "pgdata" / "postmaster.pid").exists()
 
 
+def test_a_read_only_serve_beside_serve_reads_its_log_refuses_commands_and_stops_alone(
+    embedded_home: Path,
+) -> None:
+    """`serve --reads-only` on the same home uses the embedded database the writing `serve`
+    started: it reads what that one wrote, answers commands 421, and stopping it leaves the
+    database to the writing one, which stops it last (issue 16)."""
+    env = cli_env(
+        LEDGERLINE_HOME=str(embedded_home),
+        LEDGERLINE_LOG_FORMAT="json",
+        LEDGERLINE_ENVIRONMENT="development",
+    )
+    writing = Served(env)
+    try:
+        headers = {"Authorization": f"Bearer {make_admin_key(env)}"}
+        with httpx.Client(base_url=writing.url(), headers=headers, timeout=10.0) as http:
+            reading = Served(env, "--reads-only")
+            try:
+                with httpx.Client(base_url=reading.url(), headers=headers, timeout=10.0) as reader:
+                    opened = http.post(
+                        "/v1/partners",
+                        json={"name": "Acme", "currency": "USD", "time_zone": "UTC"},
+                        headers={"Idempotency-Key": "open"},
+                    ).json()
+                    read = reader.get(
+                        f"/v1/partners/{opened['id']}", params={"min_position": opened["position"]}
+                    )
+                    assert (read.status_code, read.json()["name"]) == (200, "Acme")
+                    refused = reader.post(
+                        "/v1/partners",
+                        json={"name": "Other", "currency": "USD", "time_zone": "UTC"},
+                        headers={"Idempotency-Key": "other"},
+                    )
+                    assert (refused.status_code, refused.json()["code"]) == (
+                        421,
+                        "read_only_instance",
+                    )
+            finally:
+                assert reading.stop(signal.SIGINT) == 0
+            assert any("Reads only" in line for line in reading.seen)
+            assert "Stopped." in reading.seen[-1]
+            # The writing instance still has its database, and wrote nothing for the refusal.
+            listed = http.get("/v1/partners", params={"min_position": opened["position"]})
+            assert [partner["name"] for partner in listed.json()["items"]] == ["Acme"]
+    finally:
+        assert writing.stop(signal.SIGINT) == 0
+    assert not (embedded_home / "pgdata" / "postmaster.pid").exists()
+
+
 def test_serve_refuses_several_workers_with_a_simulated_clock(embedded_home: Path) -> None:
     env = cli_env(
         LEDGERLINE_HOME=str(embedded_home),
