@@ -38,10 +38,10 @@ def _problem_entries(*statuses: int) -> dict[int | str, dict[str, Any]]:
         403: "The key's role may not issue this command (`forbidden`).",
         404: "Not found, or not the calling partner's to see.",
         409: "The current state does not allow it (the `code` says which rule).",
-        422: "Invalid input (`validation_failed` with `errors`, or a rule's `code`; "
-        "`position_not_in_log` for a `min_position` past the end of the log).",
         421: "This instance serves reads only (`read_only_instance`): send commands to the "
         "writing instance.",
+        422: "Invalid input (`validation_failed` with `errors`, or a rule's `code`; "
+        "`position_not_in_log` for a `min_position` past the end of the log).",
         429: "Too many failed key checks from this address (`too_many_failed_keys`); see "
         "`Retry-After`.",
         503: "The read model has not reached `min_position` in time (`projection_behind`), "
