@@ -34,6 +34,7 @@ from ledger.application import EVENTS_TABLE
 from ledger.clock import SimulatedClock
 from ledger.database import Database
 from ledger.settings import HTTP_BODY_TIMEOUT_S, HTTP_HEADER_TIMEOUT_S, Environment, Settings
+from replay.rebuild import head_position
 
 if TYPE_CHECKING:
     from pgserver.postgres_server import PostgresServer
@@ -312,8 +313,7 @@ def caught_up(runtime: Runtime) -> None:
     are about everything written before them)."""
     deadline = time.monotonic() + CAUGHT_UP_TIMEOUT_S
     with runtime.database.connect() as conn:
-        row = conn.execute(f"SELECT max(notification_id) FROM {EVENTS_TABLE}").fetchone()
-        head = int(row[0]) if row and row[0] else 0
+        head = head_position(conn)
         while time.monotonic() < deadline:
             behind = conn.execute(
                 "SELECT count(*) FROM projection_generations WHERE live AND position < %s",
@@ -323,3 +323,11 @@ def caught_up(runtime: Runtime) -> None:
                 return
             time.sleep(0.05)
     raise AssertionError("the read models did not catch up with the setup")
+
+
+def event_count(runtime: Runtime) -> int:
+    """How many events the log holds: a refused command leaves it as it was."""
+    with runtime.database.connect() as conn:
+        row = conn.execute(f"SELECT count(*) FROM {EVENTS_TABLE}").fetchone()
+    assert row is not None
+    return int(row[0])

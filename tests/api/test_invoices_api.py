@@ -22,9 +22,9 @@ from api.runtime import Runtime
 from api.schemas.common import encode_cursor
 from domain.money import Money
 from domain.payment_methods import CardDetails, PaymentSource
-from ledger.application import EVENTS_TABLE
 from projections.registry import all_projections
 from replay.rebuild import head_position
+from tests.support import event_count
 
 PROBLEM = "application/problem+json"
 SIGNATURES = 25_00
@@ -75,13 +75,6 @@ def open_partner(
         assert line is not None
         invoices.append(UUID(ledger.activate_line(line).data["invoice_id"]))
     return Partner(partner, client, invoices, methods)
-
-
-def event_count(runtime: Runtime) -> int:
-    with runtime.database.connect() as conn:
-        row = conn.execute(f"SELECT count(*) FROM {EVENTS_TABLE}").fetchone()
-    assert row is not None
-    return int(row[0])
 
 
 def read(http: httpx.Client, path: str, position: int, **params: Any) -> httpx.Response:

@@ -15,10 +15,10 @@ from api.runtime import Runtime
 from api.schemas.lines import AutopaySource, TransferPayment
 from domain.payment_methods import AUTOPAY_SOURCES, PaymentSource
 from domain.subscription_line import TRANSFER_PAYMENT_SOURCES
-from ledger.application import EVENTS_TABLE
 from ledger.clock import SimulatedClock
 from ledger.payments.simulator import SimulatedGateway
 from ledger.schedule import Work
+from tests.support import event_count
 
 PROBLEM = "application/problem+json"
 NEW_YORK = "America/New_York"
@@ -38,13 +38,6 @@ SECRETS = ("4242424242424242", "4242 4242 4242 4242", "4000000000000002", '"987"
 
 Clients = Callable[[str | None], httpx.Client]
 MakeKey = Callable[..., str]
-
-
-def event_count(runtime: Runtime) -> int:
-    with runtime.database.connect() as conn:
-        row = conn.execute(f"SELECT count(*) FROM {EVENTS_TABLE}").fetchone()
-    assert row is not None
-    return int(row[0])
 
 
 def charges_made(runtime: Runtime) -> int:

@@ -17,7 +17,6 @@ import httpx
 
 from api.runtime import Runtime
 from domain.payment_methods import PaymentSource
-from ledger.application import EVENTS_TABLE
 from ledger.billing_clock import tick
 from ledger.clock import SimulatedClock
 from ledger.payments.simulator import SimulatedGateway
@@ -31,6 +30,7 @@ from tests.ledger.payments_support import (
     billed_on_a_new_york_sunday,
     open_partner,
 )
+from tests.support import event_count
 
 PROBLEM = "application/problem+json"
 NEW_CARD = {
@@ -49,13 +49,6 @@ MakeKey = Callable[..., str]
 
 def usd(amount_minor: int) -> dict[str, Any]:
     return {"amount_minor": amount_minor, "currency": "USD"}
-
-
-def event_count(runtime: Runtime) -> int:
-    with runtime.database.connect() as conn:
-        row = conn.execute(f"SELECT count(*) FROM {EVENTS_TABLE}").fetchone()
-    assert row is not None
-    return int(row[0])
 
 
 def read_invoice(http: httpx.Client, invoice_id: UUID, position: int) -> dict[str, Any]:

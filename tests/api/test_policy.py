@@ -15,21 +15,14 @@ from datetime import UTC, datetime
 import httpx
 
 from api.runtime import Runtime
-from ledger.application import EVENTS_TABLE
 from ledger.clock import SimulatedClock
 from tests.ledger.payments_support import ACH, SIGNATURES, VISA, open_partner
+from tests.support import event_count
 
 PROBLEM = "application/problem+json"
 CHANGE = {"effective_from": "2026-02-02", "card_fee_rate": "0.025"}
 Client = Callable[[str | None], httpx.Client]
 MakeKey = Callable[..., str]
-
-
-def event_count(runtime: Runtime) -> int:
-    with runtime.database.connect() as conn:
-        row = conn.execute(f"SELECT count(*) FROM {EVENTS_TABLE}").fetchone()
-    assert row is not None
-    return int(row[0])
 
 
 def test_r_o7_a_card_fee_change_over_http_applies_to_payments_from_its_date(

@@ -17,10 +17,9 @@ from fastapi.routing import APIRoute
 from api.app import create_app
 from api.middleware import READ_METHODS
 from api.runtime import Runtime
-from ledger.application import EVENTS_TABLE
 from ledger.clock import SimulatedClock
 from ledger.settings import Settings
-from tests.support import START, served
+from tests.support import START, event_count, served
 
 PARAMETER = re.compile(r"\{[^}]+\}")
 
@@ -47,12 +46,6 @@ def reader(read_only: Runtime, make_key: Callable[..., str]) -> Iterator[httpx.C
         httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}) as client,
     ):
         yield client
-
-
-def event_count(runtime: Runtime) -> int:
-    with runtime.database.connect() as conn:
-        row = conn.execute(f"SELECT count(*) FROM {EVENTS_TABLE}").fetchone()
-        return int(row[0]) if row else 0
 
 
 def test_a_read_only_instance_answers_every_command_421_and_writes_nothing(
